@@ -1,0 +1,114 @@
+"""The application factory, made of small ``register_*`` steps."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from carpool import extensions
+from carpool.clock import Clock, to_paris
+from carpool.config import instance_path, load_config
+from carpool.db import Database, check_database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create the web app; raises ``StartupError`` with one clear sentence when it cannot start."""
+    instance = instance_path()
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(load_config(instance))
+    if test_config:
+        app.config.from_mapping(test_config)
+    register_logging(app)
+    register_database(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def register_database(app: Flask) -> None:
+    database = app.config.get("DATABASE") or Database(app.config["DATABASE_URL"])
+    app.config["SPATIAL_VERSION"] = check_database(database.engine)
+    app.extensions["carpool.db"] = database
+    app.extensions["carpool.clock"] = app.config.get("CLOCK") or Clock()
+    app.teardown_appcontext(extensions.close_db_session)
+
+
+def register_extensions(app: Flask) -> None:
+    extensions.csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from carpool.web import public
+
+    app.register_blueprint(public.bp)
+
+
+def _wants_json() -> bool:
+    return (
+        request.path.startswith(("/api/", "/healthz")) or request.accept_mimetypes.best == "application/json"
+    )
+
+
+MESSAGES = {
+    400: "La demande n'a pas pu être comprise.",
+    403: "Vous n'avez pas accès à cette page.",
+    404: "Cette page n'existe pas.",
+    405: "Cette action n'est pas possible ici.",
+    413: "Le contenu envoyé est trop volumineux.",
+    429: "Trop de tentatives : merci de patienter quelques minutes.",
+    500: "Une erreur est survenue de notre côté. Réessayez dans un instant.",
+}
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def render_error(code: int, message: str) -> tuple[Any, int]:
+        if _wants_json():
+            return jsonify(error=message, status=code), code
+        return render_template("public/error.html", code=code, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> tuple[Any, int]:
+        return render_error(400, "Le formulaire a expiré : rechargez la page et recommencez.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Any, int]:
+        code = error.code or 500
+        return render_error(code, MESSAGES.get(code, error.description or MESSAGES[400]))
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> tuple[Any, int]:
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500, MESSAGES[500])
+
+
+def register_template_helpers(app: Flask) -> None:
+    from carpool.gazetteer import ATTRIBUTION
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        return {
+            "data_attribution": ATTRIBUTION,
+            "has_endpoint": lambda name: name in app.view_functions,
+        }
+
+    app.jinja_env.filters["paris"] = lambda moment: to_paris(moment).strftime("%d/%m/%Y %H:%M")

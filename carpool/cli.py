@@ -1,0 +1,237 @@
+"""The ``carpool`` command group.
+
+Imports are lazy on purpose: ``carpool match-file`` and ``carpool sms parse``
+must start in a fraction of a second without loading Flask or the ORM.
+Every failure a person can fix ends in one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from carpool.db import Database
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_line_errors(func: F) -> F:
+    """Turn the errors people can act on into one line and exit code 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from carpool.config import StartupError
+        from carpool.gazetteer import GazetteerError
+
+        try:
+            return func(*args, **kwargs)
+        except (StartupError, GazetteerError) as exc:
+            click.echo(f"erreur : {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def open_database(create_extension: bool = False) -> Iterator[Database]:
+    """The configured database, checked; ``create_extension`` first enables PostGIS if it can."""
+    from carpool import migrate
+    from carpool.config import instance_path, load_config
+    from carpool.db import Database, check_database
+
+    database = Database(load_config(instance_path())["DATABASE_URL"])
+    try:
+        if create_extension:
+            migrate.prepare(database.engine)
+        check_database(database.engine)
+        yield database
+    finally:
+        database.dispose()
+
+
+@click.group()
+def main() -> None:
+    """Covoiturage solidaire : administration en ligne de commande."""
+
+
+# --- database ----------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Schéma de la base (migrations Alembic)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@one_line_errors
+def db_upgrade(revision: str) -> None:
+    """Crée ou met à jour le schéma."""
+    from carpool import migrate
+
+    with open_database(create_extension=True) as database:
+        migrate.upgrade(database.engine, revision)
+        click.echo(f"schéma à jour ({migrate.current_revision(database.engine)})")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@one_line_errors
+def db_downgrade(revision: str) -> None:
+    """Revient à une révision antérieure (base pour tout effacer)."""
+    from carpool import migrate
+
+    with open_database() as database:
+        migrate.downgrade(database.engine, revision)
+        click.echo(f"schéma à la révision {migrate.current_revision(database.engine) or 'vide'}")
+
+
+@db.command("current")
+@one_line_errors
+def db_current() -> None:
+    """Affiche la révision du schéma et celle attendue par le code."""
+    from carpool import migrate
+
+    with open_database() as database:
+        current = migrate.current_revision(database.engine)
+    head = migrate.head_revision()
+    state = "à jour" if current == head else "à mettre à jour : carpool db upgrade"
+    click.echo(f"base : {current or 'vide'} ; code : {head} ({state})")
+
+
+# --- data --------------------------------------------------------------------
+
+
+@main.command("import-communes")
+@click.option("--file", "communes_file", type=click.Path(path_type=Path), help="communes.csv à importer")
+@one_line_errors
+def import_communes(communes_file: Path | None) -> None:
+    """Importe (ou met à jour) le référentiel des communes et des lieux nommés."""
+    from carpool.gazetteer import COMMUNES_CSV
+    from carpool.services import gazetteer
+
+    with open_database() as database, database.session() as session:
+        report = gazetteer.import_communes(session, communes_file or COMMUNES_CSV)
+    click.echo(
+        f"communes : {report.created} ajoutées, {report.updated} mises à jour, "
+        f"{report.unchanged} inchangées ; lieux nommés : {report.places_created} ajoutés"
+    )
+
+
+@main.command("seed-demo")
+@click.option("--seed", default=46, show_default=True, help="graine du générateur (données reproductibles)")
+@one_line_errors
+def seed_demo(seed: int) -> None:
+    """Crée une association de démonstration autour de Cahors, Figeac et Gourdon."""
+    from carpool.services import demo
+
+    with open_database() as database, database.session() as session:
+        report = demo.seed_demo(session, seed=seed)
+    if report.already_seeded:
+        click.echo("données de démonstration déjà présentes : rien n'a été ajouté")
+    else:
+        click.echo(
+            f"démo créée : {report.drivers} conducteurs, {report.residents} habitants, "
+            f"{report.offers} trajets proposés, {report.requests} demandes"
+        )
+    for email, role in demo.DEMO_LOGINS:
+        click.echo(f"  connexion {role} : {email} / mot de passe {demo.DEMO_PASSWORD}")
+
+
+@main.command("setup")
+@click.option(
+    "--demo/--no-demo",
+    default=True,
+    help="données de démonstration au premier lancement (base sans association)",
+)
+@one_line_errors
+def setup(demo: bool) -> None:
+    """Tout préparer en une fois : schéma, communes, démo au premier lancement."""
+    from carpool import migrate
+    from carpool.gazetteer import COMMUNES_CSV
+    from carpool.services import demo as demo_service
+    from carpool.services import gazetteer
+
+    with open_database(create_extension=True) as database:
+        migrate.upgrade(database.engine)
+        with database.session() as session:
+            gazetteer.import_communes(session, COMMUNES_CSV)
+        if demo:
+            with database.session() as session:
+                first_run = demo_service.is_empty(session)
+                report = demo_service.seed_demo(session) if first_run else None
+            if report is not None:
+                click.echo("données de démonstration créées ; connexions :")
+                for email, role in demo_service.DEMO_LOGINS:
+                    click.echo(f"  {role} : {email} / {demo_service.DEMO_PASSWORD}")
+    click.echo("base prête")
+
+
+# --- serving -----------------------------------------------------------------
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@one_line_errors
+def serve(host: str, port: int) -> None:
+    """Sert l'application en local (développement)."""
+    from carpool import create_app
+
+    app = create_app()
+    app.run(host=host, port=port)
+
+
+# --- matching ----------------------------------------------------------------
+
+
+@main.command("match-file")
+@click.argument("input_file", metavar="INPUT.json")
+@click.option("-o", "--output", "output_file", metavar="OUTPUT.json", help="sortie (défaut : stdout)")
+def match_file(input_file: str, output_file: str | None) -> None:
+    """Apparie offres et demandes d'un fichier JSON, sans base de données."""
+    from carpool.matching.fileio import main_match_file
+
+    sys.exit(main_match_file(input_file, output_file))
+
+
+@main.group()
+def bench() -> None:
+    """Mesures de performance."""
+
+
+@bench.command("matching")
+@click.option("--size", type=click.Choice(["S", "M", "L", "XL"]), default="S", show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def bench_matching(size: str, seed: int) -> None:
+    """Mesure l'index, la requête unitaire et l'affectation sur données synthétiques du Lot."""
+    from carpool.matching.bench import run
+
+    click.echo(run(size, seed))
+
+
+# --- SMS -----------------------------------------------------------------------
+
+
+@main.group()
+def sms() -> None:
+    """Outils du canal SMS."""
+
+
+@sms.command("parse")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="date de référence")
+@click.option("--home", "home_insee", default=None, help="code INSEE du domicile")
+def sms_parse(today: Any, home_insee: str | None) -> None:
+    """Lit un SMS par ligne sur stdin, écrit une ligne JSON par message."""
+    from carpool.notify.parse_cli import main as parse_main
+
+    day: date = today.date()
+    sys.exit(parse_main(sys.stdin, sys.stdout, day, home_insee))

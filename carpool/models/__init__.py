@@ -1,0 +1,44 @@
+"""All models, imported here so the metadata is complete for Alembic and create_all."""
+
+from carpool.models.audit import AuditEvent
+from carpool.models.base import Base
+from carpool.models.messages import OutboundMessage, OutboundStatus
+from carpool.models.people import Association, Driver, Resident, Role, UserAccount, VettingStatus
+from carpool.models.places import Commune, NamedPlace
+from carpool.models.trips import (
+    MATCH_TRANSITIONS,
+    SEAT_HOLDING,
+    Match,
+    MatchStatus,
+    Offer,
+    OfferStatus,
+    Purpose,
+    Request,
+    RequestSource,
+    RequestStatus,
+)
+
+__all__ = [
+    "MATCH_TRANSITIONS",
+    "SEAT_HOLDING",
+    "Association",
+    "AuditEvent",
+    "Base",
+    "Commune",
+    "Driver",
+    "Match",
+    "MatchStatus",
+    "NamedPlace",
+    "Offer",
+    "OfferStatus",
+    "OutboundMessage",
+    "OutboundStatus",
+    "Purpose",
+    "Request",
+    "RequestSource",
+    "RequestStatus",
+    "Resident",
+    "Role",
+    "UserAccount",
+    "VettingStatus",
+]

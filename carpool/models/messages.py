@@ -1,0 +1,40 @@
+"""The SMS outbox: one row per message to send, written in the same transaction as its cause."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carpool.models.base import Base, Timestamped, enum_column
+
+
+class OutboundStatus(enum.Enum):
+    PENDING = "pending"  # waiting for a dispatcher (or for next_attempt_at)
+    SENDING = "sending"  # claimed by a dispatcher until lease_until
+    SENT = "sent"  # accepted by the provider (provider_sid set)
+    DELIVERED = "delivered"
+    FAILED = "failed"  # permanent error: shown to coordinators
+    CANCELLED = "cancelled"
+
+
+class OutboundMessage(Timestamped, Base):
+    """An SMS to send exactly once; ``idempotency_key`` names the business event."""
+
+    __tablename__ = "outbound_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True)  # e.g. match:42:proposed
+    association_id: Mapped[int | None] = mapped_column(sa.ForeignKey("association.id"), index=True)
+    to_phone: Mapped[str] = mapped_column(sa.String(16))
+    body: Mapped[str | None] = mapped_column(sa.Text)  # emptied after the retention period
+    status: Mapped[OutboundStatus] = enum_column(OutboundStatus, default=OutboundStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    provider_sid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    error_code: Mapped[str | None] = mapped_column(sa.String(20))
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,116 @@
+"""The people the service works for and with: associations, residents, drivers, log-ins."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carpool.db import point_type
+from carpool.models.base import Base, Timestamped, enum_column
+
+
+class Association(Timestamped, Base):
+    """The organisation that runs the service in a territory; every record belongs to one."""
+
+    __tablename__ = "association"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(160), unique=True)
+    sms_number: Mapped[str | None] = mapped_column(sa.String(20))
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    rate_per_km: Mapped[Decimal] = mapped_column(sa.Numeric(5, 3), default=Decimal("0.320"))
+    sms_retention_days: Mapped[int] = mapped_column(default=90)
+    inactive_resident_retention_days: Mapped[int] = mapped_column(default=730)
+
+
+class Resident(Timestamped, Base):
+    """A person who asks for rides, usually by SMS; identified by their mobile number."""
+
+    __tablename__ = "resident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    association_id: Mapped[int] = mapped_column(sa.ForeignKey("association.id"), index=True)
+    phone: Mapped[str] = mapped_column(sa.String(16), unique=True)  # E.164, e.g. +33612345678
+    first_name: Mapped[str] = mapped_column(sa.String(80))
+    last_name: Mapped[str] = mapped_column(sa.String(80))
+    home_commune_insee: Mapped[str] = mapped_column(sa.ForeignKey("commune.insee"), index=True)
+    home_point: Mapped[Any | None] = mapped_column(point_type(), nullable=True)
+    uses_wheelchair: Mapped[bool] = mapped_column(default=False)
+    uses_walker: Mapped[bool] = mapped_column(default=False)
+    needs_help_boarding: Mapped[bool] = mapped_column(default=False)
+    sms_opted_out_at: Mapped[datetime | None]
+    consent_at: Mapped[datetime | None]
+    last_contact_at: Mapped[datetime | None]
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+
+    @property
+    def sms_opted_out(self) -> bool:
+        return self.sms_opted_out_at is not None
+
+    @property
+    def needs(self) -> frozenset[str]:
+        flags = {
+            "wheelchair": self.uses_wheelchair,
+            "walker": self.uses_walker,
+            "boarding_help": self.needs_help_boarding,
+        }
+        return frozenset(name for name, on in flags.items() if on)
+
+
+class VettingStatus(enum.Enum):
+    """A driver is assigned to residents only once a coordinator has vetted them."""
+
+    PENDING = "pending"
+    VETTED = "vetted"
+    PAUSED = "paused"
+
+
+class Driver(Timestamped, Base):
+    """A volunteer who offers seats on trips they make, or drives people on request."""
+
+    __tablename__ = "driver"
+    __table_args__ = (sa.CheckConstraint("seats BETWEEN 1 AND 8", name="seats_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    association_id: Mapped[int] = mapped_column(sa.ForeignKey("association.id"), index=True)
+    first_name: Mapped[str] = mapped_column(sa.String(80))
+    last_name: Mapped[str] = mapped_column(sa.String(80))
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    phone: Mapped[str] = mapped_column(sa.String(16))
+    home_commune_insee: Mapped[str] = mapped_column(sa.ForeignKey("commune.insee"), index=True)
+    home_point: Mapped[Any] = mapped_column(point_type())
+    seats: Mapped[int] = mapped_column(default=3)
+    wheelchair_accessible: Mapped[bool] = mapped_column(default=False)
+    vetting: Mapped[VettingStatus] = enum_column(VettingStatus, default=VettingStatus.PENDING)
+    vetted_at: Mapped[datetime | None]
+
+    @property
+    def is_vetted(self) -> bool:
+        return self.vetting is VettingStatus.VETTED
+
+
+class Role(enum.Enum):
+    DRIVER = "driver"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+class UserAccount(Timestamped, Base):
+    """A web log-in. Residents have none: they use SMS."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[Role] = enum_column(Role)
+    association_id: Mapped[int] = mapped_column(sa.ForeignKey("association.id"), index=True)
+    driver_id: Mapped[int | None] = mapped_column(sa.ForeignKey("driver.id"), unique=True)
+    # Bumped on log-out and password change: sessions carrying an older value are void.
+    session_version: Mapped[int] = mapped_column(default=0)
+    last_login_at: Mapped[datetime | None]

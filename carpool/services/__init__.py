@@ -1,0 +1,1 @@
+"""Use cases. They flush, validate and enforce state machines; the caller commits once."""

@@ -1,0 +1,343 @@
+"""Deterministic demo data: an association around Cahors, Figeac and Gourdon.
+
+Only ``carpool seed-demo`` (and ``carpool setup`` on an empty base) call this:
+the demo log-ins never exist in a real deployment unless someone asks for them.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from carpool.clock import PARIS, Clock
+from carpool.db import lon_lat
+from carpool.models import (
+    Association,
+    Commune,
+    Driver,
+    NamedPlace,
+    Offer,
+    Purpose,
+    Request,
+    RequestSource,
+    Resident,
+    Role,
+    UserAccount,
+    VettingStatus,
+)
+from carpool.services import audit
+from carpool.services.accounts import hash_password
+
+DEMO_ASSOCIATION = "Covoiturage solidaire du Lot (démo)"
+DEMO_PASSWORD = "demo1234"  # noqa: S105 - documented demo credential, created only on request
+DEMO_LOGINS = (("coord@demo.test", "coordinateur"), ("driver@demo.test", "conducteur"))
+HUBS = ("46042", "46102", "46127")  # Cahors, Figeac, Gourdon
+HORIZON_DAYS = 14
+
+FIRST_NAMES = [
+    "Jeanne",
+    "Marie",
+    "Simone",
+    "Odette",
+    "Paulette",
+    "Yvette",
+    "Germaine",
+    "Colette",
+    "Huguette",
+    "Monique",
+    "Josette",
+    "Lucienne",
+    "Raymond",
+    "Marcel",
+    "André",
+    "Roger",
+    "Pierre",
+    "Jean",
+    "Bernard",
+    "Gérard",
+    "Michel",
+    "René",
+    "Robert",
+    "Lucien",
+    "Claude",
+    "Henri",
+]
+DRIVER_FIRST_NAMES = [
+    "Sophie",
+    "Nathalie",
+    "Isabelle",
+    "Christine",
+    "Philippe",
+    "Alain",
+    "Patrick",
+    "Laurent",
+    "Éric",
+    "Françoise",
+]
+LAST_NAMES = [
+    "Delpech",
+    "Lacoste",
+    "Vidal",
+    "Bouyssou",
+    "Lafon",
+    "Cayla",
+    "Delmas",
+    "Roques",
+    "Bessières",
+    "Marty",
+    "Couderc",
+    "Lagarrigue",
+    "Caminade",
+    "Pélissié",
+    "Fournié",
+    "Andrieu",
+    "Barrié",
+    "Calmejane",
+    "Soulié",
+    "Bouzou",
+    "Garrigues",
+    "Lacombe",
+    "Mazet",
+    "Périé",
+]
+PURPOSES = (
+    (Purpose.MEDICAL, 0.62),
+    (Purpose.SHOPPING, 0.18),
+    (Purpose.ADMINISTRATION, 0.12),
+    (Purpose.SOCIAL, 0.08),
+)
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    already_seeded: bool
+    drivers: int = 0
+    residents: int = 0
+    offers: int = 0
+    requests: int = 0
+
+
+def _demo_phone(n: int) -> str:
+    """Numbers from the range ARCEP reserves for fiction (06 39 98 xx xx): never a real person."""
+    return f"+3363998{n:04d}"
+
+
+def _near_hubs(communes: list[Commune], rng: random.Random) -> list[Commune]:
+    """Villages within about 35 km of a hub, weighted by population like real demand."""
+    hubs = [lon_lat(c.point) for c in communes if c.insee in HUBS]
+    nearby = []
+    for commune in communes:
+        lon, lat = lon_lat(commune.point)
+        if any(abs(lon - hx) < 0.45 and abs(lat - hy) < 0.32 for hx, hy in hubs):
+            nearby.append(commune)
+    return nearby
+
+
+def is_empty(session: Session) -> bool:
+    """True before any association exists: the first run of a new installation."""
+    return session.scalar(sa.select(sa.func.count()).select_from(Association)) == 0
+
+
+def seed_demo(session: Session, seed: int = 46, clock: Clock | None = None) -> DemoReport:
+    """Create the demo association once; later calls change nothing."""
+    if session.scalar(sa.select(Association.id).where(Association.name == DEMO_ASSOCIATION)):
+        return DemoReport(already_seeded=True)
+    communes = list(
+        session.scalars(sa.select(Commune).where(Commune.insee.like("46%")).order_by(Commune.insee))
+    )
+    if not communes:
+        from carpool.config import StartupError
+
+        raise StartupError("aucune commune en base : lancez d'abord « carpool import-communes ».")
+    rng = random.Random(seed)
+    now = (clock or Clock()).now()
+    association = Association(name=DEMO_ASSOCIATION, sms_number="06 39 98 00 00", phone="05 39 98 00 00")
+    session.add(association)
+    session.flush()
+
+    villages = _near_hubs(communes, rng)
+    weights = [c.population for c in villages]
+    by_insee = {c.insee: c for c in communes}
+    places = list(session.scalars(sa.select(NamedPlace).where(NamedPlace.commune_insee.in_(HUBS))))
+
+    drivers = _drivers(session, association, villages, weights, rng)
+    residents = _residents(session, association, villages, weights, rng)
+    session.flush()
+    offers = _offers(session, drivers, by_insee, places, rng, now)
+    requests = _requests(session, association, residents, by_insee, places, rng, now)
+    _logins(session, association, drivers[0])
+    audit.record(session, "cli", "demo.seeded", association_id=association.id, seed=seed)
+    session.flush()
+    return DemoReport(False, len(drivers), len(residents), offers, requests)
+
+
+def _drivers(
+    session: Session,
+    association: Association,
+    villages: list[Commune],
+    weights: list[int],
+    rng: random.Random,
+) -> list[Driver]:
+    drivers = []
+    for n in range(20):
+        home = rng.choices(villages, weights)[0]
+        first = rng.choice(DRIVER_FIRST_NAMES)
+        last = rng.choice(LAST_NAMES)
+        driver = Driver(
+            association_id=association.id,
+            first_name=first,
+            last_name=last,
+            email="driver@demo.test" if n == 0 else f"conducteur{n:02d}@demo.test",
+            phone=_demo_phone(100 + n),
+            home_commune_insee=home.insee,
+            home_point=home.point,
+            seats=rng.choice((2, 3, 3, 4)),
+            wheelchair_accessible=n % 7 == 3,
+            vetting=VettingStatus.PENDING if n in (17, 18) else VettingStatus.VETTED,
+        )
+        session.add(driver)
+        drivers.append(driver)
+    return drivers
+
+
+def _residents(
+    session: Session,
+    association: Association,
+    villages: list[Commune],
+    weights: list[int],
+    rng: random.Random,
+) -> list[Resident]:
+    residents = []
+    for n in range(60):
+        home = rng.choices(villages, weights)[0]
+        resident = Resident(
+            association_id=association.id,
+            phone=_demo_phone(1000 + n),
+            first_name=rng.choice(FIRST_NAMES),
+            last_name=rng.choice(LAST_NAMES),
+            home_commune_insee=home.insee,
+            uses_wheelchair=n % 15 == 4,
+            uses_walker=n % 5 == 1,
+            needs_help_boarding=n % 4 == 2,
+        )
+        session.add(resident)
+        residents.append(resident)
+    return residents
+
+
+def _local(day: datetime, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day.date(), time(hour, minute), tzinfo=PARIS)
+
+
+def _destination(
+    by_insee: dict[str, Commune], places: list[NamedPlace], rng: random.Random, purpose: Purpose
+) -> tuple[Commune, NamedPlace | None]:
+    wanted = {"hopital", "clinique"} if purpose is Purpose.MEDICAL else {"marche", "mairie", "administration"}
+    fitting = [p for p in places if p.kind in wanted]
+    if fitting and rng.random() < 0.8:
+        place = rng.choice(fitting)
+        return by_insee[place.commune_insee], place
+    return by_insee[rng.choice(HUBS)], None
+
+
+def _offers(
+    session: Session,
+    drivers: list[Driver],
+    by_insee: dict[str, Commune],
+    places: list[NamedPlace],
+    rng: random.Random,
+    now: datetime,
+) -> int:
+    count = 0
+    today = now.astimezone(PARIS)
+    for driver in drivers:
+        for _ in range(rng.randint(1, 3)):
+            day = today + timedelta(days=rng.randint(1, HORIZON_DAYS))
+            destination, place = _destination(by_insee, places, rng, Purpose.SHOPPING)
+            if destination.insee == driver.home_commune_insee:
+                continue
+            start = _local(day, rng.choice((7, 8, 8, 9, 13, 14)), rng.choice((0, 15, 30, 45)))
+            seats = driver.seats
+            session.add(
+                Offer(
+                    driver_id=driver.id,
+                    origin_commune_insee=driver.home_commune_insee,
+                    origin_point=driver.home_point,
+                    destination_commune_insee=destination.insee,
+                    destination_point=place.point if place else destination.point,
+                    destination_place_id=place.id if place else None,
+                    depart_earliest=start,
+                    depart_latest=start + timedelta(minutes=rng.choice((15, 30, 45))),
+                    seats_total=seats,
+                    seats_left=seats,
+                    max_detour_min=rng.choice((10, 15, 20)),
+                    comment=rng.choice(("", "", "Je peux aider à porter les courses.", "Retour vers 12h.")),
+                )
+            )
+            count += 1
+    return count
+
+
+def _requests(
+    session: Session,
+    association: Association,
+    residents: list[Resident],
+    by_insee: dict[str, Commune],
+    places: list[NamedPlace],
+    rng: random.Random,
+    now: datetime,
+) -> int:
+    count = 0
+    today = now.astimezone(PARIS)
+    for resident in rng.sample(residents, 45):
+        purpose = rng.choices([p for p, _ in PURPOSES], [w for _, w in PURPOSES])[0]
+        destination, place = _destination(by_insee, places, rng, purpose)
+        if destination.insee == resident.home_commune_insee:
+            continue
+        day = today + timedelta(days=rng.randint(1, HORIZON_DAYS))
+        appointment = _local(day, rng.choice((8, 9, 9, 10, 10, 11, 14, 15)), rng.choice((0, 15, 30)))
+        home = by_insee[resident.home_commune_insee]
+        session.add(
+            Request(
+                association_id=association.id,
+                resident_id=resident.id,
+                pickup_commune_insee=home.insee,
+                pickup_point=home.point,
+                dropoff_commune_insee=destination.insee,
+                dropoff_point=place.point if place else destination.point,
+                dropoff_place_id=place.id if place else None,
+                earliest=appointment - timedelta(minutes=90),
+                latest=appointment,
+                return_at=appointment + timedelta(hours=2) if rng.random() < 0.5 else None,
+                passengers=1 if rng.random() < 0.9 else 2,
+                purpose=purpose,
+                source=RequestSource.SMS if rng.random() < 0.7 else RequestSource.PHONE,
+            )
+        )
+        count += 1
+    return count
+
+
+def _logins(session: Session, association: Association, driver: Driver) -> None:
+    password_hash = hash_password(DEMO_PASSWORD)
+    session.add_all(
+        [
+            UserAccount(
+                email="coord@demo.test",
+                password_hash=password_hash,
+                role=Role.COORDINATOR,
+                association_id=association.id,
+            ),
+            UserAccount(
+                email="driver@demo.test",
+                password_hash=password_hash,
+                role=Role.DRIVER,
+                association_id=association.id,
+                driver_id=driver.id,
+            ),
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Blueprints, one per audience: public, drivers, coordinators, SMS webhooks, API."""

@@ -1,0 +1,153 @@
+"""Shared fixtures: a real migrated database per backend, the app, its client and CLI runner.
+
+The backend comes from ``CARPOOL_TEST_BACKEND`` (``sqlite`` or ``postgresql``);
+``scripts/test-all.sh`` runs the suite once for each. On PostgreSQL each run
+creates its own database on ``TEST_POSTGRES_URL`` and drops it at the end.
+Tests that touch no database run only in the SQLite pass: a second run would
+test nothing new.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+os.environ.setdefault("CARPOOL_INSTANCE_PATH", tempfile.mkdtemp(prefix="carpool-test-instance-"))
+
+from carpool import migrate
+from carpool.clock import FrozenClock
+from carpool.db import Database
+from carpool.gazetteer import COMMUNES_CSV
+from carpool.models import Base
+from carpool.services.gazetteer import import_communes
+
+BACKEND = os.environ.get("CARPOOL_TEST_BACKEND", "sqlite")
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REFERENCE_TABLES = {"commune", "named_place"}
+DB_FIXTURES = {"database_url", "fresh_database_url"}
+
+
+def pytest_report_header() -> str:
+    return f"carpool backend: {BACKEND}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each pass runs what it can test: PostgreSQL-only tests and database-free tests are sorted out."""
+    keep, drop = [], []
+    for item in items:
+        if BACKEND == "sqlite":
+            wanted = item.get_closest_marker("postgresql") is None
+        else:
+            wanted = bool(DB_FIXTURES & set(getattr(item, "fixturenames", ())))
+        (keep if wanted else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+class DatabaseFactory:
+    """Creates empty databases on the backend under test and removes them afterwards."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.created: list[str] = []
+
+    def create(self) -> str:
+        name = f"carpool_test_{uuid.uuid4().hex[:12]}"
+        if BACKEND == "sqlite":
+            return f"sqlite:///{self.workdir / name}.db"
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        self.created.append(name)
+        return sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.created:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(tmp_path_factory.mktemp("databases"))
+    yield factory
+    factory.drop_all()
+
+
+@pytest.fixture
+def fresh_database_url(database_factory: DatabaseFactory) -> str:
+    """An empty database (no schema), for migration and start-up tests."""
+    return database_factory.create()
+
+
+@pytest.fixture(scope="session")
+def database_url(database_factory: DatabaseFactory) -> str:
+    """The suite's database: migrated and holding the gazetteer."""
+    url = database_factory.create()
+    database = Database(url)
+    migrate.upgrade(database.engine)
+    with database.session() as session:
+        import_communes(session, COMMUNES_CSV)
+    database.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def _shared_database(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def db(_shared_database: Database) -> Iterator[Database]:
+    """The migrated database; every row a test adds (outside the gazetteer) is removed after it."""
+    yield _shared_database
+    with _shared_database.session() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name in REFERENCE_TABLES:
+                continue
+            session.execute(table.delete())
+        session.execute(sa.text("DELETE FROM named_place WHERE association_id IS NOT NULL"))
+
+
+@pytest.fixture
+def session(db: Database) -> Iterator[sa.orm.Session]:
+    with db.sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def app(db: Database, clock: FrozenClock):  # type: ignore[no-untyped-def]
+    from carpool import create_app
+
+    app = create_app({"TESTING": True, "DATABASE": db, "CLOCK": clock, "SECRET_KEY": "test"})
+    yield app
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()

@@ -1,0 +1,137 @@
+"""The carpool command: import, demo data, and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from carpool.gazetteer import COMMUNES_CSV
+from carpool.models import Association, AuditEvent, Commune, Driver, Offer, Request, Resident, UserAccount
+from carpool.services.accounts import verify_password
+from carpool.services.demo import DEMO_PASSWORD, HORIZON_DAYS, seed_demo
+
+CARPOOL = str(Path(sys.executable).with_name("carpool"))
+
+
+def carpool(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run([CARPOOL, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def test_import_communes_twice_changes_nothing_the_second_time(database_url, db):
+    result = carpool(database_url, "import-communes")
+
+    assert result.returncode == 0, result.stderr
+    assert "0 ajoutées, 0 mises à jour, 495 inchangées" in result.stdout
+
+
+def test_import_communes_updates_a_changed_row(database_url, db, tmp_path):
+    path = tmp_path / "communes.csv"
+    path.write_text(
+        COMMUNES_CSV.read_text().replace(
+            "46042,Cahors,46000,44.44683,1.44062,20050", "46042,Cahors,46000,44.44683,1.44062,20100"
+        )
+    )
+    try:
+        result = carpool(database_url, "import-communes", "--file", str(path))
+        assert result.returncode == 0, result.stderr
+        assert "1 mises à jour" in result.stdout
+        with db.session() as session:
+            assert session.get(Commune, "46042").population == 20100
+    finally:
+        carpool(database_url, "import-communes")
+
+
+def test_a_malformed_file_imports_nothing_and_says_where(database_url, db, tmp_path):
+    path = tmp_path / "communes.csv"
+    shutil.copy(COMMUNES_CSV, path)
+    text = path.read_text().replace(
+        "46042,Cahors,46000,44.44683,1.44062,20050", "46042,Cahors,46000,44.44683,1.44062,99999"
+    )
+    path.write_text(text + "46999,Nulle-Part,46000,not-a-lat,1.4,10\n")
+
+    result = carpool(database_url, "import-communes", "--file", str(path))
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == "erreur : communes.csv, ligne 497 : lat n'est pas un nombre : 'not-a-lat'"
+    with db.session() as session:
+        assert session.get(Commune, "46042").population == 20050
+        assert session.get(Commune, "46999") is None
+
+
+def test_seed_demo_builds_a_realistic_association_and_prints_the_logins(database_url, db):
+    result = carpool(database_url, "seed-demo", "--seed", "7")
+
+    assert result.returncode == 0, result.stderr
+    assert "coord@demo.test / mot de passe demo1234" in result.stdout
+    assert "driver@demo.test / mot de passe demo1234" in result.stdout
+    with db.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Driver)) == 20
+        assert session.scalar(sa.select(sa.func.count()).select_from(Resident)) == 60
+        assert session.scalar(sa.select(sa.func.count()).select_from(Offer)) >= 20
+        assert session.scalar(sa.select(sa.func.count()).select_from(Request)) >= 30
+
+
+def test_seed_demo_is_deterministic(db, clock):
+    def snapshot() -> list[tuple[str, str, str]]:
+        with db.session() as session:
+            seed_demo(session, seed=3, clock=clock)
+        with db.session() as session:
+            rows = session.execute(
+                sa.select(Resident.first_name, Resident.last_name, Resident.home_commune_insee).order_by(
+                    Resident.id
+                )
+            ).all()
+            session.execute(sa.delete(UserAccount))
+            for model in (Request, Offer, Resident, Driver, AuditEvent, Association):
+                session.execute(sa.delete(model))
+        return [tuple(r) for r in rows]
+
+    assert snapshot() == snapshot()
+
+
+def test_seed_demo_runs_once(db, clock):
+    with db.session() as session:
+        seed_demo(session, clock=clock)
+    with db.session() as session:
+        assert seed_demo(session, clock=clock).already_seeded
+        assert session.scalar(sa.select(sa.func.count()).select_from(Association)) == 1
+
+
+def test_demo_logins_use_argon2id_hashes(db, clock):
+    with db.session() as session:
+        seed_demo(session, clock=clock)
+    with db.session() as session:
+        accounts = session.scalars(sa.select(UserAccount)).all()
+        assert {a.email for a in accounts} == {"coord@demo.test", "driver@demo.test"}
+        for account in accounts:
+            assert account.password_hash.startswith("$argon2id$")
+            assert verify_password(account.password_hash, DEMO_PASSWORD)
+            assert not verify_password(account.password_hash, "wrong")
+
+
+def test_demo_data_lies_in_the_next_fourteen_days_in_the_lot(db, clock):
+    with db.session() as session:
+        seed_demo(session, clock=clock)
+    with db.session() as session:
+        requests = session.scalars(sa.select(Request)).all()
+        assert all(clock.now() < r.latest <= clock.now() + timedelta(days=HORIZON_DAYS + 1) for r in requests)
+        assert all(r.pickup_commune_insee.startswith("46") for r in requests)
+        medical = sum(r.purpose.value == "medical" for r in requests)
+        assert 0.4 < medical / len(requests) < 0.85
+
+
+def test_setup_seeds_only_on_the_first_run(fresh_database_url):
+    first = carpool(fresh_database_url, "setup")
+    second = carpool(fresh_database_url, "setup")
+
+    assert first.returncode == 0, first.stderr
+    assert "coord@demo.test" in first.stdout
+    assert second.returncode == 0, second.stderr
+    assert "coord@demo.test" not in second.stdout

@@ -1,0 +1,112 @@
+"""Start-up problems end in one clear sentence, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from carpool.config import StartupError, load_config
+from carpool.db import Database, check_database
+
+CARPOOL = str(Path(sys.executable).with_name("carpool"))
+
+
+def run_carpool(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CARPOOL, *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=60, check=False
+    )
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("not a url", ("DATABASE_URL", "valide")),
+        ("mysql://root@localhost/carpool", ("sqlite:///", "postgresql://")),
+        ("sqlite://", ("fichier",)),
+        ("postgresql://postgres@127.0.0.1:1/carpool", ("Impossible d'ouvrir", "vérifiez DATABASE_URL")),
+    ],
+)
+def test_a_wrong_database_url_stops_with_one_sentence(url, words):
+    assert_one_clear_line(run_carpool("db", "current", DATABASE_URL=url), *words)
+
+
+def test_a_missing_spatialite_says_what_to_install(tmp_path):
+    result = run_carpool(
+        "db", "current", DATABASE_URL=f"sqlite:///{tmp_path}/x.db", SPATIALITE_LIBRARY_PATH="/nonexistent/mod"
+    )
+
+    assert_one_clear_line(result, "SpatiaLite", "apt-get install libsqlite3-mod-spatialite")
+
+
+def test_the_web_app_refuses_to_start_without_spatialite(tmp_path, monkeypatch):
+    from carpool import create_app
+
+    monkeypatch.setenv("SPATIALITE_LIBRARY_PATH", "/nonexistent/mod")
+    with pytest.raises(StartupError, match="libsqlite3-mod-spatialite"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/y.db"})
+
+
+@pytest.mark.postgresql
+def test_a_postgresql_without_postgis_is_named(fresh_database_url):
+    database = Database(fresh_database_url)
+    try:
+        with pytest.raises(StartupError, match="CREATE EXTENSION postgis"):
+            check_database(database.engine)
+    finally:
+        database.dispose()
+
+
+@pytest.mark.postgresql
+def test_db_upgrade_enables_postgis_itself(fresh_database_url):
+    result = run_carpool("db", "upgrade", DATABASE_URL=fresh_database_url)
+
+    assert result.returncode == 0, result.stderr
+    engine = sa.create_engine(fresh_database_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT postgis_lib_version()")).scalar()
+    engine.dispose()
+
+
+def test_gunicorn_entry_point_exits_with_one_sentence(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "import carpool.wsgi"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DATABASE_URL": "oracle://nope"},
+        timeout=60,
+        check=False,
+    )
+
+    assert_one_clear_line(result, "DATABASE_URL")
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+
+    first = load_config(tmp_path)["SECRET_KEY"]
+    second = load_config(tmp_path)["SECRET_KEY"]
+
+    assert first == second
+    assert len(first) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_an_unknown_sms_backend_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("SMS_BACKEND", "pigeon")
+
+    with pytest.raises(StartupError, match="SMS_BACKEND"):
+        load_config(tmp_path)
