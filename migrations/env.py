@@ -15,6 +15,10 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     engine = config.attributes["engine"]
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch migrations copy tables; foreign keys must be off while they do
+            # (PRAGMA is ignored inside a transaction, so it goes straight to the driver).
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -28,6 +32,8 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
+        if connection.dialect.name == "sqlite":
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
 
 
 run_migrations_online()

@@ -53,3 +53,22 @@ def test_downgrade_to_base_then_upgrade_again(fresh_database_url):
     migrate.upgrade(database.engine)
     assert migrate.current_revision(database.engine) == migrate.head_revision()
     database.dispose()
+
+
+def test_upgrade_keeps_existing_rows(fresh_database_url):
+    database = Database(fresh_database_url)
+    migrate.upgrade(database.engine, "0001")
+    with database.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO association (name, rate_per_km, sms_retention_days, "
+                "inactive_resident_retention_days, created_at) VALUES ('A', 0.32, 90, 730, "
+                "CURRENT_TIMESTAMP)"
+            )
+        )
+
+    migrate.upgrade(database.engine)
+
+    with database.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT name FROM association")).scalar_one() == "A"
+    database.dispose()

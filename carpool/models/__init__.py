@@ -3,7 +3,16 @@
 from carpool.models.audit import AuditEvent
 from carpool.models.base import Base
 from carpool.models.messages import OutboundMessage, OutboundStatus
-from carpool.models.people import Association, Driver, Resident, Role, UserAccount, VettingStatus
+from carpool.models.people import (
+    Association,
+    AvailabilitySlot,
+    Driver,
+    Resident,
+    Role,
+    TimeOff,
+    UserAccount,
+    VettingStatus,
+)
 from carpool.models.places import Commune, NamedPlace
 from carpool.models.trips import (
     MATCH_TRANSITIONS,
@@ -23,6 +32,7 @@ __all__ = [
     "SEAT_HOLDING",
     "Association",
     "AuditEvent",
+    "AvailabilitySlot",
     "Base",
     "Commune",
     "Driver",
@@ -39,6 +49,7 @@ __all__ = [
     "RequestStatus",
     "Resident",
     "Role",
+    "TimeOff",
     "UserAccount",
     "VettingStatus",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -88,10 +88,41 @@ class Driver(Timestamped, Base):
     wheelchair_accessible: Mapped[bool] = mapped_column(default=False)
     vetting: Mapped[VettingStatus] = enum_column(VettingStatus, default=VettingStatus.PENDING)
     vetted_at: Mapped[datetime | None]
+    # Dedicated trips ("Je suis disponible"): how far from home and how often they will drive.
+    radius_km: Mapped[int] = mapped_column(default=20)
+    max_trips_per_week: Mapped[int] = mapped_column(default=3)
 
     @property
     def is_vetted(self) -> bool:
         return self.vetting is VettingStatus.VETTED
+
+
+class AvailabilitySlot(Base):
+    """A weekly window in which a volunteer can drive someone (local time, Europe/Paris)."""
+
+    __tablename__ = "availability_slot"
+    __table_args__ = (
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        sa.CheckConstraint("ends_at > starts_at", name="slot_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    driver_id: Mapped[int] = mapped_column(sa.ForeignKey("driver.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int]  # 0 = Monday, as in Python's date.weekday()
+    starts_at: Mapped[time] = mapped_column(sa.Time)
+    ends_at: Mapped[time] = mapped_column(sa.Time)
+
+
+class TimeOff(Base):
+    """Days a volunteer is away (holidays, illness): no dedicated trips then."""
+
+    __tablename__ = "time_off"
+    __table_args__ = (sa.CheckConstraint("last_day >= first_day", name="period_order"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    driver_id: Mapped[int] = mapped_column(sa.ForeignKey("driver.id", ondelete="CASCADE"), index=True)
+    first_day: Mapped[date] = mapped_column(sa.Date)
+    last_day: Mapped[date] = mapped_column(sa.Date)
 
 
 class Role(enum.Enum):

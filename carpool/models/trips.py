@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from carpool.clock import utcnow
 from carpool.db import point_type
 from carpool.models.base import Base, Timestamped, enum_column
 
@@ -56,6 +57,8 @@ class Offer(Timestamped, Base):
     max_detour_min: Mapped[int] = mapped_column(default=15)
     status: Mapped[OfferStatus] = enum_column(OfferStatus, default=OfferStatus.OPEN)
     comment: Mapped[str] = mapped_column(sa.Text, default="")
+    # Set on every change (bookings included): the matcher's cached index keys on it.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
 
 class Purpose(enum.Enum):
