@@ -95,6 +95,15 @@ def distance_m(dialect_name: str, a: Any, b: Any) -> sa.ColumnElement[float]:
     return sa.func.ST_Distance(a, b, 1)
 
 
+def least(dialect_name: str, a: Any, b: Any) -> sa.ColumnElement[Any]:
+    """The smaller of two values: LEAST on PostgreSQL, two-argument MIN on SQLite."""
+    return sa.func.least(a, b) if dialect_name == "postgresql" else sa.func.min(a, b)
+
+
+def dialect_of(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def _geography() -> Any:
     from geoalchemy2 import Geography
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from carpool.db import distance_m, point
+from carpool.db import dialect_of, distance_m, point
 from carpool.models import Commune
 
 
@@ -21,10 +21,6 @@ class CommuneDistance:
     km: float
 
 
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
 def get_commune(session: Session, insee: str) -> Commune:
     commune = session.get(Commune, insee)
     if commune is None:
@@ -35,7 +31,7 @@ def get_commune(session: Session, insee: str) -> Commune:
 def communes_within(session: Session, insee: str, km: float) -> list[CommuneDistance]:
     """Communes whose point lies within ``km`` of the commune ``insee`` (itself included), nearest first."""
     centre = get_commune(session, insee)
-    distance = distance_m(_dialect(session), Commune.point, sa.literal(centre.point, Commune.point.type))
+    distance = distance_m(dialect_of(session), Commune.point, sa.literal(centre.point, Commune.point.type))
     rows = session.execute(
         sa.select(Commune, distance.label("metres"))
         .where(distance <= km * 1000)
@@ -47,7 +43,7 @@ def communes_within(session: Session, insee: str, km: float) -> list[CommuneDist
 def nearest_commune(session: Session, lon: float, lat: float) -> CommuneDistance:
     """The commune whose reference point is nearest to (lon, lat)."""
     target = sa.literal(point(lon, lat), Commune.point.type)
-    distance = distance_m(_dialect(session), Commune.point, target)
+    distance = distance_m(dialect_of(session), Commune.point, target)
     row = session.execute(
         sa.select(Commune, distance.label("metres")).order_by(distance, Commune.insee).limit(1)
     ).one()
