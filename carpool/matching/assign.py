@@ -1,0 +1,506 @@
+"""Batch assignment: min-cost flow on the feasibility graph, then exact repair.
+
+Objective, lexicographic: most passengers served, then most medical trips, then
+least "secondary cost" = detour minutes on offers, and for volunteers a fixed
+penalty larger than any offer detour plus the duty's minutes. Offers and
+volunteers are solved jointly, the penalty making en-route offers preferred
+whenever they serve the same passengers (a volunteer's time is the scarcer
+resource).
+
+1. Single-request options: R-tree + vectorised exact check for every request.
+2. Min-cost flow (OR-Tools) with an offer's capacity = its seats and a
+   volunteer's = max_trips. Requests whose options all have spare capacity
+   take their best option directly (OR-Tools is only imported when needed).
+3. Repair: the requests the flow put on one offer are checked together by the
+   exact insertion search; if they do not fit, the most valuable feasible subset
+   is kept. Volunteers keep their most valuable non-overlapping duties.
+4. Residual rounds: unserved requests get edges only where the exact check
+   accepts them next to what is already there (at most one addition per offer
+   or volunteer per round), and the flow runs again until nothing changes.
+5. Every kept route and duty is re-verified; the unmatched get a reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import tzinfo
+
+import numpy as np
+
+from carpool.matching.feasibility import (
+    Duty,
+    RouteSolution,
+    best_route,
+    duties_compatible,
+    single_route,
+    volunteer_duties,
+)
+from carpool.matching.index import CandidateIndex, OfferHits
+from carpool.matching.model import (
+    Assignment,
+    MatchResult,
+    NearMiss,
+    Offer,
+    Params,
+    Reason,
+    Request,
+    RoutePlan,
+    Stop,
+    Unmatched,
+    Volunteer,
+    from_min,
+)
+from carpool.matching.router import CrowFlyRouter, Router
+from carpool.matching.volunteers import best_duty_subset
+
+RESIDUAL_OPTIONS = 8
+"""Offers tried per unserved request in residual rounds / greedy (best single detours)."""
+OFFER_SEC_CAP = 999
+VOLUNTEER_PENALTY = 1000
+SEC_MAX = 2 * VOLUNTEER_PENALTY
+
+Target = tuple[str, int | str]
+"""("o", offer slot) or ("v", volunteer id)."""
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Mutable state shared by the flow, the repair and greedy."""
+
+    index: CandidateIndex
+    offers: dict[str, Offer]
+    requests: list[Request]
+    hits: list[OfferHits]
+    duties: list[dict[str, list[Duty]]]
+    params: Params
+    router: Router
+    offer_sets: dict[int, list[int]] = field(default_factory=dict)
+    offer_sol: dict[int, RouteSolution] = field(default_factory=dict)
+    vol_kept: dict[str, list[tuple[int, Duty]]] = field(default_factory=dict)
+    served: dict[int, Target] = field(default_factory=dict)
+    route_calls: int = 0
+
+    def value(self, i: int) -> tuple[int, int]:
+        r = self.requests[i]
+        return r.passengers, int(r.medical)
+
+    def route(self, slot: int, members: Sequence[int]) -> RouteSolution | None:
+        self.route_calls += 1
+        offer = self.offers[self.index.offer_id(slot)]
+        return best_route(offer, [self.requests[i] for i in members], self.params, self.router)
+
+    def place_offer(self, i: int, slot: int, sol: RouteSolution) -> None:
+        self.offer_sets.setdefault(slot, []).append(i)
+        self.offer_sol[slot] = sol
+        self.served[i] = ("o", slot)
+
+    def place_volunteer(self, i: int, vid: str, duty: Duty) -> None:
+        self.vol_kept.setdefault(vid, []).append((i, duty))
+        self.served[i] = ("v", vid)
+
+    def try_offer(self, i: int, slot: int) -> tuple[float, RouteSolution] | None:
+        """Marginal detour of adding request i to the offer's current set, if feasible."""
+        members = self.offer_sets.get(slot, [])
+        if not members:
+            h = self.hits[i]
+            k = int(np.flatnonzero(h.slots == slot)[0])
+            alone = RouteSolution(float(h.depart[k]), float(h.detour[k]), ((0, True), (0, False)), ())
+            return float(h.detour[k]), alone
+        sol = self.route(slot, [*members, i])
+        return None if sol is None else (sol.detour - self.offer_sol[slot].detour, sol)
+
+    def try_volunteer(self, i: int, vid: str) -> Duty | None:
+        vol = self.index.volunteers[vid]
+        kept = [d for _, d in self.vol_kept.get(vid, [])]
+        if len(kept) >= vol.max_trips:
+            return None
+        return next((d for d in self.duties[i][vid] if duties_compatible([*kept, d])), None)
+
+
+def _weights(requests: Sequence[Request], n: int) -> tuple[int, int]:
+    """Medical and passenger weights making the flow cost lexicographic over n requests."""
+    med_w = n * SEC_MAX + 1
+    return n * (med_w + SEC_MAX) + 1, med_w
+
+
+def _offer_sec(detour: float) -> int:
+    return min(OFFER_SEC_CAP, max(0, round(detour * 10)))
+
+
+def _vol_sec(effort: float) -> int:
+    return VOLUNTEER_PENALTY + min(VOLUNTEER_PENALTY - 1, max(0, round(effort)))
+
+
+def solve_flow(
+    n_requests: int,
+    edges: Sequence[tuple[int, Target, int]],
+    capacity: Callable[[Target], int],
+    value: Callable[[int], tuple[int, int]],
+) -> dict[int, Target]:
+    """Best request→target choice: maximise value lexicographically, then min cost.
+
+    ``edges`` are (request, target, secondary cost >= 0). Requests whose targets
+    all have room for every adjacent request are decided without a solver.
+    """
+    degree: dict[Target, int] = {}
+    for _, t, _ in edges:
+        degree[t] = degree.get(t, 0) + 1
+    binding = {t for t, d in degree.items() if d > capacity(t)}
+    by_req: dict[int, list[tuple[int, Target]]] = {}
+    for i, t, c in edges:
+        by_req.setdefault(i, []).append((c, t))
+    choice: dict[int, Target] = {}
+    hard: list[int] = []
+    for i, lst in by_req.items():
+        if any(t in binding for _, t in lst):
+            hard.append(i)
+        else:
+            choice[i] = min(lst, key=lambda ct: (ct[0], str(ct[1])))[1]
+    if hard:
+        choice.update(_min_cost_flow(hard, by_req, capacity, value))
+    return choice
+
+
+def _min_cost_flow(
+    hard: list[int],
+    by_req: dict[int, list[tuple[int, Target]]],
+    capacity: Callable[[Target], int],
+    value: Callable[[int], tuple[int, int]],
+) -> dict[int, Target]:
+    from ortools.graph.python import min_cost_flow
+
+    n = len(hard)
+    targets: dict[Target, int] = {}
+    for i in hard:
+        for _, t in by_req[i]:
+            targets.setdefault(t, 2 + n + len(targets))
+    for scale in (n, 1):
+        pax_w, med_w = _weights([], scale)
+        tails, heads, caps, costs = [0], [1], [n], [0]
+        for k, i in enumerate(hard):
+            tails.append(0)
+            heads.append(2 + k)
+            caps.append(1)
+            costs.append(0)
+            pax, med = value(i)
+            gain = pax * pax_w + med * med_w
+            for c, t in by_req[i]:
+                tails.append(2 + k)
+                heads.append(targets[t])
+                caps.append(1)
+                costs.append(c - gain)
+        for t, node in targets.items():
+            tails.append(node)
+            heads.append(1)
+            caps.append(capacity(t))
+            costs.append(0)
+        flow = min_cost_flow.SimpleMinCostFlow()
+        arcs = flow.add_arcs_with_capacity_and_unit_cost(
+            np.array(tails, dtype=np.int32),
+            np.array(heads, dtype=np.int32),
+            np.array(caps, dtype=np.int64),
+            np.array(costs, dtype=np.int64),
+        )
+        flow.set_nodes_supplies(np.array([0, 1], dtype=np.int32), np.array([n, -n], dtype=np.int64))
+        if flow.solve() == flow.OPTIMAL:
+            break
+    else:  # pragma: no cover - only on absurd sizes
+        raise RuntimeError("min-cost flow failed")
+    flows = flow.flows(arcs)
+    node_target = {node: t for t, node in targets.items()}
+    out: dict[int, Target] = {}
+    for a in np.flatnonzero(flows > 0):
+        tail, head = tails[a], heads[a]
+        if 2 <= tail < 2 + n and head in node_target:
+            out[hard[tail - 2]] = node_target[head]
+    return out
+
+
+def _prepare(
+    offers: Sequence[Offer],
+    volunteers: Sequence[Volunteer],
+    requests: Sequence[Request],
+    params: Params,
+    router: Router,
+    index: CandidateIndex | None,
+) -> _Batch:
+    seen: set[str] = set()
+    for r in requests:
+        if r.id in seen:
+            raise ValueError(f"duplicate request id {r.id!r}")
+        seen.add(r.id)
+    idx = index or CandidateIndex(offers, volunteers, params, router)
+    hits = idx.hits_many(requests)
+    duties = idx.volunteer_table().duties_many(requests)
+    by_id = {o.id: o for o in offers}
+    return _Batch(idx, by_id, list(requests), hits, duties, params, router)
+
+
+def _first_edges(b: _Batch) -> list[tuple[int, Target, int]]:
+    edges: list[tuple[int, Target, int]] = []
+    for i, h in enumerate(b.hits):
+        edges.extend((i, ("o", int(s)), _offer_sec(float(d))) for s, d in zip(h.slots, h.detour, strict=True))
+        edges.extend((i, ("v", vid), _vol_sec(ds[0].effort_min)) for vid, ds in b.duties[i].items())
+    return edges
+
+
+def _repair(b: _Batch, choice: dict[int, Target]) -> None:
+    """Keep, per offer and volunteer, the most valuable exactly-feasible subset."""
+    per_offer: dict[int, list[int]] = {}
+    per_vol: dict[str, list[int]] = {}
+    for i, (kind, key) in sorted(choice.items()):
+        if kind == "o":
+            per_offer.setdefault(int(key), []).append(i)
+        else:
+            per_vol.setdefault(str(key), []).append(i)
+    for slot, new in per_offer.items():
+        base = b.offer_sets.get(slot, [])
+        if not base and len(new) == 1:
+            got = b.try_offer(new[0], slot)
+            assert got is not None
+            b.place_offer(new[0], slot, got[1])
+            continue
+        best: tuple[tuple[int, int, float], tuple[int, ...], RouteSolution] | None = None
+        for size in range(min(len(new), b.params.max_requests_per_offer - len(base)), 0, -1):
+            for sub in itertools.combinations(new, size):
+                sol = b.route(slot, [*base, *sub])
+                if sol is None:
+                    continue
+                pax = sum(b.value(i)[0] for i in sub)
+                med = sum(b.value(i)[1] for i in sub)
+                rank = (pax, med, -sol.detour)
+                if best is None or rank > best[0]:
+                    best = (rank, sub, sol)
+        if best is not None:
+            for i in best[1]:
+                b.place_offer(i, slot, best[2])
+    for vid, new in per_vol.items():
+        vol = b.index.volunteers[vid]
+        fixed = [d for _, d in b.vol_kept.get(vid, [])]
+        ranked = sorted(new, key=lambda i: b.value(i), reverse=True)
+        kept = best_duty_subset([(i, b.duties[i][vid]) for i in ranked], vol.max_trips, b.value, fixed)
+        for i, duty in kept:
+            b.place_volunteer(i, vid, duty)
+
+
+def _residual_edges(b: _Batch) -> tuple[list[tuple[int, Target, int]], Callable[[Target], int]]:
+    edges: list[tuple[int, Target, int]] = []
+    for i, h in enumerate(b.hits):
+        if i in b.served:
+            continue
+        for s in h.slots[:RESIDUAL_OPTIONS]:
+            slot = int(s)
+            if len(b.offer_sets.get(slot, [])) >= b.params.max_requests_per_offer:
+                continue
+            got = b.try_offer(i, slot)
+            if got is not None:
+                edges.append((i, ("o", slot), _offer_sec(got[0])))
+        for vid in b.duties[i]:
+            duty = b.try_volunteer(i, vid)
+            if duty is not None:
+                edges.append((i, ("v", vid), _vol_sec(duty.effort_min)))
+
+    def capacity(t: Target) -> int:
+        kind, key = t
+        if kind == "o":
+            return 1 if b.offer_sets.get(int(key)) else b.offers[b.index.offer_id(int(key))].seats
+        return 1
+
+    return edges, capacity
+
+
+def _finish(b: _Batch) -> MatchResult:
+    """Re-verify every route and duty, then build the result and the reasons."""
+    result = MatchResult()
+    paris = _paris()
+    for slot, members in sorted(b.offer_sets.items()):
+        offer = b.offers[b.index.offer_id(slot)]
+        if len(members) == 1:
+            sol = single_route(offer, b.requests[members[0]], b.params, b.router)
+        else:
+            sol = b.route(slot, members)
+        if sol is None:
+            raise AssertionError(f"internal error: offer {b.index.offer_id(slot)} route no longer feasible")
+        b.offer_sol[slot] = sol
+        oid = b.index.offer_id(slot)
+        stops = tuple(
+            Stop(b.requests[members[k]].id, "pickup" if up else "dropoff", from_min(at, paris))
+            for (k, up), at in zip(sol.order, sol.arrivals, strict=True)
+        )
+        result.routes.append(RoutePlan(oid, from_min(sol.depart, paris), stops, sol.detour))
+        alone = {i: float(b.hits[i].detour[b.hits[i].slots == slot][0]) for i in members}
+        total_alone = sum(alone.values())
+        times: dict[int, dict[bool, float]] = {}
+        for (k, up), at in zip(sol.order, sol.arrivals, strict=True):
+            times.setdefault(members[k], {})[up] = at
+        for i in members:
+            share = sol.detour * alone[i] / total_alone if total_alone > 0 else sol.detour / len(members)
+            r = b.requests[i]
+            result.assignments.append(
+                Assignment(
+                    r.id,
+                    oid,
+                    None,
+                    from_min(times[i][True], paris),
+                    from_min(times[i][False], paris),
+                    share,
+                    from_min(sol.depart, paris),
+                    r.passengers,
+                    r.medical,
+                )
+            )
+    for vid, kept in sorted(b.vol_kept.items()):
+        vol = b.index.volunteers[vid]
+        duties = [d for _, d in kept]
+        if len(kept) > vol.max_trips or not duties_compatible(duties):
+            raise AssertionError(f"internal error: volunteer {vid} over-committed")
+        for i, d in kept:
+            r = b.requests[i]
+            if not any(_same_duty(d, ref) for ref in volunteer_duties(vol, r, b.params, b.router)):
+                raise AssertionError(f"internal error: duty of {vid} for {r.id} not feasible")
+            result.assignments.append(
+                Assignment(
+                    r.id,
+                    None,
+                    vid,
+                    from_min(d.pickup, paris),
+                    from_min(d.dropoff, paris),
+                    d.effort_min,
+                    from_min(d.leave_home, paris),
+                    r.passengers,
+                    r.medical,
+                )
+            )
+    order = {r.id: k for k, r in enumerate(b.requests)}
+    result.assignments.sort(key=lambda a: order[a.request_id])
+    reasons = {i: _reason(b, i) for i in range(len(b.requests)) if i not in b.served}
+    lonely = [i for i, why in reasons.items() if why is None]
+    reasons.update(zip(lonely, b.index.diagnose_many([b.requests[i] for i in lonely]), strict=True))
+    for i, why in sorted(reasons.items()):
+        assert why is not None
+        result.unmatched.append(Unmatched(b.requests[i].id, why[0], why[1]))
+    served = [b.requests[i] for i in b.served]
+    result.stats = {
+        "offers": len(b.offers),
+        "volunteers": len(b.index.volunteers),
+        "requests": len(b.requests),
+        "served_requests": len(served),
+        "served_passengers": sum(r.passengers for r in served),
+        "served_medical": sum(1 for r in served if r.medical),
+        "served_by_volunteers": sum(1 for t in b.served.values() if t[0] == "v"),
+        "shared_offers": sum(1 for m in b.offer_sets.values() if len(m) > 1),
+        "total_offer_detour_min": round(sum(s.detour for s in b.offer_sol.values()), 1),
+        "unmatched": len(result.unmatched),
+    }
+    return result
+
+
+def _same_duty(a: Duty, b: Duty) -> bool:
+    """Vectorised duties equal the scalar reference up to rounding."""
+    return a.slot_index == b.slot_index and all(
+        abs(x - y) <= 1e-6
+        for x, y in zip(
+            (a.pickup, a.dropoff, a.end, a.busy_until),
+            (b.pickup, b.dropoff, b.end, b.busy_until),
+            strict=True,
+        )
+    )
+
+
+def _reason(b: _Batch, i: int) -> tuple[Reason, NearMiss | None] | None:
+    """Reason for a request that had options; None means "diagnose it"."""
+    h = b.hits[i]
+    if len(h.slots):
+        slot = int(h.slots[0])
+        oid = b.index.offer_id(slot)
+        detail = "feasible alone; seats or detour budget used by other requests"
+        return "taken_by_other_request", NearMiss(oid, None, "taken_by_other_request", 0.0, detail)
+    if b.duties[i]:
+        for vid in b.duties[i]:
+            vol = b.index.volunteers[vid]
+            if len(b.vol_kept.get(vid, [])) < vol.max_trips:
+                detail = "feasible alone; overlaps another duty of this volunteer"
+                return "taken_by_other_request", NearMiss(None, vid, "taken_by_other_request", 0.0, detail)
+        vid = next(iter(b.duties[i]))
+        detail = "feasible alone; volunteer already has max_trips duties"
+        return "volunteer_trip_cap_reached", NearMiss(None, vid, "volunteer_trip_cap_reached", 0.0, detail)
+    return None
+
+
+def _paris() -> tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/Paris")
+
+
+def match_batch(
+    offers: Sequence[Offer],
+    volunteers: Sequence[Volunteer],
+    requests: Sequence[Request],
+    params: Params | None = None,
+    router: Router | None = None,
+    *,
+    index: CandidateIndex | None = None,
+    max_rounds: int = 8,
+) -> MatchResult:
+    """Assign a batch of requests to offers and volunteers (see module docstring)."""
+    params = params or Params()
+    router = router or CrowFlyRouter(params.circuity, params.speed_kmh)
+    b = _prepare(offers, volunteers, requests, params, router, index)
+
+    def first_capacity(t: Target) -> int:
+        kind, key = t
+        if kind == "o":
+            return b.offers[b.index.offer_id(int(key))].seats
+        return b.index.volunteers[str(key)].max_trips
+
+    _repair(b, solve_flow(len(requests), _first_edges(b), first_capacity, b.value))
+    for _ in range(max_rounds):
+        edges, capacity = _residual_edges(b)
+        if not edges:
+            break
+        before = len(b.served)
+        _repair(b, solve_flow(len(requests), edges, capacity, b.value))
+        if len(b.served) == before:
+            break
+    return _finish(b)
+
+
+def greedy_batch(
+    offers: Sequence[Offer],
+    volunteers: Sequence[Volunteer],
+    requests: Sequence[Request],
+    params: Params | None = None,
+    router: Router | None = None,
+    *,
+    index: CandidateIndex | None = None,
+) -> MatchResult:
+    """Baseline: first come, first served, each request takes its cheapest option.
+
+    Requests in input (submission) order; each tries its best single-detour
+    offers with the exact insertion check and keeps the least marginal detour;
+    volunteers only when no offer fits.
+    """
+    params = params or Params()
+    router = router or CrowFlyRouter(params.circuity, params.speed_kmh)
+    b = _prepare(offers, volunteers, requests, params, router, index)
+    for i in range(len(requests)):
+        best: tuple[float, int, RouteSolution] | None = None
+        for s in b.hits[i].slots[:RESIDUAL_OPTIONS]:
+            if len(b.offer_sets.get(int(s), [])) >= params.max_requests_per_offer:
+                continue
+            got = b.try_offer(i, int(s))
+            if got is not None and (best is None or got[0] < best[0]):
+                best = (got[0], int(s), got[1])
+        if best is not None:
+            b.place_offer(i, best[1], best[2])
+            continue
+        vols = sorted(b.duties[i], key=lambda v: b.duties[i][v][0].effort_min)
+        for vid in vols:
+            duty = b.try_volunteer(i, vid)
+            if duty is not None:
+                b.place_volunteer(i, vid, duty)
+                break
+    return _finish(b)

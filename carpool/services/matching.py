@@ -1,0 +1,290 @@
+"""The one door from the application to the matcher.
+
+Web pages, the SMS conversation and the dashboard call these functions; they
+load offers and volunteers from the database, keep a ``CandidateIndex`` per
+association in memory and refresh it from ``offer.updated_at``, so a request
+costs an index query, not a reload of every offer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from carpool import matching
+from carpool.clock import PARIS, Clock
+from carpool.db import lon_lat
+from carpool.models import (
+    AvailabilitySlot,
+    Driver,
+    Match,
+    MatchStatus,
+    Offer,
+    OfferStatus,
+    Purpose,
+    Request,
+    Resident,
+    TimeOff,
+    VettingStatus,
+)
+
+#: How far ahead volunteers' weekly slots are unrolled into dated slots.
+HORIZON = timedelta(days=15)
+#: Re-read offers changed this long before the last refresh: a transaction that
+#: committed late with an older ``updated_at`` is still picked up.
+REFRESH_OVERLAP = timedelta(minutes=5)
+ACTIVE_MATCH = (MatchStatus.PROPOSED, MatchStatus.ACCEPTED, MatchStatus.CONFIRMED)
+
+
+@dataclass(frozen=True)
+class RideOption:
+    """One way to serve a request, in the application's terms."""
+
+    driver_id: int
+    offer_id: int | None  # None: a volunteer drives from home
+    pickup_at: datetime
+    dropoff_at: datetime
+    detour_min: float
+
+
+@dataclass
+class _CachedIndex:
+    index: matching.CandidateIndex
+    built_for: date
+    seen_until: datetime
+    volunteer_key: tuple[object, ...]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_cache: dict[tuple[str, int], _CachedIndex] = {}
+_cache_lock = threading.Lock()
+
+
+def offer_id(offer: Offer) -> str:
+    return f"o{offer.id}"
+
+
+def volunteer_id(driver: Driver) -> str:
+    return f"v{driver.id}"
+
+
+def to_matching_request(request: Request, resident: Resident) -> matching.Request:
+    return matching.Request(
+        id=str(request.id),
+        pickup=lon_lat(request.pickup_point),
+        dropoff=lon_lat(request.dropoff_point),
+        earliest=request.earliest,
+        latest=request.latest,
+        passengers=request.passengers,
+        needs=frozenset({"wheelchair"}) if resident.uses_wheelchair else frozenset(),
+        medical=request.purpose is Purpose.MEDICAL,
+        return_time=request.return_at,
+    )
+
+
+def _capabilities(driver: Driver) -> frozenset[str]:
+    return frozenset({"wheelchair"}) if driver.wheelchair_accessible else frozenset()
+
+
+def _to_matching_offer(offer: Offer, driver: Driver) -> matching.Offer:
+    return matching.Offer(
+        id=offer_id(offer),
+        origin=lon_lat(offer.origin_point),
+        destination=lon_lat(offer.destination_point),
+        depart_earliest=offer.depart_earliest,
+        depart_latest=offer.depart_latest,
+        seats=offer.seats_left,
+        max_detour_min=offer.max_detour_min,
+        capabilities=_capabilities(driver),
+    )
+
+
+def _usable(offer: Offer, driver: Driver, now: datetime) -> bool:
+    return (
+        offer.status is OfferStatus.OPEN
+        and offer.seats_left > 0
+        and offer.depart_latest >= now
+        and driver.vetting is VettingStatus.VETTED
+    )
+
+
+def _offer_rows(session: Session, association_id: int, now: datetime, changed_since: datetime | None):  # type: ignore[no-untyped-def]
+    query = sa.select(Offer, Driver).join(Driver, Offer.driver_id == Driver.id)
+    query = query.where(Driver.association_id == association_id)
+    if changed_since is None:
+        query = query.where(Offer.status == OfferStatus.OPEN, Offer.depart_latest >= now)
+    else:
+        query = query.where(Offer.updated_at > changed_since - REFRESH_OVERLAP)
+    return session.execute(query).all()
+
+
+def dated_slots(
+    weekly: Iterable[AvailabilitySlot], time_off: Iterable[TimeOff], start: datetime, end: datetime
+) -> tuple[matching.Slot, ...]:
+    """Unroll weekly local-time slots into aware intervals, skipping days off (DST-safe)."""
+    away = [(t.first_day, t.last_day) for t in time_off]
+    by_weekday: dict[int, list[AvailabilitySlot]] = {}
+    for slot in weekly:
+        by_weekday.setdefault(slot.weekday, []).append(slot)
+    slots = []
+    day = start.astimezone(PARIS).date()
+    while day <= end.astimezone(PARIS).date():
+        if not any(first <= day <= last for first, last in away):
+            for slot in by_weekday.get(day.weekday(), ()):
+                begin = datetime.combine(day, slot.starts_at, tzinfo=PARIS)
+                finish = datetime.combine(day, slot.ends_at, tzinfo=PARIS)
+                if finish > start:
+                    slots.append(matching.Slot(start=begin, end=finish))
+        day += timedelta(days=1)
+    return tuple(slots)
+
+
+def _volunteers(session: Session, association_id: int, now: datetime) -> list[matching.Volunteer]:
+    drivers = session.scalars(
+        sa.select(Driver).where(
+            Driver.association_id == association_id, Driver.vetting == VettingStatus.VETTED
+        )
+    ).all()
+    ids = [d.id for d in drivers]
+    weekly: dict[int, list[AvailabilitySlot]] = {}
+    for slot in session.scalars(sa.select(AvailabilitySlot).where(AvailabilitySlot.driver_id.in_(ids))):
+        weekly.setdefault(slot.driver_id, []).append(slot)
+    away: dict[int, list[TimeOff]] = {}
+    for period in session.scalars(sa.select(TimeOff).where(TimeOff.driver_id.in_(ids))):
+        away.setdefault(period.driver_id, []).append(period)
+    busy = dict(
+        session.execute(
+            sa.select(Match.driver_id, sa.func.count())
+            .where(
+                Match.driver_id.in_(ids),
+                Match.offer_id.is_(None),
+                Match.status.in_(ACTIVE_MATCH),
+                Match.pickup_at.between(now, now + timedelta(days=7)),
+            )
+            .group_by(Match.driver_id)
+        ).all()
+    )
+    volunteers = []
+    for driver in drivers:
+        slots = dated_slots(weekly.get(driver.id, ()), away.get(driver.id, ()), now, now + HORIZON)
+        trips_left = driver.max_trips_per_week - busy.get(driver.id, 0)
+        if slots and trips_left > 0:
+            volunteers.append(
+                matching.Volunteer(
+                    id=volunteer_id(driver),
+                    home=lon_lat(driver.home_point),
+                    radius_km=driver.radius_km,
+                    slots=slots,
+                    max_trips=trips_left,
+                    seats=driver.seats,
+                    capabilities=_capabilities(driver),
+                )
+            )
+    return volunteers
+
+
+def _volunteer_key(session: Session, association_id: int) -> tuple[object, ...]:
+    """Changes whenever vetting, availability or time off changes (slots are replaced, never edited)."""
+    drivers = sa.select(Driver.id).where(Driver.association_id == association_id)
+    vetted = sa.select(sa.func.count(), sa.func.max(Driver.id)).where(
+        Driver.association_id == association_id, Driver.vetting == VettingStatus.VETTED
+    )
+    slots = sa.select(sa.func.count(), sa.func.max(AvailabilitySlot.id)).where(
+        AvailabilitySlot.driver_id.in_(drivers)
+    )
+    away = sa.select(sa.func.count(), sa.func.max(TimeOff.id)).where(TimeOff.driver_id.in_(drivers))
+    return tuple(tuple(session.execute(query).one()) for query in (vetted, slots, away))
+
+
+def _latest_change(session: Session, association_id: int) -> datetime:
+    """The watermark of offer changes, read from the rows themselves (not from any clock)."""
+    latest = session.scalar(
+        sa.select(sa.func.max(Offer.updated_at))
+        .join(Driver, Offer.driver_id == Driver.id)
+        .where(Driver.association_id == association_id)
+    )
+    return latest or datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _build(session: Session, association_id: int, now: datetime) -> _CachedIndex:
+    offers = [
+        _to_matching_offer(o, d)
+        for o, d in _offer_rows(session, association_id, now, None)
+        if _usable(o, d, now)
+    ]
+    index = matching.CandidateIndex(offers=offers, volunteers=_volunteers(session, association_id, now))
+    return _CachedIndex(
+        index=index,
+        built_for=now.astimezone(PARIS).date(),
+        seen_until=_latest_change(session, association_id),
+        volunteer_key=_volunteer_key(session, association_id),
+    )
+
+
+def _refresh(cached: _CachedIndex, session: Session, association_id: int, now: datetime) -> None:
+    for offer, driver in _offer_rows(session, association_id, now, cached.seen_until):
+        key = offer_id(offer)
+        if key in cached.index:
+            cached.index.remove(key)
+        if _usable(offer, driver, now):
+            cached.index.add(_to_matching_offer(offer, driver))
+        cached.seen_until = max(cached.seen_until, offer.updated_at)
+    volunteer_key = _volunteer_key(session, association_id)
+    if volunteer_key != cached.volunteer_key:
+        for stale in list(cached.index.volunteers):
+            cached.index.remove_volunteer(stale)
+        for volunteer in _volunteers(session, association_id, now):
+            cached.index.add_volunteer(volunteer)
+        cached.volunteer_key = volunteer_key
+
+
+def candidate_index(session: Session, association_id: int, clock: Clock) -> matching.CandidateIndex:
+    """The association's index, rebuilt each day and refreshed from what changed since."""
+    now = clock.now()
+    key = (session.get_bind().engine.url.render_as_string(hide_password=True), association_id)
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is None or cached.built_for != now.astimezone(PARIS).date():
+            cached = _cache[key] = _build(session, association_id, now)
+            return cached.index
+    with cached.lock:
+        _refresh(cached, session, association_id, now)
+    return cached.index
+
+
+def forget_indexes() -> None:
+    """Drop every cached index (tests, or after a bulk import)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def ride_options(session: Session, request: Request, clock: Clock, limit: int = 3) -> list[RideOption]:
+    """Up to ``limit`` ways to serve ``request``: drivers already on the road first, then volunteers."""
+    resident = session.get_one(Resident, request.resident_id)
+    index = candidate_index(session, request.association_id, clock)
+    options = index.candidates(to_matching_request(request, resident), limit=limit)
+    offer_ids = [int(o.offer_id[1:]) for o in options if o.offer_id is not None]
+    drivers = dict(session.execute(sa.select(Offer.id, Offer.driver_id).where(Offer.id.in_(offer_ids))).all())
+    return [
+        RideOption(
+            driver_id=drivers[int(o.offer_id[1:])] if o.offer_id else int(str(o.volunteer_id)[1:]),
+            offer_id=int(o.offer_id[1:]) if o.offer_id else None,
+            pickup_at=o.pickup_at,
+            dropoff_at=o.dropoff_at,
+            detour_min=o.detour_min,
+        )
+        for o in options
+    ]
+
+
+def why_unmatched(session: Session, request: Request, clock: Clock) -> tuple[str, matching.NearMiss | None]:
+    """The matcher's most useful reason for a request nobody can serve, and the nearest miss."""
+    resident = session.get_one(Resident, request.resident_id)
+    index = candidate_index(session, request.association_id, clock)
+    reason, near_miss = index.diagnose(to_matching_request(request, resident))
+    return str(reason), near_miss
