@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     register_logging(app)
+    register_proxy_fix(app)
     register_database(app)
     register_extensions(app)
     register_blueprints(app)
@@ -40,9 +41,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_logging(app: Flask) -> None:
+    """Plain logs on stderr, with every phone number masked whoever logs it."""
+    from carpool.notify import privacy
+
     logging.basicConfig(
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    privacy.install()
+    privacy.install(app.logger)
+
+
+def register_proxy_fix(app: Flask) -> None:
+    """Behind a reverse proxy, trust its X-Forwarded-* headers so URLs (and Twilio signatures) match."""
+    hops = app.config["PROXY_FIX_HOPS"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
 
 def register_database(app: Flask) -> None:
@@ -58,9 +73,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from carpool.web import public
+    from carpool.web import public, sms
 
     app.register_blueprint(public.bp)
+    sms.init_app(app)
 
 
 def _wants_json() -> bool:

@@ -235,3 +235,56 @@ def sms_parse(today: Any, home_insee: str | None) -> None:
 
     day: date = today.date()
     sys.exit(parse_main(sys.stdin, sys.stdout, day, home_insee))
+
+
+# --- SMS sending -----------------------------------------------------------------
+
+
+@main.command("dispatch")
+@click.option("--once", is_flag=True, help="un seul passage (jusqu'à SMS_BATCH messages) puis sortie")
+@one_line_errors
+def dispatch(once: bool) -> None:
+    """Envoie les SMS en attente ; plusieurs processus peuvent tourner ensemble (SIGTERM : arrêt propre)."""
+    import logging
+    import signal
+    import threading
+
+    from carpool.clock import Clock
+    from carpool.config import instance_path, load_config
+    from carpool.notify import privacy
+    from carpool.notify.backends import backend_from_config
+    from carpool.notify.dispatcher import DispatchSettings, dispatch_once, run_forever
+
+    config = load_config(instance_path())
+    logging.basicConfig(level=config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    privacy.install()
+    backend = backend_from_config(config)
+    settings = DispatchSettings.from_config(config, backend)
+    with open_database() as database:
+        if once:
+            report = dispatch_once(
+                database,
+                backend,
+                Clock(),
+                batch=settings.batch,
+                lease_seconds=settings.lease_seconds,
+                public_base_url=settings.public_base_url,
+            )
+            click.echo(
+                f"SMS : {report.sent} envoyés, {report.reconciled} retrouvés chez le fournisseur, "
+                f"{report.retried} à réessayer, {report.failed} en échec"
+            )
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        run_forever(
+            database,
+            backend,
+            Clock(),
+            stop,
+            settings.poll_seconds,
+            batch=settings.batch,
+            lease_seconds=settings.lease_seconds,
+            public_base_url=settings.public_base_url,
+        )

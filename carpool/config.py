@@ -46,8 +46,19 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "oui", "on"}
 
 
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise StartupError(f"{name} doit être un nombre entier (reçu : {value!r}).")
+    return int(value)
+
+
 def load_config(instance: Path) -> dict[str, Any]:
     """Build the Flask config mapping from the environment."""
+    from carpool.notify.backends import sms_settings
+
     backend = os.environ.get("SMS_BACKEND", "console").strip().lower()
     if backend not in {"console", "twilio"}:
         raise StartupError(f"SMS_BACKEND doit valoir « console » ou « twilio » (reçu : {backend!r}).")
@@ -56,11 +67,12 @@ def load_config(instance: Path) -> dict[str, Any]:
         "SECRET_KEY": _secret_key(instance),
         "SMS_BACKEND": backend,
         "SMS_PUBLIC_NUMBER": os.environ.get("SMS_PUBLIC_NUMBER", ""),
-        "ASSOCIATION_PHONE": os.environ.get("ASSOCIATION_PHONE", ""),
         "TIMEZONE": TIMEZONE,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
+        "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
+        **sms_settings(),  # Twilio and dispatcher settings: see carpool/notify/backends.py
     }

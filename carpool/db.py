@@ -116,7 +116,7 @@ def _geography() -> Any:
 def _sqlite_module() -> Any:
     """A DBAPI module able to load extensions (the pyenv Python's sqlite3 cannot)."""
     try:
-        import pysqlite3.dbapi2 as module  # type: ignore[import-not-found]
+        import pysqlite3.dbapi2 as module
     except ImportError:
         import sqlite3 as module
 

@@ -35,8 +35,10 @@ def add_driver(session, association, insee=FIGEAC, vetting=VettingStatus.VETTED,
     return driver
 
 
-def add_offer(session, driver, depart=time(8, 0), origin=FIGEAC, destination=CAHORS, seats=3) -> Offer:
-    start = datetime.combine(TUESDAY.date(), depart, tzinfo=PARIS)
+def add_offer(
+    session, driver, depart=time(8, 0), origin=FIGEAC, destination=CAHORS, seats=3, day=TUESDAY.date()
+) -> Offer:
+    start = datetime.combine(day, depart, tzinfo=PARIS)
     offer = Offer(
         driver_id=driver.id,
         origin_commune_insee=origin,

@@ -83,3 +83,23 @@ def test_api_errors_are_json(client):
 
     assert response.status_code == 404
     assert response.json["status"] == 404
+
+
+def test_logs_never_show_a_phone_number_in_clear(db, clock):
+    import io
+    import logging
+
+    from carpool import create_app
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logging.getLogger().addHandler(handler)
+    try:
+        app = create_app({"TESTING": True, "DATABASE": db, "CLOCK": clock})
+        app.logger.warning("échec d'envoi au +33639981234 (06 39 98 12 34)")
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+    assert "39981234" not in stream.getvalue()
+    assert "98 12 34" not in stream.getvalue()
+    assert "échec d'envoi" in stream.getvalue()

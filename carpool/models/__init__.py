@@ -2,7 +2,13 @@
 
 from carpool.models.audit import AuditEvent
 from carpool.models.base import Base
-from carpool.models.messages import OutboundMessage, OutboundStatus
+from carpool.models.messages import (
+    Conversation,
+    ConversationState,
+    InboundMessage,
+    OutboundMessage,
+    OutboundStatus,
+)
 from carpool.models.people import (
     Association,
     AvailabilitySlot,
@@ -35,7 +41,10 @@ __all__ = [
     "AvailabilitySlot",
     "Base",
     "Commune",
+    "Conversation",
+    "ConversationState",
     "Driver",
+    "InboundMessage",
     "Match",
     "MatchStatus",
     "NamedPlace",

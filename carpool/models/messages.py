@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from carpool.clock import utcnow
 from carpool.models.base import Base, Timestamped, enum_column
 
 
@@ -38,3 +40,40 @@ class OutboundMessage(Timestamped, Base):
     error_code: Mapped[str | None] = mapped_column(sa.String(20))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     sent_at: Mapped[datetime | None]
+
+
+class InboundMessage(Timestamped, Base):
+    """An SMS received; ``message_sid`` makes a webhook retried by Twilio count once."""
+
+    __tablename__ = "inbound_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    association_id: Mapped[int | None] = mapped_column(sa.ForeignKey("association.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("resident.id"), index=True)
+    from_phone: Mapped[str] = mapped_column(sa.String(16), index=True)
+    body: Mapped[str | None] = mapped_column(sa.Text)  # emptied after the retention period
+    intent: Mapped[str | None] = mapped_column(sa.String(20))
+    needs_attention: Mapped[bool] = mapped_column(default=False, index=True)  # a person should read it
+
+
+class ConversationState(enum.Enum):
+    IDLE = "idle"
+    COLLECTING = "collecting"  # a request with missing pieces: one question at a time
+    CHOOSING = "choosing"  # options were sent: waiting for 1/2/3 or NON
+    ESCALATED = "escalated"  # handed to a coordinator
+
+
+class Conversation(Base):
+    """Where the SMS exchange with one phone number stands (expires after 48 h of silence)."""
+
+    __tablename__ = "conversation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    state: Mapped[ConversationState] = enum_column(ConversationState, default=ConversationState.IDLE)
+    draft: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what we know of the request so far
+    options: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)  # the numbered choices sent
+    request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ride_request.id"))
+    unknown_replies: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

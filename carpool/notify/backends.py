@@ -1,0 +1,235 @@
+"""Where SMS actually leave: a console for development, Twilio for real.
+
+This is the only module that imports twilio, and only inside ``TwilioBackend``,
+so the ``carpool`` command starts without loading it. Backends classify every
+failure as transient (retry later) or permanent (a coordinator must look), which
+is all the dispatcher needs to know about a provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TextIO
+from urllib.parse import unquote
+
+from carpool.config import StartupError
+from carpool.notify.privacy import mask, mask_text
+
+log = logging.getLogger(__name__)
+
+TWILIO_API = "https://api.twilio.com"
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+# Twilio answers these with a 4xx: retrying cannot help (invalid number, landline,
+# the person texted STOP). Every other 4xx is permanent too, except 429.
+INVALID_NUMBER, NOT_A_MOBILE, OPTED_OUT = "21211", "21614", "21610"
+
+
+class TransientSendError(Exception):
+    """The provider may accept the same message later (rate limit, 5xx, timeout, network)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class PermanentSendError(Exception):
+    """The provider will never accept this message as it is (e.g. 21211 invalid number)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class SmsBackend(Protocol):
+    """What the dispatcher needs from a provider."""
+
+    #: Longest time ``send`` may block; the dispatcher's lease must be longer.
+    timeout_seconds: float
+
+    def send(self, to: str, body: str, status_callback: str | None) -> str:
+        """Hand one SMS to the provider and return its id (SID); raise a ``*SendError``."""
+        ...
+
+    def find_sent(self, to: str, body: str, since: datetime) -> list[str]:
+        """Ids of messages already accepted for ``to`` with this exact body since ``since``.
+
+        Used before re-sending a message whose previous attempt ended without an
+        answer (timeout, crash): the provider's record is the only truth then.
+        """
+        ...
+
+
+class ConsoleBackend:
+    """Prints one masked line per SMS: the outbox row is the record, nothing else is kept."""
+
+    timeout_seconds = 1.0
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+
+    def send(self, to: str, body: str, status_callback: str | None) -> str:
+        sid = f"console-{uuid.uuid4().hex}"
+        print(f"[sms console] {mask(to)} ← {len(body)} caractères ({sid})", file=self.stream or sys.stdout)
+        return sid
+
+    def find_sent(self, to: str, body: str, since: datetime) -> list[str]:
+        return []
+
+
+class TwilioBackend:
+    """Twilio's Messages API through the official client (``TWILIO_API_BASE_URL`` for a fake)."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        from_number: str = "",
+        messaging_service_sid: str = "",
+        api_base_url: str = TWILIO_API,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        if not (from_number or messaging_service_sid):
+            raise ValueError("from_number or messaging_service_sid is required")
+        self.from_number = from_number
+        self.messaging_service_sid = messaging_service_sid
+        self.timeout_seconds = timeout_seconds
+        self.client = _twilio_client(account_sid, auth_token, api_base_url, timeout_seconds)
+
+    def send(self, to: str, body: str, status_callback: str | None) -> str:
+        sender: dict[str, Any] = (
+            {"messaging_service_sid": self.messaging_service_sid}
+            if self.messaging_service_sid
+            else {"from_": self.from_number}
+        )
+        if status_callback:
+            sender["status_callback"] = status_callback
+        with _classified_errors():
+            message = self.client.messages.create(to=to, body=body, **sender)
+        return str(message.sid)
+
+    def find_sent(self, to: str, body: str, since: datetime) -> list[str]:
+        # Two lists: messages still queued at Twilio may have no date_sent yet and
+        # could escape the DateSent filter, so the newest ones for ``to`` are added.
+        with _classified_errors():
+            found = self.client.messages.list(to=to, date_sent_after=since, limit=50)
+            found += self.client.messages.list(to=to, limit=20)
+        sids: list[str] = []
+        for message in sorted(found, key=lambda m: m.date_created or since):
+            created = message.date_created
+            if message.body == body and (created is None or created >= since) and message.sid not in sids:
+                sids.append(str(message.sid))
+        return sids
+
+
+@contextmanager
+def _classified_errors() -> Iterator[None]:
+    """Translate twilio/requests exceptions into Transient/PermanentSendError."""
+    from requests.exceptions import RequestException
+    from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+
+    try:
+        yield
+    except (TwilioRestException, TwilioServiceException) as exc:
+        status = int(exc.status or 0)
+        code = str(exc.code or status)
+        detail = mask_text(str(getattr(exc, "msg", "") or getattr(exc, "detail", "") or f"HTTP {status}"))
+        if status == 429 or status >= 500:
+            raise TransientSendError(code, detail) from exc
+        raise PermanentSendError(code, detail) from exc
+    except RequestException as exc:
+        # A read timeout may hide a message Twilio accepted: the retry reconciles first.
+        # Its text may quote the request URL, with the number percent-encoded in the query.
+        raise TransientSendError(type(exc).__name__[:20], mask_text(unquote(str(exc)))[:300]) from exc
+
+
+def _twilio_client(account_sid: str, auth_token: str, api_base_url: str, timeout: float) -> Any:
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    base = api_base_url.rstrip("/")
+
+    class RebasedHttpClient(TwilioHttpClient):
+        """Sends requests for api.twilio.com to ``base`` (a local fake, a proxy)."""
+
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if base != TWILIO_API and url.startswith(TWILIO_API):
+                url = base + url[len(TWILIO_API) :]
+            return super().request(method, url, *args, **kwargs)
+
+    # The client logs query strings (numbers in clear) at INFO: keep it quiet.
+    quiet = logging.getLogger("carpool.notify.twilio_http")
+    quiet.setLevel(logging.WARNING)
+    http_client = RebasedHttpClient(timeout=timeout, logger=quiet)
+    return Client(account_sid, auth_token, http_client=http_client)
+
+
+# --- configuration -------------------------------------------------------------
+
+SMS_SETTINGS = {
+    "PUBLIC_BASE_URL": DEFAULT_PUBLIC_BASE_URL,
+    "TWILIO_ACCOUNT_SID": "",
+    "TWILIO_AUTH_TOKEN": "",
+    "TWILIO_FROM": "",
+    "TWILIO_MESSAGING_SERVICE_SID": "",
+    "TWILIO_API_BASE_URL": TWILIO_API,
+    "SMS_TIMEOUT_SECONDS": str(DEFAULT_TIMEOUT_SECONDS),
+    "SMS_LEASE_SECONDS": "60",
+    "SMS_BATCH": "20",
+    "SMS_POLL_SECONDS": "2",
+}
+
+
+def sms_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The sending settings from the environment, with their defaults."""
+    env = os.environ if environ is None else environ
+    return {name: (env.get(name) or default).strip() for name, default in SMS_SETTINGS.items()}
+
+
+def backend_from_config(config: Mapping[str, Any]) -> SmsBackend:
+    """The backend ``SMS_BACKEND`` names; a ``StartupError`` sentence when Twilio is half-configured."""
+    name = str(config.get("SMS_BACKEND", "console")).strip().lower()
+    if name == "console":
+        return ConsoleBackend()
+    if name != "twilio":
+        raise StartupError(f"SMS_BACKEND doit valoir « console » ou « twilio » (reçu : {name!r}).")
+    missing = [key for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not config.get(key)]
+    if not (config.get("TWILIO_FROM") or config.get("TWILIO_MESSAGING_SERVICE_SID")):
+        missing.append("TWILIO_FROM ou TWILIO_MESSAGING_SERVICE_SID")
+    if missing:
+        raise StartupError(f"SMS_BACKEND=twilio demande aussi : {', '.join(missing)}.")
+    timeout = number_setting(config, "SMS_TIMEOUT_SECONDS")
+    return TwilioBackend(
+        str(config["TWILIO_ACCOUNT_SID"]),
+        str(config["TWILIO_AUTH_TOKEN"]),
+        from_number=str(config.get("TWILIO_FROM") or ""),
+        messaging_service_sid=str(config.get("TWILIO_MESSAGING_SERVICE_SID") or ""),
+        api_base_url=str(config.get("TWILIO_API_BASE_URL") or TWILIO_API),
+        timeout_seconds=timeout,
+    )
+
+
+def number_setting(config: Mapping[str, Any], name: str) -> float:
+    """A positive number from the settings (its default if absent), or a StartupError sentence."""
+    try:
+        value = float(config.get(name) or SMS_SETTINGS[name])
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise StartupError(f"{name} doit être un nombre positif (reçu : {config.get(name)!r}).")
+    return value
+
+
+def reconcile_window(created_at: datetime) -> datetime:
+    """Where to start looking for an earlier attempt: the row's creation, less clock skew."""
+    return created_at - timedelta(minutes=2)

@@ -1,0 +1,422 @@
+"""Send the outbox: each committed row reaches the provider once, even across crashes.
+
+A dispatcher *claims* due rows (status ``sending`` with a lease), sends them one
+by one and records the outcome. Several dispatchers may run at once: PostgreSQL
+hands each one different rows (``FOR UPDATE SKIP LOCKED``), SQLite serialises the
+claim (every transaction starts with ``BEGIN IMMEDIATE``) and the guarded UPDATE
+re-checks that the rows are still due.
+
+A dispatcher killed mid-send leaves its rows in ``sending``; once the lease has
+expired another one takes them over. Twilio's create is not idempotent, so any
+row that was attempted before is first *reconciled*: the provider is asked for a
+message to the same number with the same body since the row was created, and
+if it has one, that SID is recorded instead of sending again. The lease is
+renewed before each send and is longer than two backend timeouts (connect +
+read), so a live dispatcher always finishes its send before anyone may take the
+row over.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from carpool.clock import Clock, utcnow
+from carpool.config import StartupError
+from carpool.db import Database
+from carpool.models.messages import OutboundMessage, OutboundStatus
+from carpool.notify.backends import (
+    DEFAULT_PUBLIC_BASE_URL,
+    PermanentSendError,
+    SmsBackend,
+    TransientSendError,
+    number_setting,
+    reconcile_window,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(minutes=30)
+
+M = OutboundMessage
+PENDING, SENDING, SENT = OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.SENT
+
+
+@dataclass
+class DispatchReport:
+    """What one pass did, for logs and tests."""
+
+    claimed: int = 0
+    sent: int = 0
+    reconciled: int = 0  # recorded from the provider's list instead of sending again
+    retried: int = 0  # transient error: back to pending with a delay
+    failed: int = 0
+    released: int = 0  # claimed but given back (stop requested, lease lost)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row this dispatcher holds; ``lease`` doubles as the ownership token."""
+
+    id: int
+    to_phone: str
+    body: str | None
+    attempts: int
+    created_at: datetime
+    lease: datetime
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    """How a dispatcher process runs (``SMS_BATCH``, ``SMS_LEASE_SECONDS``…)."""
+
+    batch: int = 20
+    lease_seconds: float = 60
+    poll_seconds: float = 2
+    public_base_url: str = DEFAULT_PUBLIC_BASE_URL
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], backend: SmsBackend) -> DispatchSettings:
+        """Read and check the settings; a StartupError sentence when they cannot work."""
+        settings = cls(
+            batch=int(number_setting(config, "SMS_BATCH")),
+            lease_seconds=number_setting(config, "SMS_LEASE_SECONDS"),
+            poll_seconds=number_setting(config, "SMS_POLL_SECONDS"),
+            public_base_url=str(config.get("PUBLIC_BASE_URL") or DEFAULT_PUBLIC_BASE_URL),
+        )
+        if settings.lease_seconds <= 2 * backend.timeout_seconds:
+            raise StartupError(
+                f"SMS_LEASE_SECONDS ({settings.lease_seconds:g}) doit dépasser deux fois "
+                f"SMS_TIMEOUT_SECONDS ({backend.timeout_seconds:g}) : "
+                "sinon un envoi lent pourrait partir deux fois."
+            )
+        return settings
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, 4 min … capped at 30 min, after the n-th failed attempt."""
+    return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+def status_callback_url(public_base_url: str, outbox_id: int) -> str:
+    """The callback carries the outbox id, so a late status reveals which row was sent."""
+    return f"{public_base_url.rstrip('/')}/sms/status?outbox={outbox_id}"
+
+
+def dispatch_once(
+    database: Database,
+    backend: SmsBackend,
+    clock: Clock,
+    *,
+    batch: int = 20,
+    lease_seconds: float = 60,
+    public_base_url: str = DEFAULT_PUBLIC_BASE_URL,
+    stop_event: threading.Event | None = None,
+) -> DispatchReport:
+    """Claim up to ``batch`` due rows and send them; safe to run in several processes."""
+    if lease_seconds <= 2 * backend.timeout_seconds:
+        raise ValueError("lease_seconds must exceed twice the backend timeout (connect + read)")
+    report = DispatchReport()
+    claims = claim(database, clock.now(), batch=batch, lease_seconds=lease_seconds)
+    report.claimed = len(claims)
+    for index, row in enumerate(claims):
+        if stop_event is not None and stop_event.is_set():
+            report.released += sum(_release(database, rest) for rest in claims[index:])
+            break
+        _process(database, backend, clock, row, lease_seconds, public_base_url, report)
+    return report
+
+
+def run_forever(
+    database: Database,
+    backend: SmsBackend,
+    clock: Clock,
+    stop_event: threading.Event,
+    poll_seconds: float = 2,
+    *,
+    batch: int = 20,
+    lease_seconds: float = 60,
+    public_base_url: str = DEFAULT_PUBLIC_BASE_URL,
+) -> None:
+    """Dispatch until ``stop_event`` is set; a database outage is logged and waited out."""
+    while not stop_event.is_set():
+        try:
+            report = dispatch_once(
+                database,
+                backend,
+                clock,
+                batch=batch,
+                lease_seconds=lease_seconds,
+                public_base_url=public_base_url,
+                stop_event=stop_event,
+            )
+        except DBAPIError as exc:
+            log.warning(
+                "outbox : base indisponible (%s), nouvel essai dans %s s",
+                type(exc.orig).__name__,
+                poll_seconds,
+            )
+            stop_event.wait(poll_seconds)
+            continue
+        if report.claimed:
+            log.info("outbox : %s", report)
+        if report.claimed < batch:
+            stop_event.wait(poll_seconds)
+
+
+# --- claiming ------------------------------------------------------------------
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    waiting = sa.and_(M.status == PENDING, sa.or_(M.next_attempt_at.is_(None), M.next_attempt_at <= now))
+    abandoned = sa.and_(M.status == SENDING, sa.or_(M.lease_until.is_(None), M.lease_until < now))
+    return sa.or_(waiting, abandoned)
+
+
+def claim(database: Database, now: datetime, *, batch: int, lease_seconds: float) -> list[Claim]:
+    """Take due rows for ``lease_seconds`` in one short transaction."""
+    lease = now + timedelta(seconds=lease_seconds)
+    with database.session() as session:
+        # SKIP LOCKED: two dispatchers get disjoint rows instead of waiting for each other.
+        # SQLite ignores FOR UPDATE; its BEGIN IMMEDIATE already excludes other writers.
+        ids = session.scalars(
+            sa.select(M.id).where(_due(now)).order_by(M.id).limit(batch).with_for_update(skip_locked=True)
+        ).all()
+        if not ids:
+            return []
+        session.execute(
+            sa.update(M)
+            .where(M.id.in_(ids), _due(now))
+            .values(status=SENDING, lease_until=lease, attempts=M.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        rows = session.execute(
+            sa.select(M.id, M.to_phone, M.body, M.attempts, M.created_at)
+            .where(M.id.in_(ids), M.status == SENDING, M.lease_until == lease)
+            .order_by(M.id)
+        ).all()
+    return [Claim(r.id, r.to_phone, r.body, r.attempts, r.created_at, lease) for r in rows]
+
+
+def _owned(row: Claim) -> sa.ColumnElement[bool]:
+    return sa.and_(M.id == row.id, M.status == SENDING, M.lease_until == row.lease)
+
+
+def _renew(database: Database, row: Claim, now: datetime, lease_seconds: float) -> Claim | None:
+    """A fresh lease just before sending, or None if another dispatcher took the row over."""
+    lease = now + timedelta(seconds=lease_seconds)
+    with database.session() as session:
+        renewed = _rowcount(session, sa.update(M).where(_owned(row)).values(lease_until=lease))
+    if renewed != 1:
+        return None
+    return Claim(row.id, row.to_phone, row.body, row.attempts, row.created_at, lease)
+
+
+def _release(database: Database, row: Claim) -> int:
+    """Give a claimed, unsent row back without counting an attempt."""
+    with database.session() as session:
+        return _rowcount(
+            session,
+            sa.update(M).where(_owned(row)).values(status=PENDING, lease_until=None, attempts=M.attempts - 1),
+        )
+
+
+def _rowcount(session: Session, statement: sa.Executable) -> int:
+    return int(cast("CursorResult[Any]", session.execute(statement)).rowcount)
+
+
+# --- one message ---------------------------------------------------------------
+
+
+def _process(
+    database: Database,
+    backend: SmsBackend,
+    clock: Clock,
+    claimed: Claim,
+    lease_seconds: float,
+    public_base_url: str,
+    report: DispatchReport,
+) -> None:
+    row = _renew(database, claimed, clock.now(), lease_seconds)
+    if row is None:
+        report.released += 1
+        return
+    if row.body is None:  # emptied by retention before it could be sent
+        _finish(database, row, clock.now(), report, failed=("no-body", "message effacé avant l'envoi"))
+        return
+    if row.attempts > 1:
+        if _settled_by_provider(database, backend, clock, row, report):
+            return
+        # The look-up took time too: the whole lease must remain for the send itself.
+        row = _renew(database, row, clock.now(), lease_seconds)
+        if row is None:
+            report.released += 1
+            return
+    if row.attempts > MAX_ATTEMPTS:
+        _finish(database, row, clock.now(), report, failed=("max-attempts", "trop de tentatives"))
+        return
+    _send(database, backend, clock, row, public_base_url, report)
+
+
+def _settled_by_provider(
+    database: Database, backend: SmsBackend, clock: Clock, row: Claim, report: DispatchReport
+) -> bool:
+    """Before a re-send: record a message the provider already has, or postpone if it cannot say."""
+    assert row.body is not None
+    try:
+        earlier = backend.find_sent(row.to_phone, row.body, reconcile_window(row.created_at))
+    except (TransientSendError, PermanentSendError) as exc:
+        # Unknown whether it left: never send blind, try again later.
+        _finish(database, row, clock.now(), report, retry=(exc.code, exc.message))
+        return True
+    sid = _first_unclaimed(database, row.id, earlier)
+    if sid is None:
+        return False
+    log.info("outbox %s : déjà accepté par le fournisseur (%s), pas de renvoi", row.id, sid)
+    record_sent(database, row.id, sid, clock.now())
+    report.reconciled += 1
+    return True
+
+
+def _send(
+    database: Database,
+    backend: SmsBackend,
+    clock: Clock,
+    row: Claim,
+    public_base_url: str,
+    report: DispatchReport,
+) -> None:
+    assert row.body is not None
+    try:
+        sid = backend.send(row.to_phone, row.body, status_callback_url(public_base_url, row.id))
+    except TransientSendError as exc:
+        _finish(database, row, clock.now(), report, retry=(exc.code, exc.message))
+    except PermanentSendError as exc:
+        _finish(database, row, clock.now(), report, failed=(exc.code, exc.message))
+    except Exception as exc:  # a backend bug must not stop the other messages
+        log.exception("outbox %s : erreur inattendue du fournisseur", row.id)
+        _finish(database, row, clock.now(), report, retry=("error", type(exc).__name__))
+    else:
+        record_sent(database, row.id, sid, clock.now())
+        report.sent += 1
+
+
+def _finish(
+    database: Database,
+    row: Claim,
+    now: datetime,
+    report: DispatchReport,
+    *,
+    retry: tuple[str, str] | None = None,
+    failed: tuple[str, str] | None = None,
+) -> None:
+    """Record a failed attempt: pending again after a backoff, or failed for good."""
+    if retry is not None and row.attempts < MAX_ATTEMPTS:
+        code, message = retry
+        values: dict[str, object] = {"status": PENDING, "next_attempt_at": now + backoff(row.attempts)}
+        report.retried += 1
+        log.info(
+            "outbox %s : tentative %s échouée (%s), reprise dans %s",
+            row.id,
+            row.attempts,
+            code,
+            backoff(row.attempts),
+        )
+    else:
+        code, message = failed or retry or ("error", "")
+        values = {"status": OutboundStatus.FAILED}
+        report.failed += 1
+        log.warning("outbox %s : échec définitif (%s)", row.id, code)
+    values |= {"lease_until": None, "error_code": code[:20], "error_message": message[:500]}
+    with database.session() as session:
+        session.execute(sa.update(M).where(_owned(row)).values(**values))
+
+
+def _first_unclaimed(database: Database, outbox_id: int, sids: list[str]) -> str | None:
+    """The first SID no other row already owns (two rows may share a number and a text)."""
+    if not sids:
+        return None
+    with database.session() as session:
+        taken = set(
+            session.scalars(sa.select(M.provider_sid).where(M.provider_sid.in_(sids), M.id != outbox_id))
+        )
+    return next((sid for sid in sids if sid not in taken), None)
+
+
+# --- recording -----------------------------------------------------------------
+
+
+def record_sent(database: Database, outbox_id: int, sid: str, now: datetime) -> None:
+    """Record that the provider accepted ``sid`` for this row (ours by proof, whatever the lease)."""
+    with database.session() as session:
+        row = session.get(M, outbox_id, with_for_update=True)
+        if row is not None:
+            _attach(session, row, sid, now)
+
+
+def record_status(
+    session: Session,
+    outbox_id: int,
+    sid: str,
+    status: str,
+    *,
+    error_code: str | None = None,
+    now: datetime | None = None,
+) -> OutboundMessage | None:
+    """Apply a Twilio status callback (``?outbox=<id>``, MessageSid, MessageStatus).
+
+    The callback may arrive before the dispatcher saved the SID, or be the only
+    trace of a send whose dispatcher died: the SID is attached if missing. A
+    callback for a SID other than the one recorded is logged and ignored.
+    Returns the row, or None for an unknown id; the caller commits.
+    """
+    row = session.get(M, outbox_id, with_for_update=True)
+    if row is None:
+        return None
+    if row.provider_sid not in (None, sid):
+        log.warning(
+            "outbox %s : statut pour un autre SID (%s ≠ %s), envoyé deux fois ?",
+            row.id,
+            sid,
+            row.provider_sid,
+        )
+        return row
+    _attach(session, row, sid, now or utcnow())
+    if status == "delivered":
+        row.status = OutboundStatus.DELIVERED
+    elif status in ("failed", "undelivered"):
+        row.status = OutboundStatus.FAILED
+        row.error_code = (error_code or status)[:20]
+        row.error_message = f"statut Twilio : {status}"
+    return row
+
+
+def _attach(session: Session, row: OutboundMessage, sid: str, now: datetime) -> None:
+    """Give ``sid`` to ``row``; a row that wrongly reconciled onto it gets its turn back."""
+    holder = session.scalars(
+        sa.select(M).where(M.provider_sid == sid, M.id != row.id).with_for_update()
+    ).one_or_none()
+    if holder is not None:
+        log.warning("outbox %s : SID %s pris à tort par %s, qui sera renvoyé", row.id, sid, holder.id)
+        holder.provider_sid, holder.sent_at, holder.lease_until = None, None, None
+        holder.status, holder.next_attempt_at = PENDING, None
+        session.flush()
+    if row.provider_sid is None:
+        row.provider_sid = sid
+    elif row.provider_sid != sid:
+        log.warning("outbox %s : déjà envoyé sous %s, second SID %s (doublon)", row.id, row.provider_sid, sid)
+        return
+    if row.status in (PENDING, SENDING):
+        row.status, row.sent_at = SENT, now
+        row.lease_until, row.error_code, row.error_message = None, None, None

@@ -1,0 +1,76 @@
+"""Queue SMS in the caller's transaction; the dispatcher sends them after the commit.
+
+An SMS is a side effect no rollback can undo, so services never send: they
+``enqueue`` a row next to the change that causes it. If the transaction rolls
+back, the SMS is never sent; if it commits, the dispatcher sends it exactly once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from carpool.models.messages import OutboundMessage, OutboundStatus
+from carpool.models.people import Resident
+
+
+def enqueue(
+    session: Session,
+    key: str,
+    to_phone: str,
+    body: str,
+    *,
+    association_id: int | None = None,
+    not_before: datetime | None = None,
+    respect_opt_out: bool = True,
+) -> OutboundMessage | None:
+    """Add a pending SMS named by ``key``; a second call with the same key changes nothing.
+
+    Returns the row (the existing one for a repeated key) or ``None`` when the
+    number belongs to a resident who opted out (STOP) and ``respect_opt_out`` is
+    true; pass ``False`` only for messages the law still allows, such as the
+    confirmation of the opt-out itself. Never sends and never commits.
+    """
+    existing = _by_key(session, key)
+    if existing is not None:
+        return existing
+    if respect_opt_out and is_opted_out(session, to_phone):
+        return None
+    if not_before is not None and not_before.tzinfo is None:
+        raise ValueError("not_before must be an aware datetime")
+    row = OutboundMessage(
+        idempotency_key=key,
+        association_id=association_id,
+        to_phone=to_phone,
+        body=body,
+        status=OutboundStatus.PENDING,
+        attempts=0,
+        next_attempt_at=not_before,
+    )
+    # A concurrent transaction may insert the same key between our check and our
+    # insert (PostgreSQL): the unique constraint decides, the savepoint keeps the
+    # caller's transaction usable, and the winner's row is returned.
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = _by_key(session, key)
+        if existing is None:
+            raise
+        return existing
+    return row
+
+
+def is_opted_out(session: Session, phone: str) -> bool:
+    """True when a resident with this number answered STOP."""
+    query = sa.select(Resident.sms_opted_out_at).where(Resident.phone == phone)
+    return session.execute(query).scalar() is not None
+
+
+def _by_key(session: Session, key: str) -> OutboundMessage | None:
+    return session.execute(
+        sa.select(OutboundMessage).where(OutboundMessage.idempotency_key == key)
+    ).scalar_one_or_none()

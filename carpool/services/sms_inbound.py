@@ -1,0 +1,512 @@
+"""A resident's SMS, from webhook to reply: understand, ask, match, book, answer.
+
+One explicit state machine per phone number (``Conversation``):
+
+    idle ──request complete──▶ choosing ──"1"/OUI──▶ idle (booked)
+      │  └─pieces missing──▶ collecting ──(one question at a time)──▶ choosing | idle
+      └─ unknown twice, or AIDE ──▶ escalated (a coordinator calls back)
+
+A conversation silent for 48 hours starts again from idle. Replies are queued
+in the outbox in the same transaction; nothing here talks to Twilio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from carpool.clock import PARIS, Clock
+from carpool.models import (
+    Association,
+    Commune,
+    Conversation,
+    ConversationState,
+    Driver,
+    InboundMessage,
+    Match,
+    MatchStatus,
+    NamedPlace,
+    Purpose,
+    Request,
+    RequestSource,
+    RequestStatus,
+    Resident,
+)
+from carpool.notify.compose import render
+from carpool.notify.outbox import enqueue
+from carpool.notify.parse import ParsedMessage, parse_message
+from carpool.notify.purpose import guess_purpose
+from carpool.services import audit, bookings, matching
+
+CONVERSATION_TTL = timedelta(hours=48)
+UNKNOWN_BEFORE_ESCALATION = 2
+#: Without other information, a resident can be picked up this long before their appointment.
+PICKUP_WINDOW = timedelta(hours=2)
+MAX_MESSAGE_CHARS = 1600
+
+
+@dataclass(frozen=True)
+class InboundOutcome:
+    duplicate: bool
+    replies: int
+
+
+class _Reply:
+    """Collects the SMS to queue for one inbound message, each with a unique key."""
+
+    def __init__(self, session: Session, message: InboundMessage) -> None:
+        self.session, self.message, self.count = session, message, 0
+
+    def send(
+        self,
+        to_phone: str,
+        template: str,
+        *,
+        association_id: int | None,
+        always: bool = False,
+        **context: Any,
+    ) -> None:
+        """Queue one SMS; ``always`` only for what an opted-out person may still get (the STOP receipt)."""
+        self.count += 1
+        key = f"inbound:{self.message.message_sid}:{self.count}"
+        body = render(template, **context)
+        enqueue(self.session, key, to_phone, body, association_id=association_id, respect_opt_out=not always)
+
+
+def handle_inbound(
+    session: Session, *, message_sid: str, from_phone: str, to_phone: str, body: str, clock: Clock
+) -> InboundOutcome:
+    """Process one inbound SMS exactly once (a retried webhook with the same sid does nothing)."""
+    if session.scalar(sa.select(InboundMessage.id).where(InboundMessage.message_sid == message_sid)):
+        return InboundOutcome(duplicate=True, replies=0)
+    body = printable(body)[:MAX_MESSAGE_CHARS]
+    resident = session.scalar(sa.select(Resident).where(Resident.phone == from_phone))
+    association = _association_for(session, resident, to_phone)
+    message = InboundMessage(
+        message_sid=message_sid,
+        association_id=association.id if association else None,
+        resident_id=resident.id if resident else None,
+        from_phone=from_phone,
+        body=body,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:  # the same webhook, processed concurrently by another worker
+        return InboundOutcome(duplicate=True, replies=0)
+    reply = _Reply(session, message)
+    if resident is None:
+        message.needs_attention = True
+        reply.send(
+            from_phone,
+            "unknown_number",
+            association_id=message.association_id,
+            phone=association.phone if association else None,
+        )
+        audit.record(
+            session, "sms", "sms.unknown_number", subject=message, association_id=message.association_id
+        )
+        return InboundOutcome(False, reply.count)
+    Handler(session, resident, message, reply, clock).handle(body)
+    return InboundOutcome(False, reply.count)
+
+
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
+
+
+def printable(text: str) -> str:
+    """Text without control characters (PostgreSQL refuses NUL; none of them means anything in an SMS)."""
+    return text.translate(_CONTROL)
+
+
+def _association_for(session: Session, resident: Resident | None, to_phone: str) -> Association | None:
+    if resident is not None:
+        return session.get(Association, resident.association_id)
+    digits = "".join(ch for ch in to_phone if ch.isdigit())[-9:]
+    for association in session.scalars(sa.select(Association).order_by(Association.id)):
+        number = "".join(ch for ch in (association.sms_number or "") if ch.isdigit())[-9:]
+        if digits and number == digits:
+            return association
+    return session.scalars(sa.select(Association).order_by(Association.id)).first()
+
+
+class Handler:
+    """The conversation with one resident, for one inbound message."""
+
+    def __init__(
+        self, session: Session, resident: Resident, message: InboundMessage, reply: _Reply, clock: Clock
+    ) -> None:
+        self.session, self.resident, self.message, self.reply, self.clock = (
+            session,
+            resident,
+            message,
+            reply,
+            clock,
+        )
+        self.now = clock.now()
+        self.association = session.get_one(Association, resident.association_id)
+        self.conversation = self._conversation()
+
+    def _conversation(self) -> Conversation:
+        conversation = self.session.scalar(
+            sa.select(Conversation).where(Conversation.phone == self.resident.phone)
+        )
+        if conversation is None:
+            conversation = Conversation(
+                phone=self.resident.phone,
+                state=ConversationState.IDLE,
+                draft={},
+                options=[],
+                unknown_replies=0,
+                updated_at=self.now,
+            )
+            self.session.add(conversation)
+        elif self.now - conversation.updated_at > CONVERSATION_TTL:
+            self._reset(conversation)
+        return conversation
+
+    @staticmethod
+    def _reset(conversation: Conversation) -> None:
+        conversation.state = ConversationState.IDLE
+        conversation.draft, conversation.options = {}, []
+        conversation.request_id, conversation.unknown_replies = None, 0
+
+    def send(self, template: str, **context: Any) -> None:
+        self.reply.send(self.resident.phone, template, association_id=self.association.id, **context)
+
+    def send_always(self, template: str) -> None:
+        self.reply.send(self.resident.phone, template, association_id=self.association.id, always=True)
+
+    # -- dispatch on intent -------------------------------------------------------------
+
+    def handle(self, body: str) -> None:
+        today = self.now.astimezone(PARIS).date()
+        parsed = parse_message(body, today, self.resident.home_commune_insee)
+        self.message.intent = parsed.intent
+        self.resident.last_contact_at = self.now
+        self.conversation.updated_at = self.now
+        if parsed.intent == "stop":
+            return self._stop()
+        if parsed.intent == "start":
+            return self._start()
+        if self.resident.sms_opted_out:
+            return  # STOP is honoured until START: no reply at all
+        if parsed.intent == "help":
+            return self._escalate("help")
+        if parsed.intent == "cancel":
+            return self._cancel()
+        if self.conversation.state is ConversationState.CHOOSING and parsed.intent in ("accept", "decline"):
+            return self._choose(parsed)
+        if parsed.intent == "request" or (
+            self.conversation.state is ConversationState.COLLECTING and _has_trip_details(parsed)
+        ):
+            return self._collect(parsed, body)
+        self._not_understood()
+
+    def _stop(self) -> None:
+        self.resident.sms_opted_out_at = self.now
+        self._reset(self.conversation)
+        audit.record(
+            self.session,
+            f"resident:{self.resident.id}",
+            "resident.sms_opted_out",
+            subject=self.resident,
+            association_id=self.association.id,
+        )
+        self.send_always("stop")
+
+    def _start(self) -> None:
+        self.resident.sms_opted_out_at = None
+        audit.record(
+            self.session,
+            f"resident:{self.resident.id}",
+            "resident.sms_opted_in",
+            subject=self.resident,
+            association_id=self.association.id,
+        )
+        self.send("start")
+
+    def _escalate(self, why: str) -> None:
+        self.conversation.state = ConversationState.ESCALATED
+        self.message.needs_attention = True
+        audit.record(
+            self.session,
+            f"resident:{self.resident.id}",
+            "sms.escalated",
+            subject=self.message,
+            association_id=self.association.id,
+            why=why,
+        )
+        self.send("help", phone=self.association.phone)
+
+    def _not_understood(self) -> None:
+        self.conversation.unknown_replies += 1
+        if self.conversation.unknown_replies >= UNKNOWN_BEFORE_ESCALATION:
+            return self._escalate("not_understood")
+        self.send("not_understood")
+
+    # -- building a request -------------------------------------------------------------
+
+    def _collect(self, parsed: ParsedMessage, body: str) -> None:
+        draft = dict(self.conversation.draft or {})
+        for field in (
+            "destination",
+            "origin",
+            "destination_place",
+            "arrive_by",
+            "depart_after",
+            "return_time",
+        ):
+            if getattr(parsed, field):
+                draft[field] = getattr(parsed, field)
+        if parsed.date:
+            draft["date"] = parsed.date.isoformat()
+        if parsed.passengers > 1:
+            draft["passengers"] = parsed.passengers
+        draft["text"] = (draft.get("text", "") + " " + body).strip()[-500:]
+        self.conversation.draft = draft
+        self.conversation.unknown_replies = 0
+        question = _missing(draft)
+        if question:
+            self.conversation.state = ConversationState.COLLECTING
+            return self.send(question)
+        request = self._create_request(draft)
+        self.conversation.draft = {}
+        self._offer_options(request)
+
+    def _create_request(self, draft: dict[str, Any]) -> Request:
+        day = date.fromisoformat(draft["date"])
+        place = None
+        if draft.get("destination_place"):
+            place = self.session.scalar(
+                sa.select(NamedPlace).where(NamedPlace.name == draft["destination_place"]).limit(1)
+            )
+        destination = self.session.get_one(Commune, draft["destination"])
+        origin_insee = draft.get("origin") or self.resident.home_commune_insee
+        origin = self.session.get_one(Commune, origin_insee)
+        pickup_point = (
+            self.resident.home_point
+            if origin_insee == self.resident.home_commune_insee and self.resident.home_point is not None
+            else origin.point
+        )
+        earliest, latest = _window(day, draft.get("arrive_by"), draft.get("depart_after"))
+        return_at = _local(day, draft["return_time"]) if draft.get("return_time") else None
+        request = Request(
+            association_id=self.association.id,
+            resident_id=self.resident.id,
+            pickup_commune_insee=origin.insee,
+            pickup_point=pickup_point,
+            dropoff_commune_insee=destination.insee,
+            dropoff_point=place.point if place else destination.point,
+            dropoff_place_id=place.id if place else None,
+            earliest=earliest,
+            latest=latest,
+            return_at=return_at if return_at and return_at > latest else None,
+            passengers=int(draft.get("passengers", 1)),
+            purpose=Purpose(guess_purpose(draft.get("text", ""), place.kind if place else None)),
+            source=RequestSource.SMS,
+        )
+        self.session.add(request)
+        self.session.flush()
+        audit.record(
+            self.session,
+            f"resident:{self.resident.id}",
+            "request.created",
+            subject=request,
+            association_id=self.association.id,
+            source="sms",
+        )
+        return request
+
+    def _offer_options(self, request: Request) -> None:
+        self.conversation.request_id = request.id
+        options = matching.ride_options(self.session, request, self.clock, limit=3)
+        destination = self.session.get_one(Commune, request.dropoff_commune_insee).name
+        if not options:
+            reason, _near_miss = matching.why_unmatched(self.session, request, self.clock)
+            request.unmatched_reason = reason
+            self.conversation.state = ConversationState.IDLE
+            return self.send("searching", day=request.latest)
+        drivers = {
+            d.id: d
+            for d in self.session.scalars(
+                sa.select(Driver).where(Driver.id.in_([o.driver_id for o in options]))
+            )
+        }
+        self.conversation.options = [
+            {
+                "driver_id": o.driver_id,
+                "offer_id": o.offer_id,
+                "pickup_at": o.pickup_at.isoformat(),
+                "dropoff_at": o.dropoff_at.isoformat(),
+                "detour_min": o.detour_min,
+            }
+            for o in options
+        ]
+        self.conversation.state = ConversationState.CHOOSING
+        self.send(
+            "options",
+            day=request.latest,
+            destination=destination,
+            options=[
+                {"first_name": drivers[o.driver_id].first_name, "pickup_at": o.pickup_at} for o in options
+            ],
+        )
+
+    # -- choosing, cancelling -------------------------------------------------------------
+
+    def _choose(self, parsed: ParsedMessage) -> None:
+        request = (
+            self.session.get(Request, self.conversation.request_id) if self.conversation.request_id else None
+        )
+        options = list(self.conversation.options or [])
+        if parsed.intent == "decline" or request is None:
+            self.conversation.state, self.conversation.options = ConversationState.IDLE, []
+            if request is not None:
+                request.unmatched_reason = "declined_by_resident"
+            return self.send("declined")
+        choice = parsed.choice or 1
+        if not 1 <= choice <= len(options) or (parsed.choice is None and len(options) > 1):
+            return self._not_understood()
+        self._book(request, options[choice - 1])
+
+    def _book(self, request: Request, option: dict[str, Any]) -> None:
+        actor = f"resident:{self.resident.id}"
+        try:
+            with self.session.begin_nested():
+                match = bookings.propose(
+                    self.session,
+                    request,
+                    driver_id=option["driver_id"],
+                    offer_id=option["offer_id"],
+                    pickup_at=datetime.fromisoformat(option["pickup_at"]),
+                    dropoff_at=datetime.fromisoformat(option["dropoff_at"]),
+                    detour_min=option["detour_min"],
+                    actor=actor,
+                    clock=self.clock,
+                )
+        except bookings.BookingError:
+            self.conversation.state, self.conversation.options = ConversationState.IDLE, []
+            request.unmatched_reason = "taken_by_other_request"
+            return self.send("option_gone")
+        self.conversation.state, self.conversation.options = ConversationState.IDLE, []
+        driver = self.session.get_one(Driver, match.driver_id)
+        place = self.session.get_one(Commune, request.pickup_commune_insee).name
+        if match.offer_id is None:
+            # A volunteer drives on request: they accept first, the resident is told then.
+            self.reply.send(
+                driver.phone,
+                "driver_new_request",
+                association_id=self.association.id,
+                passenger=self.resident.first_name,
+                pickup_at=match.pickup_at,
+                place=place,
+            )
+            return self.send("waiting_driver", first_name=driver.first_name)
+        # Offering seats on a trip is the driver's acceptance; the resident's choice confirms.
+        bookings.transition(
+            self.session,
+            match,
+            MatchStatus.ACCEPTED,
+            actor=f"driver:{driver.id}",
+            clock=self.clock,
+            reason="places proposées sur le trajet",
+        )
+        bookings.transition(self.session, match, MatchStatus.CONFIRMED, actor=actor, clock=self.clock)
+        self.send("confirmed", first_name=driver.first_name, pickup_at=match.pickup_at, place=place)
+        self.reply.send(
+            driver.phone,
+            "driver_passenger_confirmed",
+            association_id=self.association.id,
+            passenger=self.resident.first_name,
+            pickup_at=match.pickup_at,
+            place=place,
+        )
+
+    def _cancel(self) -> None:
+        actor = f"resident:{self.resident.id}"
+        self.conversation.state, self.conversation.options = ConversationState.IDLE, []
+        match = self.session.scalar(
+            sa.select(Match)
+            .join(Request, Match.request_id == Request.id)
+            .where(
+                Request.resident_id == self.resident.id,
+                Match.status.in_(matching.ACTIVE_MATCH),
+                Match.pickup_at > self.now,
+            )
+            .order_by(Match.pickup_at)
+            .limit(1)
+        )
+        if match is not None:
+            bookings.transition(
+                self.session,
+                match,
+                MatchStatus.CANCELLED,
+                actor=actor,
+                clock=self.clock,
+                reason="annulé par SMS",
+            )
+            driver = self.session.get_one(Driver, match.driver_id)
+            self.send("cancelled", pickup_at=match.pickup_at)
+            self.reply.send(
+                driver.phone,
+                "driver_cancelled",
+                association_id=self.association.id,
+                passenger=self.resident.first_name,
+                pickup_at=match.pickup_at,
+            )
+            return None
+        request = self.session.scalar(
+            sa.select(Request)
+            .where(
+                Request.resident_id == self.resident.id,
+                Request.status == RequestStatus.OPEN,
+                Request.latest > self.now,
+            )
+            .order_by(Request.latest)
+            .limit(1)
+        )
+        if request is None:
+            return self.send("nothing_to_cancel")
+        request.status = RequestStatus.CANCELLED
+        audit.record(
+            self.session, actor, "request.cancelled", subject=request, association_id=self.association.id
+        )
+        return self.send("request_cancelled", day=request.latest)
+
+
+def _has_trip_details(parsed: ParsedMessage) -> bool:
+    return bool(parsed.destination or parsed.date or parsed.arrive_by or parsed.depart_after)
+
+
+def _missing(draft: dict[str, Any]) -> str | None:
+    """The next question to ask, one at a time, most important first."""
+    if not draft.get("destination"):
+        return "ask_destination"
+    if not draft.get("date"):
+        return "ask_date"
+    if not draft.get("arrive_by") and not draft.get("depart_after"):
+        return "ask_time"
+    return None
+
+
+def _local(day: date, hhmm: str) -> datetime:
+    return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=PARIS)
+
+
+def _window(day: date, arrive_by: str | None, depart_after: str | None) -> tuple[datetime, datetime]:
+    """From an appointment time (arrive by) and/or a departure wish, the pickup-to-dropoff window."""
+    if arrive_by:
+        latest = _local(day, arrive_by)
+        earliest = _local(day, depart_after) if depart_after else latest - PICKUP_WINDOW
+        if earliest >= latest:
+            earliest = latest - PICKUP_WINDOW
+        return earliest, latest
+    assert depart_after is not None
+    earliest = _local(day, depart_after)
+    return earliest, earliest + PICKUP_WINDOW

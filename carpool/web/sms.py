@@ -1,0 +1,89 @@
+"""Twilio webhooks: inbound SMS and delivery status.
+
+Signatures are checked whenever TWILIO_AUTH_TOKEN is set, whatever the backend;
+without a token the webhooks only accept requests from this machine (loopback).
+The answer is an empty TwiML document: replies leave through the outbox.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+from flask import Blueprint, Flask, Response, abort, current_app, request
+
+from carpool.extensions import csrf, db_session
+from carpool.notify.signature import valid_twilio_signature
+
+bp = Blueprint("sms", __name__, url_prefix="/sms")
+log = logging.getLogger(__name__)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def init_app(app: Flask) -> None:
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
+    if not app.config.get("TWILIO_AUTH_TOKEN"):
+        log.warning(
+            "TWILIO_AUTH_TOKEN absent : les webhooks SMS n'acceptent que les requêtes locales (127.0.0.1)"
+        )
+
+
+def _twiml() -> Response:
+    return Response(EMPTY_TWIML, mimetype="application/xml")
+
+
+def _authentic() -> bool:
+    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    if token:
+        form = request.form.to_dict(flat=True)
+        return valid_twilio_signature(token, request.url, form, request.headers.get("X-Twilio-Signature"))
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
+@bp.post("/inbound")
+def inbound() -> Response:
+    if not _authentic():
+        abort(403)
+    from carpool.services.sms_inbound import handle_inbound, printable
+
+    sid = printable(request.form.get("MessageSid", "")).strip()
+    sender = printable(request.form.get("From", "")).strip()
+    if not sid or not sender.startswith("+") or len(sender) > 16:
+        return _twiml()  # nothing to answer to: Twilio always sends both
+    handle_inbound(
+        db_session(),
+        message_sid=sid[:64],
+        from_phone=sender,
+        to_phone=printable(request.form.get("To", "")),
+        body=request.form.get("Body", ""),
+        clock=current_app.extensions["carpool.clock"],
+    )
+    db_session().commit()
+    return _twiml()
+
+
+@bp.post("/status")
+def status() -> Response:
+    """Twilio's delivery report for one outbox row (``?outbox=<id>`` is in the callback URL)."""
+    if not _authentic():
+        abort(403)
+    from carpool.notify.dispatcher import record_status
+
+    outbox_id = request.args.get("outbox", "")
+    sid = request.form.get("MessageSid", "").strip()[:64]
+    state = request.form.get("MessageStatus", "").strip()[:20]
+    if outbox_id.isdigit() and sid and state:
+        record_status(
+            db_session(),
+            int(outbox_id),
+            sid,
+            state,
+            error_code=request.form.get("ErrorCode") or None,
+            now=current_app.extensions["carpool.clock"].now(),
+        )
+        db_session().commit()
+    return Response("", status=204)

@@ -1,0 +1,237 @@
+"""A local stand-in for Twilio's Messages API, for the real twilio client to talk to.
+
+Serves ``POST`` and ``GET /2010-04-01/Accounts/<sid>/Messages.json`` on
+127.0.0.1 in a thread, checks Basic auth, records every accepted message and
+can be told to misbehave (429, 500, a 400 with a Twilio error code, or a hang)
+for the next requests. Tests point ``TwilioBackend`` at ``fake.base_url``.
+
+    with FakeTwilio() as fake:
+        fake.fail_next(2, status=429)
+        fake.hang_next(1, seconds=1.0)   # accepts, then answers too late
+        ...
+        assert len(fake.messages) == 1
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import make_server
+
+E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+
+
+@dataclass
+class Misbehaviour:
+    status: int = 500
+    code: int | None = None
+    message: str = ""
+    hang_seconds: float = 0.0
+    accept: bool = False  # for a hang: record the message before answering late
+
+
+@dataclass
+class FakeTwilio:
+    """Twilio's Messages resource, just enough of it; thread-safe."""
+
+    account_sid: str = field(default_factory=lambda: "AC" + secrets.token_hex(16))
+    auth_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    delay_seconds: float = 0.0  # added to every POST, to widen windows in crash tests
+
+    def __post_init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        self.requests: dict[str, int] = {"POST": 0, "GET": 0}
+        self._script: deque[Misbehaviour] = deque()
+        self._lock = threading.Lock()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    # --- scripting ---------------------------------------------------------------
+
+    def fail_next(
+        self, count: int = 1, *, status: int = 500, code: int | None = None, message: str = ""
+    ) -> None:
+        """The next ``count`` POSTs fail with ``status`` (and a Twilio error ``code``)."""
+        with self._lock:
+            self._script.extend(Misbehaviour(status, code, message) for _ in range(count))
+
+    def hang_next(self, count: int = 1, *, seconds: float, accept: bool = True) -> None:
+        """The next ``count`` POSTs answer only after ``seconds``; ``accept`` records them first."""
+        with self._lock:
+            self._script.extend(Misbehaviour(201, hang_seconds=seconds, accept=accept) for _ in range(count))
+
+    def bodies(self) -> list[str]:
+        with self._lock:
+            return [m["body"] for m in self.messages]
+
+    # --- serving -----------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self) -> FakeTwilio:
+        self._server = make_server("127.0.0.1", 0, self._app(), threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeTwilio:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def _app(self) -> Flask:
+        app = Flask("fake_twilio")
+        route = "/2010-04-01/Accounts/<account_sid>/Messages.json"
+        app.add_url_rule(route, "create", self._create, methods=["POST"])
+        app.add_url_rule(route, "list", self._list, methods=["GET"])
+        return app
+
+    # --- the API -----------------------------------------------------------------
+
+    def _authorised(self, account_sid: str) -> bool:
+        auth = request.authorization
+        return (
+            auth is not None
+            and auth.username == self.account_sid
+            and auth.password == self.auth_token
+            and account_sid == self.account_sid
+        )
+
+    def _create(self, account_sid: str) -> tuple[Response, int]:
+        with self._lock:
+            self.requests["POST"] += 1
+        if not self._authorised(account_sid):
+            return _error(401, 20003, "Authenticate")
+        form = request.form
+        to, body = form.get("To", ""), form.get("Body", "")
+        sender = form.get("From") or form.get("MessagingServiceSid")
+        if not sender:
+            return _error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required")
+        if not body:
+            return _error(400, 21602, "Message body is required.")
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)
+        with self._lock:
+            script = self._script.popleft() if self._script else None
+        if script is not None and not script.hang_seconds:
+            code = script.code or {429: 20429, 500: 20500, 503: 20503}.get(script.status, script.status)
+            return _error(script.status, code, script.message or "Scripted failure")
+        if not E164.match(to):
+            return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        if script is not None and not script.accept:
+            time.sleep(script.hang_seconds)
+            return _error(504, 20500, "Gateway timeout")
+        message = self._accept(account_sid, to, body, form)
+        if script is not None:
+            time.sleep(script.hang_seconds)
+        return jsonify(_resource(message)), 201
+
+    def _accept(self, account_sid: str, to: str, body: str, form: Any) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        message = {
+            "sid": "SM" + secrets.token_hex(16),
+            "account_sid": account_sid,
+            "to": to,
+            "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "body": body,
+            "status_callback": form.get("StatusCallback"),
+            "created": now,
+        }
+        with self._lock:
+            self.messages.append(message)
+        return message
+
+    def _list(self, account_sid: str) -> tuple[Response, int]:
+        with self._lock:
+            self.requests["GET"] += 1
+            found = list(self.messages)
+        if not self._authorised(account_sid):
+            return _error(401, 20003, "Authenticate")
+        args = request.args
+        if to := args.get("To"):
+            found = [m for m in found if m["to"] == to]
+        if after := args.get("DateSent>"):
+            found = [m for m in found if m["created"] >= _parse_date(after)]
+        if before := args.get("DateSent<"):
+            found = [m for m in found if m["created"] <= _parse_date(before)]
+        size = int(args.get("PageSize", 50))
+        page = [_resource(m) for m in reversed(found)][:size]  # newest first, like Twilio
+        uri = request.full_path
+        return jsonify(
+            {
+                "messages": page,
+                "page": 0,
+                "page_size": size,
+                "start": 0,
+                "end": max(len(page) - 1, 0),
+                "uri": uri,
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+            }
+        ), 200
+
+
+def _parse_date(text: str) -> datetime:
+    if len(text) == 10:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _rfc2822(moment: datetime) -> str:
+    return moment.strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def _resource(message: dict[str, Any]) -> dict[str, Any]:
+    created = _rfc2822(message["created"])
+    return {
+        "sid": message["sid"],
+        "account_sid": message["account_sid"],
+        "to": message["to"],
+        "from": message["from"],
+        "messaging_service_sid": message["messaging_service_sid"],
+        "body": message["body"],
+        "status": "queued",
+        "direction": "outbound-api",
+        "num_segments": "1",
+        "num_media": "0",
+        "price": None,
+        "price_unit": "EUR",
+        "error_code": None,
+        "error_message": None,
+        "date_created": created,
+        "date_updated": created,
+        "date_sent": created,
+        "api_version": "2010-04-01",
+        "uri": f"/2010-04-01/Accounts/{message['account_sid']}/Messages/{message['sid']}.json",
+        "subresource_uris": {},
+    }
+
+
+def _error(status: int, code: int, message: str) -> tuple[Response, int]:
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return jsonify(body), status

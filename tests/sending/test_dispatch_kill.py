@@ -1,0 +1,97 @@
+"""Acceptance: two dispatcher processes SIGKILLed at random lose and duplicate nothing.
+
+200 SMS are queued; two ``carpool dispatch`` processes send them through the real
+twilio client to the fake while one of them is killed (SIGKILL, no clean-up) at a
+random moment every 0.3–1.2 s and restarted, 22 times. A kill between Twilio's
+answer and our commit leaves a row in ``sending``: after its 2 s lease another
+process must find the message at the provider instead of sending it again.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+from sendkit import CARPOOL, dispatcher_env, rows
+
+from carpool.models.messages import OutboundMessage, OutboundStatus
+
+MESSAGES = 200
+KILLS = 22
+SEED = 20261123
+
+
+def unsent(db) -> int:
+    with db.session() as session:
+        query = sa.select(sa.func.count()).where(OutboundMessage.status != OutboundStatus.SENT)
+        return int(session.scalar(query) or 0)
+
+
+@pytest.mark.slow
+def test_two_dispatchers_killed_at_random_send_every_sms_exactly_once(
+    db, database_url, fake_twilio, queue, tmp_path, record_property
+):
+    ids = queue(MESSAGES)
+    fake_twilio.delay_seconds = 0.03  # a provider round trip: kills land mid-send, not only between sends
+    env = dispatcher_env(
+        database_url,
+        fake_twilio,
+        SMS_LEASE_SECONDS="2",
+        SMS_TIMEOUT_SECONDS="0.5",
+        SMS_POLL_SECONDS="0.2",
+        SMS_BATCH="10",
+        LOG_LEVEL="INFO",
+    )
+    rng = random.Random(SEED)
+    logs = []
+
+    def spawn() -> subprocess.Popen[bytes]:
+        logs.append(tmp_path / f"dispatcher-{len(logs)}.log")
+        with open(logs[-1], "wb") as log:
+            return subprocess.Popen([CARPOOL, "dispatch"], env=env, stdout=log, stderr=log)
+
+    started = time.monotonic()
+    processes = [spawn(), spawn()]
+    kills = 0
+    while kills < KILLS and unsent(db) and time.monotonic() - started < 40:
+        time.sleep(rng.uniform(0.3, 1.2))
+        victim = rng.randrange(2)
+        os.kill(processes[victim].pid, signal.SIGKILL)
+        processes[victim].wait()
+        kills += 1
+        processes[victim] = spawn()
+    while unsent(db) and time.monotonic() - started < 55:
+        time.sleep(0.2)
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    exit_codes = [process.wait(timeout=20) for process in processes]
+    elapsed = time.monotonic() - started
+
+    received = Counter(m["status_callback"].rsplit("=", 1)[1] for m in fake_twilio.messages)
+    lost = sum(1 for i in ids if received[str(i)] == 0)
+    duplicated = sum(count - 1 for count in received.values() if count > 1)
+    stored = rows(db)
+    sids = {m["status_callback"].rsplit("=", 1)[1]: m["sid"] for m in fake_twilio.messages}
+    reconciled = sum(path.read_text(errors="replace").count("déjà accepté") for path in logs)
+    figures = {
+        "backend": db.dialect,
+        "messages": MESSAGES,
+        "kills": kills,
+        "lost": lost,
+        "duplicated": duplicated,
+        "reconciled": reconciled,
+        "rows_claimed_twice_or_more": sum(1 for r in stored if r.attempts > 1),
+        "provider_posts": fake_twilio.requests["POST"],
+        "seconds": round(elapsed, 1),
+    }
+    for name, value in figures.items():
+        record_property(name, value)
+    print(f"\nkill test: {figures}")
+    assert (lost, duplicated, kills >= 20, exit_codes) == (0, 0, True, [0, 0]), figures
+    assert all(r.status == OutboundStatus.SENT and r.provider_sid == sids[str(r.id)] for r in stored)
