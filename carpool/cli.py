@@ -175,6 +175,18 @@ def setup(demo: bool) -> None:
     click.echo("base prête")
 
 
+@main.command("retention")
+@click.option("--dry-run", is_flag=True, help="compter sans rien effacer")
+@one_line_errors
+def retention(dry_run: bool) -> None:
+    """Efface les textes des SMS plus anciens que la durée de conservation de l'association."""
+    from carpool.clock import Clock
+    from carpool.services.retention import purge_sms_bodies
+
+    with open_database() as database, database.session() as session:
+        click.echo(str(purge_sms_bodies(session, Clock().now(), dry_run=dry_run)))
+
+
 # --- serving -----------------------------------------------------------------
 
 

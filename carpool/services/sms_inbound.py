@@ -352,6 +352,7 @@ class Handler:
         self.send(
             "options",
             day=request.latest,
+            origin=self.session.get_one(Commune, request.pickup_commune_insee).name,
             destination=destination,
             options=[
                 {"first_name": drivers[o.driver_id].first_name, "pickup_at": o.pickup_at} for o in options

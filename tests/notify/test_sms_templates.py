@@ -1,0 +1,49 @@
+"""Every SMS the service sends, rendered with realistic values, fits in one segment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from carpool.notify.compose import TEMPLATES, render
+from carpool.notify.gsm import is_gsm7, segments
+
+WHEN = datetime(2026, 12, 1, 8, 40, tzinfo=ZoneInfo("Europe/Paris"))
+LONG_NAME = "Saint-Jean-Lagineste"  # a long Lot commune name, for the worst case
+CONTEXT = {
+    "phone": "05 65 12 34 56",
+    "day": WHEN,
+    "pickup_at": WHEN,
+    "first_name": "Marie-Christine",
+    "passenger": "Jean-François",
+    "place": LONG_NAME,
+    "origin": LONG_NAME,
+    "destination": "Saint-Céré",
+    "options": [{"first_name": name, "pickup_at": WHEN} for name in ("Marie-Christine", "Jean-Pierre", "Sophie")],
+    "reason": "panne de voiture",
+    "link": "https://covoit.example.org/conducteurs/mot-de-passe/abcdefghijklmnopqrstuvwxyz012345",
+    "minutes": 30,
+    "offer": {"day": WHEN},
+    "driver": "Sophie",
+}
+NAMES = sorted(path.stem for path in TEMPLATES.glob("*.txt"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_sms_fits_one_gsm7_segment(name):
+    try:
+        text = render(name, **CONTEXT)
+    except Exception as error:  # a template needing other values is tested where it is sent
+        pytest.fail(f"{name}: {error}")
+
+    assert is_gsm7(text), text
+    assert segments(text) == 1, f"{name} ({len(text)} characters): {text}"
+
+
+def test_options_keep_the_accents_gsm7_has():
+    text = render("options", **CONTEXT)
+
+    assert "Saint-Céré" in text
+    assert text.startswith("Mardi 1er déc. vers Saint-Céré, départ de Saint-Jean-Lagineste :\n1) Marie-Christine à 8h40")
