@@ -36,9 +36,9 @@ def add_driver(session, association, insee=FIGEAC, vetting=VettingStatus.VETTED,
 
 
 def add_offer(
-    session, driver, depart=time(8, 0), origin=FIGEAC, destination=CAHORS, seats=3, day=TUESDAY.date()
+    session, driver, depart=time(8, 0), origin=FIGEAC, destination=CAHORS, seats=3, day=None
 ) -> Offer:
-    start = datetime.combine(day, depart, tzinfo=PARIS)
+    start = datetime.combine(day or TUESDAY.date(), depart, tzinfo=PARIS)
     offer = Offer(
         driver_id=driver.id,
         origin_commune_insee=origin,

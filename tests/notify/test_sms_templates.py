@@ -21,7 +21,9 @@ CONTEXT = {
     "place": LONG_NAME,
     "origin": LONG_NAME,
     "destination": "Saint-Céré",
-    "options": [{"first_name": name, "pickup_at": WHEN} for name in ("Marie-Christine", "Jean-Pierre", "Sophie")],
+    "options": [
+        {"first_name": name, "pickup_at": WHEN} for name in ("Marie-Christine", "Jean-Pierre", "Sophie")
+    ],
     "reason": "panne de voiture",
     "link": "https://covoit.example.org/conducteurs/mot-de-passe/abcdefghijklmnopqrstuvwxyz012345",
     "minutes": 30,
@@ -46,4 +48,6 @@ def test_options_keep_the_accents_gsm7_has():
     text = render("options", **CONTEXT)
 
     assert "Saint-Céré" in text
-    assert text.startswith("Mardi 1er déc. vers Saint-Céré, départ de Saint-Jean-Lagineste :\n1) Marie-Christine à 8h40")
+    assert text.startswith(
+        "Mardi 1er déc. vers Saint-Céré, départ de Saint-Jean-Lagineste :\n1) Marie-Christine à 8h40"
+    )
