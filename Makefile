@@ -11,6 +11,7 @@ run: system-deps-run $(STAMP)
 
 test: system-deps-test $(STAMP) node_modules/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy carpool/matching carpool/notify
 	scripts/test-all.sh
 
 lint: $(STAMP)
