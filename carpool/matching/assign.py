@@ -81,15 +81,25 @@ class _Batch:
     vol_kept: dict[str, list[tuple[int, Duty]]] = field(default_factory=dict)
     served: dict[int, Target] = field(default_factory=dict)
     route_calls: int = 0
+    routes: dict[tuple[int, tuple[int, ...]], RouteSolution | None] = field(default_factory=dict)
+    """Exact searches already made (residual rounds retry the same sets)."""
 
     def value(self, i: int) -> tuple[int, int]:
         r = self.requests[i]
         return r.passengers, int(r.medical)
 
-    def route(self, slot: int, members: Sequence[int]) -> RouteSolution | None:
+    def route(self, slot: int, members: Sequence[int], fresh: bool = False) -> RouteSolution | None:
+        """Exact insertion search for these requests (in this order) on the offer; memoised
+        unless ``fresh`` (the final re-verification always recomputes)."""
+        key = (slot, tuple(members))
+        if not fresh and key in self.routes:
+            return self.routes[key]
         self.route_calls += 1
         offer = self.offers[self.index.offer_id(slot)]
-        return best_route(offer, [self.requests[i] for i in members], self.params, self.router)
+        sol = best_route(offer, [self.requests[i] for i in members], self.params, self.router)
+        if not fresh:
+            self.routes[key] = sol
+        return sol
 
     def place_offer(self, i: int, slot: int, sol: RouteSolution) -> None:
         self.offer_sets.setdefault(slot, []).append(i)
@@ -112,10 +122,10 @@ class _Batch:
         return None if sol is None else (sol.detour - self.offer_sol[slot].detour, sol)
 
     def try_volunteer(self, i: int, vid: str) -> Duty | None:
-        vol = self.index.volunteers[vid]
-        kept = [d for _, d in self.vol_kept.get(vid, [])]
-        if len(kept) >= vol.max_trips:
+        placed = self.vol_kept.get(vid, ())
+        if len(placed) >= self.index.volunteers[vid].max_trips:
             return None
+        kept = [d for _, d in placed]
         return next((d for d in self.duties[i][vid] if duties_compatible([*kept, d])), None)
 
 
@@ -176,33 +186,36 @@ def _min_cost_flow(
     for i in hard:
         for _, t in by_req[i]:
             targets.setdefault(t, 2 + n + len(targets))
+    # Arc order: source→sink spill, then per request its source arc followed by its
+    # edges, then target→sink. Built once; only the request gains depend on the scale.
+    deg = np.array([len(by_req[i]) for i in hard], dtype=np.int64)
+    first = 1 + np.arange(n, dtype=np.int64) + np.concatenate(([0], np.cumsum(deg)[:-1]))
+    n_edges = int(deg.sum())
+    n_arcs = 1 + n + n_edges + len(targets)
+    tails = np.zeros(n_arcs, dtype=np.int32)
+    heads = np.ones(n_arcs, dtype=np.int32)
+    caps = np.ones(n_arcs, dtype=np.int64)
+    is_edge = np.ones(1 + n + n_edges, dtype=bool)
+    is_edge[0] = False
+    is_edge[first] = False
+    edge_pos = np.flatnonzero(is_edge)
+    req_of_edge = np.repeat(np.arange(n, dtype=np.int64), deg)
+    caps[0] = n
+    heads[first] = 2 + np.arange(n, dtype=np.int32)
+    tails[edge_pos] = 2 + req_of_edge
+    heads[edge_pos] = [targets[t] for i in hard for _, t in by_req[i]]
+    edge_cost = np.array([c for i in hard for c, _ in by_req[i]], dtype=np.int64)
+    tail_pos = np.arange(1 + n + n_edges, n_arcs)
+    tails[tail_pos] = list(targets.values())
+    caps[tail_pos] = [capacity(t) for t in targets]
+    values = [value(i) for i in hard]
     for scale in (n, 1):
         pax_w, med_w = _weights([], scale)
-        tails, heads, caps, costs = [0], [1], [n], [0]
-        for k, i in enumerate(hard):
-            tails.append(0)
-            heads.append(2 + k)
-            caps.append(1)
-            costs.append(0)
-            pax, med = value(i)
-            gain = pax * pax_w + med * med_w
-            for c, t in by_req[i]:
-                tails.append(2 + k)
-                heads.append(targets[t])
-                caps.append(1)
-                costs.append(c - gain)
-        for t, node in targets.items():
-            tails.append(node)
-            heads.append(1)
-            caps.append(capacity(t))
-            costs.append(0)
+        gains = np.array([pax * pax_w + med * med_w for pax, med in values], dtype=np.int64)
+        costs = np.zeros(n_arcs, dtype=np.int64)
+        costs[edge_pos] = edge_cost - gains[req_of_edge]
         flow = min_cost_flow.SimpleMinCostFlow()
-        arcs = flow.add_arcs_with_capacity_and_unit_cost(
-            np.array(tails, dtype=np.int32),
-            np.array(heads, dtype=np.int32),
-            np.array(caps, dtype=np.int64),
-            np.array(costs, dtype=np.int64),
-        )
+        arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
         flow.set_nodes_supplies(np.array([0, 1], dtype=np.int32), np.array([n, -n], dtype=np.int64))
         if flow.solve() == flow.OPTIMAL:
             break
@@ -211,8 +224,8 @@ def _min_cost_flow(
     flows = flow.flows(arcs)
     node_target = {node: t for t, node in targets.items()}
     out: dict[int, Target] = {}
-    for a in np.flatnonzero(flows > 0):
-        tail, head = tails[a], heads[a]
+    for a in np.flatnonzero(flows > 0).tolist():
+        tail, head = int(tails[a]), int(heads[a])
         if 2 <= tail < 2 + n and head in node_target:
             out[hard[tail - 2]] = node_target[head]
     return out
@@ -241,7 +254,9 @@ def _prepare(
 def _first_edges(b: _Batch) -> list[tuple[int, Target, int]]:
     edges: list[tuple[int, Target, int]] = []
     for i, h in enumerate(b.hits):
-        edges.extend((i, ("o", int(s)), _offer_sec(float(d))) for s, d in zip(h.slots, h.detour, strict=True))
+        edges.extend(
+            (i, ("o", s), _offer_sec(d)) for s, d in zip(h.slots.tolist(), h.detour.tolist(), strict=True)
+        )
         edges.extend((i, ("v", vid), _vol_sec(ds[0].effort_min)) for vid, ds in b.duties[i].items())
     return edges
 
@@ -320,7 +335,7 @@ def _finish(b: _Batch) -> MatchResult:
         if len(members) == 1:
             sol = single_route(offer, b.requests[members[0]], b.params, b.router)
         else:
-            sol = b.route(slot, members)
+            sol = b.route(slot, members, fresh=True)
         if sol is None:
             raise AssertionError(f"internal error: offer {b.index.offer_id(slot)} route no longer feasible")
         b.offer_sol[slot] = sol

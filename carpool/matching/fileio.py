@@ -43,7 +43,7 @@ def _field(raw: dict[str, Any], key: str, where: str) -> Any:
 
 
 def _number(value: object, where: str, key: str, low: float = -math.inf, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InputError(f"{where}: {key} must be a number")
     if not low <= value <= high:
         raise InputError(f"{where}: {key} must be between {low:g} and {high:g} (got {value:g})")
@@ -67,6 +67,9 @@ def _bool(value: object, where: str, key: str) -> bool:
 def _point(value: object, where: str, key: str) -> tuple[float, float]:
     if not isinstance(value, list) or len(value) != 2:
         raise InputError(f"{where}: {key} must be [lon, lat]")
+    lon, lat = value
+    if type(lon) is float and type(lat) is float and -180 <= lon <= 180 and -90 <= lat <= 90:
+        return lon, lat  # the common case, as the checks below would return it
     lon = _number(value[0], where, f"{key} longitude", -180, 180)
     lat = _number(value[1], where, f"{key} latitude", -90, 90)
     return lon, lat

@@ -1,4 +1,4 @@
-"""Candidate search: an R-tree over offers in (lon, lat, time) + a NumPy exact check.
+"""Candidate search: offers as space-time boxes + a NumPy exact check.
 
 Each offer is stored once as a 3-D box: the bounding box of its O→E segment
 expanded by the largest distance from that segment at which a pickup or dropoff
@@ -10,20 +10,32 @@ exactly, vectorised over NumPy columns. Offers whose box would not be reliable
 in degrees (near the poles, across the antimeridian, very long) get a world-wide
 box: still correct, just always checked.
 
-Offers live in fixed-size NumPy columns addressed by a slot number (also the
-R-tree id); removed slots are recycled, so add/remove are O(log n).
+Offers live in fixed-size NumPy columns addressed by a slot number; removed
+slots are recycled. Boxes are kept in a column too and searched two ways:
+
+* single requests (``candidates``): an R-tree, bulk-loaded on first use and
+  then updated in O(log n) by add/remove (removal deletes exactly the stored
+  box). Boxes are (time, lon, lat) — time first — because the bulk loader (STR)
+  slices the first dimension first and time is what separates offers best (a
+  request window is an hour or two of a horizon of weeks): half the query cost.
+* batches (``hits_many``, ``diagnose_many``): a sweep over the boxes sorted by
+  start time, grouped by duration, with the same closed-box test on the same
+  floats — exactly the R-tree's pairs, several times cheaper than one R-tree
+  search per request, and ``match_batch`` never builds (or imports) the R-tree.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from rtree import index as rtree_index
 
 from carpool.matching.feasibility import default_max_detour
 from carpool.matching.model import (
@@ -38,7 +50,7 @@ from carpool.matching.model import (
     from_min,
     to_min,
 )
-from carpool.matching.router import CrowFlyRouter, FloatArray, Router, haversine_km
+from carpool.matching.router import CrowFlyRouter, FloatArray, Router, haversine_km_v
 from carpool.matching.volunteers import VolunteerTable
 
 IntArray = npt.NDArray[np.int64]
@@ -48,6 +60,22 @@ DIAG_RADIUS_KM = 30.0
 DIAG_TIME_MIN = 180.0
 CHUNK = 1024
 _FLOAT_COLS = ("o_lon", "o_lat", "e_lon", "e_lat", "a", "b", "t_oe", "budget")
+_Coords = ctypes.c_double * 3
+
+
+@functools.cache
+def _rtree_c() -> Any:
+    """libspatialindex's C API as bound by rtree, if it has the calls used here."""
+    from rtree import core
+
+    rt = core.rt
+    return rt if hasattr(rt, "Index_Intersects_id") and hasattr(rt, "Index_Free") else None
+
+
+SWEEP_CLASSES = (256.0, 2048.0, math.inf)
+"""Box durations (minutes) separating the sweep groups: one long offer must not widen every range."""
+SWEEP_PAIRS = 1 << 20
+"""Candidate (request, offer) pairs screened at once by the batch sweep (bounds memory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,19 +140,46 @@ class CandidateIndex:
         self._cols: dict[str, FloatArray] = {c: np.zeros(0) for c in _FLOAT_COLS}
         self._seats = np.zeros(0, dtype=np.int32)
         self._caps = np.zeros(0, dtype=np.int64)
+        self._boxes = np.zeros((0, 6))
+        self._sweep_groups: list[tuple[IntArray, FloatArray, float]] | None = None
         self.volunteers: dict[str, Volunteer] = {}
         self._vol_table: VolunteerTable | None = None
         offers = list(offers)
         self._grow(len(offers))
-        rows = [self._store(o) for o in offers]
-        props = rtree_index.Property()
-        props.dimension = 3
-        if rows:
-            self._tree = rtree_index.Index(((s, box, None) for s, box in rows), properties=props)
-        else:
-            self._tree = rtree_index.Index(properties=props)
+        slots = self._store_many(offers)
+        if len(slots):
+            self._boxes[slots] = self._box_rows(slots)
+        self._rtree: Any = None
         for v in volunteers:
             self.add_volunteer(v)
+
+    @property
+    def _tree(self) -> Any:
+        """The R-tree (single queries, O(log n) updates), bulk-loaded on first use.
+
+        Batch work (:meth:`hits_many`, :meth:`diagnose_many`) uses the sweep
+        instead, so ``match_batch`` / ``carpool match-file`` never import rtree.
+        """
+        if self._rtree is None:
+            from rtree import index as rtree_index
+
+            props = rtree_index.Property()
+            props.dimension = 3
+            slots = np.fromiter(self._slot_of.values(), dtype=np.int64, count=len(self._slot_of))
+            if not len(slots):
+                self._rtree = rtree_index.Index(properties=props)
+            else:
+                boxes = self._boxes[slots]
+                try:
+                    self._rtree = rtree_index.Index((slots, boxes[:, :3], boxes[:, 3:]), properties=props)
+                except NotImplementedError:  # pragma: no cover - libspatialindex < 2.1: stream bulk load
+                    stream = ((int(s), tuple(map(float, b)), None) for s, b in zip(slots, boxes, strict=True))
+                    self._rtree = rtree_index.Index(stream, properties=props)
+        return self._rtree
+
+    def build_tree(self) -> None:
+        """Bulk-load the R-tree now (otherwise the first single query or update does)."""
+        self._tree  # noqa: B018
 
     # -- storage -----------------------------------------------------------------
     def __len__(self) -> int:
@@ -146,7 +201,9 @@ class CandidateIndex:
         seats[: self._size] = self._seats[: self._size]
         caps = np.zeros(new, dtype=np.int64)
         caps[: self._size] = self._caps[: self._size]
-        self._seats, self._caps, self._size = seats, caps, new
+        boxes = np.zeros((new, 6))
+        boxes[: self._size] = self._boxes[: self._size]
+        self._seats, self._caps, self._boxes, self._size = seats, caps, boxes, new
 
     def _bits(self, names: frozenset[str], create: bool) -> int:
         bits = 0
@@ -160,7 +217,8 @@ class CandidateIndex:
             bits |= 1 << self._cap_bits[name]
         return bits
 
-    def _store(self, offer: Offer) -> tuple[int, tuple[float, ...]]:
+    def _store(self, offer: Offer) -> int:
+        """Write the offer's columns (not its box) and return its slot."""
         if offer.id in self._slot_of:
             raise ValueError(f"duplicate offer id {offer.id!r}")
         slot = self._free.pop() if self._free else len(self._ids)
@@ -184,42 +242,94 @@ class CandidateIndex:
         self._seats[slot] = offer.seats
         self._caps[slot] = self._bits(offer.capabilities, create=True)
         self._slot_of[offer.id] = slot
-        return slot, self._box(slot)
+        return slot
 
-    def _box(self, slot: int) -> tuple[float, ...]:
-        """The offer's 3-D box; recomputed identically for deletion."""
+    def _store_many(self, offers: Sequence[Offer]) -> IntArray:
+        """:meth:`_store` for many offers, the columns written at once (same values)."""
+        if not offers:
+            return np.zeros(0, dtype=np.int64)
+        rows: list[tuple[float, ...]] = []
+        slots: list[int] = []
+        seats: list[int] = []
+        caps: list[int] = []
+        for offer in offers:
+            if offer.id in self._slot_of:
+                raise ValueError(f"duplicate offer id {offer.id!r}")
+            slot = self._free.pop() if self._free else len(self._ids)
+            if slot == len(self._ids):
+                self._ids.append(offer.id)
+            else:
+                self._ids[slot] = offer.id
+            self._slot_of[offer.id] = slot
+            t_oe = self.router.time_min(offer.origin, offer.destination)
+            rows.append(
+                (
+                    offer.origin[0],
+                    offer.origin[1],
+                    offer.destination[0],
+                    offer.destination[1],
+                    to_min(offer.depart_earliest),
+                    to_min(offer.depart_latest),
+                    t_oe,
+                    default_max_detour(t_oe) if offer.max_detour_min is None else float(offer.max_detour_min),
+                )
+            )
+            slots.append(slot)
+            seats.append(offer.seats)
+            caps.append(self._bits(offer.capabilities, create=True))
+        at = np.array(slots, dtype=np.int64)
+        values = np.array(rows, dtype=np.float64)
+        for k, c in enumerate(_FLOAT_COLS):
+            self._cols[c][at] = values[:, k]
+        self._seats[at] = seats
+        self._caps[at] = caps
+        return at
+
+    def _box_rows(self, slots: IntArray) -> FloatArray:
+        """The offers' 3-D boxes as rows (t_lo, lon_lo, lat_lo, t_hi, lon_hi, lat_hi), vectorised."""
         c = self._cols
-        o_lon, o_lat, e_lon, e_lat = (float(c[k][slot]) for k in ("o_lon", "o_lat", "e_lon", "e_lat"))
-        t_oe, budget = float(c["t_oe"][slot]), float(c["budget"][slot])
-        t_lo = float(c["a"][slot]) - TIME_MARGIN_MIN
-        t_hi = float(c["b"][slot]) + t_oe + max(budget, 0.0) + TIME_MARGIN_MIN
-        direct_km = haversine_km((o_lon, o_lat), (e_lon, e_lat))
-        reach_km = max(0.0, t_oe + budget) * self.router.crow_speed_kmh / 60.0
-        half_major = max(reach_km, direct_km) / 2
-        minor_km = math.sqrt(max(0.0, half_major**2 - (direct_km / 2) ** 2))
+        o_lon, o_lat, e_lon, e_lat = (c[k][slots] for k in ("o_lon", "o_lat", "e_lon", "e_lat"))
+        t_oe, budget = c["t_oe"][slots], c["budget"][slots]
+        t_lo = c["a"][slots] - TIME_MARGIN_MIN
+        t_hi = c["b"][slots] + t_oe + np.maximum(budget, 0.0) + TIME_MARGIN_MIN
+        direct_km = haversine_km_v(o_lon, o_lat, e_lon, e_lat)
+        reach_km = np.maximum(0.0, t_oe + budget) * self.router.crow_speed_kmh / 60.0
+        half_major = np.maximum(reach_km, direct_km) / 2
+        minor_km = np.sqrt(np.maximum(0.0, half_major**2 - (direct_km / 2) ** 2))
         expand_km = minor_km * 1.01 + 0.3 + direct_km**2 / 6371.0
         dlat = expand_km / KM_PER_DEG
-        lat_lo, lat_hi = min(o_lat, e_lat) - dlat, max(o_lat, e_lat) + dlat
-        worst_lat = max(abs(lat_lo), abs(lat_hi))
-        lon_lo, lon_hi = min(o_lon, e_lon), max(o_lon, e_lon)
-        if worst_lat < 80 and lon_hi - lon_lo < 20 and direct_km < 1000:
-            dlon = expand_km / (KM_PER_DEG * math.cos(math.radians(worst_lat)))
-            if lon_lo - dlon > -180 and lon_hi + dlon < 180:
-                return (lon_lo - dlon, lat_lo, t_lo, lon_hi + dlon, lat_hi, t_hi)
-        return (-180.0, -90.0, t_lo, 180.0, 90.0, t_hi)
+        lat_lo, lat_hi = np.minimum(o_lat, e_lat) - dlat, np.maximum(o_lat, e_lat) + dlat
+        worst_lat = np.maximum(np.abs(lat_lo), np.abs(lat_hi))
+        lon_lo, lon_hi = np.minimum(o_lon, e_lon), np.maximum(o_lon, e_lon)
+        dlon = expand_km / (KM_PER_DEG * np.cos(np.radians(np.minimum(worst_lat, 80.0))))
+        local = (worst_lat < 80) & (lon_hi - lon_lo < 20) & (direct_km < 1000)
+        local &= (lon_lo - dlon > -180) & (lon_hi + dlon < 180)
+        rows = np.column_stack((t_lo, lon_lo - dlon, lat_lo, t_hi, lon_hi + dlon, lat_hi))
+        rows[~local, 1:3] = (-180.0, -90.0)
+        rows[~local, 4:6] = (180.0, 90.0)
+        return rows
+
+    def _box(self, slot: int) -> tuple[float, ...]:
+        """The offer's box as inserted in the R-tree (time first)."""
+        return tuple(float(x) for x in self._boxes[slot])
 
     def add(self, offer: Offer) -> None:
         """Insert one offer (O(log n)); ids must be unique."""
         self._grow(1)
-        slot, box = self._store(offer)
-        self._tree.insert(slot, box)
+        slot = self._store(offer)
+        self._boxes[slot] = self._box_rows(np.array([slot]))[0]
+        if self._rtree is not None:
+            self._rtree.insert(slot, self._box(slot))
+        self._sweep_groups = None
 
     def remove(self, offer_id: str) -> None:
         """Delete one offer by id; unknown ids raise KeyError."""
         slot = self._slot_of.pop(offer_id)
-        self._tree.delete(slot, self._box(slot))
+        if self._rtree is not None:
+            self._rtree.delete(slot, self._box(slot))
         self._ids[slot] = None
         self._free.append(slot)
+        self._sweep_groups = None
 
     def add_volunteer(self, volunteer: Volunteer) -> None:
         if volunteer.id in self.volunteers:
@@ -295,18 +405,47 @@ class CandidateIndex:
         keep = np.flatnonzero(p.feasible)
         rid, det, slots = p.rid[keep], p.detour[keep], p.slots[keep]
         order = keep[np.lexsort((slots, det, rid))]
-        cuts = np.cumsum(np.bincount(p.rid[order], minlength=n))[:-1]
+        ends = np.cumsum(np.bincount(p.rid[order], minlength=n)).tolist()
+        slots_o = p.slots[order]
+        det_o, lo_o, op_o, pd_o = p.detour[order], p.lo[order], p.t_op[order], p.t_pd[order]
         dwell = self.params.dwell_min
-        return [
-            OfferHits(p.slots[o], p.detour[o], p.lo[o], p.t_op[o], p.t_pd[o], dwell)
-            for o in np.split(order, cuts)
-        ]
+        out: list[OfferHits] = []
+        start = 0
+        for end in ends:  # slices of the gathered columns (views), one request each
+            cut = slice(start, end)
+            out.append(OfferHits(slots_o[cut], det_o[cut], lo_o[cut], op_o[cut], pd_o[cut], dwell))
+            start = end
+        return out
 
     def evaluate(self, slots: IntArray, req: Request) -> OfferHits:
-        """Keep the slots where the request alone is feasible (best first, earliest departure)."""
-        return self._split_hits(
-            1, self._pairs(np.zeros(len(slots), dtype=np.int64), slots, self._req_cols([req]))
-        )[0]
+        """Keep the slots where the request alone is feasible (best first, earliest departure).
+
+        The single-request case of :meth:`_pairs` + :meth:`_split_hits` with the
+        request's values broadcast instead of repeated: same formulas in the same
+        order, so the same floats (NumPy ufuncs do not depend on broadcasting).
+        """
+        c, dwell, r = self._cols, self.params.dwell_min, self.router
+        q = np.array([(req.pickup[0], req.pickup[1], req.dropoff[0], req.dropoff[1])], dtype=np.float64)
+        p_lon, p_lat, d_lon, d_lat = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+        t_op = r.time_min_v(c["o_lon"][slots], c["o_lat"][slots], p_lon, p_lat)
+        t_pd = r.time_min_v(p_lon, p_lat, d_lon, d_lat)
+        t_de = r.time_min_v(d_lon, d_lat, c["e_lon"][slots], c["e_lat"][slots])
+        detour = t_op + t_pd + t_de + 2 * dwell - c["t_oe"][slots]
+        hi_req = to_min(req.latest) - t_op - dwell - t_pd
+        lo = np.maximum(c["a"][slots], to_min(req.earliest) - t_op)
+        hi = np.minimum(c["b"][slots], hi_req)
+        need = self._bits(req.needs, create=False)
+        ok = (detour - c["budget"][slots] <= EPS_MIN) & (lo <= hi + EPS_MIN)
+        ok &= self._seats[slots] >= req.passengers
+        if need < 0:
+            ok[:] = False
+        elif need:
+            ok &= (self._caps[slots] & need) == need
+        keep = np.flatnonzero(ok)
+        order = keep[np.lexsort((slots[keep], detour[keep]))]
+        return OfferHits(
+            slots[order], detour[order], lo[order], t_op[order], np.repeat(t_pd, len(order)), dwell
+        )
 
     def hits_many(self, reqs: Sequence[Request]) -> list[OfferHits]:
         """Feasible offers of every request of a batch: bulk R-tree query + one NumPy pass."""
@@ -318,7 +457,12 @@ class CandidateIndex:
         return out
 
     def _query_many(self, reqs: Sequence[Request], km: float, minutes: float) -> tuple[IntArray, IntArray]:
-        """(request row, slot) pairs whose boxes meet the pickup box (grown by km / minutes)."""
+        """(request row, slot) pairs whose boxes meet the pickup box (grown by km / minutes).
+
+        Exactly the pairs the R-tree would return (same closed-box test on the same
+        floats), found by a sweep over the boxes sorted by start time, which is
+        much cheaper than one R-tree search per request for a batch.
+        """
         if len(self) == 0 or not reqs:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         pts = np.array([q.pickup for q in reqs], dtype=np.float64).reshape(-1, 2)
@@ -326,16 +470,73 @@ class CandidateIndex:
         dlat = km / KM_PER_DEG
         cos = np.maximum(0.05, np.cos(np.radians(np.minimum(89.0, np.abs(pts[:, 1]) + dlat))))
         dlon = km / (KM_PER_DEG * cos)
-        mins = np.column_stack((pts[:, 0] - dlon, pts[:, 1] - dlat, times[:, 0] - minutes))
-        maxs = np.column_stack((pts[:, 0] + dlon, pts[:, 1] + dlat, times[:, 1] + minutes))
-        ids, counts = self._tree.intersection_v(mins, maxs)
-        return np.repeat(np.arange(len(reqs), dtype=np.int64), counts.astype(np.int64)), ids.astype(np.int64)
+        mins = np.column_stack((times[:, 0] - minutes, pts[:, 0] - dlon, pts[:, 1] - dlat))
+        maxs = np.column_stack((times[:, 1] + minutes, pts[:, 0] + dlon, pts[:, 1] + dlat))
+        rids: list[IntArray] = []
+        found: list[IntArray] = []
+        for slots, cols, longest in self._sweep():
+            # boxes starting after the query ends cannot meet it, nor those starting more
+            # than their group's longest duration (+1 min against rounding) before it starts
+            start = np.searchsorted(cols[0], mins[:, 0] - longest - 1.0, side="left")
+            stop = np.searchsorted(cols[0], maxs[:, 0], side="right")
+            counts = np.maximum(stop - start, 0)
+            ends = np.cumsum(counts)
+            first = 0
+            while first < len(reqs):
+                last = max(first + 1, int(np.searchsorted(ends, ends[first] - counts[first] + SWEEP_PAIRS)))
+                rows = np.arange(first, min(last, len(reqs)))
+                n = counts[rows]
+                rid = np.repeat(rows, n)
+                pos = np.arange(len(rid)) - np.repeat(np.cumsum(n) - n - start[rows], n)
+                ok = cols[3][pos] >= mins[rid, 0]
+                for k in (1, 2):
+                    ok &= cols[k][pos] <= maxs[rid, k]
+                    ok &= cols[3 + k][pos] >= mins[rid, k]
+                rids.append(rid[ok])
+                found.append(slots[pos[ok]])
+                first = int(rows[-1]) + 1
+        return np.concatenate(rids), np.concatenate(found)
+
+    def _sweep(self) -> list[tuple[IntArray, FloatArray, float]]:
+        """Live offers grouped by box duration, sorted by box start: (slots, box columns, longest)."""
+        if self._sweep_groups is None:
+            live = np.fromiter(self._slot_of.values(), dtype=np.int64, count=len(self._slot_of))
+            boxes = self._boxes[live]
+            duration = boxes[:, 3] - boxes[:, 0]
+            groups: list[tuple[IntArray, FloatArray, float]] = []
+            left = np.ones(len(live), dtype=bool)
+            for cap in SWEEP_CLASSES:
+                sel = np.flatnonzero(left & ((duration <= cap) | (cap == SWEEP_CLASSES[-1])))
+                left[sel] = False
+                if len(sel):
+                    sel = sel[np.argsort(boxes[sel, 0], kind="stable")]
+                    groups.append((live[sel], np.ascontiguousarray(boxes[sel].T), float(duration[sel].max())))
+            self._sweep_groups = groups
+        return self._sweep_groups
 
     def query_slots(self, req: Request) -> IntArray:
-        """R-tree survivors for a request (superset of the feasible offers)."""
-        e, l_ = to_min(req.earliest), to_min(req.latest)
+        """R-tree survivors for a request (superset of the feasible offers).
+
+        The pickup happens in [earliest, latest] (up to EPS_MIN, inside the boxes'
+        time margin); an inverted window (e.g. a wall-clock time in a DST gap) is
+        searched over [earliest, earliest] rather than rejected by the R-tree.
+        """
         lon, lat = req.pickup
-        return np.fromiter(self._tree.intersection((lon, lat, e, lon, lat, l_)), dtype=np.int64)
+        e, l_ = to_min(req.earliest), to_min(req.latest)
+        lo, hi = (e, lon, lat), (max(e, l_), lon, lat)
+        tree = self._tree
+        rt = _rtree_c()
+        if rt is None:
+            return np.fromiter(tree.intersection((*lo, *hi)), dtype=np.int64)
+        # rtree's own intersection() minus its per-id generator: one copy of the C result
+        found = ctypes.pointer(ctypes.c_int64())
+        count = ctypes.c_uint64(0)
+        lo_c, hi_c = _Coords(*lo), _Coords(*hi)
+        rt.Index_Intersects_id(tree.handle, lo_c, hi_c, 3, ctypes.byref(found), ctypes.byref(count))
+        try:
+            return np.frombuffer(ctypes.string_at(found, 8 * count.value), dtype=np.int64)
+        finally:
+            rt.Index_Free(ctypes.cast(found, ctypes.POINTER(ctypes.c_void_p)))
 
     def offer_hits(self, req: Request, slots: IntArray | None = None) -> OfferHits:
         return self.evaluate(self.query_slots(req) if slots is None else slots, req)
@@ -344,34 +545,69 @@ class CandidateIndex:
         """Feasible single-request options, best first.
 
         En-route offers first (smallest detour, then earliest pickup), then
-        volunteers (least effort, then earliest pickup).
+        volunteers (least effort, then earliest pickup). Volunteers are only
+        looked at when the offers do not fill ``limit``.
         """
         hits = self.offer_hits(request)
         order = np.lexsort((hits.pickup, np.round(hits.detour, 6)))
         if limit is not None:
             order = order[:limit]
-        pickup, dropoff = hits.pickup, hits.dropoff
+        options = self._offer_options(request, hits, order)
+        if (limit is None or len(options) < limit) and self.volunteers:
+            options.extend(self._volunteer_best(request, None if limit is None else limit - len(options)))
+        return options
+
+    def _volunteer_best(self, request: Request, count: int | None) -> list[Option]:
+        """The ``count`` best of :meth:`volunteer_options` (least effort, then earliest pickup).
+
+        Sorted on the same key values as the options would give, but only the
+        returned options are built.
+        """
         tz = request.earliest.tzinfo or UTC
-        options = [
+        firsts = [(vid, duties[0]) for vid, duties in self.volunteer_table().duties(request).items()]
+        firsts.sort(key=lambda vd: (vd[1].effort_min, from_min(vd[1].pickup, tz)))
+        return [
             Option(
                 request.id,
-                self.offer_id(int(hits.slots[i])),
                 None,
-                from_min(float(hits.depart[i]), tz),
-                from_min(float(pickup[i]), tz),
-                from_min(float(dropoff[i]), tz),
-                float(hits.detour[i]),
+                vid,
+                from_min(d.leave_home, tz),
+                from_min(d.pickup, tz),
+                from_min(d.dropoff, tz),
+                d.effort_min,
+                from_min(d.end, tz),
+                from_min(d.busy_until, tz),
             )
-            for i in order
+            for vid, d in (firsts if count is None else firsts[:count])
         ]
-        if limit is None or len(options) < limit:
-            vol = sorted(self.volunteer_options(request), key=lambda o: (o.detour_min, o.pickup_at))
-            options.extend(vol if limit is None else vol[: limit - len(options)])
-        return options
+
+    def _offer_options(self, request: Request, hits: OfferHits, order: IntArray) -> list[Option]:
+        """Options for hits[order]: values converted in bulk, datetimes as ``from_min`` makes them."""
+        if not len(order):
+            return []
+        tz = request.earliest.tzinfo or UTC
+        depart, t_op = hits.depart[order], hits.t_op[order]
+        pickup = depart + t_op
+        dropoff = depart + t_op + hits.dwell + hits.t_pd[order]
+        stamp = datetime.fromtimestamp
+        ids, rid = self._ids, request.id
+        return [
+            Option(rid, ids[s], None, stamp(d, tz), stamp(p, tz), stamp(q, tz), x)
+            for s, d, p, q, x in zip(
+                hits.slots[order].tolist(),
+                (depart * 60.0).tolist(),
+                (pickup * 60.0).tolist(),
+                (dropoff * 60.0).tolist(),
+                hits.detour[order].tolist(),
+                strict=True,
+            )
+        ]
 
     def volunteer_options(self, request: Request) -> list[Option]:
         """One option per volunteer: its earliest feasible slot."""
         out: list[Option] = []
+        if not self.volunteers:
+            return out
         tz = request.earliest.tzinfo or UTC
         for vid, duties in self.volunteer_table().duties(request).items():
             d = duties[0]
@@ -431,7 +667,7 @@ class CandidateIndex:
         bad_t, bad_d = late > EPS_MIN, excess > EPS_MIN
         fails = bad_t.astype(int) + bad_d + (~p.seat_ok) + (~p.needs_ok)
         prio = np.where(bad_d, 1, np.where(bad_t, 0, np.where(~p.seat_ok, 2, 3)))
-        order = np.lexsort((late + excess, prio, fails, p.rid))
+        order = np.lexsort((p.slots, late + excess, prio, fails, p.rid))
         first = np.unique(p.rid[order], return_index=True)
         result: list[tuple[int, int, float, Reason, NearMiss] | None] = [None] * n
         c = self._cols

@@ -130,25 +130,73 @@ class VolunteerTable:
         return ok
 
     def duties_many(self, reqs: Sequence[Request]) -> list[dict[str, list[Duty]]]:
-        """Feasible duties per volunteer id for each request, slot order (cf. volunteer_duties)."""
+        """Feasible duties per volunteer id for each request, slot order (cf. volunteer_duties).
+
+        Only (request, slot) pairs whose volunteer is usable (radius, seats, needs)
+        are computed: the same element-wise formulas as :meth:`_matrix`, on pairs.
+        """
         out: list[dict[str, list[Duty]]] = [{} for _ in reqs]
         if not self.volunteers or not len(self.slot_vol):
             return out
+        r, d = self.router, self.params.dwell_min
+        hx, hy = self.home[:, 0], self.home[:, 1]
+        ids = [v.id for v in self.volunteers]
         for c0 in range(0, len(reqs), CHUNK):
             chunk = reqs[c0 : c0 + CHUNK]
-            m = self._matrix(chunk)
-            ok = self._usable(chunk, m["km"])[:, self.slot_vol] & (m["miss"] <= EPS_MIN)
-            for i, s in zip(*np.nonzero(ok), strict=True):
-                duty = Duty(
-                    int(self.slot_index[s]),
-                    float(m["leave"][i, s]),
-                    float(m["pickup"][i, s]),
-                    float(m["dropoff"][i, s]),
-                    float(m["end"][i, s]),
-                    float(m["busy"][i, s]),
-                    float(m["effort"][i, s]),
-                )
-                out[c0 + int(i)].setdefault(self.volunteers[int(self.slot_vol[s])].id, []).append(duty)
+            col = np.array([(*q.pickup, *q.dropoff) for q in chunk], dtype=np.float64).reshape(-1, 4)
+            px, py, dx, dy = (col[:, k] for k in range(4))
+            km = haversine_km_v(hx[None, :], hy[None, :], px[:, None], py[:, None])
+            pairs = self._usable(chunk, km)[:, self.slot_vol]
+            earliest = np.array([to_min(q.earliest) for q in chunk])
+            latest = np.array([to_min(q.latest) for q in chunk])
+            ret = np.array([np.nan if q.return_time is None else to_min(q.return_time) for q in chunk])
+            if d >= 0:
+                # Necessary conditions, exact in floating point (sums of non-negative terms only
+                # grow): pickup >= slot start, so dropoff - latest >= start - latest; and the
+                # duty ends after earliest (one way) or after the return time.
+                pairs &= self.start[None, :] - latest[:, None] <= EPS_MIN
+                floor = np.where(np.isnan(ret), earliest, ret)
+                pairs &= floor[:, None] - self.end[None, :] <= EPS_MIN
+            rows, slots = np.nonzero(pairs)
+            if not len(rows):
+                continue
+            vol = self.slot_vol[slots]
+            t_hp = r.time_min_v(hx[vol], hy[vol], px[rows], py[rows])
+            t_pd = r.time_min_v(px, py, dx, dy)[rows]
+            pickup = np.maximum(earliest[rows], self.start[slots] + t_hp)
+            dropoff = pickup + d + t_pd
+            miss = np.maximum(0.0, dropoff - latest[rows])
+            first = np.flatnonzero(miss <= EPS_MIN)  # the later rules can only add to miss
+            if not len(first):
+                continue
+            rows, slots, vol, t_hp, t_pd = rows[first], slots[first], vol[first], t_hp[first], t_pd[first]
+            pickup, dropoff, miss, ret = pickup[first], dropoff[first], miss[first], ret[rows]
+            pxr, pyr, dxr, dyr, hxr, hyr = px[rows], py[rows], dx[rows], dy[rows], hx[vol], hy[vol]
+            t_dh = r.time_min_v(dxr, dyr, hxr, hyr)
+            t_dp = r.time_min_v(dx, dy, px, py)[rows]
+            t_ph = r.time_min_v(pxr, pyr, hxr, hyr)
+            has_ret = ~np.isnan(ret)
+            end_one_way = dropoff + d
+            end_return = ret + d + t_dp + d + t_ph
+            end = np.where(has_ret, end_return, end_one_way)
+            miss = np.where(has_ret, np.maximum(miss, dropoff + d - ret), miss)
+            miss = np.maximum(miss, end - self.end[slots])
+            ok = np.flatnonzero(miss <= EPS_MIN)
+            busy = np.where(has_ret, end_return, end_one_way + t_dh)
+            effort = np.where(has_ret, t_hp + t_pd + t_dp + t_ph + 4 * d, t_hp + t_pd + t_dh + 2 * d)
+            for i, v, k, leave, up, down, e, b, eff in zip(
+                (rows[ok] + c0).tolist(),
+                vol[ok].tolist(),
+                self.slot_index[slots[ok]].tolist(),
+                (pickup - t_hp)[ok].tolist(),
+                pickup[ok].tolist(),
+                dropoff[ok].tolist(),
+                end[ok].tolist(),
+                busy[ok].tolist(),
+                effort[ok].tolist(),
+                strict=True,
+            ):
+                out[i].setdefault(ids[v], []).append(Duty(k, leave, up, down, e, b, eff))
         return out
 
     def duties(self, req: Request) -> dict[str, list[Duty]]:
@@ -164,10 +212,9 @@ class VolunteerTable:
             m = self._matrix(chunk)
             out_km = np.maximum(0.0, m["km"] - self.radius[None, :])
             slot_miss = np.full(out_km.shape, np.inf)
-            for k in range(len(self.volunteers)):
-                cols = self.slot_vol == k
-                if cols.any():
-                    slot_miss[:, k] = m["miss"][:, cols].min(axis=1)
+            # slots are grouped by volunteer (slot_vol is non-decreasing): one reduceat
+            owners, starts = np.unique(self.slot_vol, return_index=True)
+            slot_miss[:, owners] = np.minimum.reduceat(m["miss"], starts, axis=1)
             seat_ok = self.seats[None, :] >= np.array([q.passengers for q in chunk]).reshape(-1, 1)
             needs_ok = np.ones(out_km.shape, dtype=bool)
             for i, q in enumerate(chunk):
