@@ -75,4 +75,5 @@ def load_config(instance: Path) -> dict[str, Any]:
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
         **sms_settings(),  # Twilio and dispatcher settings: see carpool/notify/backends.py
+        "PASSWORD_RESET_TTL_MIN": int(os.environ.get("PASSWORD_RESET_TTL_MIN", "30") or 30),
     }

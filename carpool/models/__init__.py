@@ -1,5 +1,6 @@
 """All models, imported here so the metadata is complete for Alembic and create_all."""
 
+from carpool.models.accounts import ApiToken, PasswordResetToken
 from carpool.models.audit import AuditEvent
 from carpool.models.base import Base
 from carpool.models.messages import (
@@ -36,6 +37,7 @@ from carpool.models.trips import (
 __all__ = [
     "MATCH_TRANSITIONS",
     "SEAT_HOLDING",
+    "ApiToken",
     "Association",
     "AuditEvent",
     "AvailabilitySlot",
@@ -52,6 +54,7 @@ __all__ = [
     "OfferStatus",
     "OutboundMessage",
     "OutboundStatus",
+    "PasswordResetToken",
     "Purpose",
     "Request",
     "RequestSource",

@@ -57,6 +57,11 @@ class Offer(Timestamped, Base):
     max_detour_min: Mapped[int] = mapped_column(default=15)
     status: Mapped[OfferStatus] = enum_column(OfferStatus, default=OfferStatus.OPEN)
     comment: Mapped[str] = mapped_column(sa.Text, default="")
+    origin_place_id: Mapped[int | None] = mapped_column(sa.ForeignKey("named_place.id"))
+    # The way back of a return trip points to its outward offer; a weekly series shares series_id.
+    return_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("offer.id"), index=True)
+    series_id: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
     # Set on every change (bookings included): the matcher's cached index keys on it.
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 

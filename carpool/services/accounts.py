@@ -1,9 +1,23 @@
-"""Web log-ins: Argon2id password hashing and account creation."""
+"""Web log-ins: Argon2id passwords, sessions voided server-side, one-time links, API tokens.
+
+Role-generic: drivers use it today, coordinators will tomorrow.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from carpool.clock import Clock
+from carpool.models import ApiToken, AuditEvent, PasswordResetToken, UserAccount
+from carpool.services import audit
+from carpool.services.validation import InvalidInput
 
 _hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
 
@@ -17,3 +31,213 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# --- log-in, sessions, one-time links and API tokens (role-generic) ------------------------
+
+
+#: Argon2 hash of a random password: verifying against it when the e-mail is unknown
+#: takes as long as a real check, so timing does not reveal which e-mails have an account.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+MIN_PASSWORD_LENGTH = 10
+API_TOKEN_PREFIX = "cps_"  # noqa: S105 - a marker, not a secret
+
+
+def digest(secret: str) -> str:
+    """How one-time links and API tokens are stored: their SHA-256, never the secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def password_problem(password: str) -> str | None:
+    """A plain-French reason the password is refused, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Choisissez un mot de passe d'au moins {MIN_PASSWORD_LENGTH} caractères."
+    if len(password) > 200:
+        return "Ce mot de passe est trop long (200 caractères au plus)."
+    return None
+
+
+class TooManyAttempts(Exception):
+    """Too many wrong passwords for this account lately: wait before trying again."""
+
+
+#: Wrong passwords allowed per account within LOGIN_WINDOW before log-ins are refused for a while.
+MAX_FAILED_LOGINS = 10
+LOGIN_WINDOW = timedelta(minutes=15)
+
+
+def authenticate(session: Session, email: str, password: str, clock: Clock) -> UserAccount | None:
+    """The account for this e-mail and password, or None (same time either way).
+
+    Raises TooManyAttempts after MAX_FAILED_LOGINS wrong passwords within LOGIN_WINDOW,
+    so a password cannot be guessed online; the failures are audit events.
+    """
+    user = session.scalar(sa.select(UserAccount).where(UserAccount.email == email.strip().lower()))
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    now = clock.now()
+    failures = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.action == "account.login_failed",
+            AuditEvent.subject_type == "UserAccount",
+            AuditEvent.subject_id == user.id,
+            AuditEvent.at > now - LOGIN_WINDOW,
+        )
+    )
+    if (failures or 0) >= MAX_FAILED_LOGINS:
+        raise TooManyAttempts()
+    if not verify_password(user.password_hash, password):
+        event = audit.record(
+            session,
+            f"user:{user.id}",
+            "account.login_failed",
+            subject=user,
+            association_id=user.association_id,
+        )
+        event.at = now
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = clock.now()
+    audit.record(
+        session, f"user:{user.id}", "account.login", subject=user, association_id=user.association_id
+    )
+    return user
+
+
+def end_sessions(session: Session, user: UserAccount) -> int:
+    """Void every session of this account (log-out, password change); returns the new version."""
+    session.execute(
+        sa.update(UserAccount)
+        .where(UserAccount.id == user.id)
+        .values(session_version=UserAccount.session_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(user, ["session_version"])
+    return user.session_version
+
+
+def change_password(session: Session, user: UserAccount, new_password: str, *, actor: str) -> None:
+    """Set a new password and void every open session (the caller logs the current one back in)."""
+    if problem := password_problem(new_password):
+        raise InvalidInput.on("password", problem)
+    user.password_hash = hash_password(new_password)
+    session.flush()
+    end_sessions(session, user)
+    audit.record(session, actor, "account.password_changed", subject=user, association_id=user.association_id)
+
+
+#: At most one reset SMS per account in this time: nobody can flood a driver's phone.
+RESET_COOLDOWN = timedelta(minutes=2)
+
+
+def start_password_reset(session: Session, user: UserAccount, clock: Clock, ttl: timedelta) -> str | None:
+    """A new one-time secret for ``user`` (earlier unused links stop working); store only its digest.
+
+    None when a link was already sent less than RESET_COOLDOWN ago.
+    """
+    now = clock.now()
+    recent = session.scalar(
+        sa.select(sa.func.max(PasswordResetToken.created_at)).where(PasswordResetToken.user_id == user.id)
+    )
+    if recent is not None and now - recent < RESET_COOLDOWN:
+        return None
+    session.execute(
+        sa.update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    secret = secrets.token_urlsafe(24)  # 192 bits; short enough for the link to fit one SMS
+    session.add(
+        PasswordResetToken(user_id=user.id, token_hash=digest(secret), expires_at=now + ttl, created_at=now)
+    )
+    audit.record(
+        session, "system", "account.reset_requested", subject=user, association_id=user.association_id
+    )
+    session.flush()
+    return secret
+
+
+def reset_token_user(session: Session, secret: str, clock: Clock) -> UserAccount | None:
+    """The account a still-valid link belongs to, without using it up."""
+    token = session.scalar(
+        sa.select(PasswordResetToken).where(PasswordResetToken.token_hash == digest(secret))
+    )
+    if token is None or token.used_at is not None or token.expires_at <= clock.now():
+        return None
+    return session.get(UserAccount, token.user_id)
+
+
+def finish_password_reset(
+    session: Session, secret: str, new_password: str, clock: Clock
+) -> UserAccount | None:
+    """Use the link once (guarded UPDATE) and set the password; None if the link is spent or expired."""
+    if problem := password_problem(new_password):
+        raise InvalidInput.on("password", problem)
+    now = clock.now()
+    token = session.scalar(
+        sa.select(PasswordResetToken).where(PasswordResetToken.token_hash == digest(secret))
+    )
+    if token is None:
+        return None
+    used = session.execute(
+        sa.update(PasswordResetToken)
+        .where(
+            PasswordResetToken.id == token.id,
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if used.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    user = session.get_one(UserAccount, token.user_id)
+    change_password(session, user, new_password, actor=f"user:{user.id}")
+    return user
+
+
+def create_api_token(session: Session, user: UserAccount, name: str) -> tuple[ApiToken, str]:
+    """A new bearer token; the secret is returned once and only its digest is kept."""
+    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name.strip()[:80] or "API", token_hash=digest(secret))
+    session.add(token)
+    session.flush()
+    audit.record(
+        session, f"user:{user.id}", "api_token.created", subject=token, association_id=user.association_id
+    )
+    return token, secret
+
+
+def revoke_api_token(session: Session, user: UserAccount, token_id: int, clock: Clock) -> bool:
+    result = session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        audit.record(
+            session,
+            f"user:{user.id}",
+            "api_token.revoked",
+            subject=None,
+            association_id=user.association_id,
+            token_id=token_id,
+        )
+        return True
+    return False
+
+
+def user_for_api_token(session: Session, secret: str, clock: Clock) -> UserAccount | None:
+    token = session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == digest(secret), ApiToken.revoked_at.is_(None))
+    )
+    if token is None:
+        return None
+    token.last_used_at = clock.now()
+    return session.get(UserAccount, token.user_id)

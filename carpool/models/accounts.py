@@ -1,0 +1,39 @@
+"""Secrets attached to a web log-in: one-time password-reset links and API tokens.
+
+Only a SHA-256 digest of each secret is stored: a copy of the database gives
+no way in. The secrets are long random strings, so a fast hash is enough.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carpool.models.base import Base, Timestamped
+
+
+class PasswordResetToken(Timestamped, Base):
+    """A link sent by SMS to choose a new password: single use, short-lived."""
+
+    __tablename__ = "password_reset_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class ApiToken(Timestamped, Base):
+    """A bearer token for the JSON API, created and revoked by its owner."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

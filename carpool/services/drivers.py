@@ -1,0 +1,395 @@
+"""Volunteer drivers: sign-up, vetting, availability, and the places they type.
+
+A new driver is PENDING until a coordinator vets them: they may offer rides,
+but the matcher never assigns them and the web never shows them residents' data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from unidecode import unidecode
+
+from carpool.clock import PARIS, Clock
+from carpool.models import (
+    Association,
+    AvailabilitySlot,
+    Commune,
+    Driver,
+    NamedPlace,
+    Role,
+    TimeOff,
+    UserAccount,
+    VettingStatus,
+)
+from carpool.services import audit
+from carpool.services.accounts import hash_password, password_problem
+from carpool.services.validation import InvalidInput
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_TIME_OFF_DAYS = 366
+
+# --- phone numbers -------------------------------------------------------------------------
+
+
+def normalise_mobile(text: str) -> str:
+    """A French mobile number as people write it → E.164 (+336…/+337…); raises InvalidInput.
+
+    Accepts "06 12 34 56 78", "06.12.34.56.78", "+33 6 12 34 56 78", "+33 (0)6…", "0033 6…".
+    Landlines are refused: the service talks to drivers by SMS.
+    """
+    raw = text.strip()
+    digits = re.sub(r"\D", "", raw.replace("(0)", ""))
+    if raw.startswith("+"):
+        national = digits[2:] if digits.startswith("33") else None
+    elif digits.startswith("0033"):
+        national = digits[4:]
+    elif digits.startswith("0") and len(digits) == 10:
+        national = digits[1:]
+    else:
+        national = None
+    if national is None or len(national) != 9:
+        raise InvalidInput.on("phone", "Indiquez un numéro de portable français, par exemple 06 12 34 56 78.")
+    if national[0] not in "67":
+        raise InvalidInput.on(
+            "phone", "Ce numéro n'est pas un portable : indiquez un numéro en 06 ou 07 pour recevoir les SMS."
+        )
+    return "+33" + national
+
+
+def display_phone(e164: str) -> str:
+    """+33612345678 → 06 12 34 56 78 (French habit); other numbers unchanged."""
+    if e164.startswith("+33") and len(e164) == 12:
+        national = "0" + e164[3:]
+        return " ".join(national[i : i + 2] for i in range(0, 10, 2))
+    return e164
+
+
+# --- communes and named places -------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Case-, accent-, hyphen- and apostrophe-insensitive form of a place name."""
+    text = unidecode(text).lower()
+    text = re.sub(r"\bst\b", "saint", re.sub(r"\bste\b", "sainte", text))
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def commune_label(commune: Commune) -> str:
+    """What the autocomplete proposes and the resolver reads back: "Cahors (46000)"."""
+    return f"{commune.name} ({commune.postcode})"
+
+
+_LABELLED = re.compile(r"^(?P<name>.+?)\s*\((?P<code>\d{5})\)$")
+_CODE_FIRST = re.compile(r"^(?P<code>\d{5})\s+(?P<name>.+)$")
+_CODE_LAST = re.compile(r"^(?P<name>.+?)\s+(?P<code>\d{5})$")
+
+
+def resolve_commune(session: Session, text: str, field: str = "commune") -> Commune:
+    """A commune from "Cahors", "46000 Cahors", "Cahors (46000)", "Cahors 46000" or "46042" (INSEE).
+
+    Raises InvalidInput on ``field`` when nothing, or more than one commune, fits.
+    """
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidInput.on(field, "Indiquez une commune.")
+    if re.fullmatch(r"\d[\dAB]\d{3}", text.upper()):
+        number = text.upper()
+        commune = session.get(Commune, number)
+        if commune is not None:
+            return commune
+        by_postcode = session.scalars(sa.select(Commune).where(Commune.postcode == number)).all()
+        if len(by_postcode) == 1:
+            return by_postcode[0]
+        if by_postcode:
+            raise InvalidInput.on(field, f"Plusieurs communes ont le code postal {number} : ajoutez le nom.")
+        raise InvalidInput.on(field, f"Aucune commune ne correspond au code « {number} ».")
+    code: str | None = None
+    for pattern in (_LABELLED, _CODE_FIRST, _CODE_LAST):
+        if found := pattern.match(text):
+            text, code = found["name"], found["code"]
+            break
+    wanted = fold(text)
+    candidates = [c for c in session.scalars(sa.select(Commune)) if fold(c.name) == wanted]
+    if code and len(candidates) > 1:
+        candidates = [c for c in candidates if code in (c.postcode, c.insee)] or candidates
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        raise InvalidInput.on(
+            field,
+            f"Plusieurs communes s'appellent « {text} » : précisez le code postal, ex. « 46000 Cahors ».",
+        )
+    raise InvalidInput.on(field, f"Nous ne connaissons pas la commune « {text} » : vérifiez l'orthographe.")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a trip starts or ends: a commune, possibly a named place in it."""
+
+    commune: Commune
+    named: NamedPlace | None
+
+    @property
+    def label(self) -> str:
+        return self.named.name if self.named else commune_label(self.commune)
+
+    @property
+    def point(self):  # type: ignore[no-untyped-def]
+        return self.named.point if self.named else self.commune.point
+
+
+def named_places(session: Session, association_id: int) -> list[NamedPlace]:
+    """The shared registry plus the association's own places."""
+    return list(
+        session.scalars(
+            sa.select(NamedPlace)
+            .where(sa.or_(NamedPlace.association_id.is_(None), NamedPlace.association_id == association_id))
+            .order_by(NamedPlace.name)
+        )
+    )
+
+
+def resolve_place(session: Session, text: str, association_id: int, field: str) -> Place:
+    """A named place ("Centre hospitalier de Cahors") by its exact name, otherwise a commune."""
+    wanted = fold(text)
+    if wanted:
+        for place in named_places(session, association_id):
+            if fold(place.name) == wanted:
+                return Place(session.get_one(Commune, place.commune_insee), place)
+    return Place(resolve_commune(session, text, field), None)
+
+
+def place_suggestions(session: Session, association_id: int, query: str = "", limit: int = 0) -> list[str]:
+    """Labels for the autocomplete: named places first, then communes ("Cahors (46000)")."""
+    wanted = fold(query)
+    labels = [p.name for p in named_places(session, association_id)]
+    labels += [commune_label(c) for c in session.scalars(sa.select(Commune).order_by(Commune.name))]
+    if wanted:
+        labels = [label for label in labels if wanted in fold(label)]
+        labels.sort(key=lambda label: (not fold(label).startswith(wanted), fold(label)))
+    return labels[:limit] if limit else labels
+
+
+# --- sign-up and vetting -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignUp:
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    home_commune: str
+    seats: int
+    wheelchair_accessible: bool
+    password: str
+    association_id: int | None = None
+
+
+def associations(session: Session) -> list[Association]:
+    return list(session.scalars(sa.select(Association).order_by(Association.name)))
+
+
+def sign_up(session: Session, form: SignUp, clock: Clock) -> UserAccount:
+    """Create a PENDING driver and their log-in; raises InvalidInput with every problem found."""
+    errors: dict[str, str] = {}
+    email = form.email.strip().lower()
+    if not form.first_name.strip():
+        errors["first_name"] = "Indiquez votre prénom."
+    if not form.last_name.strip():
+        errors["last_name"] = "Indiquez votre nom."
+    if not EMAIL.match(email) or len(email) > 254:
+        errors["email"] = "Indiquez une adresse e-mail valide, par exemple prenom.nom@exemple.fr."
+    elif session.scalar(sa.select(UserAccount.id).where(UserAccount.email == email)) or session.scalar(
+        sa.select(Driver.id).where(Driver.email == email)
+    ):
+        errors["email"] = (
+            "Un compte existe déjà avec cette adresse : connectez-vous ou choisissez « mot de passe oublié »."
+        )
+    phone = ""
+    try:
+        phone = normalise_mobile(form.phone)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    commune = None
+    try:
+        commune = resolve_commune(session, form.home_commune, "home_commune")
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if not 1 <= form.seats <= 8:
+        errors["seats"] = "Le nombre de places passagers doit être entre 1 et 8."
+    if problem := password_problem(form.password):
+        errors["password"] = problem
+    association = _association_for_sign_up(session, form.association_id, errors)
+    if errors:
+        raise InvalidInput(errors)
+    assert commune is not None and association is not None
+    driver = Driver(
+        association_id=association.id,
+        first_name=form.first_name.strip()[:80],
+        last_name=form.last_name.strip()[:80],
+        email=email,
+        phone=phone,
+        home_commune_insee=commune.insee,
+        home_point=commune.point,
+        seats=form.seats,
+        wheelchair_accessible=form.wheelchair_accessible,
+        vetting=VettingStatus.PENDING,
+    )
+    session.add(driver)
+    session.flush()
+    user = UserAccount(
+        email=email,
+        password_hash=hash_password(form.password),
+        role=Role.DRIVER,
+        association_id=association.id,
+        driver_id=driver.id,
+        session_version=0,
+        last_login_at=clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session, f"user:{user.id}", "driver.signed_up", subject=driver, association_id=association.id
+    )
+    return user
+
+
+def _association_for_sign_up(
+    session: Session, wanted: int | None, errors: dict[str, str]
+) -> Association | None:
+    """One association: that one. Several: the one chosen in the form."""
+    available = associations(session)
+    if len(available) == 1:
+        return available[0]
+    if not available:
+        errors[""] = "Les inscriptions ne sont pas encore ouvertes : aucune association n'est configurée."
+        return None
+    chosen = next((a for a in available if a.id == wanted), None)
+    if chosen is None:
+        errors["association_id"] = "Choisissez l'association que vous rejoignez."
+    return chosen
+
+
+def set_vetting(session: Session, driver: Driver, status: VettingStatus, *, actor: str, clock: Clock) -> None:
+    """The coordinators' hook: vet, pause or send back to pending; audited."""
+    previous = driver.vetting
+    driver.vetting = status
+    driver.vetted_at = clock.now() if status is VettingStatus.VETTED else driver.vetted_at
+    audit.record(
+        session,
+        actor,
+        f"driver.{status.value}",
+        subject=driver,
+        association_id=driver.association_id,
+        previous=previous.value,
+    )
+
+
+def driver_of(session: Session, user: UserAccount) -> Driver | None:
+    return session.get(Driver, user.driver_id) if user.driver_id else None
+
+
+# --- availability --------------------------------------------------------------------------
+
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+@dataclass(frozen=True)
+class WeeklySlot:
+    weekday: int
+    starts_at: time
+    ends_at: time
+
+
+def set_availability(
+    session: Session,
+    driver: Driver,
+    slots: list[WeeklySlot],
+    *,
+    radius_km: int,
+    max_trips_per_week: int,
+    actor: str,
+) -> None:
+    """Replace the weekly slots (delete + insert, which the matcher's cache key relies on)."""
+    errors: dict[str, str] = {}
+    for n, slot in enumerate(slots):
+        if not 0 <= slot.weekday <= 6:
+            errors[f"slots-{n}-weekday"] = "Choisissez un jour."
+        if slot.ends_at <= slot.starts_at:
+            errors[f"slots-{n}-ends_at"] = "L'heure de fin doit être après l'heure de début."
+    if not 1 <= radius_km <= 100:
+        errors["radius_km"] = "La distance autour de chez vous doit être entre 1 et 100 km."
+    if not 0 <= max_trips_per_week <= 20:
+        errors["max_trips_per_week"] = "Le nombre de trajets par semaine doit être entre 0 et 20."
+    if len(slots) > 21:
+        errors[""] = "Indiquez au plus 21 créneaux."
+    if errors:
+        raise InvalidInput(errors)
+    # Insert the new rows before deleting the old ones: their ids are then above every old
+    # id, even on SQLite (which reuses the highest rowid once deleted), so the matcher's
+    # cache key (count, max id) changes whenever the slots do.
+    old = list(session.scalars(sa.select(AvailabilitySlot.id).where(AvailabilitySlot.driver_id == driver.id)))
+    for slot in sorted(set(slots), key=lambda s: (s.weekday, s.starts_at)):
+        session.add(
+            AvailabilitySlot(
+                driver_id=driver.id, weekday=slot.weekday, starts_at=slot.starts_at, ends_at=slot.ends_at
+            )
+        )
+    session.flush()
+    if old:
+        session.execute(sa.delete(AvailabilitySlot).where(AvailabilitySlot.id.in_(old)))
+    driver.radius_km = radius_km
+    driver.max_trips_per_week = max_trips_per_week
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "driver.availability_changed",
+        subject=driver,
+        association_id=driver.association_id,
+        slots=len(slots),
+        radius_km=radius_km,
+        max_trips_per_week=max_trips_per_week,
+    )
+
+
+def add_time_off(
+    session: Session, driver: Driver, first_day: date, last_day: date, *, actor: str, clock: Clock
+) -> TimeOff:
+    today = clock.now().astimezone(PARIS).date()
+    if last_day < first_day:
+        raise InvalidInput.on("last_day", "Le dernier jour doit être le même jour ou après le premier.")
+    if last_day < today:
+        raise InvalidInput.on("last_day", "Cette période est déjà passée.")
+    if last_day - first_day > timedelta(days=MAX_TIME_OFF_DAYS):
+        raise InvalidInput.on("last_day", "Une absence dure au plus un an.")
+    period = TimeOff(driver_id=driver.id, first_day=first_day, last_day=last_day)
+    session.add(period)
+    session.flush()
+    audit.record(
+        session, actor, "driver.time_off_added", subject=period, association_id=driver.association_id
+    )
+    return period
+
+
+def remove_time_off(session: Session, driver: Driver, time_off_id: int, *, actor: str) -> bool:
+    """Only the driver's own periods; False when there is no such period of theirs."""
+    result = session.execute(
+        sa.delete(TimeOff).where(TimeOff.id == time_off_id, TimeOff.driver_id == driver.id)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    audit.record(
+        session,
+        actor,
+        "driver.time_off_removed",
+        association_id=driver.association_id,
+        time_off_id=time_off_id,
+    )
+    return True

@@ -1,0 +1,561 @@
+"""Ride offers ("Je propose un trajet") and the passengers proposed on a driver's trips.
+
+Every function takes the acting driver and only ever reads or writes that
+driver's own offers and matches: another driver's id behaves as if it did not
+exist (``NotFound``), so nothing about it leaks. Seats move only through
+guarded UPDATEs (see ``bookings``); matches only through ``bookings.transition``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from carpool.clock import PARIS, Clock
+from carpool.models import (
+    SEAT_HOLDING,
+    Association,
+    AuditEvent,
+    Commune,
+    Driver,
+    Match,
+    MatchStatus,
+    NamedPlace,
+    Offer,
+    OfferStatus,
+    Request,
+    Resident,
+)
+from carpool.notify.compose import render
+from carpool.notify.outbox import enqueue
+from carpool.services import audit, bookings
+from carpool.services.drivers import Place, commune_label, resolve_place
+from carpool.services.validation import InvalidInput
+
+MAX_FLEX_MIN = 120
+MAX_DETOUR_MIN = 60
+MAX_REPEAT = timedelta(weeks=12)
+MAX_AHEAD = timedelta(days=365)
+ACTIVE = tuple(SEAT_HOLDING)
+
+
+class NotFound(LookupError):
+    """No such offer or passenger for this driver (someone else's looks exactly the same)."""
+
+
+@dataclass(frozen=True)
+class OfferInput:
+    """What the driver fills in; validated by ``check`` against the clock and the gazetteer."""
+
+    origin: str
+    destination: str
+    day: date | None
+    depart: time | None
+    flex_min: int = 15
+    seats: int = 3
+    max_detour_min: int = 15
+    comment: str = ""
+    return_time: time | None = None
+    repeat_days: frozenset[int] = field(default_factory=frozenset)
+    repeat_until: date | None = None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    origin: Place
+    destination: Place
+    days: list[date]
+    depart: time
+    return_time: time | None
+
+
+def _departure(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=PARIS)
+
+
+def check(
+    session: Session, driver: Driver, form: OfferInput, clock: Clock, *, editing: bool = False
+) -> _Checked:
+    """Every problem of the form at once, as InvalidInput; nothing is written."""
+    errors: dict[str, str] = {}
+    places: dict[str, Place] = {}
+    for name in ("origin", "destination"):
+        try:
+            places[name] = resolve_place(session, getattr(form, name), driver.association_id, name)
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+    if len(places) == 2 and places["origin"] == places["destination"]:
+        errors["destination"] = "Le départ et l'arrivée sont au même endroit."
+    now = clock.now()
+    if form.day is None:
+        errors["day"] = "Indiquez la date du trajet."
+    if form.depart is None:
+        errors["depart"] = "Indiquez l'heure de départ."
+    if form.day and form.depart:
+        leaving = _departure(form.day, form.depart)
+        if leaving <= now:
+            errors["day"] = "Cette date et cette heure sont déjà passées."
+        elif leaving - now > MAX_AHEAD:
+            errors["day"] = "Proposez un trajet dans les douze prochains mois."
+    if not 0 <= form.flex_min <= MAX_FLEX_MIN:
+        errors["flex_min"] = f"La souplesse doit être entre 0 et {MAX_FLEX_MIN} minutes."
+    if not 1 <= form.seats <= 8:
+        errors["seats"] = "Le nombre de places libres doit être entre 1 et 8."
+    elif form.seats > driver.seats:
+        errors["seats"] = f"Votre véhicule a {driver.seats} places passagers (modifiable dans Mon compte)."
+    if not 0 <= form.max_detour_min <= MAX_DETOUR_MIN:
+        errors["max_detour_min"] = f"Le détour accepté doit être entre 0 et {MAX_DETOUR_MIN} minutes."
+    if len(form.comment) > 500:
+        errors["comment"] = "Le commentaire doit faire au plus 500 caractères."
+    if form.return_time is not None and form.depart is not None and form.return_time <= form.depart:
+        errors["return_time"] = "L'heure du retour doit être après l'heure de départ."
+    days = [form.day] if form.day else []
+    if not editing and (form.repeat_days or form.repeat_until):
+        days = _occurrences(form, errors)
+    if errors:
+        raise InvalidInput(errors)
+    assert form.depart is not None
+    return _Checked(places["origin"], places["destination"], days, form.depart, form.return_time)
+
+
+def _occurrences(form: OfferInput, errors: dict[str, str]) -> list[date]:
+    if not form.repeat_days:
+        errors["repeat_days"] = "Choisissez au moins un jour de la semaine pour répéter le trajet."
+    if not all(0 <= d <= 6 for d in form.repeat_days):
+        errors["repeat_days"] = "Choisissez des jours de la semaine."
+    if form.repeat_until is None:
+        errors["repeat_until"] = "Indiquez jusqu'à quelle date répéter le trajet."
+    if form.day is None or form.repeat_until is None or errors.keys() & {"repeat_days", "repeat_until"}:
+        return [form.day] if form.day else []
+    if form.repeat_until <= form.day:
+        errors["repeat_until"] = "La date de fin doit être après la date du premier trajet."
+    elif form.repeat_until - form.day > MAX_REPEAT:
+        errors["repeat_until"] = "Répétez un trajet sur douze semaines au plus."
+    days, day = [form.day], form.day + timedelta(days=1)
+    while day <= form.repeat_until:
+        if day.weekday() in form.repeat_days:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def _new_offer(
+    driver: Driver, origin: Place, destination: Place, leaving: datetime, form: OfferInput, series: str | None
+) -> Offer:
+    flex = timedelta(minutes=form.flex_min)
+    return Offer(
+        driver_id=driver.id,
+        origin_commune_insee=origin.commune.insee,
+        origin_point=origin.point,
+        origin_place_id=origin.named.id if origin.named else None,
+        destination_commune_insee=destination.commune.insee,
+        destination_point=destination.point,
+        destination_place_id=destination.named.id if destination.named else None,
+        depart_earliest=leaving - flex,
+        depart_latest=leaving + flex,
+        seats_total=form.seats,
+        seats_left=form.seats,
+        max_detour_min=form.max_detour_min,
+        comment=form.comment.strip(),
+        series_id=series,
+        status=OfferStatus.OPEN,
+    )
+
+
+def create_offers(session: Session, driver: Driver, form: OfferInput, clock: Clock) -> list[Offer]:
+    """One offer per occurrence (weekly repeat), each followed by its return if asked; all or nothing."""
+    checked = check(session, driver, form, clock)
+    series = uuid.uuid4().hex if len(checked.days) > 1 else None
+    created = []
+    for day in checked.days:
+        outward = _new_offer(
+            driver, checked.origin, checked.destination, _departure(day, checked.depart), form, series
+        )
+        session.add(outward)
+        session.flush()
+        created.append(outward)
+        if checked.return_time is not None:
+            back = _new_offer(
+                driver,
+                checked.destination,
+                checked.origin,
+                _departure(day, checked.return_time),
+                form,
+                series,
+            )
+            back.return_of_id = outward.id
+            session.add(back)
+            session.flush()
+            created.append(back)
+    for offer in created:
+        audit.record(
+            session,
+            f"driver:{driver.id}",
+            "offer.created",
+            subject=offer,
+            association_id=driver.association_id,
+        )
+    return created
+
+
+def own_offer(session: Session, driver: Driver, offer_id: int) -> Offer:
+    offer = session.scalar(sa.select(Offer).where(Offer.id == offer_id, Offer.driver_id == driver.id))
+    if offer is None:
+        raise NotFound(offer_id)
+    return offer
+
+
+def active_matches(session: Session, offer: Offer) -> list[Match]:
+    return list(
+        session.scalars(
+            sa.select(Match)
+            .where(Match.offer_id == offer.id, Match.status.in_(ACTIVE))
+            .order_by(Match.pickup_at)
+        )
+    )
+
+
+def form_of(session: Session, offer: Offer) -> OfferInput:
+    """The offer as the edit form shows it."""
+    flex = (offer.depart_latest - offer.depart_earliest) / 2
+    leaving = (offer.depart_earliest + flex).astimezone(PARIS)
+    return OfferInput(
+        origin=place_label(session, offer.origin_commune_insee, offer.origin_place_id),
+        destination=place_label(session, offer.destination_commune_insee, offer.destination_place_id),
+        day=leaving.date(),
+        depart=leaving.time().replace(second=0, microsecond=0),
+        flex_min=int(flex.total_seconds() // 60),
+        seats=offer.seats_total,
+        max_detour_min=offer.max_detour_min,
+        comment=offer.comment,
+    )
+
+
+def update_offer(session: Session, driver: Driver, offer_id: int, form: OfferInput, clock: Clock) -> Offer:
+    """Change an open, future offer. With passengers on board only seats, detour and comment may change."""
+    offer = own_offer(session, driver, offer_id)
+    if offer.status is not OfferStatus.OPEN or offer.depart_latest <= clock.now():
+        raise InvalidInput.on("", "Ce trajet est passé ou annulé : il ne peut plus être modifié.")
+    checked = check(session, driver, form, clock, editing=True)
+    before = form_of(session, offer)
+    moved = (before.origin, before.destination, before.day, before.depart, before.flex_min) != (
+        checked.origin.label,
+        checked.destination.label,
+        form.day,
+        form.depart,
+        form.flex_min,
+    )
+    if moved and active_matches(session, offer):
+        raise InvalidInput.on(
+            "",
+            "Des passagers sont prévus sur ce trajet : vous pouvez changer les places, le détour et le "
+            "commentaire, mais pas le lieu ni l'heure. Annulez le trajet si vous ne pouvez plus le faire.",
+        )
+    _set_seats(session, offer, form.seats, clock)
+    fresh = _new_offer(
+        driver, checked.origin, checked.destination, _departure(checked.days[0], checked.depart), form, None
+    )
+    for column in (
+        "origin_commune_insee",
+        "origin_point",
+        "origin_place_id",
+        "destination_commune_insee",
+        "destination_point",
+        "destination_place_id",
+        "depart_earliest",
+        "depart_latest",
+        "max_detour_min",
+        "comment",
+    ):
+        if moved or column in ("max_detour_min", "comment"):
+            setattr(offer, column, getattr(fresh, column))
+    offer.updated_at = clock.now()
+    session.flush()
+    audit.record(
+        session, f"driver:{driver.id}", "offer.updated", subject=offer, association_id=driver.association_id
+    )
+    return offer
+
+
+def _set_seats(session: Session, offer: Offer, seats: int, clock: Clock) -> None:
+    """Change the seat count without ever going below the seats already promised (guarded UPDATE)."""
+    result = session.execute(
+        sa.update(Offer)
+        .where(
+            Offer.id == offer.id,
+            Offer.status == OfferStatus.OPEN,
+            Offer.seats_total - Offer.seats_left <= seats,
+        )
+        .values(
+            seats_left=Offer.seats_left + (seats - Offer.seats_total),
+            seats_total=seats,
+            updated_at=clock.now(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidInput.on("seats", "Des passagers occupent déjà plus de places que ce nombre.")
+    session.refresh(offer, ["seats_total", "seats_left"])
+
+
+def cancel_offer(session: Session, driver: Driver, offer_id: int, reason: str, clock: Clock) -> list[Match]:
+    """Cancel an offer: its passengers' matches are cancelled, each passenger and the coordinator told.
+
+    A reason is required when passengers were proposed or confirmed. The offer is
+    closed first (guarded UPDATE), so no booking can slip in while its matches end.
+    """
+    offer = own_offer(session, driver, offer_id)
+    reason = reason.strip()
+    if offer.status is not OfferStatus.OPEN:
+        raise InvalidInput.on("", "Ce trajet est déjà annulé ou terminé.")
+    if active_matches(session, offer) and not reason:
+        raise InvalidInput.on("reason", "Des passagers sont prévus : indiquez-leur pourquoi vous annulez.")
+    if len(reason) > 300:
+        raise InvalidInput.on("reason", "Le motif doit faire au plus 300 caractères.")
+    closed = session.execute(
+        sa.update(Offer)
+        .where(Offer.id == offer.id, Offer.status == OfferStatus.OPEN)
+        .values(status=OfferStatus.CANCELLED, cancel_reason=reason or None, updated_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    if closed.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidInput.on("", "Ce trajet est déjà annulé ou terminé.")
+    actor = f"driver:{driver.id}"
+    cancelled = []
+    for match in active_matches(session, offer):
+        bookings.transition(session, match, MatchStatus.CANCELLED, actor=actor, clock=clock, reason=reason)
+        resident = _resident_of(session, match)
+        enqueue(
+            session,
+            f"offer:{offer.id}:cancelled:match:{match.id}",
+            resident.phone,
+            render("offer_cancelled", driver=driver.first_name, pickup_at=match.pickup_at),
+            association_id=driver.association_id,
+        )
+        cancelled.append(match)
+    session.refresh(offer)
+    audit.record(
+        session,
+        actor,
+        "offer.cancelled",
+        subject=offer,
+        association_id=driver.association_id,
+        reason=reason,
+        matches=[m.id for m in cancelled],
+    )
+    if cancelled:
+        _tell_coordinator(session, driver, offer, cancelled, reason)
+    return cancelled
+
+
+def _tell_coordinator(
+    session: Session, driver: Driver, offer: Offer, cancelled: list[Match], reason: str
+) -> None:
+    """The association's phone gets an SMS (the audit event is what the dashboard shows)."""
+    association = session.get_one(Association, driver.association_id)
+    phone = _e164(association.phone or "")
+    if not phone:
+        return
+    enqueue(
+        session,
+        f"offer:{offer.id}:cancelled:coordinator",
+        phone,
+        render(
+            "coordinator_offer_cancelled",
+            driver=f"{driver.first_name} {driver.last_name}",
+            day=offer.depart_earliest,
+            count=len(cancelled),
+            reason=reason,
+        ),
+        association_id=association.id,
+        respect_opt_out=False,
+    )
+
+
+def _e164(phone: str) -> str:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if phone.strip().startswith("+"):
+        return "+" + digits
+    if len(digits) == 10 and digits.startswith("0"):
+        return "+33" + digits[1:]
+    return ""
+
+
+def _resident_of(session: Session, match: Match) -> Resident:
+    request = session.get_one(Request, match.request_id)
+    return session.get_one(Resident, request.resident_id)
+
+
+# --- what the driver sees ------------------------------------------------------------------
+
+
+def place_label(session: Session, insee: str, place_id: int | None) -> str:
+    if place_id is not None and (place := session.get(NamedPlace, place_id)):
+        return place.name
+    return commune_label(session.get_one(Commune, insee))
+
+
+@dataclass(frozen=True)
+class Passenger:
+    """A proposed or booked passenger, as much as this driver may see of them."""
+
+    match: Match
+    first_name: str
+    pickup_place: str
+    dropoff_place: str
+    needs: tuple[str, ...]
+    phone: str | None  # only once the driver has accepted, and only for vetted drivers
+    offer: Offer | None
+
+    @property
+    def status(self) -> MatchStatus:
+        return self.match.status
+
+
+NEEDS = {
+    "wheelchair": "fauteuil roulant",
+    "walker": "déambulateur",
+    "boarding_help": "aide pour monter en voiture",
+}
+
+
+def passengers(
+    session: Session,
+    driver: Driver,
+    *,
+    statuses: tuple[MatchStatus, ...] = ACTIVE,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    match_id: int | None = None,
+) -> list[Passenger]:
+    """This driver's passengers; a driver who is not (or no longer) vetted sees none of them."""
+    if not driver.is_vetted:
+        return []
+    query = (
+        sa.select(Match, Request, Resident)
+        .join(Request, Match.request_id == Request.id)
+        .join(Resident, Request.resident_id == Resident.id)
+        .where(Match.driver_id == driver.id, Match.status.in_(statuses))
+        .order_by(Match.pickup_at)
+    )
+    if since is not None:
+        query = query.where(Match.pickup_at >= since)
+    if until is not None:
+        query = query.where(Match.pickup_at < until)
+    if match_id is not None:
+        query = query.where(Match.id == match_id)
+    shown = []
+    for match, request, resident in session.execute(query).all():
+        booked = match.status in (MatchStatus.ACCEPTED, MatchStatus.CONFIRMED, MatchStatus.COMPLETED)
+        shown.append(
+            Passenger(
+                match=match,
+                first_name=resident.first_name,
+                pickup_place=place_label(session, request.pickup_commune_insee, None),
+                dropoff_place=place_label(session, request.dropoff_commune_insee, request.dropoff_place_id),
+                needs=tuple(NEEDS[n] for n in sorted(resident.needs)),
+                phone=resident.phone if booked else None,
+                offer=session.get(Offer, match.offer_id) if match.offer_id else None,
+            )
+        )
+    return shown
+
+
+def own_match(session: Session, driver: Driver, match_id: int) -> Match:
+    match = session.scalar(sa.select(Match).where(Match.id == match_id, Match.driver_id == driver.id))
+    if match is None or not driver.is_vetted:
+        raise NotFound(match_id)
+    return match
+
+
+def upcoming_offers(session: Session, driver: Driver, now: datetime) -> list[Offer]:
+    return list(
+        session.scalars(
+            sa.select(Offer)
+            .where(Offer.driver_id == driver.id, Offer.status == OfferStatus.OPEN, Offer.depart_latest >= now)
+            .order_by(Offer.depart_earliest)
+        )
+    )
+
+
+def past_offers(session: Session, driver: Driver, now: datetime, limit: int = 100) -> list[Offer]:
+    return list(
+        session.scalars(
+            sa.select(Offer)
+            .where(
+                Offer.driver_id == driver.id,
+                sa.or_(Offer.status != OfferStatus.OPEN, Offer.depart_latest < now),
+            )
+            .order_by(Offer.depart_earliest.desc())
+            .limit(limit)
+        )
+    )
+
+
+# --- accepting and declining ---------------------------------------------------------------
+
+
+def _chosen_by_resident(session: Session, match: Match) -> bool:
+    """True when the resident picked this option themselves (by SMS) before the driver was asked."""
+    actor = session.scalar(
+        sa.select(AuditEvent.actor).where(
+            AuditEvent.action == "match.proposed",
+            AuditEvent.subject_type == "Match",
+            AuditEvent.subject_id == match.id,
+        )
+    )
+    return bool(actor and actor.startswith("resident:"))
+
+
+def accept(session: Session, driver: Driver, match_id: int, clock: Clock) -> Match:
+    """The driver takes a proposed passenger (PROPOSED → ACCEPTED).
+
+    When the resident had already chosen this driver by SMS, their choice is the
+    confirmation (as for seats on an offer, the other way round): the match is
+    confirmed and the resident told. Otherwise it waits for the passenger.
+    """
+    match = own_match(session, driver, match_id)
+    bookings.transition(session, match, MatchStatus.ACCEPTED, actor=f"driver:{driver.id}", clock=clock)
+    if _chosen_by_resident(session, match):
+        resident = _resident_of(session, match)
+        bookings.transition(
+            session,
+            match,
+            MatchStatus.CONFIRMED,
+            actor=f"resident:{resident.id}",
+            clock=clock,
+            reason="choisi par le passager avant l'accord du conducteur",
+        )
+        request = session.get_one(Request, match.request_id)
+        enqueue(
+            session,
+            f"match:{match.id}:confirmed",
+            resident.phone,
+            render(
+                "confirmed",
+                first_name=driver.first_name,
+                pickup_at=match.pickup_at,
+                place=session.get_one(Commune, request.pickup_commune_insee).name,
+            ),
+            association_id=driver.association_id,
+        )
+    return match
+
+
+def decline(session: Session, driver: Driver, match_id: int, clock: Clock) -> Match:
+    """The driver cannot take this passenger: the request waits for someone else, the resident is told."""
+    match = own_match(session, driver, match_id)
+    bookings.transition(session, match, MatchStatus.DECLINED, actor=f"driver:{driver.id}", clock=clock)
+    resident = _resident_of(session, match)
+    enqueue(
+        session,
+        f"match:{match.id}:declined",
+        resident.phone,
+        render("driver_declined", first_name=driver.first_name, pickup_at=match.pickup_at),
+        association_id=driver.association_id,
+    )
+    return match

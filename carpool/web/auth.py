@@ -1,0 +1,94 @@
+"""Web sessions for every role: log in, log out, who is there, who may enter.
+
+The signed session cookie carries the account id and its ``session_version``;
+bumping the version in the database (log-out, password change) voids every
+cookie issued before, on every device: log-out is server-side even though the
+cookie itself is not stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+
+from carpool.clock import Clock
+from carpool.extensions import db_session
+from carpool.models import Role, UserAccount
+from carpool.services import accounts
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Where ``role_required`` sends visitors who are not logged in, per role.
+LOGIN_ENDPOINTS: dict[Role, str] = {Role.DRIVER: "drivers.login"}
+
+
+def clock() -> Clock:
+    the_clock: Clock = current_app.extensions["carpool.clock"]
+    return the_clock
+
+
+def login_user(user: UserAccount) -> None:
+    """Start a fresh session for ``user`` (nothing kept from before: no session fixation)."""
+    session.clear()
+    session["user_id"] = user.id
+    session["session_version"] = user.session_version
+    g.current_user = user
+
+
+def logout() -> None:
+    """Void every session of the current account, everywhere, then forget this one."""
+    user = current_user()
+    if user is not None:
+        accounts.end_sessions(db_session(), user)
+    session.clear()
+    g.current_user = None
+
+
+def current_user() -> UserAccount | None:
+    """The logged-in account, or None when the cookie is absent, unknown or voided."""
+    if "current_user" in g:
+        user: UserAccount | None = g.current_user
+        return user
+    user = None
+    user_id, version = session.get("user_id"), session.get("session_version")
+    if isinstance(user_id, int) and isinstance(version, int):
+        user = db_session().get(UserAccount, user_id)
+        if user is not None and user.session_version != version:
+            user = None
+    if user is None and "user_id" in session:
+        session.clear()
+    g.current_user = user
+    return user
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """A local path to go back to after logging in; anything else (other host, scheme, //) → default."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in target):
+        return default
+    return target
+
+
+def role_required(*roles: Role) -> Callable[[F], F]:
+    """Only accounts with one of ``roles``: others get 403, visitors go to the log-in page."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                endpoint = LOGIN_ENDPOINTS.get(roles[0], "public.index") if roles else "public.index"
+                return redirect(url_for(endpoint, next=request.full_path.rstrip("?")))
+            if roles and user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate

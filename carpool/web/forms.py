@@ -1,0 +1,290 @@
+"""Flask-WTF forms of the web pages: types, required fields and lengths, in French.
+
+Business rules (dates in the past, unknown communes, seats…) live in the
+services, which raise ``InvalidInput``; ``show_errors`` puts those messages
+next to the right field, exactly like the form's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.i18n import get_translations
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from carpool.services.drivers import WEEKDAYS
+from carpool.services.validation import InvalidInput
+
+REQUIRED = "Ce champ est obligatoire."
+
+
+class _French:
+    """WTForms' French catalogue, with plainer words for the messages people meet most."""
+
+    PLAINER = {  # noqa: RUF012
+        "Not a valid date value.": "Cette date n'est pas valide.",
+        "Not a valid time value.": "Cette heure n'est pas valide (par exemple 08:30).",
+        "Not a valid integer value.": "Indiquez un nombre entier.",
+        "The CSRF token is missing.": "Le formulaire a expiré : rechargez la page et recommencez.",
+    }
+
+    def __init__(self) -> None:
+        self.catalogue = get_translations(["fr"])
+
+    def gettext(self, message: str) -> str:
+        return self.PLAINER.get(message) or self.catalogue.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.catalogue.ngettext(singular, plural, n)
+
+
+_FRENCH = _French()
+
+
+class FrenchMeta:
+    def get_translations(self, form: Any) -> Any:
+        return _FRENCH
+
+
+class BaseForm(FlaskForm):
+    class Meta(FrenchMeta):
+        pass
+
+
+def required(message: str = REQUIRED) -> InputRequired:
+    return InputRequired(message=message)
+
+
+def number(low: int, high: int, what: str) -> NumberRange:
+    return NumberRange(low, high, message=f"{what} doit être entre {low} et {high}.")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def show_errors(form: Form, error: InvalidInput) -> list[str]:
+    """Attach each service message to its field; returns the messages about the whole form."""
+    general = []
+    for name, message in error.errors.items():
+        field = _find(form, name)
+        if field is None:
+            general.append(message)
+        else:
+            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+    return general
+
+
+def _find(form: Form, name: str) -> Any:
+    if not name:
+        return None
+    if name in form._fields:
+        return form._fields[name]
+    head, _, rest = name.partition("-")
+    container = form._fields.get(head)
+    index, _, sub = rest.partition("-")
+    if isinstance(container, FieldList) and index.isdigit() and int(index) < len(container.entries):
+        entry = container.entries[int(index)]
+        return entry.form._fields.get(sub) if sub else entry
+    return None
+
+
+# --- account -------------------------------------------------------------------------------
+
+
+class SignUpForm(BaseForm):
+    first_name = StringField("Prénom", [required(), Length(max=80)], render_kw={"autocomplete": "given-name"})
+    last_name = StringField("Nom", [required(), Length(max=80)], render_kw={"autocomplete": "family-name"})
+    email = EmailField("Adresse e-mail", [required(), Length(max=254)], render_kw={"autocomplete": "email"})
+    phone = TelField(
+        "Téléphone portable",
+        [required(), Length(max=30)],
+        description="Pour recevoir les demandes de trajet par SMS, par exemple 06 12 34 56 78.",
+        render_kw={"autocomplete": "tel"},
+    )
+    home_commune = StringField(
+        "Commune de domicile",
+        [required(), Length(max=160)],
+        description="Son nom, avec le code postal si besoin : « Cahors » ou « 46000 Cahors ».",
+        render_kw={"list": "communes", "autocomplete": "off"},
+    )
+    seats = IntegerField(
+        "Places passagers dans votre véhicule",
+        [required(), number(1, 8, "Le nombre de places")],
+        default=3,
+        render_kw={"min": 1, "max": 8, "inputmode": "numeric"},
+    )
+    wheelchair_accessible = RadioField(
+        "Votre véhicule peut-il transporter un fauteuil roulant ?",
+        choices=[("non", "Non"), ("oui", "Oui")],
+        default="non",
+    )
+    association_id = SelectField("Association", coerce=int, validate_choice=False)
+    password = PasswordField(
+        "Mot de passe",
+        [required(), Length(max=200)],
+        description="Au moins 10 caractères.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_confirm = PasswordField(
+        "Mot de passe, encore une fois", [required()], render_kw={"autocomplete": "new-password"}
+    )
+
+
+class LoginForm(BaseForm):
+    email = EmailField("Adresse e-mail", [required()], render_kw={"autocomplete": "username"})
+    password = PasswordField("Mot de passe", [required()], render_kw={"autocomplete": "current-password"})
+    next = HiddenField()
+
+
+class ForgotPasswordForm(BaseForm):
+    email = EmailField("Adresse e-mail de votre compte", [required()], render_kw={"autocomplete": "email"})
+
+
+class NewPasswordForm(BaseForm):
+    password = PasswordField(
+        "Nouveau mot de passe",
+        [required(), Length(max=200)],
+        description="Au moins 10 caractères.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_confirm = PasswordField(
+        "Nouveau mot de passe, encore une fois", [required()], render_kw={"autocomplete": "new-password"}
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField(
+        "Mot de passe actuel", [required()], render_kw={"autocomplete": "current-password"}
+    )
+
+
+class ApiTokenForm(BaseForm):
+    name = StringField(
+        "Nom du jeton",
+        [required(), Length(max=80)],
+        description="Pour le reconnaître, par exemple « téléphone de Sophie ».",
+    )
+
+
+class ActionForm(BaseForm):
+    """A button that changes something: only the CSRF token."""
+
+
+# --- offers --------------------------------------------------------------------------------
+
+
+class OfferForm(BaseForm):
+    origin = StringField(
+        "Départ",
+        [required("Indiquez d'où vous partez."), Length(max=160)],
+        description="Une commune (« Figeac », « 46100 Figeac ») ou un lieu connu.",
+        render_kw={"list": "lieux", "autocomplete": "off"},
+    )
+    destination = StringField(
+        "Arrivée",
+        [required("Indiquez où vous allez."), Length(max=160)],
+        description="Par exemple « Centre hospitalier de Cahors » ou « Cahors ».",
+        render_kw={"list": "lieux", "autocomplete": "off"},
+    )
+    day = DateField("Date", [required("Indiquez la date du trajet.")])
+    depart = TimeField("Heure de départ", [required("Indiquez l'heure de départ.")])
+    flex_min = IntegerField(
+        "Souplesse sur l'heure de départ (± minutes)",
+        [required(), number(0, 120, "La souplesse")],
+        default=15,
+        render_kw={"min": 0, "max": 120, "step": 5, "inputmode": "numeric"},
+    )
+    seats = IntegerField(
+        "Places libres",
+        [required(), number(1, 8, "Le nombre de places libres")],
+        default=3,
+        render_kw={"min": 1, "max": 8, "inputmode": "numeric"},
+    )
+    max_detour_min = IntegerField(
+        "Détour accepté (minutes)",
+        [required(), number(0, 60, "Le détour accepté")],
+        default=15,
+        description="Le temps que vous acceptez d'ajouter pour prendre un passager, de 0 à 60.",
+        render_kw={"min": 0, "max": 60, "step": 5, "inputmode": "numeric"},
+    )
+    return_trip = BooleanField("Je fais aussi le retour le même jour")
+    return_time = TimeField("Heure de départ du retour", [Optional()])
+    repeat = BooleanField("Je fais ce trajet chaque semaine")
+    repeat_days = MultiCheckboxField("Jours de la semaine", coerce=int, choices=list(enumerate(WEEKDAYS)))
+    repeat_until = DateField("Jusqu'au", [Optional()], description="Douze semaines au plus.")
+    comment = TextAreaField(
+        "Commentaire (facultatif)",
+        [Length(max=500, message="Le commentaire doit faire au plus 500 caractères.")],
+        description="Par exemple : « je peux attendre pendant le rendez-vous ».",
+    )
+
+
+class EditOfferForm(OfferForm):
+    """One offer at a time: no return or repetition to add afterwards."""
+
+    return_trip = return_time = repeat = repeat_days = repeat_until = None  # type: ignore[assignment]
+
+
+class CancelOfferForm(BaseForm):
+    reason = TextAreaField(
+        "Motif de l'annulation",
+        [Length(max=300, message="Le motif doit faire au plus 300 caractères.")],
+        description="Il est transmis à vos passagers et à l'association.",
+    )
+
+
+# --- availability --------------------------------------------------------------------------
+
+
+class SlotForm(Form):
+    class Meta(FrenchMeta):
+        pass
+
+    weekday = SelectField(
+        "Jour",
+        choices=[("", "—"), *[(str(n), name) for n, name in enumerate(WEEKDAYS)]],
+        validate_choice=False,
+    )
+    starts_at = TimeField("De", [Optional()])
+    ends_at = TimeField("À", [Optional()])
+
+
+class AvailabilityForm(BaseForm):
+    slots = FieldList(FormField(SlotForm), min_entries=0, max_entries=21)
+    radius_km = IntegerField(
+        "Distance maximale autour de chez vous (km)",
+        [required(), number(1, 100, "La distance")],
+        render_kw={"min": 1, "max": 100, "inputmode": "numeric"},
+    )
+    max_trips_per_week = IntegerField(
+        "Trajets par semaine, au plus",
+        [required(), number(0, 20, "Le nombre de trajets")],
+        render_kw={"min": 0, "max": 20, "inputmode": "numeric"},
+    )
+
+
+class TimeOffForm(BaseForm):
+    first_day = DateField("Premier jour d'absence", [required("Indiquez le premier jour.")])
+    last_day = DateField("Dernier jour d'absence", [required("Indiquez le dernier jour.")])
