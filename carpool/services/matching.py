@@ -189,16 +189,32 @@ def _volunteers(session: Session, association_id: int, now: datetime) -> list[ma
 
 
 def _volunteer_key(session: Session, association_id: int) -> tuple[object, ...]:
-    """Changes whenever vetting, availability or time off changes (slots are replaced, never edited)."""
+    """Changes whenever vetting, a volunteer's settings, their slots or their time off change.
+
+    Exact for drivers and time off (their rows are read: a few per volunteer); slots are
+    always replaced by inserting the new ones first, so their count, max and sum of ids move.
+    """
     drivers = sa.select(Driver.id).where(Driver.association_id == association_id)
-    vetted = sa.select(sa.func.count(), sa.func.max(Driver.id)).where(
-        Driver.association_id == association_id, Driver.vetting == VettingStatus.VETTED
+    vetted = (
+        sa.select(
+            Driver.id, Driver.radius_km, Driver.max_trips_per_week, Driver.seats, Driver.wheelchair_accessible
+        )
+        .where(Driver.association_id == association_id, Driver.vetting == VettingStatus.VETTED)
+        .order_by(Driver.id)
     )
-    slots = sa.select(sa.func.count(), sa.func.max(AvailabilitySlot.id)).where(
-        AvailabilitySlot.driver_id.in_(drivers)
+    slots = sa.select(
+        sa.func.count(), sa.func.max(AvailabilitySlot.id), sa.func.sum(AvailabilitySlot.id)
+    ).where(AvailabilitySlot.driver_id.in_(drivers))
+    away = (
+        sa.select(TimeOff.id, TimeOff.first_day, TimeOff.last_day)
+        .where(TimeOff.driver_id.in_(drivers))
+        .order_by(TimeOff.id)
     )
-    away = sa.select(sa.func.count(), sa.func.max(TimeOff.id)).where(TimeOff.driver_id.in_(drivers))
-    return tuple(tuple(session.execute(query).one()) for query in (vetted, slots, away))
+    return (
+        tuple(tuple(row) for row in session.execute(vetted)),
+        tuple(session.execute(slots).one()),
+        tuple(tuple(row) for row in session.execute(away)),
+    )
 
 
 def _latest_change(session: Session, association_id: int) -> datetime:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -115,3 +115,40 @@ def test_weekly_slots_keep_local_hours_across_the_dst_change():
 
     assert dated.start == datetime(2026, 10, 25, 9, 0, tzinfo=PARIS)
     assert dated.start.utcoffset() == timedelta(hours=1)
+
+
+def test_replacing_a_time_off_period_is_seen_even_if_the_id_comes_back(session, association, clock):
+    volunteer = add_driver(session, association, insee=CAJARC)
+    session.add(
+        AvailabilitySlot(driver_id=volunteer.id, weekday=1, starts_at=time(7, 0), ends_at=time(12, 0))
+    )
+    away = TimeOff(driver_id=volunteer.id, first_day=TUESDAY.date(), last_day=TUESDAY.date())
+    session.add(away)
+    request = add_request(session, association)
+    assert matching.ride_options(session, request, clock) == []
+
+    away_id = away.id
+    session.delete(away)
+    session.flush()
+    session.add(
+        TimeOff(id=away_id, driver_id=volunteer.id, first_day=date(2026, 12, 20), last_day=date(2026, 12, 24))
+    )
+    session.flush()
+
+    assert [o.driver_id for o in matching.ride_options(session, request, clock)] == [volunteer.id]
+
+
+def test_pausing_one_volunteer_and_vetting_another_is_seen(session, association, clock):
+    first = add_driver(session, association, insee=CAJARC)
+    second = add_driver(session, association, insee=CAJARC, vetting=VettingStatus.PENDING)
+    for driver in (first, second):
+        session.add(
+            AvailabilitySlot(driver_id=driver.id, weekday=1, starts_at=time(7, 0), ends_at=time(12, 0))
+        )
+    request = add_request(session, association)
+    assert [o.driver_id for o in matching.ride_options(session, request, clock)] == [first.id]
+
+    first.vetting, second.vetting = VettingStatus.PAUSED, VettingStatus.VETTED
+    session.flush()
+
+    assert [o.driver_id for o in matching.ride_options(session, request, clock)] == [second.id]
