@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import add_resident, count, log_in, make_association, make_driver, one, propose_passenger
+from drivers_kit import add_resident, count, log_in, make_driver, one, propose_passenger
 
 from carpool.models import ApiToken, AvailabilitySlot, Driver, Match, MatchStatus, Offer, OfferStatus, TimeOff
 from carpool.services import accounts
@@ -18,16 +18,6 @@ OFFER = {
     "date": "2026-12-01",
     "time": "08:00",
 }
-
-
-@pytest.fixture
-def association(session):
-    return make_association(session)
-
-
-@pytest.fixture
-def user(session, association, clock):
-    return make_driver(session, association, clock)
 
 
 def token_for(session, user) -> dict[str, str]:

@@ -19,18 +19,6 @@ from carpool.models import (
 )
 from carpool.services.accounts import hash_password
 
-
-@pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
-@pytest.fixture
-def association(session):
-    return make_association(session)
-
-
 SIGN_UP = {
     "first_name": "Sophie",
     "last_name": "Delmas",
@@ -153,11 +141,6 @@ def test_a_form_posted_with_its_csrf_token_is_accepted(client, session, associat
 
 
 # --- log-in and log-out --------------------------------------------------------------------
-
-
-@pytest.fixture
-def user(session, association, clock):
-    return make_driver(session, association, clock)
 
 
 def test_pages_of_the_drivers_area_need_a_log_in(client, association):

@@ -6,31 +6,9 @@ from datetime import date, time
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import count, log_in, make_association, make_driver, one, text
+from drivers_kit import count, log_in, make_driver, one, text
 
 from carpool.models import AvailabilitySlot, Driver, TimeOff
-
-
-@pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
-@pytest.fixture
-def association(session):
-    return make_association(session)
-
-
-@pytest.fixture
-def user(session, association, clock):
-    return make_driver(session, association, clock)
-
-
-@pytest.fixture
-def driver_client(client, no_csrf, user):
-    log_in(client, user)
-    return client
 
 
 def grid(*slots, radius="25", trips="2", blanks=2) -> dict[str, str]:

@@ -7,23 +7,13 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import log_in, make_association, make_driver, propose_passenger, text
+from drivers_kit import log_in, make_driver, propose_passenger, text
 from factories import CAHORS, CAJARC, FIGEAC, WHERE
 
 from carpool.clock import PARIS
 from carpool.matching import haversine_km
 from carpool.models import Driver, Match, MatchStatus
 from carpool.services import bookings, mileage
-
-
-@pytest.fixture
-def association(session):
-    return make_association(session)
-
-
-@pytest.fixture
-def user(session, association, clock):
-    return make_driver(session, association, clock)
 
 
 def completed(session, association, user, clock, when: datetime) -> Match:

@@ -12,7 +12,6 @@ from drivers_kit import (
     add_resident,
     count,
     log_in,
-    make_association,
     make_driver,
     one,
     propose_passenger,
@@ -49,32 +48,10 @@ OFFER = {
 
 
 @pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
-@pytest.fixture
-def association(session):
-    return make_association(session)
-
-
-@pytest.fixture
-def user(session, association, clock):
-    return make_driver(session, association, clock)
-
-
-@pytest.fixture
 def other_user(session, association, clock):
     return make_driver(
         session, association, clock, email="marc@example.org", phone="06 39 98 10 02", first_name="Marc"
     )
-
-
-@pytest.fixture
-def driver_client(client, no_csrf, user):
-    log_in(client, user)
-    return client
 
 
 def offers_of(session, user) -> list[Offer]:
