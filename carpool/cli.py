@@ -300,3 +300,103 @@ def dispatch(once: bool) -> None:
             lease_seconds=settings.lease_seconds,
             public_base_url=settings.public_base_url,
         )
+
+
+# --- scheduled jobs ----------------------------------------------------------------
+
+
+@main.command("scheduler")
+@click.option("--once", is_flag=True, help="exécuter chaque tâche une fois puis sortir (cron, tests)")
+@click.option("--wait", is_flag=True, help="si un autre planificateur est actif, attendre qu'il s'arrête")
+@one_line_errors
+def scheduler(once: bool, wait: bool) -> None:
+    """Le processus horloge : rappels, expirations, fin de trajet, envoi des SMS, conservation.
+
+    Un seul planificateur agit à la fois sur une base ; un second s'arrête avec
+    un message (code 1), ou attend avec --wait.
+    """
+    import logging
+    import signal
+    import threading
+
+    from carpool import scheduler as clock_process
+    from carpool.clock import clock_from_env
+    from carpool.config import instance_path, load_config
+    from carpool.notify import privacy
+
+    config = load_config(instance_path())
+    logging.basicConfig(level=config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    privacy.install()
+    settings = clock_process.SchedulerSettings.from_env()
+    dispatcher = clock_process.Dispatcher() if settings.dispatch_seconds else None
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with open_database() as database:
+        leader = clock_process.lead(database, settings, wait=wait, stop=stop)
+        if leader is None:
+            return  # SIGTERM while waiting for the lead
+        try:
+            if once:
+                outcomes = clock_process.run_once(database, clock_from_env(), leader, dispatcher)
+                for outcome in outcomes:
+                    click.echo(f"{outcome.name} : {outcome.result}" + ("" if outcome.ok else " (ÉCHEC)"))
+                code = 0 if all(o.ok for o in outcomes) else 1
+            else:
+                code = clock_process.run_forever(
+                    database, clock_from_env(), leader, settings, dispatcher, stop
+                )
+        finally:
+            leader.release()
+    if code:
+        click.echo("erreur : le planificateur a perdu la main ou une tâche a échoué", err=True)
+        sys.exit(code)
+
+
+@main.group("jobs", invoke_without_command=True)
+@click.pass_context
+@one_line_errors
+def jobs_group(ctx: click.Context) -> None:
+    """Les tâches planifiées : prochaine exécution et dernier résultat."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from carpool import jobs
+    from carpool.clock import PARIS, clock_from_env
+    from carpool.leader import current_leader
+    from carpool.scheduler import SchedulerSettings, next_runs
+
+    now = clock_from_env().now()
+    upcoming = next_runs(SchedulerSettings.from_env(), now)
+    with open_database() as database:
+        with database.session() as session:
+            last = jobs.last_runs(session)
+        leader = current_leader(database)
+    click.echo(f"planificateur actif : {leader or 'aucun'}")
+    for name, when in upcoming.items():
+        run = last.get(name)
+        if run is None:
+            done = "jamais exécutée"
+        else:
+            state = "ok" if run.ok else "ÉCHEC"
+            done = f"{run.started_at.astimezone(PARIS):%d/%m %H:%M:%S} {state} : {run.result}"
+        click.echo(f"{name:<17} prochaine : {when:<17} dernière : {done}")
+
+
+@jobs_group.command("run")
+@click.argument("name")
+@click.option("--dry-run", is_flag=True, help="tout annuler à la fin et seulement afficher le compte rendu")
+@one_line_errors
+def jobs_run(name: str, dry_run: bool) -> None:
+    """Exécute une tâche maintenant (ex. : carpool jobs run retention --dry-run)."""
+    from carpool import jobs
+    from carpool.clock import clock_from_env
+    from carpool.config import StartupError
+
+    if name not in jobs.JOBS:
+        raise StartupError(f"tâche inconnue « {name} » : {', '.join(jobs.JOBS)}")
+    with open_database() as database:
+        outcome = jobs.run_job(database, name, clock_from_env(), dry_run=dry_run)
+    prefix = "simulation (rien n'est modifié) — " if dry_run else ""
+    click.echo(f"{prefix}{name} : {outcome.result}")
+    if not outcome.ok:
+        sys.exit(1)

@@ -39,3 +39,30 @@ class FrozenClock(Clock):
     def advance(self, **delta: float) -> datetime:
         self.current += timedelta(**delta)
         return self.current
+
+
+class FileClock(Clock):
+    """Simulated time read from a file (one ISO datetime), so test processes share one fake "now".
+
+    The kill test moves a week of time through a scheduler process in seconds by
+    rewriting the file; the file is read at every call, so the process needs no
+    restart. Never set in production.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def now(self) -> datetime:
+        with open(self.path, encoding="utf-8") as handle:
+            moment = datetime.fromisoformat(handle.read().strip())
+        if moment.tzinfo is None:
+            raise ValueError(f"{self.path}: naive datetime")
+        return moment.astimezone(UTC)
+
+
+def clock_from_env() -> Clock:
+    """The real clock, or a FileClock when ``CARPOOL_CLOCK_FILE`` names a file (tests only)."""
+    import os
+
+    path = os.environ.get("CARPOOL_CLOCK_FILE")
+    return FileClock(path) if path else Clock()

@@ -3,6 +3,7 @@
 from carpool.models.accounts import ApiToken, PasswordResetToken
 from carpool.models.audit import AuditEvent
 from carpool.models.base import Base
+from carpool.models.jobs import JobRun, SchedulerLease
 from carpool.models.messages import (
     Conversation,
     ConversationState,
@@ -47,6 +48,7 @@ __all__ = [
     "ConversationState",
     "Driver",
     "InboundMessage",
+    "JobRun",
     "Match",
     "MatchStatus",
     "NamedPlace",
@@ -61,6 +63,7 @@ __all__ = [
     "RequestStatus",
     "Resident",
     "Role",
+    "SchedulerLease",
     "TimeOff",
     "UserAccount",
     "VettingStatus",

@@ -163,3 +163,7 @@ class Match(Timestamped, Base):
     status_changed_at: Mapped[datetime | None]
     cancelled_by: Mapped[str | None] = mapped_column(sa.String(20))
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # After the trip the passenger is asked "did it go well?" once (carpool/jobs.py); the answer lands here.
+    feedback_asked_at: Mapped[datetime | None]
+    feedback_ok: Mapped[bool | None]
+    feedback_at: Mapped[datetime | None]

@@ -41,7 +41,7 @@ from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
 from carpool.notify.parse import ParsedMessage, parse_message
 from carpool.notify.purpose import guess_purpose
-from carpool.services import audit, bookings, matching
+from carpool.services import audit, bookings, feedback, matching, reminders
 
 CONVERSATION_TTL = timedelta(hours=48)
 UNKNOWN_BEFORE_ESCALATION = 2
@@ -202,6 +202,8 @@ class Handler:
             return self._cancel()
         if self.conversation.state is ConversationState.CHOOSING and parsed.intent in ("accept", "decline"):
             return self._choose(parsed)
+        if parsed.intent in ("accept", "decline") and self._answers_feedback(parsed):
+            return None
         if parsed.intent == "request" or (
             self.conversation.state is ConversationState.COLLECTING and _has_trip_details(parsed)
         ):
@@ -249,6 +251,22 @@ class Handler:
         if self.conversation.unknown_replies >= UNKNOWN_BEFORE_ESCALATION:
             return self._escalate("not_understood")
         self.send("not_understood")
+
+    # -- after the trip: "Le trajet s'est bien passé ? Répondez 1 oui, 2 non" -------------
+
+    def _answers_feedback(self, parsed: ParsedMessage) -> bool:
+        """Record a 1/2/OUI/NON as the answer to a pending feedback question, if there is one."""
+        if parsed.intent == "accept" and parsed.choice not in (None, 1, 2):
+            return False
+        match = feedback.pending_question(self.session, self.resident.id, self.now)
+        if match is None:
+            return False
+        ok = parsed.intent == "accept" and parsed.choice != 2
+        feedback.record_answer(self.session, match, ok, self.now, actor=f"resident:{self.resident.id}")
+        if not ok:
+            self.message.needs_attention = True  # a coordinator calls back
+        self.send("feedback_thanks" if ok else "feedback_sorry")
+        return True
 
     # -- building a request -------------------------------------------------------------
 
@@ -419,15 +437,11 @@ class Handler:
             reason="places proposées sur le trajet",
         )
         bookings.transition(self.session, match, MatchStatus.CONFIRMED, actor=actor, clock=self.clock)
-        self.send("confirmed", first_name=driver.first_name, pickup_at=match.pickup_at, place=place)
-        self.reply.send(
-            driver.phone,
-            "driver_passenger_confirmed",
-            association_id=self.association.id,
-            passenger=self.resident.first_name,
-            pickup_at=match.pickup_at,
-            place=place,
+        # Under the match's keys (match:<id>:confirmed:…), so the scheduler's notices job sees them queued.
+        reminders.enqueue_confirmation(
+            self.session, reminders.Booking(match, request, self.resident, driver, place)
         )
+        self.reply.count += 2
 
     def _cancel(self) -> None:
         actor = f"resident:{self.resident.id}"

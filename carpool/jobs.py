@@ -1,0 +1,216 @@
+"""The scheduled jobs: short, idempotent functions that derive due work from the database.
+
+APScheduler is only a ticker (see carpool/scheduler.py): a job finds what is due
+*now* from rows and writes its effects with unique keys, so a missed tick, a
+tick run twice, or a restart after hours of downtime all end with the same
+messages, each exactly once. Each job takes a session and a clock and returns a
+one-line French summary; ``run_job`` commits it and records a ``JobRun``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from carpool.clock import Clock
+from carpool.config import StartupError
+from carpool.db import Database
+from carpool.leader import LeadershipLost
+from carpool.models import JobRun, Match, MatchStatus, Request, RequestStatus
+from carpool.services import audit, bookings, reminders
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "system"
+IDLE = "rien à faire"
+DEFAULT_PROPOSAL_TIMEOUT_HOURS = 12
+
+
+def proposal_timeout() -> timedelta:
+    """``PROPOSAL_TIMEOUT_HOURS`` (default 12): how long a proposal may wait for an answer."""
+    value = os.environ.get("PROPOSAL_TIMEOUT_HOURS", "").strip() or str(DEFAULT_PROPOSAL_TIMEOUT_HOURS)
+    try:
+        hours = float(value)
+    except ValueError:
+        raise StartupError(
+            f"PROPOSAL_TIMEOUT_HOURS doit être un nombre d'heures (reçu : {value!r})."
+        ) from None
+    if hours <= 0:
+        raise StartupError("PROPOSAL_TIMEOUT_HOURS doit être positif.")
+    return timedelta(hours=hours)
+
+
+# --- the jobs -----------------------------------------------------------------
+
+
+def expire_proposals(session: Session, clock: Clock) -> str:
+    """Proposals nobody answered in time (or whose pickup passed) expire: seats back, request reopened.
+
+    The resident is told by the ``notices`` job (``match:<id>:expired``), out of quiet hours.
+    """
+    now = clock.now()
+    stale = session.scalars(
+        sa.select(Match)
+        .where(
+            Match.status.in_((MatchStatus.PROPOSED, MatchStatus.ACCEPTED)),
+            sa.or_(Match.status_changed_at <= now - proposal_timeout(), Match.pickup_at <= now),
+        )
+        .order_by(Match.id)
+    ).all()
+    expired = []
+    for match in stale:
+        try:
+            with session.begin_nested():
+                bookings.transition(
+                    session, match, MatchStatus.EXPIRED, actor=SYSTEM, clock=clock, reason="sans réponse"
+                )
+                session.execute(
+                    sa.update(Request)
+                    .where(Request.id == match.request_id, Request.unmatched_reason.is_(None))
+                    .values(unmatched_reason="proposal_expired")
+                    .execution_options(synchronize_session=False)
+                )
+        except bookings.TransitionRefused:
+            continue  # someone answered meanwhile
+        expired.append(match.id)
+    return f"propositions expirées : {len(expired)} {_ids(expired)}" if expired else IDLE
+
+
+def expire_requests(session: Session, clock: Clock) -> str:
+    """Open requests whose time has passed become unmet demand (the reason why is kept)."""
+    now = clock.now()
+    late = session.scalars(
+        sa.select(Request)
+        .where(Request.status == RequestStatus.OPEN, Request.latest <= now)
+        .order_by(Request.id)
+    ).all()
+    for request in late:
+        request.status = RequestStatus.EXPIRED
+        request.unmatched_reason = request.unmatched_reason or "no_match_in_time"
+        audit.record(
+            session,
+            SYSTEM,
+            "request.expired",
+            subject=request,
+            association_id=request.association_id,
+            unmatched_reason=request.unmatched_reason,
+        )
+    return f"demandes expirées (demande non satisfaite) : {len(late)}" if late else IDLE
+
+
+def complete_trips(session: Session, clock: Clock) -> str:
+    """Confirmed trips whose drop-off time has passed are completed (the feedback question follows)."""
+    now = clock.now()
+    done = session.scalars(
+        sa.select(Match)
+        .where(Match.status == MatchStatus.CONFIRMED, Match.dropoff_at <= now)
+        .order_by(Match.id)
+    ).all()
+    completed = 0
+    for match in done:
+        try:
+            with session.begin_nested():
+                bookings.transition(session, match, MatchStatus.COMPLETED, actor=SYSTEM, clock=clock)
+        except bookings.TransitionRefused:
+            continue  # cancelled or marked no-show meanwhile
+        completed += 1
+    return f"trajets terminés : {completed}" if completed else IDLE
+
+
+def send_notices(session: Session, clock: Clock) -> str:
+    """Confirmations, reminders, expiry notices and feedback questions now due (see reminders.py)."""
+    return str(reminders.send_due(session, clock))
+
+
+def retention(session: Session, clock: Clock) -> str:
+    """SMS texts, inactive residents, old audit events and job history, per the retention rules."""
+    from carpool.services.purge import purge_all
+
+    return str(purge_all(session, clock.now()))
+
+
+# --- running ------------------------------------------------------------------
+
+JobFunction = Callable[[Session, Clock], str]
+
+#: The database jobs, in the order ``carpool scheduler --once`` runs them.
+JOBS: dict[str, JobFunction] = {
+    "expire_proposals": expire_proposals,
+    "expire_requests": expire_requests,
+    "complete_trips": complete_trips,
+    "notices": send_notices,
+    "retention": retention,
+}
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    name: str
+    ok: bool
+    result: str
+
+
+def run_job(
+    database: Database,
+    name: str,
+    clock: Clock,
+    *,
+    dry_run: bool = False,
+    fence: Callable[[Session], None] | None = None,
+) -> JobOutcome:
+    """Run one job in one transaction and record it; ``dry_run`` rolls everything back.
+
+    ``fence`` runs first inside the transaction (the scheduler checks it still
+    holds its lease there), so a scheduler that lost leadership writes nothing.
+    """
+    started = clock.now()
+    try:
+        with database.sessionmaker() as session, session.begin() as transaction:
+            if fence is not None:
+                fence(session)
+            result = JOBS[name](session, clock)
+            if dry_run:
+                transaction.rollback()
+            else:
+                record_run(session, name, started, clock.now(), True, result)
+    except LeadershipLost:
+        raise  # another scheduler leads now: record nothing, stop acting
+    except Exception as exc:
+        log.exception("tâche %s en échec", name)
+        result = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        if not dry_run:
+            with database.session() as session:
+                record_run(session, name, started, clock.now(), False, result)
+        return JobOutcome(name, False, result)
+    return JobOutcome(name, True, result)
+
+
+def record_run(
+    session: Session, name: str, started: datetime, finished: datetime, ok: bool, result: str
+) -> None:
+    """Add a JobRun; consecutive idle runs of a job share one row, so the history stays short."""
+    if ok and result == IDLE:
+        last = session.scalars(
+            sa.select(JobRun).where(JobRun.name == name).order_by(JobRun.id.desc()).limit(1)
+        ).first()
+        if last is not None and last.ok and last.result == IDLE:
+            last.started_at, last.finished_at = started, finished
+            return
+    session.add(JobRun(name=name, started_at=started, finished_at=finished, ok=ok, result=result))
+
+
+def last_runs(session: Session) -> dict[str, JobRun]:
+    """The latest recorded run of each job."""
+    latest = sa.select(sa.func.max(JobRun.id)).group_by(JobRun.name)
+    return {run.name: run for run in session.scalars(sa.select(JobRun).where(JobRun.id.in_(latest)))}
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(str(i) for i in ids[:30])
+    return f"(matchs {shown}{'…' if len(ids) > 30 else ''})"

@@ -1,0 +1,131 @@
+"""Retention rules beyond SMS texts: inactive residents are anonymised, old traces deleted.
+
+Health-related trips make residents' identities sensitive (GDPR special
+category): after ``inactive_resident_retention_days`` without contact, a
+resident keeps their row — so trip statistics stay true — but loses name,
+phone, notes and home point. Audit events and the job history older than
+12 months (``AUDIT_RETENTION_DAYS``) are deleted. ``carpool jobs run retention
+--dry-run`` shows the counts without changing anything (the transaction is
+rolled back).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from carpool.models import (
+    Association,
+    AuditEvent,
+    Conversation,
+    InboundMessage,
+    JobRun,
+    Match,
+    OutboundMessage,
+    OutboundStatus,
+    Request,
+    RequestStatus,
+    Resident,
+)
+from carpool.services import audit
+from carpool.services.matching import ACTIVE_MATCH
+from carpool.services.retention import RetentionReport, purge_sms_bodies
+
+ANONYMOUS_PREFIX = "anon:"
+DEFAULT_AUDIT_RETENTION_DAYS = 365
+
+
+@dataclass
+class PurgeReport:
+    sms: RetentionReport
+    residents_anonymised: int = 0
+    audit_events_deleted: int = 0
+    job_runs_deleted: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.sms} ; habitants anonymisés : {self.residents_anonymised} ; "
+            f"événements d'audit supprimés : {self.audit_events_deleted} ; "
+            f"historique des tâches supprimé : {self.job_runs_deleted}"
+        )
+
+
+def audit_retention() -> timedelta:
+    value = os.environ.get("AUDIT_RETENTION_DAYS", "").strip()
+    return timedelta(days=int(value) if value.isdigit() else DEFAULT_AUDIT_RETENTION_DAYS)
+
+
+def purge_all(session: Session, now: datetime) -> PurgeReport:
+    """Apply every retention rule once; idempotent (a second run finds nothing more)."""
+    report = PurgeReport(sms=purge_sms_bodies(session, now))
+    report.residents_anonymised = anonymise_inactive_residents(session, now)
+    cutoff = now - audit_retention()
+    report.audit_events_deleted = _delete(session, sa.delete(AuditEvent).where(AuditEvent.at < cutoff))
+    report.job_runs_deleted = _delete(session, sa.delete(JobRun).where(JobRun.started_at < cutoff))
+    return report
+
+
+def anonymise_inactive_residents(session: Session, now: datetime) -> int:
+    """Anonymise residents silent for their association's period and with nothing under way."""
+    count = 0
+    for association in session.scalars(sa.select(Association)):
+        cutoff = now - timedelta(days=association.inactive_resident_retention_days)
+        last_seen = sa.func.coalesce(Resident.last_contact_at, Resident.created_at)
+        for resident in session.scalars(
+            sa.select(Resident).where(
+                Resident.association_id == association.id,
+                last_seen < cutoff,
+                ~Resident.phone.startswith(ANONYMOUS_PREFIX),
+                ~_has_pending_trip(now),
+            )
+        ):
+            _anonymise(session, resident)
+            count += 1
+    return count
+
+
+def _has_pending_trip(now: datetime) -> sa.ColumnElement[bool]:
+    open_request = sa.exists().where(
+        Request.resident_id == Resident.id,
+        Request.status.in_((RequestStatus.OPEN, RequestStatus.MATCHED)),
+        Request.latest > now,
+    )
+    active_match = (
+        sa.exists()
+        .where(Request.resident_id == Resident.id, Match.request_id == Request.id)
+        .where(Match.status.in_(ACTIVE_MATCH))
+    )
+    return sa.or_(open_request, active_match)
+
+
+def _anonymise(session: Session, resident: Resident) -> None:
+    phone, anonymous = resident.phone, f"{ANONYMOUS_PREFIX}{resident.id}"
+    resident.first_name, resident.last_name, resident.notes = "Anonyme", "", ""
+    resident.phone, resident.home_point = anonymous, None
+    session.execute(sa.delete(Conversation).where(Conversation.phone == phone))
+    session.execute(
+        sa.update(InboundMessage).where(InboundMessage.from_phone == phone).values(from_phone=anonymous)
+    )
+    to_them = OutboundMessage.to_phone == phone
+    # Anything still queued for someone silent this long is moot; in-flight rows are left to finish.
+    session.execute(
+        sa.update(OutboundMessage)
+        .where(to_them, OutboundMessage.status == OutboundStatus.PENDING)
+        .values(status=OutboundStatus.CANCELLED)
+    )
+    session.execute(
+        sa.update(OutboundMessage)
+        .where(to_them, OutboundMessage.status != OutboundStatus.SENDING)
+        .values(to_phone=anonymous)
+    )
+    audit.record(
+        session, "system", "resident.anonymised", subject=resident, association_id=resident.association_id
+    )
+
+
+def _delete(session: Session, statement: sa.Delete) -> int:
+    return int(session.execute(statement.execution_options(synchronize_session=False)).rowcount)  # type: ignore[attr-defined]

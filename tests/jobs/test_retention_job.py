@@ -1,0 +1,80 @@
+"""Retention: inactive residents anonymised (statistics kept), old audit events deleted, dry run first."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from jobkit import association, resident
+
+from carpool.jobs import run_job
+from carpool.models import AuditEvent, Request, Resident
+from carpool.services import audit
+
+
+@pytest.fixture
+def people(db, session, clock):
+    lot = association(session)
+    now = clock.now()
+    silent = resident(session, lot, last_contact_at=now - timedelta(days=731), notes="diabétique")
+    recent = resident(session, lot, last_contact_at=now - timedelta(days=30))
+    session.add(AuditEvent(at=now - timedelta(days=400), actor="system", action="old.thing", details={}))
+    audit.record(session, "system", "recent.thing")
+    session.commit()
+    return silent.id, recent.id
+
+
+def names(db):
+    with db.session() as session:
+        return {r.id: (r.first_name, r.phone, r.notes) for r in session.scalars(sa.select(Resident))}
+
+
+def test_a_dry_run_reports_and_changes_nothing(db, clock, people):
+    before = names(db)
+
+    outcome = run_job(db, "retention", clock, dry_run=True)
+
+    assert "habitants anonymisés : 1" in outcome.result
+    assert "événements d'audit supprimés : 1" in outcome.result
+    assert names(db) == before
+
+
+def test_a_resident_silent_for_two_years_is_anonymised_and_the_others_kept(db, clock, people):
+    silent, recent = people
+
+    run_job(db, "retention", clock)
+
+    after = names(db)
+    assert after[silent] == ("Anonyme", f"anon:{silent}", "")
+    assert after[recent][0] == "Jeanne"
+
+
+def test_audit_events_older_than_a_year_are_deleted(db, clock, people):
+    run_job(db, "retention", clock)
+
+    with db.session() as session:
+        actions = set(session.scalars(sa.select(AuditEvent.action)))
+    assert "old.thing" not in actions and "recent.thing" in actions
+
+
+def test_a_second_run_finds_nothing_more(db, clock, people):
+    run_job(db, "retention", clock)
+
+    assert "habitants anonymisés : 0" in run_job(db, "retention", clock).result
+
+
+def test_a_resident_with_a_trip_ahead_is_never_anonymised(db, session, clock, people):
+    from jobkit import request
+
+    silent, _recent = people
+    person = session.get_one(Resident, silent)
+    lot_id = person.association_id
+    lot = type("Lot", (), {"id": lot_id})()
+    request(session, lot, person, latest=clock.now() + timedelta(days=2))
+    session.commit()
+
+    run_job(db, "retention", clock)
+
+    assert names(db)[silent][0] == "Jeanne"
+    assert session.scalar(sa.select(sa.func.count()).select_from(Request)) == 1
