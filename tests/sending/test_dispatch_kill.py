@@ -59,14 +59,14 @@ def test_two_dispatchers_killed_at_random_send_every_sms_exactly_once(
     started = time.monotonic()
     processes = [spawn(), spawn()]
     kills = 0
-    while kills < KILLS and unsent(db) and time.monotonic() - started < 40:
+    while kills < KILLS and unsent(db) and time.monotonic() - started < 90:
         time.sleep(rng.uniform(0.3, 1.2))
         victim = rng.randrange(2)
         os.kill(processes[victim].pid, signal.SIGKILL)
         processes[victim].wait()
         kills += 1
         processes[victim] = spawn()
-    while unsent(db) and time.monotonic() - started < 55:
+    while unsent(db) and time.monotonic() - started < 150:  # bounded; a slow machine must not fail it
         time.sleep(0.2)
     for process in processes:
         process.send_signal(signal.SIGTERM)
