@@ -31,13 +31,13 @@ import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from carpool.matching.feasibility import default_max_detour
+from carpool.matching.feasibility import Duty, default_max_detour
 from carpool.matching.model import (
     EPS_MIN,
     NearMiss,
@@ -567,18 +567,7 @@ class CandidateIndex:
         firsts = [(vid, duties[0]) for vid, duties in self.volunteer_table().duties(request).items()]
         firsts.sort(key=lambda vd: (vd[1].effort_min, from_min(vd[1].pickup, tz)))
         return [
-            Option(
-                request.id,
-                None,
-                vid,
-                from_min(d.leave_home, tz),
-                from_min(d.pickup, tz),
-                from_min(d.dropoff, tz),
-                d.effort_min,
-                from_min(d.end, tz),
-                from_min(d.busy_until, tz),
-            )
-            for vid, d in (firsts if count is None else firsts[:count])
+            _duty_option(request.id, vid, d, tz) for vid, d in (firsts if count is None else firsts[:count])
         ]
 
     def _offer_options(self, request: Request, hits: OfferHits, order: IntArray) -> list[Option]:
@@ -610,20 +599,7 @@ class CandidateIndex:
             return out
         tz = request.earliest.tzinfo or UTC
         for vid, duties in self.volunteer_table().duties(request).items():
-            d = duties[0]
-            out.append(
-                Option(
-                    request.id,
-                    None,
-                    vid,
-                    from_min(d.leave_home, tz),
-                    from_min(d.pickup, tz),
-                    from_min(d.dropoff, tz),
-                    d.effort_min,
-                    from_min(d.end, tz),
-                    from_min(d.busy_until, tz),
-                )
-            )
+            out.append(_duty_option(request.id, vid, duties[0], tz))
         return out
 
     def volunteer_table(self) -> VolunteerTable:
@@ -701,3 +677,18 @@ class CandidateIndex:
     def array_bytes(self) -> int:
         """Bytes held by the NumPy columns (the R-tree's C memory is measured separately)."""
         return sum(a.nbytes for a in self._cols.values()) + self._seats.nbytes + self._caps.nbytes
+
+
+def _duty_option(request_id: str, volunteer_id: str, duty: Duty, tz: tzinfo) -> Option:
+    """The option a volunteer's duty gives, with its times back in the request's time zone."""
+    return Option(
+        request_id,
+        None,
+        volunteer_id,
+        from_min(duty.leave_home, tz),
+        from_min(duty.pickup, tz),
+        from_min(duty.dropoff, tz),
+        duty.effort_min,
+        from_min(duty.end, tz),
+        from_min(duty.busy_until, tz),
+    )
