@@ -179,6 +179,17 @@ class Handler:
     def send(self, template: str, **context: Any) -> None:
         self.reply.send(self.resident.phone, template, association_id=self.association.id, **context)
 
+    def _audit(self, action: str, subject: object, **details: object) -> None:
+        """An audit event by this resident, in this association."""
+        audit.record(
+            self.session,
+            f"resident:{self.resident.id}",
+            action,
+            subject=subject,
+            association_id=self.association.id,
+            **details,
+        )
+
     def send_always(self, template: str) -> None:
         self.reply.send(self.resident.phone, template, association_id=self.association.id, always=True)
 
@@ -213,37 +224,18 @@ class Handler:
     def _stop(self) -> None:
         self.resident.sms_opted_out_at = self.now
         self._reset(self.conversation)
-        audit.record(
-            self.session,
-            f"resident:{self.resident.id}",
-            "resident.sms_opted_out",
-            subject=self.resident,
-            association_id=self.association.id,
-        )
+        self._audit("resident.sms_opted_out", self.resident)
         self.send_always("stop")
 
     def _start(self) -> None:
         self.resident.sms_opted_out_at = None
-        audit.record(
-            self.session,
-            f"resident:{self.resident.id}",
-            "resident.sms_opted_in",
-            subject=self.resident,
-            association_id=self.association.id,
-        )
+        self._audit("resident.sms_opted_in", self.resident)
         self.send("start")
 
     def _escalate(self, why: str) -> None:
         self.conversation.state = ConversationState.ESCALATED
         self.message.needs_attention = True
-        audit.record(
-            self.session,
-            f"resident:{self.resident.id}",
-            "sms.escalated",
-            subject=self.message,
-            association_id=self.association.id,
-            why=why,
-        )
+        self._audit("sms.escalated", self.message, why=why)
         self.send("help", phone=self.association.phone)
 
     def _not_understood(self) -> None:
@@ -331,14 +323,7 @@ class Handler:
         )
         self.session.add(request)
         self.session.flush()
-        audit.record(
-            self.session,
-            f"resident:{self.resident.id}",
-            "request.created",
-            subject=request,
-            association_id=self.association.id,
-            source="sms",
-        )
+        self._audit("request.created", request, source="sms")
         return request
 
     def _offer_options(self, request: Request) -> None:
@@ -489,9 +474,7 @@ class Handler:
         if request is None:
             return self.send("nothing_to_cancel")
         request.status = RequestStatus.CANCELLED
-        audit.record(
-            self.session, actor, "request.cancelled", subject=request, association_id=self.association.id
-        )
+        self._audit("request.cancelled", request)
         return self.send("request_cancelled", day=request.latest)
 
 
