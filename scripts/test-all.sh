@@ -7,15 +7,20 @@ cd "$(dirname "$0")/.."
 py=.venv/bin/python
 export PYTHONDONTWRITEBYTECODE=1
 
+# Each pass gets its own temp root: pytest rotates /tmp/pytest-of-$USER, and a second session
+# started meanwhile (another run, an editor) would delete the databases of this one.
+scratch=$(mktemp -d /tmp/carpool-tests.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+
 echo "== tests sur SQLite + SpatiaLite"
-CARPOOL_TEST_BACKEND=sqlite $py -m pytest -q "$@"
+CARPOOL_TEST_BACKEND=sqlite $py -m pytest -q --basetemp="$scratch/sqlite" "$@"
 
 echo "== tests sur PostgreSQL + PostGIS"
 cluster=""
 if [ -z "${TEST_POSTGRES_URL:-}" ]; then
   cluster=$(mktemp -d /tmp/carpool-pg.XXXXXX)
-  trap 'scripts/throwaway-postgis.sh stop "$cluster"' EXIT
+  trap 'scripts/throwaway-postgis.sh stop "$cluster"; rm -rf "$scratch"' EXIT
   TEST_POSTGRES_URL=$(scripts/throwaway-postgis.sh start "$cluster")
   export TEST_POSTGRES_URL
 fi
-CARPOOL_TEST_BACKEND=postgresql $py -m pytest -q "$@"
+CARPOOL_TEST_BACKEND=postgresql $py -m pytest -q --basetemp="$scratch/postgresql" "$@"

@@ -228,3 +228,34 @@ def screenshot():  # type: ignore[no-untyped-def]
         return path
 
     return take
+
+
+def _carpool_children() -> list[int]:
+    """PIDs of `carpool …` processes this test session started that are still alive (Linux /proc)."""
+    me, found = str(os.getpid()), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        parent = next((line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "")
+        if parent == me and b"carpool" in cmdline and b"pytest" not in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Before any fixture is torn down: a test that failed half-way must not leave dispatchers
+    or schedulers running (they would hold the database for the tests that follow)."""
+    import signal
+
+    for pid in _carpool_children():
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
