@@ -21,12 +21,9 @@ import sqlalchemy as sa
 
 os.environ.setdefault("CARPOOL_INSTANCE_PATH", tempfile.mkdtemp(prefix="carpool-test-instance-"))
 
-from carpool import migrate
 from carpool.clock import FrozenClock
 from carpool.db import Database
-from carpool.gazetteer import COMMUNES_CSV
 from carpool.models import Base
-from carpool.services.gazetteer import import_communes
 
 BACKEND = os.environ.get("CARPOOL_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -96,13 +93,9 @@ def fresh_database_url(database_factory: DatabaseFactory) -> str:
 @pytest.fixture(scope="session")
 def database_url(database_factory: DatabaseFactory) -> str:
     """The suite's database: migrated and holding the gazetteer."""
-    url = database_factory.create()
-    database = Database(url)
-    migrate.upgrade(database.engine)
-    with database.session() as session:
-        import_communes(session, COMMUNES_CSV)
-    database.dispose()
-    return url
+    from dbkit import migrated_database
+
+    return migrated_database(database_factory)
 
 
 @pytest.fixture(scope="session")

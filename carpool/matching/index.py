@@ -291,7 +291,9 @@ class CandidateIndex:
         o_lon, o_lat, e_lon, e_lat = (c[k][slots] for k in ("o_lon", "o_lat", "e_lon", "e_lat"))
         t_oe, budget = c["t_oe"][slots], c["budget"][slots]
         t_lo = c["a"][slots] - TIME_MARGIN_MIN
-        t_hi = c["b"][slots] + t_oe + np.maximum(budget, 0.0) + TIME_MARGIN_MIN
+        # An empty window (latest before earliest, e.g. a time in the spring-forward gap) can
+        # serve nobody; its box only has to be valid for the R-tree.
+        t_hi = np.maximum(c["b"][slots] + t_oe + np.maximum(budget, 0.0) + TIME_MARGIN_MIN, t_lo)
         direct_km = haversine_km_v(o_lon, o_lat, e_lon, e_lat)
         reach_km = np.maximum(0.0, t_oe + budget) * self.router.crow_speed_kmh / 60.0
         half_major = np.maximum(reach_km, direct_km) / 2

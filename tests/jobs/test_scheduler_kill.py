@@ -38,6 +38,24 @@ SEED = 20261130
 BUDGET = 150  # seconds of real time at most for the week (it takes 20–50 s; a slow machine must not fail it)
 
 
+# Processes are SIGKILLed here: they get a database of their own, so whatever a kill leaves
+# behind (see the closing note on SQLite) cannot reach the tests that follow.
+@pytest.fixture(scope="module")
+def database_url(database_factory):
+    from dbkit import migrated_database
+
+    return migrated_database(database_factory)
+
+
+@pytest.fixture(scope="module")
+def _shared_database(database_url):
+    from carpool.db import Database
+
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
 def week(session, rng: random.Random) -> None:
     lot = association(session)
     drivers = [add_driver(session, lot) for _ in range(25)]

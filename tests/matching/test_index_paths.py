@@ -112,3 +112,35 @@ def test_inverted_window_is_not_an_error() -> None:
         assert index.candidates(req) == [] == list(oracle_options([offer], req, PARAMS, ROUTER))
         assert len(index.hits_many([req])[0].slots) == 0
         assert index.diagnose(req)[0] == "no_offer_in_time_window"
+
+
+def test_an_offer_with_an_empty_window_can_be_added_removed_and_serves_nobody():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from carpool.matching import CandidateIndex, Offer, Request
+
+    paris = ZoneInfo("Europe/Paris")
+    # 02:44 does not exist on 2026-03-29 (it reads as 03:44): the window ends before it starts.
+    offer = Offer(
+        "o0",
+        (1.5, 44.5),
+        (1.5, 44.6),
+        datetime(2026, 3, 29, 2, 44, tzinfo=paris),
+        datetime(2026, 3, 29, 1, 0, tzinfo=paris),
+        1,
+    )
+    index = CandidateIndex()
+    index.add(offer)
+    index.build_tree()
+    index.remove("o0")
+    index.add(offer)
+    request = Request(
+        "r",
+        (1.5, 44.5),
+        (1.5, 44.6),
+        datetime(2026, 3, 29, tzinfo=paris),
+        datetime(2026, 3, 29, 6, 0, tzinfo=paris),
+    )
+
+    assert index.candidates(request) == []

@@ -27,6 +27,24 @@ KILLS = 22
 SEED = 20261123
 
 
+# Processes are SIGKILLed here: they get a database of their own, so whatever a kill leaves
+# behind (see the closing note on SQLite) cannot reach the tests that follow.
+@pytest.fixture(scope="module")
+def database_url(database_factory):
+    from dbkit import migrated_database
+
+    return migrated_database(database_factory)
+
+
+@pytest.fixture(scope="module")
+def _shared_database(database_url):
+    from carpool.db import Database
+
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
 def unsent(db) -> int:
     with db.session() as session:
         query = sa.select(sa.func.count()).where(OutboundMessage.status != OutboundStatus.SENT)
