@@ -3,7 +3,7 @@ VENV := .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test setup lint bench system-deps-run system-deps-test clean
+.PHONY: run test soak setup lint bench system-deps-run system-deps-test clean
 
 run: system-deps-run $(STAMP)
 	$(VENV)/bin/carpool setup
@@ -13,6 +13,9 @@ test: system-deps-test $(STAMP) node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy carpool/matching carpool/notify
 	scripts/test-all.sh
+
+soak: system-deps-test $(STAMP)
+	PYTEST_MARKERS=soak scripts/test-all.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
