@@ -14,8 +14,10 @@ test: system-deps-test $(STAMP) node_modules/.installed
 	$(VENV)/bin/mypy carpool/matching carpool/notify
 	scripts/test-all.sh
 
+# The SIGKILL tests again with other random seeds (SOAK_SEEDS), on both backends.
+SOAK_SEEDS ?= 1 2 3 4 5
 soak: system-deps-test $(STAMP)
-	PYTEST_MARKERS=soak scripts/test-all.sh
+	for seed in $(SOAK_SEEDS); do KILL_SEED=$$seed PYTEST_MARKERS=kill scripts/test-all.sh || exit 1; done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -13,7 +13,7 @@ scratch=$(mktemp -d /tmp/carpool-tests.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 
 echo "== tests sur SQLite + SpatiaLite"
-CARPOOL_TEST_BACKEND=sqlite $py -m pytest -q --basetemp="$scratch/sqlite" -m "${PYTEST_MARKERS:-not soak}" "$@"
+CARPOOL_TEST_BACKEND=sqlite $py -m pytest -q --basetemp="$scratch/sqlite" ${PYTEST_MARKERS:+-m "$PYTEST_MARKERS"} "$@"
 
 echo "== tests sur PostgreSQL + PostGIS"
 cluster=""
@@ -23,4 +23,4 @@ if [ -z "${TEST_POSTGRES_URL:-}" ]; then
   TEST_POSTGRES_URL=$(scripts/throwaway-postgis.sh start "$cluster")
   export TEST_POSTGRES_URL
 fi
-CARPOOL_TEST_BACKEND=postgresql $py -m pytest -q --basetemp="$scratch/postgresql" -m "${PYTEST_MARKERS:-not soak}" "$@"
+CARPOOL_TEST_BACKEND=postgresql $py -m pytest -q --basetemp="$scratch/postgresql" ${PYTEST_MARKERS:+-m "$PYTEST_MARKERS"} "$@"

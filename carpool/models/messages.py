@@ -36,6 +36,8 @@ class OutboundMessage(Timestamped, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
+    # On the dispatcher's wall clock, not the writer's: where reconciliation starts looking.
+    first_attempt_at: Mapped[datetime | None]
     provider_sid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     error_code: Mapped[str | None] = mapped_column(sa.String(20))
     error_message: Mapped[str | None] = mapped_column(sa.Text)

@@ -230,6 +230,6 @@ def number_setting(config: Mapping[str, Any], name: str) -> float:
     return value
 
 
-def reconcile_window(created_at: datetime) -> datetime:
-    """Where to start looking for an earlier attempt: the row's creation, less clock skew."""
-    return created_at - timedelta(minutes=2)
+def reconcile_window(first_attempt_at: datetime) -> datetime:
+    """Where to start looking for an earlier attempt: the first one, less clock skew."""
+    return first_attempt_at - timedelta(minutes=2)

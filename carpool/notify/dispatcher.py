@@ -18,6 +18,7 @@ row over.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Mapping
@@ -73,7 +74,7 @@ class Claim:
     to_phone: str
     body: str | None
     attempts: int
-    created_at: datetime
+    first_attempt_at: datetime
     lease: datetime
 
 
@@ -198,15 +199,22 @@ def claim(database: Database, now: datetime, *, batch: int, lease_seconds: float
         session.execute(
             sa.update(M)
             .where(M.id.in_(ids), _due(now))
-            .values(status=SENDING, lease_until=lease, attempts=M.attempts + 1)
+            .values(
+                status=SENDING,
+                lease_until=lease,
+                attempts=M.attempts + 1,
+                first_attempt_at=sa.func.coalesce(
+                    M.first_attempt_at, sa.literal(now, M.first_attempt_at.type)
+                ),
+            )
             .execution_options(synchronize_session=False)
         )
         rows = session.execute(
-            sa.select(M.id, M.to_phone, M.body, M.attempts, M.created_at)
+            sa.select(M.id, M.to_phone, M.body, M.attempts, M.first_attempt_at)
             .where(M.id.in_(ids), M.status == SENDING, M.lease_until == lease)
             .order_by(M.id)
         ).all()
-    return [Claim(r.id, r.to_phone, r.body, r.attempts, r.created_at, lease) for r in rows]
+    return [Claim(r.id, r.to_phone, r.body, r.attempts, r.first_attempt_at, lease) for r in rows]
 
 
 def _owned(row: Claim) -> sa.ColumnElement[bool]:
@@ -220,7 +228,7 @@ def _renew(database: Database, row: Claim, now: datetime, lease_seconds: float) 
         renewed = _rowcount(session, sa.update(M).where(_owned(row)).values(lease_until=lease))
     if renewed != 1:
         return None
-    return Claim(row.id, row.to_phone, row.body, row.attempts, row.created_at, lease)
+    return dataclasses.replace(row, lease=lease)
 
 
 def _release(database: Database, row: Claim) -> int:
@@ -275,7 +283,7 @@ def _settled_by_provider(
     """Before a re-send: record a message the provider already has, or postpone if it cannot say."""
     assert row.body is not None
     try:
-        earlier = backend.find_sent(row.to_phone, row.body, reconcile_window(row.created_at))
+        earlier = backend.find_sent(row.to_phone, row.body, reconcile_window(row.first_attempt_at))
     except (TransientSendError, PermanentSendError) as exc:
         # Unknown whether it left: never send blind, try again later.
         _finish(database, row, clock.now(), report, retry=(exc.code, exc.message))

@@ -34,7 +34,7 @@ from carpool.services import reminders
 TRIPS, PROPOSALS = 280, 20
 START = datetime(2026, 11, 30, tzinfo=PARIS)  # Monday 00:00
 END = START + timedelta(days=7)
-SEED = 20261130
+SEED = int(os.environ.get("KILL_SEED", "20261130"))  # `make soak` tries other seeds
 BUDGET = 150  # seconds of real time at most for the week (it takes 20–50 s; a slow machine must not fail it)
 
 
@@ -109,11 +109,12 @@ class Observer:
 
 
 @pytest.mark.slow
-@pytest.mark.soak  # found 1 duplicate in 1,700 SMS in one CI run: under investigation, `make soak`
+@pytest.mark.kill
 def test_a_week_of_trips_survives_random_kills_with_every_sms_sent_once(
     db, session, database_url, fake_twilio, tmp_path, record_property
 ):
     rng = random.Random(SEED)
+    fake_twilio.delay_seconds = 0.01  # a provider round trip: kills land mid-send too
     week(session, rng)
     clock_file = tmp_path / "now"
     clock_file.write_text(START.isoformat())
@@ -203,5 +204,6 @@ def test_a_week_of_trips_survives_random_kills_with_every_sms_sent_once(
         figures
     )
     assert figures["unexpected_rows"] == 0 and sum(kills.values()) >= 15, figures
+    assert figures["reconciled"] >= 1, figures  # some kills fell mid-send, or that path went untested
     assert states == {MatchStatus.COMPLETED: TRIPS, MatchStatus.EXPIRED: PROPOSALS}, figures
     assert set(exit_codes) <= {0, -signal.SIGTERM}, exit_codes

@@ -145,6 +145,21 @@ def test_a_row_left_by_a_dead_dispatcher_after_sending_is_reconciled(db, twilio,
     assert row(db, outbox_id).provider_sid == fake_twilio.messages[0]["sid"]
 
 
+def test_reconciliation_does_not_trust_the_clock_of_whoever_wrote_the_row(
+    db, twilio, fake_twilio, clock, queue
+):
+    """A writer whose clock runs a week ahead (the scheduler's simulated week did) must not
+    hide an earlier send: the search starts from the first attempt, on the dispatcher's clock."""
+    (outbox_id,) = queue(1)
+    with db.session() as session:
+        session.get(OutboundMessage, outbox_id).created_at = clock.now() + timedelta(days=7)
+    (claimed,) = claim(db, clock.now(), batch=5, lease_seconds=60)
+    twilio.send(claimed.to_phone, claimed.body, None)  # ... and the process dies here
+    clock.advance(seconds=61)
+    report = run(db, twilio, clock)
+    assert (report.reconciled, report.sent, len(fake_twilio.messages)) == (1, 0, 1)
+
+
 def test_a_row_left_by_a_dead_dispatcher_before_sending_is_sent_once(db, twilio, fake_twilio, clock, queue):
     queue(1)
     claim(db, clock.now(), batch=5, lease_seconds=60)

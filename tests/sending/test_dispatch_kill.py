@@ -1,8 +1,9 @@
 """Acceptance: two dispatcher processes SIGKILLed at random lose and duplicate nothing.
 
-200 SMS are queued; two ``carpool dispatch`` processes send them through the real
+300 SMS are queued; two ``carpool dispatch`` processes send them through the real
 twilio client to the fake while one of them is killed (SIGKILL, no clean-up) at a
-random moment every 0.3–1.2 s and restarted, 22 times. A kill between Twilio's
+random moment every 0.3–1.2 s and restarted, up to 22 times
+(at least 15: the sends must not outrun the kills). A kill between Twilio's
 answer and our commit leaves a row in ``sending``: after its 2 s lease another
 process must find the message at the provider instead of sending it again.
 """
@@ -22,9 +23,9 @@ from sendkit import CARPOOL, dispatcher_env, rows
 
 from carpool.models.messages import OutboundMessage, OutboundStatus
 
-MESSAGES = 200
+MESSAGES = 300
 KILLS = 22
-SEED = 20261123
+SEED = int(os.environ.get("KILL_SEED", "20261123"))  # `make soak` tries other seeds
 
 
 # Processes are SIGKILLed here: they get a database of their own, so whatever a kill leaves
@@ -52,6 +53,7 @@ def unsent(db) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.kill
 def test_two_dispatchers_killed_at_random_send_every_sms_exactly_once(
     db, database_url, fake_twilio, queue, tmp_path, record_property
 ):
@@ -111,5 +113,9 @@ def test_two_dispatchers_killed_at_random_send_every_sms_exactly_once(
     for name, value in figures.items():
         record_property(name, value)
     print(f"\nkill test: {figures}")
-    assert (lost, duplicated, kills >= 20, exit_codes) == (0, 0, True, [0, 0]), figures
+    assert (lost, duplicated) == (0, 0), figures
+    # Kills must have landed between Twilio's answer and our commit, or nothing was tested.
+    assert kills >= 15 and reconciled >= 1, figures
+    # 0, or -SIGTERM for a process respawned so recently it had not yet installed its handler.
+    assert set(exit_codes) <= {0, -signal.SIGTERM}, exit_codes
     assert all(r.status == OutboundStatus.SENT and r.provider_sid == sids[str(r.id)] for r in stored)
