@@ -73,11 +73,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from carpool.web import api, drivers, public, sms
+    from carpool.web import api, coordinators, drivers, public, sms
 
     app.register_blueprint(public.bp)
     sms.init_app(app)
     app.register_blueprint(drivers.bp)
+    app.register_blueprint(coordinators.bp)
     api.init_app(app)
 
 

@@ -47,6 +47,8 @@ class Resident(Timestamped, Base):
     consent_at: Mapped[datetime | None]
     last_contact_at: Mapped[datetime | None]
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # Set when erased on request (GDPR): the row stays, anonymised, for the statistics.
+    erased_at: Mapped[datetime | None]
 
     @property
     def sms_opted_out(self) -> bool:
@@ -91,6 +93,11 @@ class Driver(Timestamped, Base):
     # Dedicated trips ("Je suis disponible"): how far from home and how often they will drive.
     radius_km: Mapped[int] = mapped_column(default=20)
     max_trips_per_week: Mapped[int] = mapped_column(default=3)
+    # What the coordinator checked when vetting (documents seen, validity dates).
+    licence_valid_until: Mapped[date | None] = mapped_column(sa.Date)
+    insurance_valid_until: Mapped[date | None] = mapped_column(sa.Date)
+    documents_checked_at: Mapped[datetime | None]
+    vetting_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
     @property
     def is_vetted(self) -> bool:
@@ -145,3 +152,27 @@ class UserAccount(Timestamped, Base):
     # Bumped on log-out and password change: sessions carrying an older value are void.
     session_version: Mapped[int] = mapped_column(default=0)
     last_login_at: Mapped[datetime | None]
+    # Optional second factor (TOTP, RFC 6238); the last step used, so a code works once.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_last_step: Mapped[int | None]
+    # Trip purposes (often health) are special-category data: shown only to those who need them.
+    sees_health_data: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role in (Role.COORDINATOR, Role.ADMIN)
+
+    @property
+    def may_see_purpose(self) -> bool:
+        return self.role is Role.ADMIN or (self.role is Role.COORDINATOR and self.sees_health_data)
+
+
+class LoginFailure(Base):
+    """A wrong password, by client address (hashed): the per-IP throttle shared by all workers."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    ip_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    account_id: Mapped[int | None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,3 +40,5 @@ class NamedPlace(Timestamped, Base):
     kind: Mapped[str] = mapped_column(sa.String(40))
     commune_insee: Mapped[str] = mapped_column(sa.ForeignKey("commune.insee"), index=True)
     point: Mapped[Any] = mapped_column(point_type())
+    # Archived places keep their past trips but are no longer offered.
+    archived_at: Mapped[datetime | None]

@@ -161,6 +161,7 @@ class Match(Timestamped, Base):
     detour_min: Mapped[float] = mapped_column(default=0.0)
     status: Mapped[MatchStatus] = enum_column(MatchStatus, default=MatchStatus.PROPOSED)
     status_changed_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]  # for "time from request to confirmation"
     cancelled_by: Mapped[str | None] = mapped_column(sa.String(20))
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
     # After the trip the passenger is asked "did it go well?" once (carpool/jobs.py); the answer lands here.

@@ -1,21 +1,23 @@
-"""Web log-ins: Argon2id passwords, sessions voided server-side, one-time links, API tokens.
+"""Web log-ins: Argon2id passwords, sessions voided server-side, one-time links, API tokens,
+log-in throttles (per account and per client address) and an optional TOTP second factor.
 
-Role-generic: drivers use it today, coordinators will tomorrow.
+Role-generic: drivers and coordinators log in the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pyotp
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
-from carpool.models import ApiToken, AuditEvent, PasswordResetToken, UserAccount
+from carpool.models import ApiToken, AuditEvent, LoginFailure, PasswordResetToken, UserAccount
 from carpool.services import audit
 from carpool.services.validation import InvalidInput
 
@@ -63,21 +65,46 @@ class TooManyAttempts(Exception):
 
 #: Wrong passwords allowed per account within LOGIN_WINDOW before log-ins are refused for a while.
 MAX_FAILED_LOGINS = 10
+#: Wrong passwords allowed from one client address (any e-mail) within LOGIN_WINDOW.
+MAX_FAILED_LOGINS_PER_CLIENT = 30
 LOGIN_WINDOW = timedelta(minutes=15)
 
 
-def authenticate(session: Session, email: str, password: str, clock: Clock) -> UserAccount | None:
+def authenticate(
+    session: Session, email: str, password: str, clock: Clock, *, client: str | None = None
+) -> UserAccount | None:
     """The account for this e-mail and password, or None (same time either way).
 
-    Raises TooManyAttempts after MAX_FAILED_LOGINS wrong passwords within LOGIN_WINDOW,
-    so a password cannot be guessed online; the failures are audit events.
+    Raises TooManyAttempts after MAX_FAILED_LOGINS wrong passwords for the account,
+    or MAX_FAILED_LOGINS_PER_CLIENT from ``client`` (a keyed hash of the address,
+    never the address), within LOGIN_WINDOW: a password cannot be guessed online,
+    nor many accounts tried from one place. The counts live in the database, so
+    every worker process sees the same ones. The caller commits, even on failure.
     """
+    now = clock.now()
+    if client is not None and _client_failures(session, client, now) >= MAX_FAILED_LOGINS_PER_CLIENT:
+        raise TooManyAttempts()
     user = session.scalar(sa.select(UserAccount).where(UserAccount.email == email.strip().lower()))
     if user is None:
         verify_password(_DUMMY_HASH, password)
+        note_failure(session, client, None, now)
         return None
-    now = clock.now()
-    failures = session.scalar(
+    if _account_failures(session, user, now) >= MAX_FAILED_LOGINS:
+        raise TooManyAttempts()
+    if not verify_password(user.password_hash, password):
+        note_failure(session, client, user, now)
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = clock.now()
+    audit.record(
+        session, f"user:{user.id}", "account.login", subject=user, association_id=user.association_id
+    )
+    return user
+
+
+def _account_failures(session: Session, user: UserAccount, now: datetime) -> int:
+    query = (
         sa.select(sa.func.count())
         .select_from(AuditEvent)
         .where(
@@ -87,9 +114,14 @@ def authenticate(session: Session, email: str, password: str, clock: Clock) -> U
             AuditEvent.at > now - LOGIN_WINDOW,
         )
     )
-    if (failures or 0) >= MAX_FAILED_LOGINS:
-        raise TooManyAttempts()
-    if not verify_password(user.password_hash, password):
+    return int(session.scalar(query) or 0)
+
+
+def note_failure(session: Session, client: str | None, user: UserAccount | None, now: datetime) -> None:
+    """Count a failed log-in (password or second factor) against the account and the client."""
+    if client is not None:
+        session.add(LoginFailure(at=now, ip_hash=client, account_id=user.id if user else None))
+    if user is not None:
         event = audit.record(
             session,
             f"user:{user.id}",
@@ -98,14 +130,96 @@ def authenticate(session: Session, email: str, password: str, clock: Clock) -> U
             association_id=user.association_id,
         )
         event.at = now
-        return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = clock.now()
-    audit.record(
-        session, f"user:{user.id}", "account.login", subject=user, association_id=user.association_id
+
+
+def _client_failures(session: Session, client: str, now: datetime) -> int:
+    query = sa.select(sa.func.count()).where(
+        LoginFailure.ip_hash == client, LoginFailure.at > now - LOGIN_WINDOW
     )
-    return user
+    return int(session.scalar(query) or 0)
+
+
+def forget_old_failures(session: Session, now: datetime) -> int:
+    """Per-client failures only matter for LOGIN_WINDOW: the retention job deletes the rest."""
+    result = session.execute(sa.delete(LoginFailure).where(LoginFailure.at < now - LOGIN_WINDOW))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- second factor (TOTP, RFC 6238) ---------------------------------------------------------
+
+TOTP_ISSUER = "Covoiturage solidaire"
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: UserAccount, secret: str) -> str:
+    """The otpauth:// address an authenticator app reads (shown as a QR code)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def _totp_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step ``code`` belongs to (this one, or one either side for clock drift), or None."""
+    code = "".join(ch for ch in code if ch.isdigit())
+    if len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    step = totp.timecode(now)
+    for candidate in (step, step - 1, step + 1):
+        if secrets.compare_digest(totp.generate_otp(candidate), code):
+            return candidate
+    return None
+
+
+def enable_totp(session: Session, user: UserAccount, secret: str, code: str, clock: Clock) -> bool:
+    """Turn the second factor on once the user proves their app shows the right code."""
+    step = _totp_step(secret, code, clock.now())
+    if step is None:
+        return False
+    user.totp_secret, user.totp_last_step = secret, step
+    audit.record(
+        session, f"user:{user.id}", "account.totp_enabled", subject=user, association_id=user.association_id
+    )
+    return True
+
+
+def disable_totp(session: Session, user: UserAccount) -> None:
+    user.totp_secret, user.totp_last_step = None, None
+    audit.record(
+        session, f"user:{user.id}", "account.totp_disabled", subject=user, association_id=user.association_id
+    )
+
+
+def check_totp(
+    session: Session, user: UserAccount, code: str, clock: Clock, *, client: str | None = None
+) -> bool:
+    """The second step of a log-in: a valid code, never used before (a replayed code fails).
+
+    Wrong codes count as failed log-ins (same throttles as passwords); raises TooManyAttempts.
+    """
+    now = clock.now()
+    if client is not None and _client_failures(session, client, now) >= MAX_FAILED_LOGINS_PER_CLIENT:
+        raise TooManyAttempts()
+    if _account_failures(session, user, now) >= MAX_FAILED_LOGINS:
+        raise TooManyAttempts()
+    step = _totp_step(user.totp_secret or "", code, now) if user.totp_secret else None
+    # Guarded update: two requests racing with the same code cannot both pass.
+    if step is not None:
+        used = session.execute(
+            sa.update(UserAccount)
+            .where(
+                UserAccount.id == user.id,
+                sa.or_(UserAccount.totp_last_step.is_(None), UserAccount.totp_last_step < step),
+            )
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        )
+        if used.rowcount == 1:  # type: ignore[attr-defined]
+            session.refresh(user)
+            return True
+    note_failure(session, client, user, now)
+    return False
 
 
 def end_sessions(session: Session, user: UserAccount) -> int:

@@ -143,6 +143,8 @@ def transition(
     values: dict[str, object] = {"status": to, "status_changed_at": now}
     if to is MatchStatus.CANCELLED:
         values.update(cancelled_by=actor, cancel_reason=reason or "")
+    if to is MatchStatus.CONFIRMED:
+        values["confirmed_at"] = now
     result = session.execute(
         sa.update(Match)
         .where(Match.id == match.id, Match.status == current)

@@ -34,7 +34,7 @@ from carpool.services.accounts import hash_password
 
 DEMO_ASSOCIATION = "Covoiturage solidaire du Lot (démo)"
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - documented demo credential, created only on request
-DEMO_LOGINS = (("coord@demo.test", "coordinateur"), ("driver@demo.test", "conducteur"))
+DEMO_LOGINS = (("coord@demo.test", "coordinatrice (administratrice)"), ("driver@demo.test", "conducteur"))
 HUBS = ("46042", "46102", "46127")  # Cahors, Figeac, Gourdon
 HORIZON_DAYS = 14
 
@@ -329,8 +329,9 @@ def _logins(session: Session, association: Association, driver: Driver) -> None:
             UserAccount(
                 email="coord@demo.test",
                 password_hash=password_hash,
-                role=Role.COORDINATOR,
+                role=Role.ADMIN,  # the demo shows every page, settings and trip purposes included
                 association_id=association.id,
+                sees_health_data=True,
             ),
             UserAccount(
                 email="driver@demo.test",

@@ -8,6 +8,8 @@ cookie itself is not stored.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -23,7 +25,21 @@ from carpool.services import accounts
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Where ``role_required`` sends visitors who are not logged in, per role.
-LOGIN_ENDPOINTS: dict[Role, str] = {Role.DRIVER: "drivers.login"}
+LOGIN_ENDPOINTS: dict[Role, str] = {
+    Role.DRIVER: "drivers.login",
+    Role.COORDINATOR: "coord.login",
+    Role.ADMIN: "coord.login",
+}
+
+
+def client_key() -> str:
+    """The client's address (the real one behind PROXY_FIX_HOPS proxies) as a keyed hash.
+
+    Log-in throttles count failures per client without storing anyone's address.
+    """
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    address = (request.remote_addr or "unknown").encode()
+    return hmac.new(secret, address, hashlib.sha256).hexdigest()
 
 
 def clock() -> Clock:

@@ -170,7 +170,9 @@ def login() -> View:
         return render_template("drivers/login.html", form=form), 422 if form.is_submitted() else 200
     session = db_session()
     try:
-        user = accounts.authenticate(session, form.email.data or "", form.password.data or "", auth.clock())
+        user = accounts.authenticate(
+            session, form.email.data or "", form.password.data or "", auth.clock(), client=auth.client_key()
+        )
     except accounts.TooManyAttempts:
         form.password.errors = [
             "Trop de tentatives : réessayez dans un quart d'heure ou choisissez « mot de passe oublié »."

@@ -1,0 +1,84 @@
+"""What every coordinator view needs: who is there, their association, scoped look-ups, audit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from flask import abort, render_template
+from werkzeug.wrappers import Response as BaseResponse
+
+from carpool.clock import PARIS, Clock
+from carpool.extensions import db_session
+from carpool.models import Association, Role, UserAccount
+from carpool.services import audit
+from carpool.services.validation import InvalidInput
+from carpool.web import auth
+from carpool.web.forms import show_errors
+
+T = TypeVar("T")
+View = str | BaseResponse | tuple[str, int]
+
+#: Coordinators and admins of an association; admins also edit its settings and accounts.
+coordinator_required = auth.role_required(Role.COORDINATOR, Role.ADMIN)
+admin_required = auth.role_required(Role.ADMIN)
+
+
+def me() -> UserAccount:
+    """The logged-in coordinator (the decorator has checked the role)."""
+    user = auth.current_user()
+    if user is None or not user.is_coordinator:
+        abort(403)
+    return user
+
+
+def actor() -> str:
+    return f"user:{me().id}"
+
+
+def association_id() -> int:
+    return me().association_id
+
+
+def association() -> Association:
+    return db_session().get_one(Association, association_id())
+
+
+def clock() -> Clock:
+    return auth.clock()
+
+
+def now() -> datetime:
+    return clock().now()
+
+
+def today() -> date:
+    return now().astimezone(PARIS).date()
+
+
+def scoped(model: type[T], record_id: int, *, via: Callable[[Any], int] | None = None) -> T:
+    """The record ``record_id`` if it belongs to the coordinator's association, else 404.
+
+    ``via`` gives the association of records that do not carry it themselves
+    (an offer through its driver, a match through its request).
+    """
+    record = db_session().get(model, record_id)
+    if record is None:
+        abort(404)
+    owner = via(record) if via is not None else record.association_id
+    if owner != association_id():
+        abort(404)
+    return record
+
+
+def record(action: str, subject: Any = None, **details: Any) -> None:
+    """Audit a coordinator's action in their association (commits with the change)."""
+    audit.record(db_session(), actor(), action, subject=subject, association_id=association_id(), **details)
+
+
+def invalid(template: str, form: Any, error: InvalidInput, **context: Any) -> tuple[str, int]:
+    """Nothing of this request is kept; the form comes back with the messages."""
+    db_session().rollback()
+    problems = show_errors(form, error)
+    return render_template(template, form=form, problems=problems, **context), 422
