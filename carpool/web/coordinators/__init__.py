@@ -15,11 +15,12 @@ bp = Blueprint("coord", __name__, url_prefix="/coordination")
 # Importing the areas registers their routes on ``bp``.
 from carpool.web.coordinators import (  # noqa: E402, F401
     audit_log,
+    drivers_registry,
     figures,
     map_view,
     phone_in,
     places,
-    registries,
+    residents,
     settings,
     signin,
     today,
