@@ -96,8 +96,14 @@ def propose(
     detour_min: float,
     actor: str,
     clock: Clock,
+    for_resident: bool = False,
 ) -> Match:
-    """Hold seats (en-route) and create a proposed match for an open request."""
+    """Hold seats (en-route) and create a proposed match for an open request.
+
+    ``for_resident``: a coordinator books with the resident's agreement (on the
+    phone): once the driver accepts, the trip is confirmed as if the resident
+    had chosen it by SMS.
+    """
     now = clock.now()
     _claim_request(session, request.id)
     if offer_id is not None:
@@ -124,6 +130,7 @@ def propose(
         association_id=request.association_id,
         request_id=request.id,
         offer_id=offer_id,
+        for_resident=for_resident or actor.startswith("resident:"),
     )
     return match
 

@@ -8,6 +8,7 @@ costs an index query, not a reload of every offer.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 from carpool import matching
 from carpool.clock import PARIS, Clock
 from carpool.db import lon_lat
+from carpool.matching.feasibility import single_route
+from carpool.matching.model import from_min
 from carpool.models import (
     AvailabilitySlot,
     Driver,
@@ -283,7 +286,10 @@ def ride_options(session: Session, request: Request, clock: Clock, limit: int = 
     """Up to ``limit`` ways to serve ``request``: drivers already on the road first, then volunteers."""
     resident = session.get_one(Resident, request.resident_id)
     index = candidate_index(session, request.association_id, clock)
-    options = index.candidates(to_matching_request(request, resident), limit=limit)
+    return _ride_options(session, index.candidates(to_matching_request(request, resident), limit=limit))
+
+
+def _ride_options(session: Session, options: list[matching.Option]) -> list[RideOption]:
     offer_ids = [int(o.offer_id[1:]) for o in options if o.offer_id is not None]
     drivers = dict(session.execute(sa.select(Offer.id, Offer.driver_id).where(Offer.id.in_(offer_ids))).all())
     return [
@@ -304,3 +310,68 @@ def why_unmatched(session: Session, request: Request, clock: Clock) -> tuple[str
     index = candidate_index(session, request.association_id, clock)
     reason, near_miss = index.diagnose(to_matching_request(request, resident))
     return str(reason), near_miss
+
+
+#: How far outside the request's window the dashboard looks for near-misses.
+NEAR_MISS_SLACK = timedelta(minutes=60)
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """An option that breaks one rule by a little: the coordinator may still propose it."""
+
+    option: RideOption
+    reason: str  # a matching.Reason
+    missed_by_min: float
+
+
+def near_misses(session: Session, request: Request, clock: Clock, limit: int = 3) -> list[NearMiss]:
+    """The best options just outside the request's window, and the best too-long detour.
+
+    Each comes with the times the driver would really keep, so proposing it tells the
+    resident the truth ("arrivée 10 h 10" for a 10 h appointment).
+    """
+    resident = session.get_one(Resident, request.resident_id)
+    index = candidate_index(session, request.association_id, clock)
+    wanted = to_matching_request(request, resident)
+    relaxed = dataclasses.replace(
+        wanted, earliest=wanted.earliest - NEAR_MISS_SLACK, latest=wanted.latest + NEAR_MISS_SLACK
+    )
+    misses: list[NearMiss] = []
+    for option in _ride_options(session, index.candidates(relaxed, limit=limit + 3)):
+        late = (option.dropoff_at - request.latest).total_seconds() / 60
+        early = (request.earliest - option.pickup_at).total_seconds() / 60
+        if max(late, early) > 0.5:
+            misses.append(NearMiss(option, "no_offer_in_time_window", round(max(late, early))))
+    _reason, headline = index.diagnose(wanted)
+    detour = (
+        _detour_option(session, index, wanted, headline.offer_id)
+        if headline is not None and headline.reason == "detour_too_long" and headline.offer_id
+        else None
+    )
+    if detour is not None and headline is not None:
+        misses.append(NearMiss(detour, "detour_too_long", round(headline.missed_by_min)))
+    misses.sort(key=lambda m: m.missed_by_min)
+    return misses[:limit]
+
+
+def _detour_option(
+    session: Session, index: matching.CandidateIndex, wanted: matching.Request, key: str
+) -> RideOption | None:
+    """The times an offer would keep if its driver accepted a longer detour."""
+    offer = session.get(Offer, int(key[1:]))
+    if offer is None:
+        return None
+    driver = session.get_one(Driver, offer.driver_id)
+    relaxed = dataclasses.replace(_to_matching_offer(offer, driver), max_detour_min=120)
+    route = single_route(relaxed, wanted, index.params, index.router)
+    if route is None:
+        return None
+    pickup, dropoff = route.arrivals
+    return RideOption(
+        driver_id=driver.id,
+        offer_id=offer.id,
+        pickup_at=from_min(pickup, PARIS),
+        dropoff_at=from_min(dropoff, PARIS),
+        detour_min=round(route.detour, 1),
+    )

@@ -500,15 +500,17 @@ def past_offers(session: Session, driver: Driver, now: datetime, limit: int = 10
 
 
 def _chosen_by_resident(session: Session, match: Match) -> bool:
-    """True when the resident picked this option themselves (by SMS) before the driver was asked."""
-    actor = session.scalar(
-        sa.select(AuditEvent.actor).where(
+    """True when the resident picked this option (by SMS, or on the phone with a coordinator)."""
+    event = session.scalar(
+        sa.select(AuditEvent).where(
             AuditEvent.action == "match.proposed",
             AuditEvent.subject_type == "Match",
             AuditEvent.subject_id == match.id,
         )
     )
-    return bool(actor and actor.startswith("resident:"))
+    if event is None:
+        return False
+    return bool(event.actor.startswith("resident:") or (event.details or {}).get("for_resident"))
 
 
 def accept(session: Session, driver: Driver, match_id: int, clock: Clock) -> Match:

@@ -41,7 +41,7 @@ from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
 from carpool.notify.parse import ParsedMessage, parse_message
 from carpool.notify.purpose import guess_purpose
-from carpool.services import audit, bookings, feedback, matching, reminders
+from carpool.services import audit, booking_flow, bookings, feedback, matching
 
 CONVERSATION_TTL = timedelta(hours=48)
 UNKNOWN_BEFORE_ESCALATION = 2
@@ -380,18 +380,19 @@ class Handler:
         self._book(request, options[choice - 1])
 
     def _book(self, request: Request, option: dict[str, Any]) -> None:
-        actor = f"resident:{self.resident.id}"
         try:
             with self.session.begin_nested():
-                match = bookings.propose(
+                match = booking_flow.book_option(
                     self.session,
                     request,
-                    driver_id=option["driver_id"],
-                    offer_id=option["offer_id"],
-                    pickup_at=datetime.fromisoformat(option["pickup_at"]),
-                    dropoff_at=datetime.fromisoformat(option["dropoff_at"]),
-                    detour_min=option["detour_min"],
-                    actor=actor,
+                    matching.RideOption(
+                        driver_id=option["driver_id"],
+                        offer_id=option["offer_id"],
+                        pickup_at=datetime.fromisoformat(option["pickup_at"]),
+                        dropoff_at=datetime.fromisoformat(option["dropoff_at"]),
+                        detour_min=option["detour_min"],
+                    ),
+                    actor=f"resident:{self.resident.id}",
                     clock=self.clock,
                 )
         except bookings.BookingError:
@@ -399,34 +400,20 @@ class Handler:
             request.unmatched_reason = "taken_by_other_request"
             return self.send("option_gone")
         self.conversation.state, self.conversation.options = ConversationState.IDLE, []
+        if match.offer_id is not None:
+            self.reply.count += 2  # both confirmations, queued under the match's keys
+            return None
+        # A volunteer drives on request: they accept first, the resident is told then.
         driver = self.session.get_one(Driver, match.driver_id)
-        place = self.session.get_one(Commune, request.pickup_commune_insee).name
-        if match.offer_id is None:
-            # A volunteer drives on request: they accept first, the resident is told then.
-            self.reply.send(
-                driver.phone,
-                "driver_new_request",
-                association_id=self.association.id,
-                passenger=self.resident.first_name,
-                pickup_at=match.pickup_at,
-                place=place,
-            )
-            return self.send("waiting_driver", first_name=driver.first_name)
-        # Offering seats on a trip is the driver's acceptance; the resident's choice confirms.
-        bookings.transition(
-            self.session,
-            match,
-            MatchStatus.ACCEPTED,
-            actor=f"driver:{driver.id}",
-            clock=self.clock,
-            reason="places proposées sur le trajet",
+        self.reply.send(
+            driver.phone,
+            "driver_new_request",
+            association_id=self.association.id,
+            passenger=self.resident.first_name,
+            pickup_at=match.pickup_at,
+            place=booking_flow.pickup_place(self.session, request),
         )
-        bookings.transition(self.session, match, MatchStatus.CONFIRMED, actor=actor, clock=self.clock)
-        # Under the match's keys (match:<id>:confirmed:…), so the scheduler's notices job sees them queued.
-        reminders.enqueue_confirmation(
-            self.session, reminders.Booking(match, request, self.resident, driver, place)
-        )
-        self.reply.count += 2
+        return self.send("waiting_driver", first_name=driver.first_name)
 
     def _cancel(self) -> None:
         actor = f"resident:{self.resident.id}"
