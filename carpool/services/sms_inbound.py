@@ -153,22 +153,7 @@ class Handler:
         self.conversation = self._conversation()
 
     def _conversation(self) -> Conversation:
-        conversation = self.session.scalar(
-            sa.select(Conversation).where(Conversation.phone == self.resident.phone)
-        )
-        if conversation is None:
-            conversation = Conversation(
-                phone=self.resident.phone,
-                state=ConversationState.IDLE,
-                draft={},
-                options=[],
-                unknown_replies=0,
-                updated_at=self.now,
-            )
-            self.session.add(conversation)
-        elif self.now - conversation.updated_at > CONVERSATION_TTL:
-            self._reset(conversation)
-        return conversation
+        return conversation_of(self.session, self.resident, self.now)
 
     @staticmethod
     def _reset(conversation: Conversation) -> None:
@@ -329,38 +314,13 @@ class Handler:
     def _offer_options(self, request: Request) -> None:
         self.conversation.request_id = request.id
         options = matching.ride_options(self.session, request, self.clock, limit=3)
-        destination = self.session.get_one(Commune, request.dropoff_commune_insee).name
         if not options:
             reason, _near_miss = matching.why_unmatched(self.session, request, self.clock)
             request.unmatched_reason = reason
             self.conversation.state = ConversationState.IDLE
             return self.send("searching", day=request.latest)
-        drivers = {
-            d.id: d
-            for d in self.session.scalars(
-                sa.select(Driver).where(Driver.id.in_([o.driver_id for o in options]))
-            )
-        }
-        self.conversation.options = [
-            {
-                "driver_id": o.driver_id,
-                "offer_id": o.offer_id,
-                "pickup_at": o.pickup_at.isoformat(),
-                "dropoff_at": o.dropoff_at.isoformat(),
-                "detour_min": o.detour_min,
-            }
-            for o in options
-        ]
-        self.conversation.state = ConversationState.CHOOSING
-        self.send(
-            "options",
-            day=request.latest,
-            origin=self.session.get_one(Commune, request.pickup_commune_insee).name,
-            destination=destination,
-            options=[
-                {"first_name": drivers[o.driver_id].first_name, "pickup_at": o.pickup_at} for o in options
-            ],
-        )
+        template, context = present_options(self.session, self.conversation, request, options)
+        self.send(template, **context)
 
     # -- choosing, cancelling -------------------------------------------------------------
 
@@ -463,6 +423,64 @@ class Handler:
         request.status = RequestStatus.CANCELLED
         self._audit("request.cancelled", request)
         return self.send("request_cancelled", day=request.latest)
+
+
+def present_options(
+    session: Session, conversation: Conversation, request: Request, options: list[matching.RideOption]
+) -> tuple[str, dict[str, Any]]:
+    """Put the conversation in CHOOSING with these options; the SMS to send (template, context).
+
+    An option that arrives after the appointment (a near-miss a coordinator
+    proposes) says when it arrives, so the resident answers knowing it.
+    """
+    drivers = {
+        d.id: d
+        for d in session.scalars(sa.select(Driver).where(Driver.id.in_([o.driver_id for o in options])))
+    }
+    conversation.request_id = request.id
+    conversation.options = [
+        {
+            "driver_id": o.driver_id,
+            "offer_id": o.offer_id,
+            "pickup_at": o.pickup_at.isoformat(),
+            "dropoff_at": o.dropoff_at.isoformat(),
+            "detour_min": o.detour_min,
+        }
+        for o in options
+    ]
+    conversation.state = ConversationState.CHOOSING
+    context = {
+        "day": request.latest,
+        "origin": session.get_one(Commune, request.pickup_commune_insee).name,
+        "destination": session.get_one(Commune, request.dropoff_commune_insee).name,
+        "options": [
+            {
+                "first_name": drivers[o.driver_id].first_name,
+                "pickup_at": o.pickup_at,
+                "arrive_at": o.dropoff_at if o.dropoff_at > request.latest else None,
+            }
+            for o in options
+        ],
+    }
+    return "options", context
+
+
+def conversation_of(session: Session, resident: Resident, now: datetime) -> Conversation:
+    """The resident's conversation, created idle when they have none (or it expired)."""
+    conversation = session.scalar(sa.select(Conversation).where(Conversation.phone == resident.phone))
+    if conversation is None:
+        conversation = Conversation(
+            phone=resident.phone,
+            state=ConversationState.IDLE,
+            draft={},
+            options=[],
+            unknown_replies=0,
+            updated_at=now,
+        )
+        session.add(conversation)
+    elif now - conversation.updated_at > CONVERSATION_TTL:
+        Handler._reset(conversation)
+    return conversation
 
 
 def _has_trip_details(parsed: ParsedMessage) -> bool:
