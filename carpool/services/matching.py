@@ -301,6 +301,8 @@ def _ride_options(session: Session, options: list[matching.Option]) -> list[Ride
             detour_min=o.detour_min,
         )
         for o in options
+        # An offer the index still holds but the database no longer has (deleted by hand) is skipped.
+        if o.offer_id is None or int(o.offer_id[1:]) in drivers
     ]
 
 
@@ -310,6 +312,19 @@ def why_unmatched(session: Session, request: Request, clock: Clock) -> tuple[str
     index = candidate_index(session, request.association_id, clock)
     reason, near_miss = index.diagnose(to_matching_request(request, resident))
     return str(reason), near_miss
+
+
+def diagnose_many(
+    session: Session, association_id: int, requests: list[Request], clock: Clock
+) -> list[tuple[str, matching.NearMiss | None]]:
+    """``why_unmatched`` for many requests of one association, in one vectorised pass."""
+    if not requests:
+        return []
+    ids = {r.resident_id for r in requests}
+    residents = {p.id: p for p in session.scalars(sa.select(Resident).where(Resident.id.in_(ids)))}
+    index = candidate_index(session, association_id, clock)
+    found = index.diagnose_many([to_matching_request(r, residents[r.resident_id]) for r in requests])
+    return [(str(reason), near) for reason, near in found]
 
 
 #: How far outside the request's window the dashboard looks for near-misses.

@@ -45,6 +45,7 @@ class _French:
         "Not a valid date value.": "Cette date n'est pas valide.",
         "Not a valid time value.": "Cette heure n'est pas valide (par exemple 08:30).",
         "Not a valid integer value.": "Indiquez un nombre entier.",
+        "Not a valid choice.": "Choisissez une valeur de la liste.",
         "The CSRF token is missing.": "Le formulaire a expiré : rechargez la page et recommencez.",
     }
 

@@ -1,5 +1,281 @@
-"""(to be written)"""
+"""Requests nobody serves yet: the matcher's reason, near-misses, volunteers to call, manual matches."""
 
 from __future__ import annotations
 
-from carpool.web.coordinators import bp  # noqa: F401
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import aliased
+
+from carpool.clock import PARIS
+from carpool.extensions import db_session
+from carpool.models import Commune, Driver, Offer, Request, RequestStatus, Resident, VettingStatus
+from carpool.services import bookings, desk, matching
+from carpool.services.reasons import near_miss_label, reason_label
+from carpool.services.validation import InvalidInput
+from carpool.web.coordinators import bp
+from carpool.web.coordinators.common import (
+    View,
+    actor,
+    association_id,
+    clock,
+    coordinator_required,
+    me,
+    now,
+    record,
+    scoped,
+)
+from carpool.web.coordinators.forms import ManualMatchForm, ProposeForm
+
+#: Unmet requests whose time passed this recently are listed under the open ones.
+RECENTLY = timedelta(days=7)
+LISTED = 300
+
+
+@dataclass(frozen=True)
+class Waiting:
+    request: Request
+    resident: Resident
+    origin: str
+    destination: str
+    reason: str
+    near_miss: str
+
+
+@bp.get("/sans-solution")
+@coordinator_required
+def unmatched() -> str:
+    session, moment = db_session(), now()
+    origin, destination = aliased(Commune), aliased(Commune)
+    base = (
+        sa.select(Request, Resident, origin.name, destination.name)
+        .join(Resident, Resident.id == Request.resident_id)
+        .join(origin, origin.insee == Request.pickup_commune_insee)
+        .join(destination, destination.insee == Request.dropoff_commune_insee)
+        .where(Request.association_id == association_id())
+    )
+    rows = session.execute(
+        base.where(Request.status == RequestStatus.OPEN, Request.latest > moment)
+        .order_by(Request.latest)
+        .limit(LISTED)
+    ).all()
+    found = matching.diagnose_many(session, association_id(), [row.Request for row in rows], clock())
+    waiting = [
+        Waiting(
+            r,
+            p,
+            o,
+            d,
+            reason_label(reason),
+            near_miss_label(near.reason, near.missed_by_min) if near else "",
+        )
+        for (r, p, o, d), (reason, near) in zip(rows, found, strict=True)
+    ]
+    expired = session.execute(
+        base.where(Request.status == RequestStatus.EXPIRED, Request.latest > moment - RECENTLY)
+        .order_by(Request.latest.desc())
+        .limit(LISTED)
+    ).all()
+    return render_template(
+        "coordinators/unmatched.html",
+        waiting=waiting,
+        expired=[Waiting(r, p, o, d, reason_label(r.unmatched_reason), "") for r, p, o, d in expired],
+        proposals=_proposals_sent([w.request for w in waiting]),
+    )
+
+
+def _proposals_sent(requests: list[Request]) -> set[int]:
+    """Requests whose resident has one of our options waiting for OUI/NON."""
+    from carpool.models import Conversation, ConversationState
+
+    ids = [r.id for r in requests]
+    if not ids:
+        return set()
+    query = sa.select(Conversation.request_id).where(
+        Conversation.request_id.in_(ids), Conversation.state == ConversationState.CHOOSING
+    )
+    return {int(i) for i in db_session().scalars(query)}
+
+
+# --- one request -------------------------------------------------------------------------------
+
+
+def _request(request_id: int) -> Request:
+    return scoped(Request, request_id)
+
+
+@bp.get("/demandes/<int:request_id>")
+@coordinator_required
+def request_detail(request_id: int) -> str:
+    return _detail(_request(request_id), ManualMatchForm(prefix="manual"))
+
+
+def _detail(ride: Request, manual: ManualMatchForm, problems: list[str] | None = None) -> str:
+    session = db_session()
+    resident = session.get_one(Resident, ride.resident_id)
+    is_open = ride.status is RequestStatus.OPEN and not _has_active_match(ride)
+    options = matching.ride_options(session, ride, clock(), limit=3) if is_open else []
+    misses = matching.near_misses(session, ride, clock(), limit=3) if is_open else []
+    reason, _near = matching.why_unmatched(session, ride, clock()) if is_open and not options else ("", None)
+    _fill_manual_choices(manual, ride)
+    drivers = _drivers({o.driver_id for o in options} | {m.option.driver_id for m in misses})
+    return render_template(
+        "coordinators/request.html",
+        ride=ride,
+        resident=resident,
+        origin=session.get_one(Commune, ride.pickup_commune_insee).name,
+        destination=session.get_one(Commune, ride.dropoff_commune_insee).name,
+        is_open=is_open,
+        options=options,
+        misses=[(m, near_miss_label(m.reason, m.missed_by_min)) for m in misses],
+        reason=reason_label(reason) if reason else "",
+        drivers=drivers,
+        volunteers=desk.volunteers_to_call(session, ride) if is_open else [],
+        proposal_sent=desk.proposal_sent(session, ride),
+        propose_form=ProposeForm,
+        manual=manual,
+        problems=problems or [],
+        show_purpose=me().may_see_purpose,
+    )
+
+
+def _has_active_match(ride: Request) -> bool:
+    from carpool.models import Match
+    from carpool.services.matching import ACTIVE_MATCH
+
+    query = sa.select(sa.func.count()).where(Match.request_id == ride.id, Match.status.in_(ACTIVE_MATCH))
+    return bool(db_session().scalar(query))
+
+
+def _drivers(ids: set[int]) -> dict[int, Driver]:
+    if not ids:
+        return {}
+    return {d.id: d for d in db_session().scalars(sa.select(Driver).where(Driver.id.in_(ids)))}
+
+
+def _fill_manual_choices(form: ManualMatchForm, ride: Request) -> None:
+    session = db_session()
+    vetted = session.scalars(
+        sa.select(Driver)
+        .where(Driver.association_id == association_id(), Driver.vetting == VettingStatus.VETTED)
+        .order_by(Driver.last_name, Driver.first_name)
+    ).all()
+    form.driver.choices = [("", "— choisir —")] + [
+        (str(d.id), f"{d.last_name} {d.first_name}") for d in vetted
+    ]
+    names = {d.id: f"{d.first_name} {d.last_name}" for d in vetted}
+    offers = [o for o in desk.open_offers_of(session, association_id(), now()) if _near_in_time(o, ride)]
+    form.offer.choices = [("", "Aucun : trajet dédié du bénévole")] + [
+        (
+            str(o.id),
+            f"{names.get(o.driver_id, '?')} — {_local(o.depart_earliest):%d/%m %H:%M}, "
+            f"{o.seats_left} place(s)",
+        )
+        for o in offers
+    ]
+    if not form.day.data:
+        form.day.data = _local(ride.latest).date()
+
+
+def _near_in_time(offer: Offer, ride: Request) -> bool:
+    return abs(offer.depart_earliest - ride.latest) <= timedelta(hours=12)
+
+
+def _local(moment: datetime) -> datetime:
+    return moment.astimezone(PARIS)
+
+
+@bp.post("/demandes/<int:request_id>/proposer")
+@coordinator_required
+def request_propose(request_id: int) -> View:
+    """Send (mode=sms) or book (mode=book) an option shown on the request page."""
+    ride = _request(request_id)
+    form = ProposeForm()
+    if not form.validate_on_submit():
+        flash("Cette proposition n'a pas pu être lue : rechargez la page.", "error")
+        return redirect(url_for("coord.request_detail", request_id=ride.id))
+    try:
+        option = desk.manual_option(
+            db_session(),
+            ride,
+            driver_id=int(form.driver_id.data or 0),
+            offer_id=int(form.offer_id.data) if form.offer_id.data else None,
+            pickup_at=datetime.fromisoformat(form.pickup_at.data or ""),
+            dropoff_at=datetime.fromisoformat(form.dropoff_at.data or ""),
+            detour_min=float(form.detour_min.data or 0),
+            now=now(),
+        )
+    except InvalidInput as error:  # before ValueError, which it extends
+        return _refused(ride, error)
+    except (ValueError, TypeError):
+        flash("Cette proposition n'a pas pu être lue : rechargez la page.", "error")
+        return redirect(url_for("coord.request_detail", request_id=ride.id))
+    return _act(ride, option, request.form.get("mode", ""))
+
+
+@bp.post("/demandes/<int:request_id>/jumelage")
+@coordinator_required
+def request_manual(request_id: int) -> View:
+    """A match the coordinator arranged themselves (a volunteer they called)."""
+    ride = _request(request_id)
+    form = ManualMatchForm(prefix="manual")
+    _fill_manual_choices(form, ride)
+    if not form.validate_on_submit():
+        db_session().rollback()
+        return _detail(ride, form), 422
+    pickup = datetime.combine(form.day.data, form.time.data, tzinfo=PARIS)  # type: ignore[arg-type]
+    try:
+        option = desk.manual_option(
+            db_session(),
+            ride,
+            driver_id=int(form.driver.data),
+            offer_id=int(form.offer.data) if form.offer.data else None,
+            pickup_at=pickup,
+            now=now(),
+        )
+    except InvalidInput as error:
+        db_session().rollback()
+        fields = {"driver": form.driver, "pickup_time": form.time, "offer": form.offer}
+        general = []
+        for name, message in error.errors.items():
+            if name in fields:
+                fields[name].errors = [message]
+            else:
+                general.append(message)
+        return _detail(ride, form, general), 422
+    return _act(ride, option, form.mode.data or "")
+
+
+def _act(ride: Request, option: matching.RideOption, mode: str) -> View:
+    session = db_session()
+    try:
+        if mode == "book":
+            match = desk.book(session, ride, option, actor=actor(), clock=clock())
+            record("request.booked_by_coordinator", ride, match_id=match.id)
+            message = (
+                "C'est réservé : les confirmations partent par SMS."
+                if match.offer_id is not None
+                else "C'est demandé au bénévole : il reçoit un SMS et le passager aussi."
+            )
+        elif mode == "sms":
+            desk.propose_by_sms(session, ride, option, actor=actor(), clock=clock())
+            message = "La proposition est envoyée par SMS : la réponse OUI la réservera."
+        else:
+            flash("Choisissez « proposer par SMS » ou « réserver ».", "error")
+            return redirect(url_for("coord.request_detail", request_id=ride.id))
+    except bookings.BookingError as error:
+        session.rollback()
+        flash(f"Impossible : {error}", "error")
+        return redirect(url_for("coord.request_detail", request_id=ride.id))
+    except InvalidInput as error:
+        return _refused(ride, error)
+    session.commit()
+    flash(message)
+    return redirect(url_for("coord.request_detail", request_id=ride.id))
+
+
+def _refused(ride: Request, error: InvalidInput) -> tuple[str, int]:
+    db_session().rollback()
+    return _detail(ride, ManualMatchForm(prefix="manual"), list(error.errors.values())), 422

@@ -1,0 +1,223 @@
+"""What a coordinator does with a request the matcher could not serve.
+
+Three moves, all through the same booking rules as automatic ones:
+
+* **propose by SMS**: the resident gets the option (a near-miss says when it
+  arrives) and answers OUI/NON in their conversation, exactly as if the
+  matcher had found it; nothing is held until they answer;
+* **book with the resident** (on the phone): the option is booked at once
+  for them (``booking_flow.book_option``), confirmations and the volunteer's
+  request are queued under the match's keys;
+* **manual match**: any vetted driver of the association (a volunteer the
+  coordinator just called), at a time they agreed, optionally on one of the
+  driver's offers; then proposed by SMS or booked like the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from carpool.clock import Clock
+from carpool.db import dialect_of, distance_m, lon_lat
+from carpool.matching import CrowFlyRouter, Params
+from carpool.models import (
+    AuditEvent,
+    Conversation,
+    ConversationState,
+    Driver,
+    Match,
+    Offer,
+    OfferStatus,
+    Request,
+    RequestStatus,
+    Resident,
+    VettingStatus,
+)
+from carpool.notify.compose import render
+from carpool.notify.outbox import enqueue
+from carpool.services import audit, booking_flow, sms_inbound
+from carpool.services.matching import ACTIVE_MATCH, RideOption
+from carpool.services.validation import InvalidInput
+
+#: Volunteers shown to call for a request: vetted drivers living this close to the pickup.
+CALL_RADIUS_KM = 40
+
+
+@dataclass(frozen=True)
+class Volunteer:
+    """A vetted volunteer the coordinator may phone about a request."""
+
+    driver: Driver
+    distance_km: float
+    radius_km: int
+
+
+def proposal_sent(session: Session, request: Request) -> bool:
+    """True while the resident has an option from us waiting for their OUI/NON."""
+    resident = session.get_one(Resident, request.resident_id)
+    conversation = session.scalar(sa.select(Conversation).where(Conversation.phone == resident.phone))
+    return bool(
+        conversation is not None
+        and conversation.request_id == request.id
+        and conversation.state is ConversationState.CHOOSING
+    )
+
+
+def propose_by_sms(
+    session: Session, request: Request, option: RideOption, *, actor: str, clock: Clock
+) -> None:
+    """Send the resident this option; their OUI books it through the usual conversation."""
+    _check_open(session, request)
+    resident = session.get_one(Resident, request.resident_id)
+    if resident.sms_opted_out:
+        raise InvalidInput.on("", f"{resident.first_name} a demandé à ne plus recevoir de SMS : appelez-le.")
+    now = clock.now()
+    conversation = sms_inbound.conversation_of(session, resident, now)
+    conversation.updated_at, conversation.unknown_replies = now, 0
+    template, context = sms_inbound.present_options(session, conversation, request, [option])
+    sent = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*_sent_to(request))) or 0
+    enqueue(
+        session,
+        f"request:{request.id}:proposal:{sent + 1}",
+        resident.phone,
+        render(template, **context),
+        association_id=request.association_id,
+    )
+    audit.record(
+        session,
+        actor,
+        "request.option_sent",
+        subject=request,
+        association_id=request.association_id,
+        driver_id=option.driver_id,
+        offer_id=option.offer_id,
+        pickup_at=option.pickup_at.isoformat(),
+    )
+
+
+def _sent_to(request: Request) -> list[sa.ColumnElement[bool]]:
+    event = AuditEvent
+    return [
+        event.action == "request.option_sent",
+        event.subject_type == "Request",
+        event.subject_id == request.id,
+    ]
+
+
+def book(session: Session, request: Request, option: RideOption, *, actor: str, clock: Clock) -> Match:
+    """Book the option with the resident's agreement; raises bookings.BookingError or InvalidInput."""
+    _check_open(session, request)
+    match = booking_flow.book_option(session, request, option, actor=actor, clock=clock)
+    if match.offer_id is not None:
+        return match
+    driver = session.get_one(Driver, match.driver_id)
+    resident = session.get_one(Resident, request.resident_id)
+    enqueue(
+        session,
+        f"match:{match.id}:driver_request",
+        driver.phone,
+        render(
+            "driver_new_request",
+            passenger=resident.first_name,
+            pickup_at=match.pickup_at,
+            place=booking_flow.pickup_place(session, request),
+        ),
+        association_id=request.association_id,
+    )
+    enqueue(
+        session,
+        f"match:{match.id}:waiting_driver",
+        resident.phone,
+        render("waiting_driver", first_name=driver.first_name),
+        association_id=request.association_id,
+    )
+    return match
+
+
+def manual_option(
+    session: Session,
+    request: Request,
+    *,
+    driver_id: int,
+    pickup_at: datetime,
+    offer_id: int | None,
+    now: datetime,
+    dropoff_at: datetime | None = None,
+    detour_min: float = 0.0,
+) -> RideOption:
+    """A coordinator's option, checked: vetted driver of the association, seats, a time to come.
+
+    Without ``dropoff_at`` (a manual match) the ride time is estimated like the matcher does.
+    """
+    driver = session.get(Driver, driver_id)
+    if driver is None or driver.association_id != request.association_id:
+        raise InvalidInput.on("driver", "Choisissez un conducteur de la liste.")
+    if driver.vetting is not VettingStatus.VETTED:
+        raise InvalidInput.on("driver", f"{driver.first_name} {driver.last_name} n'est pas encore validé(e).")
+    if pickup_at <= now:
+        raise InvalidInput.on("pickup_time", "Cette heure est déjà passée.")
+    if pickup_at > request.latest + timedelta(hours=12) or pickup_at < request.earliest - timedelta(hours=12):
+        raise InvalidInput.on("pickup_time", "Cette heure est trop loin du rendez-vous de la demande.")
+    if offer_id is not None:
+        offer = session.get(Offer, offer_id)
+        if offer is None or offer.driver_id != driver.id or offer.status is not OfferStatus.OPEN:
+            raise InvalidInput.on("offer", "Ce trajet n'est pas (ou plus) proposé par ce conducteur.")
+        if offer.seats_left < request.passengers:
+            raise InvalidInput.on("offer", "Il n'y a plus assez de places sur ce trajet.")
+    if dropoff_at is None:
+        params = Params()
+        router = CrowFlyRouter(params.circuity, params.speed_kmh)
+        ride = router.time_min(lon_lat(request.pickup_point), lon_lat(request.dropoff_point))
+        dropoff_at = pickup_at + timedelta(minutes=round(ride + params.dwell_min))
+    elif dropoff_at <= pickup_at:
+        raise InvalidInput.on("pickup_time", "L'arrivée doit suivre le départ.")
+    return RideOption(driver.id, offer_id, pickup_at, dropoff_at, detour_min)
+
+
+def volunteers_to_call(session: Session, request: Request, *, limit: int = 5) -> list[Volunteer]:
+    """Vetted drivers living near the pickup, nearest first, with how far they said they would go."""
+    pickup = sa.literal(request.pickup_point, Driver.home_point.type)
+    distance = distance_m(dialect_of(session), Driver.home_point, pickup)
+    rows = session.execute(
+        sa.select(Driver, distance.label("metres"))
+        .where(
+            Driver.association_id == request.association_id,
+            Driver.vetting == VettingStatus.VETTED,
+            distance <= CALL_RADIUS_KM * 1000,
+        )
+        .order_by(distance)
+        .limit(limit)
+    ).all()
+    return [Volunteer(driver, round(metres / 1000, 1), driver.radius_km) for driver, metres in rows]
+
+
+def open_offers_of(session: Session, association_id: int, now: datetime) -> list[Offer]:
+    """Offers a manual match may use (open, with seats, not gone yet), soonest first."""
+    return list(
+        session.scalars(
+            sa.select(Offer)
+            .join(Driver, Driver.id == Offer.driver_id)
+            .where(
+                Driver.association_id == association_id,
+                Driver.vetting == VettingStatus.VETTED,
+                Offer.status == OfferStatus.OPEN,
+                Offer.seats_left > 0,
+                Offer.depart_latest >= now,
+            )
+            .order_by(Offer.depart_earliest)
+            .limit(200)
+        )
+    )
+
+
+def _check_open(session: Session, request: Request) -> None:
+    under_way = sa.and_(Match.request_id == request.id, Match.status.in_(ACTIVE_MATCH))
+    active = session.scalar(sa.select(sa.func.count()).select_from(Match).where(under_way))
+    if request.status is not RequestStatus.OPEN or active:
+        raise InvalidInput.on(
+            "", "Cette demande n'attend plus de solution (prise en charge, annulée ou passée)."
+        )
