@@ -289,7 +289,7 @@ class Handler:
             if origin_insee == self.resident.home_commune_insee and self.resident.home_point is not None
             else origin.point
         )
-        earliest, latest = _window(day, draft.get("arrive_by"), draft.get("depart_after"))
+        earliest, latest = request_window(day, draft.get("arrive_by"), draft.get("depart_after"))
         return_at = _local(day, draft["return_time"]) if draft.get("return_time") else None
         request = Request(
             association_id=self.association.id,
@@ -502,7 +502,7 @@ def _local(day: date, hhmm: str) -> datetime:
     return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=PARIS)
 
 
-def _window(day: date, arrive_by: str | None, depart_after: str | None) -> tuple[datetime, datetime]:
+def request_window(day: date, arrive_by: str | None, depart_after: str | None) -> tuple[datetime, datetime]:
     """From an appointment time (arrive by) and/or a departure wish, the pickup-to-dropoff window."""
     if arrive_by:
         latest = _local(day, arrive_by)

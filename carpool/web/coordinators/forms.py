@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TimeField
-from wtforms.validators import Length, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import Length, NumberRange, Optional
 
 from carpool.web.forms import BaseForm, required
 
@@ -47,3 +58,55 @@ class ManualMatchForm(BaseForm):
         ],
         default="sms",
     )
+
+
+PURPOSE_CHOICES = [
+    ("", "Deviner d'après la destination"),
+    ("medical", "Santé (médecin, hôpital, soins)"),
+    ("shopping", "Courses, marché"),
+    ("administration", "Démarches (mairie, banque, poste)"),
+    ("social", "Vie sociale, famille"),
+    ("other", "Autre"),
+]
+
+
+class CallerForm(BaseForm):
+    """Someone who calls for the first time: just enough to book and to text them."""
+
+    first_name = StringField("Prénom", [required(), Length(max=80)], render_kw={"autocomplete": "off"})
+    last_name = StringField("Nom", [required(), Length(max=80)], render_kw={"autocomplete": "off"})
+    phone = TelField(
+        "Téléphone portable",
+        [required(), Length(max=40)],
+        description="Pour les SMS de confirmation et de rappel.",
+    )
+    home_commune = StringField(
+        "Commune du domicile",
+        [required(), Length(max=160)],
+        render_kw={"list": "communes", "autocomplete": "off"},
+    )
+    consent = BooleanField("La personne accepte que ses données servent à organiser ses trajets")
+
+
+class PhoneRequestForm(BaseForm):
+    destination = StringField(
+        "Destination",
+        [required(), Length(max=160)],
+        description="Un lieu connu (« Centre hospitalier de Cahors ») ou une commune.",
+        render_kw={"list": "places", "autocomplete": "off"},
+    )
+    origin = StringField(
+        "Départ",
+        [Optional(), Length(max=160)],
+        description="Laissez vide pour un départ du domicile.",
+        render_kw={"list": "places", "autocomplete": "off"},
+    )
+    day = DateField("Jour", [required()])
+    arrive_by = TimeField("Heure du rendez-vous", [Optional()], description="Arrivée au plus tard.")
+    depart_after = TimeField("Pas de départ avant", [Optional()], description="Facultatif.")
+    return_at = TimeField("Retour vers", [Optional()], description="Facultatif : heure du retour souhaité.")
+    passengers = IntegerField(
+        "Nombre de personnes", [required(), NumberRange(1, 8, "Entre 1 et 8 personnes.")], default=1
+    )
+    purpose = SelectField("Motif", [Optional()], choices=PURPOSE_CHOICES, default="")
+    note = TextAreaField("Note pour la coordination", [Optional(), Length(max=2000)])

@@ -1,5 +1,107 @@
-"""(to be written)"""
+"""A resident on the phone: find them (or add them), take the request, see the options at once."""
 
 from __future__ import annotations
 
-from carpool.web.coordinators import bp  # noqa: F401
+from flask import redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from carpool.extensions import db_session
+from carpool.models import Resident
+from carpool.services import drivers, phone_requests, residents
+from carpool.services.validation import InvalidInput
+from carpool.web.coordinators import bp
+from carpool.web.coordinators.common import (
+    View,
+    actor,
+    association_id,
+    coordinator_required,
+    invalid,
+    now,
+    scoped,
+    today,
+)
+from carpool.web.coordinators.forms import CallerForm, PhoneRequestForm
+
+
+def _lists() -> dict[str, list[str]]:
+    labels = drivers.place_suggestions(db_session(), association_id())
+    return {"places": labels, "communes": [label for label in labels if label.endswith(")")]}
+
+
+@bp.get("/appel")
+@coordinator_required
+def phone_in() -> View:
+    """Step 1: who is calling (search by name or phone, or a new person)."""
+    resident_id = request.args.get("habitant", type=int)
+    if resident_id is not None:
+        resident = scoped(Resident, resident_id)
+        form = PhoneRequestForm()
+        form.day.data = form.day.data or today()
+        return render_template("coordinators/phone_in.html", resident=resident, form=form, **_lists())
+    query = (request.args.get("q") or "").strip()[:100]
+    found = residents.search(db_session(), association_id(), query) if query else []
+    return render_template(
+        "coordinators/phone_in_search.html", query=query, found=found, caller=CallerForm(), **_lists()
+    )
+
+
+@bp.post("/appel/nouveau")
+@coordinator_required
+def phone_in_caller() -> View:
+    form = CallerForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "coordinators/phone_in_search.html", query="", found=[], caller=form, **_lists()
+        ), 422
+    try:
+        resident = residents.create(
+            db_session(),
+            association_id(),
+            residents.ResidentInput(
+                first_name=form.first_name.data or "",
+                last_name=form.last_name.data or "",
+                phone=form.phone.data or "",
+                home_commune=form.home_commune.data or "",
+                consent=bool(form.consent.data),
+            ),
+            actor=actor(),
+            now=now(),
+        )
+    except InvalidInput as error:
+        return invalid(
+            "coordinators/phone_in_search.html", form, error, query="", found=[], caller=form, **_lists()
+        )
+    db_session().commit()
+    return redirect(url_for("coord.phone_in", habitant=resident.id))
+
+
+@bp.post("/appel/<int:resident_id>")
+@coordinator_required
+def phone_in_request(resident_id: int) -> View:
+    """Step 2: the trip; then the request page shows what the matcher finds."""
+    resident = scoped(Resident, resident_id)
+    form = PhoneRequestForm()
+    context = {"resident": resident, **_lists()}
+    if not form.validate_on_submit():
+        return render_template("coordinators/phone_in.html", form=form, **context), 422
+    data = phone_requests.PhoneRequestInput(
+        destination=form.destination.data or "",
+        origin=form.origin.data or "",
+        day=form.day.data,  # type: ignore[arg-type]
+        arrive_by=form.arrive_by.data,
+        depart_after=form.depart_after.data,
+        return_at=form.return_at.data,
+        passengers=form.passengers.data or 1,
+        purpose=form.purpose.data or "",
+        note=form.note.data or "",
+    )
+    try:
+        ride = phone_requests.create_request(db_session(), resident, data, actor=actor(), now=now())
+    except InvalidInput as error:
+        return invalid("coordinators/phone_in.html", form, error, **context)
+    db_session().commit()
+    return _to_request(ride.id)
+
+
+def _to_request(request_id: int) -> BaseResponse:
+    return redirect(url_for("coord.request_detail", request_id=request_id))

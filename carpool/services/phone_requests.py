@@ -1,0 +1,122 @@
+"""Requests taken by a coordinator on the phone, for people who do not text.
+
+Same request as one made by SMS (same window rule: picked up at most two
+hours before the appointment unless told otherwise), with source ``phone``;
+every problem is reported at once, on its field, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy.orm import Session
+
+from carpool.clock import PARIS
+from carpool.models import Commune, Purpose, Request, RequestSource, Resident
+from carpool.notify.purpose import guess_purpose
+from carpool.services import audit
+from carpool.services.drivers import Place, resolve_place
+from carpool.services.sms_inbound import request_window
+from carpool.services.validation import InvalidInput
+
+
+@dataclass(frozen=True)
+class PhoneRequestInput:
+    destination: str
+    day: date
+    arrive_by: time | None = None
+    depart_after: time | None = None
+    return_at: time | None = None
+    origin: str = ""  # empty: from home
+    passengers: int = 1
+    purpose: str = ""  # a Purpose value; empty: guessed from the destination
+    note: str = ""
+
+
+def create_request(
+    session: Session, resident: Resident, data: PhoneRequestInput, *, actor: str, now: datetime
+) -> Request:
+    """A new open request for ``resident``; raises InvalidInput with every problem found."""
+    errors: dict[str, str] = {}
+    destination = _place(session, resident, data.destination, "destination", errors)
+    origin = _place(session, resident, data.origin, "origin", errors) if data.origin.strip() else None
+    if data.day < now.astimezone(PARIS).date():
+        errors["day"] = "Cette date est passée."
+    if data.arrive_by is None and data.depart_after is None:
+        errors["arrive_by"] = "Indiquez l'heure du rendez-vous (ou au moins l'heure de départ)."
+    if not 1 <= data.passengers <= 8:
+        errors["passengers"] = "Le nombre de personnes doit être entre 1 et 8."
+    if data.purpose and data.purpose not in {p.value for p in Purpose}:
+        errors["purpose"] = "Choisissez un motif de la liste."
+    if errors:
+        raise InvalidInput(errors)
+    assert destination is not None
+    earliest, latest = request_window(
+        data.day,
+        data.arrive_by.strftime("%H:%M") if data.arrive_by else None,
+        data.depart_after.strftime("%H:%M") if data.depart_after else None,
+    )
+    if latest <= now:
+        raise InvalidInput.on("arrive_by", "Cette heure est déjà passée.")
+    return_at = datetime.combine(data.day, data.return_at, tzinfo=PARIS) if data.return_at else None
+    if return_at is not None and return_at <= latest:
+        raise InvalidInput.on("return_at", "Le retour doit être après le rendez-vous.")
+    start_commune, start_point = _start(session, resident, origin)
+    if start_commune.insee == destination.commune.insee and destination.named is None:
+        raise InvalidInput.on(
+            "destination", "Le départ et l'arrivée sont dans la même commune : précisez le lieu."
+        )
+    request = Request(
+        association_id=resident.association_id,
+        resident_id=resident.id,
+        pickup_commune_insee=start_commune.insee,
+        pickup_point=start_point,
+        dropoff_commune_insee=destination.commune.insee,
+        dropoff_point=destination.point,
+        dropoff_place_id=destination.named.id if destination.named else None,
+        earliest=earliest,
+        latest=latest,
+        return_at=return_at,
+        passengers=data.passengers,
+        purpose=Purpose(data.purpose or _guess(destination)),
+        source=RequestSource.PHONE,
+        note=data.note.strip()[:2000],
+    )
+    session.add(request)
+    session.flush()
+    resident.last_contact_at = now
+    audit.record(
+        session,
+        actor,
+        "request.created",
+        subject=request,
+        association_id=request.association_id,
+        source="phone",
+    )
+    return request
+
+
+def _place(
+    session: Session, resident: Resident, text: str, field: str, errors: dict[str, str]
+) -> Place | None:
+    try:
+        return resolve_place(session, text, resident.association_id, field)
+    except InvalidInput as error:
+        errors.update(error.errors)
+        return None
+
+
+def _start(session: Session, resident: Resident, origin: Place | None):  # type: ignore[no-untyped-def]
+    """Home (its exact point when known) unless another start was given."""
+    if origin is not None:
+        return origin.commune, origin.point
+    commune = session.get_one(Commune, resident.home_commune_insee)
+    return commune, resident.home_point if resident.home_point is not None else commune.point
+
+
+def _guess(destination: Place) -> str:
+    return guess_purpose(
+        destination.named.name if destination.named else "",
+        destination.named.kind if destination.named else None,
+    )
