@@ -128,13 +128,20 @@ def import_communes(communes_file: Path | None) -> None:
 
 @main.command("seed-demo")
 @click.option("--seed", default=46, show_default=True, help="graine du générateur (données reproductibles)")
+@click.option(
+    "--scale",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="multiplie personnes et trajets",
+)
 @one_line_errors
-def seed_demo(seed: int) -> None:
+def seed_demo(seed: int, scale: int) -> None:
     """Crée une association de démonstration autour de Cahors, Figeac et Gourdon."""
     from carpool.services import demo
 
     with open_database() as database, database.session() as session:
-        report = demo.seed_demo(session, seed=seed)
+        report = demo.seed_demo(session, seed=seed, scale=scale)
     if report.already_seeded:
         click.echo("données de démonstration déjà présentes : rien n'a été ajouté")
     else:

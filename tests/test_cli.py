@@ -12,7 +12,19 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from carpool.gazetteer import COMMUNES_CSV
-from carpool.models import Association, AuditEvent, Commune, Driver, Offer, Request, Resident, UserAccount
+from carpool.models import (
+    Association,
+    AuditEvent,
+    Commune,
+    Driver,
+    Match,
+    MatchStatus,
+    Offer,
+    Request,
+    RequestStatus,
+    Resident,
+    UserAccount,
+)
 from carpool.services.accounts import verify_password
 from carpool.services.demo import DEMO_PASSWORD, HORIZON_DAYS, seed_demo
 
@@ -89,7 +101,7 @@ def test_seed_demo_is_deterministic(db, clock):
                 )
             ).all()
             session.execute(sa.delete(UserAccount))
-            for model in (Request, Offer, Resident, Driver, AuditEvent, Association):
+            for model in (Match, Request, Offer, Resident, Driver, AuditEvent, Association):
                 session.execute(sa.delete(model))
         return [tuple(r) for r in rows]
 
@@ -116,15 +128,30 @@ def test_demo_logins_use_argon2id_hashes(db, clock):
             assert not verify_password(account.password_hash, "wrong")
 
 
-def test_demo_data_lies_in_the_next_fourteen_days_in_the_lot(db, clock):
+def test_demo_open_requests_lie_in_the_next_fourteen_days_in_the_lot(db, clock):
     with db.session() as session:
         seed_demo(session, clock=clock)
     with db.session() as session:
-        requests = session.scalars(sa.select(Request)).all()
+        requests = session.scalars(sa.select(Request).where(Request.status == RequestStatus.OPEN)).all()
         assert all(clock.now() < r.latest <= clock.now() + timedelta(days=HORIZON_DAYS + 1) for r in requests)
         assert all(r.pickup_commune_insee.startswith("46") for r in requests)
         medical = sum(r.purpose.value == "medical" for r in requests)
         assert 0.4 < medical / len(requests) < 0.85
+
+
+def test_demo_history_gives_the_dashboard_done_and_unmet_rides_and_the_coming_week(db, clock):
+    with db.session() as session:
+        seed_demo(session, clock=clock)
+    with db.session() as session:
+        done = session.scalars(sa.select(Match).where(Match.status == MatchStatus.COMPLETED)).all()
+        unmet = session.scalars(sa.select(Request).where(Request.status == RequestStatus.EXPIRED)).all()
+        coming = session.scalars(sa.select(Match).where(Match.status == MatchStatus.CONFIRMED)).all()
+        assert len(done) > 100 and len(unmet) > 10 and coming
+        assert all(m.pickup_at < clock.now() for m in done)
+        assert all(r.unmatched_reason for r in unmet)
+        assert all(
+            clock.now() - timedelta(days=1) < m.pickup_at < clock.now() + timedelta(days=8) for m in coming
+        )
 
 
 def test_setup_seeds_only_on_the_first_run(fresh_database_url):

@@ -19,11 +19,14 @@ from carpool.models import (
     Association,
     Commune,
     Driver,
+    Match,
+    MatchStatus,
     NamedPlace,
     Offer,
     Purpose,
     Request,
     RequestSource,
+    RequestStatus,
     Resident,
     Role,
     UserAccount,
@@ -142,8 +145,11 @@ def is_empty(session: Session) -> bool:
     return session.scalar(sa.select(sa.func.count()).select_from(Association)) == 0
 
 
-def seed_demo(session: Session, seed: int = 46, clock: Clock | None = None) -> DemoReport:
-    """Create the demo association once; later calls change nothing."""
+def seed_demo(session: Session, seed: int = 46, clock: Clock | None = None, *, scale: int = 1) -> DemoReport:
+    """Create the demo association once; later calls change nothing.
+
+    ``scale`` multiplies people, offers and requests (the dashboard benchmark uses 10).
+    """
     if session.scalar(sa.select(Association.id).where(Association.name == DEMO_ASSOCIATION)):
         return DemoReport(already_seeded=True)
     communes = list(
@@ -164,11 +170,12 @@ def seed_demo(session: Session, seed: int = 46, clock: Clock | None = None) -> D
     by_insee = {c.insee: c for c in communes}
     places = list(session.scalars(sa.select(NamedPlace).where(NamedPlace.commune_insee.in_(HUBS))))
 
-    drivers = _drivers(session, association, villages, weights, rng)
-    residents = _residents(session, association, villages, weights, rng)
+    drivers = _drivers(session, association, villages, weights, rng, 20 * scale)
+    residents = _residents(session, association, villages, weights, rng, 60 * scale)
     session.flush()
     offers = _offers(session, drivers, by_insee, places, rng, now)
-    requests = _requests(session, association, residents, by_insee, places, rng, now)
+    requests = _requests(session, association, residents, by_insee, places, rng, now, 45 * scale)
+    _history(session, association, drivers, residents, by_insee, places, rng, now, 30 * scale)
     _logins(session, association, drivers[0])
     audit.record(session, "cli", "demo.seeded", association_id=association.id, seed=seed)
     session.flush()
@@ -181,9 +188,10 @@ def _drivers(
     villages: list[Commune],
     weights: list[int],
     rng: random.Random,
+    count: int,
 ) -> list[Driver]:
     drivers = []
-    for n in range(20):
+    for n in range(count):
         home = rng.choices(villages, weights)[0]
         first = rng.choice(DRIVER_FIRST_NAMES)
         last = rng.choice(LAST_NAMES)
@@ -197,7 +205,7 @@ def _drivers(
             home_point=home.point,
             seats=rng.choice((2, 3, 3, 4)),
             wheelchair_accessible=n % 7 == 3,
-            vetting=VettingStatus.PENDING if n in (17, 18) else VettingStatus.VETTED,
+            vetting=VettingStatus.PENDING if n % 20 in (17, 18) else VettingStatus.VETTED,
         )
         session.add(driver)
         drivers.append(driver)
@@ -210,9 +218,10 @@ def _residents(
     villages: list[Commune],
     weights: list[int],
     rng: random.Random,
+    count: int,
 ) -> list[Resident]:
     residents = []
-    for n in range(60):
+    for n in range(count):
         home = rng.choices(villages, weights)[0]
         resident = Resident(
             association_id=association.id,
@@ -290,10 +299,11 @@ def _requests(
     places: list[NamedPlace],
     rng: random.Random,
     now: datetime,
+    how_many: int,
 ) -> int:
     count = 0
     today = now.astimezone(PARIS)
-    for resident in rng.sample(residents, 45):
+    for resident in rng.sample(residents, how_many):
         purpose = rng.choices([p for p, _ in PURPOSES], [w for _, w in PURPOSES])[0]
         destination, place = _destination(by_insee, places, rng, purpose)
         if destination.insee == resident.home_commune_insee:
@@ -320,6 +330,106 @@ def _requests(
         )
         count += 1
     return count
+
+
+#: What happened to past requests in the demo: most rides done, some never found a driver.
+PAST_OUTCOMES = (
+    ("done", 80),
+    ("no_offer_in_time_window", 8),
+    ("outside_volunteer_radius", 6),
+    ("detour_too_long", 6),
+)
+HISTORY_MONTHS = 6
+
+
+def _history(
+    session: Session,
+    association: Association,
+    drivers: list[Driver],
+    residents: list[Resident],
+    by_insee: dict[str, Commune],
+    places: list[NamedPlace],
+    rng: random.Random,
+    now: datetime,
+    per_month: int,
+) -> None:
+    """Six months of past rides (done or unmet) and the coming week's bookings, for the dashboard."""
+    vetted = [d for d in drivers if d.vetting is VettingStatus.VETTED]
+    today = now.astimezone(PARIS)
+    for _ in range(per_month * HISTORY_MONTHS):
+        day = today - timedelta(days=rng.randint(1, 30 * HISTORY_MONTHS))
+        outcome = rng.choices([o for o, _ in PAST_OUTCOMES], [w for _, w in PAST_OUTCOMES])[0]
+        request = _past_request(session, association, rng.choice(residents), by_insee, places, rng, day)
+        if request is None:
+            continue
+        if outcome == "done":
+            request.status = RequestStatus.DONE
+            _ride(session, request, rng.choice(vetted), rng, MatchStatus.COMPLETED)
+        else:
+            request.status, request.unmatched_reason = RequestStatus.EXPIRED, outcome
+    for _ in range(per_month // 3):  # the coming week: confirmed rides, and some waiting for a driver
+        day = today + timedelta(days=rng.randint(0, 6))
+        request = _past_request(session, association, rng.choice(residents), by_insee, places, rng, day)
+        if request is not None:
+            request.status = RequestStatus.MATCHED
+            status = MatchStatus.CONFIRMED if rng.random() < 0.8 else MatchStatus.PROPOSED
+            _ride(session, request, rng.choice(vetted), rng, status)
+
+
+def _past_request(
+    session: Session,
+    association: Association,
+    resident: Resident,
+    by_insee: dict[str, Commune],
+    places: list[NamedPlace],
+    rng: random.Random,
+    day: datetime,
+) -> Request | None:
+    purpose = rng.choices([p for p, _ in PURPOSES], [w for _, w in PURPOSES])[0]
+    destination, place = _destination(by_insee, places, rng, purpose)
+    if destination.insee == resident.home_commune_insee:
+        return None
+    appointment = _local(day, rng.choice((8, 9, 10, 11, 14, 15)), rng.choice((0, 15, 30)))
+    home = by_insee[resident.home_commune_insee]
+    request = Request(
+        association_id=association.id,
+        resident_id=resident.id,
+        pickup_commune_insee=home.insee,
+        pickup_point=home.point,
+        dropoff_commune_insee=destination.insee,
+        dropoff_point=place.point if place else destination.point,
+        dropoff_place_id=place.id if place else None,
+        earliest=appointment - timedelta(minutes=90),
+        latest=appointment,
+        purpose=purpose,
+        source=RequestSource.SMS if rng.random() < 0.7 else RequestSource.PHONE,
+        created_at=appointment - timedelta(days=rng.randint(2, 6), hours=rng.randint(0, 8)),
+    )
+    session.add(request)
+    session.flush()
+    return request
+
+
+def _ride(
+    session: Session, request: Request, driver: Driver, rng: random.Random, status: MatchStatus
+) -> None:
+    """A volunteer's dedicated trip for ``request`` (no offer: no seats to keep in step)."""
+    dropoff = request.latest - timedelta(minutes=rng.choice((5, 10, 15)))
+    pickup = dropoff - timedelta(minutes=rng.randint(20, 45))
+    confirmed = request.created_at + timedelta(hours=rng.randint(1, 30))
+    session.add(
+        Match(
+            request_id=request.id,
+            driver_id=driver.id,
+            pickup_at=pickup,
+            dropoff_at=dropoff,
+            detour_min=round(rng.uniform(25, 70), 1),
+            status=status,
+            status_changed_at=confirmed,
+            confirmed_at=confirmed if status is not MatchStatus.PROPOSED else None,
+            created_at=request.created_at,
+        )
+    )
 
 
 def _logins(session: Session, association: Association, driver: Driver) -> None:
