@@ -110,11 +110,12 @@ def db(_shared_database: Database) -> Iterator[Database]:
     """The migrated database; every row a test adds (outside the gazetteer) is removed after it."""
     yield _shared_database
     with _shared_database.session() as session:
+        # Places of an association go before it; the shared registry (no association) stays.
+        session.execute(sa.text("DELETE FROM named_place WHERE association_id IS NOT NULL"))
         for table in reversed(Base.metadata.sorted_tables):
             if table.name in REFERENCE_TABLES:
                 continue
             session.execute(table.delete())
-        session.execute(sa.text("DELETE FROM named_place WHERE association_id IS NOT NULL"))
 
 
 @pytest.fixture

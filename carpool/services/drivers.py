@@ -21,6 +21,8 @@ from carpool.models import (
     Commune,
     Driver,
     NamedPlace,
+    Offer,
+    OfferStatus,
     Role,
     TimeOff,
     UserAccount,
@@ -149,6 +151,7 @@ def named_places(session: Session, association_id: int) -> list[NamedPlace]:
         session.scalars(
             sa.select(NamedPlace)
             .where(sa.or_(NamedPlace.association_id.is_(None), NamedPlace.association_id == association_id))
+            .where(NamedPlace.archived_at.is_(None))
             .order_by(NamedPlace.name)
         )
     )
@@ -277,8 +280,19 @@ def _association_for_sign_up(
 
 
 def set_vetting(session: Session, driver: Driver, status: VettingStatus, *, actor: str, clock: Clock) -> None:
-    """The coordinators' hook: vet, pause or send back to pending; audited."""
+    """The coordinators' hook: vet, pause or send back to pending; audited.
+
+    The matcher's cached index re-reads only offers changed since its last look:
+    the driver's open offers are marked changed, so a pause counts at once.
+    """
     previous = driver.vetting
+    if (previous is VettingStatus.VETTED) is not (status is VettingStatus.VETTED):
+        session.execute(
+            sa.update(Offer)
+            .where(Offer.driver_id == driver.id, Offer.status == OfferStatus.OPEN)
+            .values(updated_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
     driver.vetting = status
     driver.vetted_at = clock.now() if status is VettingStatus.VETTED else driver.vetted_at
     audit.record(

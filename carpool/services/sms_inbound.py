@@ -279,7 +279,15 @@ class Handler:
         place = None
         if draft.get("destination_place"):
             place = self.session.scalar(
-                sa.select(NamedPlace).where(NamedPlace.name == draft["destination_place"]).limit(1)
+                sa.select(NamedPlace)
+                .where(
+                    NamedPlace.name == draft["destination_place"],
+                    sa.or_(
+                        NamedPlace.association_id.is_(None), NamedPlace.association_id == self.association.id
+                    ),
+                    NamedPlace.archived_at.is_(None),
+                )
+                .limit(1)
             )
         destination = self.session.get_one(Commune, draft["destination"])
         origin_insee = draft.get("origin") or self.resident.home_commune_insee

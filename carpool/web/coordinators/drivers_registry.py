@@ -1,5 +1,93 @@
-"""(to be written)"""
+"""The drivers' registry: who drives, what was checked, and the vetting decision."""
 
 from __future__ import annotations
 
-from carpool.web.coordinators import bp  # noqa: F401
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+
+from carpool.extensions import db_session
+from carpool.models import Commune, Driver, VettingStatus
+from carpool.services import vetting
+from carpool.services.validation import InvalidInput
+from carpool.web.coordinators import bp
+from carpool.web.coordinators.common import (
+    View,
+    actor,
+    association_id,
+    clock,
+    coordinator_required,
+    invalid,
+    scoped,
+    today,
+)
+from carpool.web.coordinators.registry_forms import VettingForm
+
+DONE = {
+    VettingStatus.VETTED: "{name} est vérifié : des trajets peuvent lui être proposés.",
+    VettingStatus.PAUSED: "{name} est en pause : plus aucun trajet ne lui sera proposé.",
+    VettingStatus.PENDING: "{name} est de nouveau à vérifier.",
+}
+
+
+@bp.get("/conducteurs")
+@coordinator_required
+def drivers() -> str:
+    wanted = request.args.get("etat", "")
+    status = next((s for s in VettingStatus if s.value == wanted), None)
+    session = db_session()
+    return render_template(
+        "coordinators/drivers.html",
+        rows=vetting.registry(session, association_id(), today(), status),
+        counts=vetting.counts(session, association_id()),
+        status=status,
+        labels=vetting.STATUS_LABELS,
+        warning_days=vetting.EXPIRY_WARNING_DAYS,
+    )
+
+
+@bp.get("/conducteurs/<int:driver_id>")
+@coordinator_required
+def driver(driver_id: int) -> str:
+    found = scoped(Driver, driver_id)
+    form = VettingForm(formdata=None, obj=found, decision=found.vetting.value, note=found.vetting_note)
+    return render_template("coordinators/driver.html", form=form, **_context(found))
+
+
+@bp.post("/conducteurs/<int:driver_id>/verification")
+@coordinator_required
+def driver_vetting(driver_id: int) -> View:
+    found = scoped(Driver, driver_id)
+    form = VettingForm()
+    if not form.validate_on_submit():
+        return render_template("coordinators/driver.html", form=form, problems=[], **_context(found)), 422
+    decision = VettingStatus(form.decision.data)
+    data = vetting.VettingInput(
+        decision=decision,
+        documents_seen=bool(form.documents_seen.data),
+        licence_valid_until=form.licence_valid_until.data,
+        insurance_valid_until=form.insurance_valid_until.data,
+        note=form.note.data or "",
+    )
+    session = db_session()
+    try:
+        vetting.record_vetting(session, found, data, actor=actor(), clock=clock())
+    except InvalidInput as error:
+        return invalid("coordinators/driver.html", form, error, **_context(found))
+    session.commit()
+    flash(DONE[decision].format(name=f"{found.first_name} {found.last_name}"))
+    return redirect(url_for("coord.driver", driver_id=found.id))
+
+
+def _context(found: Driver) -> dict[str, Any]:
+    session = db_session()
+    day = today()
+    return {
+        "driver": found,
+        "commune": session.get_one(Commune, found.home_commune_insee).name,
+        "licence": vetting.validity(found.licence_valid_until, day),
+        "insurance": vetting.validity(found.insurance_valid_until, day),
+        "history": vetting.history(session, found),
+        "labels": vetting.STATUS_LABELS,
+        "history_labels": {f"driver.{s.value}": label for s, label in vetting.STATUS_LABELS.items()},
+    }

@@ -1,5 +1,137 @@
-"""(to be written)"""
+"""The named places' registry: the association's own places, editable; the shared ones, read-only.
+
+Shared places (no association) are never found by ``scoped``: editing or
+archiving one answers 404, like a place of another association.
+"""
 
 from __future__ import annotations
 
-from carpool.web.coordinators import bp  # noqa: F401
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from carpool.db import lon_lat
+from carpool.extensions import db_session
+from carpool.models import Commune, NamedPlace
+from carpool.services import drivers, places_registry
+from carpool.services.places_registry import PlaceInput
+from carpool.services.validation import InvalidInput
+from carpool.web.coordinators import bp
+from carpool.web.coordinators.common import (
+    View,
+    actor,
+    association_id,
+    clock,
+    coordinator_required,
+    invalid,
+    scoped,
+)
+from carpool.web.coordinators.registry_forms import PlaceForm
+from carpool.web.forms import ActionForm
+
+FORM = "coordinators/place_form.html"
+
+
+@bp.get("/lieux")
+@coordinator_required
+def places() -> str:
+    return render_template(
+        "coordinators/places.html",
+        registry=places_registry.registry(db_session(), association_id()),
+        kinds=places_registry.KINDS,
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/lieux/nouveau", methods=["GET", "POST"])
+@coordinator_required
+def place_new() -> View:
+    form = PlaceForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template(FORM, form=form, place=None, problems=[], **_communes()), status
+    session = db_session()
+    try:
+        place = places_registry.create_place(session, association_id(), _input(form), actor=actor())
+    except InvalidInput as error:
+        return invalid(FORM, form, error, place=None, **_communes())
+    session.commit()
+    flash(f"Le lieu « {place.name} » est ajouté.")
+    return redirect(url_for("coord.places"))
+
+
+@bp.route("/lieux/<int:place_id>/modifier", methods=["GET", "POST"])
+@coordinator_required
+def place_edit(place_id: int) -> View:
+    place = scoped(NamedPlace, place_id)
+    form = PlaceForm() if request.method == "POST" else PlaceForm(formdata=None, **_current(place))
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template(FORM, form=form, place=place, problems=[], **_communes()), status
+    session = db_session()
+    try:
+        places_registry.update_place(session, place, _input(form), actor=actor())
+    except InvalidInput as error:
+        return invalid(FORM, form, error, place=place, **_communes())
+    session.commit()
+    flash(f"Le lieu « {place.name} » est enregistré.")
+    return redirect(url_for("coord.places"))
+
+
+@bp.post("/lieux/<int:place_id>/archiver")
+@coordinator_required
+def place_archive(place_id: int) -> BaseResponse:
+    place = scoped(NamedPlace, place_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    places_registry.archive_place(db_session(), place, actor=actor(), clock=clock())
+    db_session().commit()
+    flash(f"Le lieu « {place.name} » est archivé : il n'est plus proposé.")
+    return redirect(url_for("coord.places"))
+
+
+@bp.post("/lieux/<int:place_id>/restaurer")
+@coordinator_required
+def place_restore(place_id: int) -> BaseResponse:
+    place = scoped(NamedPlace, place_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    session = db_session()
+    try:
+        places_registry.restore_place(session, place, actor=actor())
+    except InvalidInput as error:
+        session.rollback()
+        flash(" ".join(error.errors.values()), "error")
+        return redirect(url_for("coord.places"))
+    session.commit()
+    flash(f"Le lieu « {place.name} » est de nouveau proposé.")
+    return redirect(url_for("coord.places"))
+
+
+def _input(form: PlaceForm) -> PlaceInput:
+    return PlaceInput(
+        name=form.name.data or "",
+        kind=form.kind.data or "",
+        commune=form.commune.data or "",
+        latitude=form.latitude.data or "",
+        longitude=form.longitude.data or "",
+    )
+
+
+def _current(place: NamedPlace) -> dict[str, Any]:
+    """The form's starting values; coordinators see the commune as they would type it."""
+    commune = db_session().get_one(Commune, place.commune_insee)
+    lon, lat = lon_lat(place.point)
+    return {
+        "name": place.name,
+        "kind": place.kind,
+        "commune": drivers.commune_label(commune),
+        "latitude": f"{lat:.5f}".replace(".", ","),
+        "longitude": f"{lon:.5f}".replace(".", ","),
+    }
+
+
+def _communes() -> dict[str, list[str]]:
+    labels = drivers.place_suggestions(db_session(), 0)
+    return {"commune_labels": [label for label in labels if label.endswith(")")]}

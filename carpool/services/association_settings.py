@@ -1,0 +1,295 @@
+"""An association's settings and its coordinators' accounts, managed by its admins.
+
+Revoking an account keeps the row (the audit trail names it) but makes it
+useless: the password hash becomes a value no password verifies, open sessions
+end (``session_version`` bumped), API tokens and reset links stop working and
+the second factor is forgotten. Creating an account again with the same e-mail
+in the same association gives access back. An association always keeps at
+least one admin: the last one can be neither demoted nor revoked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from carpool.clock import Clock
+from carpool.models import ApiToken, Association, PasswordResetToken, Role, UserAccount
+from carpool.services import audit
+from carpool.services.accounts import end_sessions, hash_password, password_problem
+from carpool.services.drivers import EMAIL, display_phone, normalise_mobile
+from carpool.services.validation import InvalidInput
+
+RATE_RANGE = (Decimal("0"), Decimal("2"))
+SMS_RETENTION_RANGE = (7, 365)
+RESIDENT_RETENTION_RANGE = (180, 3650)
+STAFF_ROLES = (Role.COORDINATOR, Role.ADMIN)
+#: Not an Argon2 hash: ``verify_password`` refuses every password against it.
+REVOKED_HASH = "!revoked"
+ROLE_LABELS = {
+    Role.COORDINATOR: "Coordinateur ou coordinatrice",
+    Role.ADMIN: "Administrateur ou administratrice",
+}
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettingsInput:
+    """As typed: numbers in French ("0,32"), phone numbers as people write them."""
+
+    sms_number: str
+    phone: str
+    rate_per_km: str
+    sms_retention_days: int
+    inactive_resident_retention_days: int
+
+
+def update_settings(session: Session, association: Association, data: SettingsInput, *, actor: str) -> None:
+    """Check everything, then change it all and audit what changed; InvalidInput changes nothing."""
+    errors: dict[str, str] = {}
+    sms_number = _sms_number(session, association, data.sms_number, errors)
+    phone = _landline_or_mobile(data.phone, errors)
+    rate = _rate(data.rate_per_km, errors)
+    _within(data.sms_retention_days, SMS_RETENTION_RANGE, "sms_retention_days", "La durée", errors)
+    _within(
+        data.inactive_resident_retention_days,
+        RESIDENT_RETENTION_RANGE,
+        "inactive_resident_retention_days",
+        "La durée",
+        errors,
+    )
+    if errors:
+        raise InvalidInput(errors)
+    wanted = {
+        "sms_number": sms_number,
+        "phone": phone,
+        "rate_per_km": rate,
+        "sms_retention_days": data.sms_retention_days,
+        "inactive_resident_retention_days": data.inactive_resident_retention_days,
+    }
+    changed = {}
+    for name, value in wanted.items():
+        old = getattr(association, name)
+        if old != value:
+            changed[name] = {"before": _text(old), "after": _text(value)}
+            setattr(association, name, value)
+    if changed:
+        audit.record(
+            session,
+            actor,
+            "association.settings_changed",
+            subject=association,
+            association_id=association.id,
+            **changed,
+        )
+    session.flush()
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _sms_number(session: Session, association: Association, text: str, errors: dict[str, str]) -> str | None:
+    """The number residents text, shown the French way; unique, as inbound SMS are routed by it."""
+    if not text.strip():
+        return None
+    try:
+        e164 = normalise_mobile(text)
+    except InvalidInput:
+        errors["sms_number"] = (
+            "Indiquez un numéro de portable français qui reçoit les SMS, par exemple 06 12 34 56 78."
+        )
+        return None
+    others = session.scalars(sa.select(Association.sms_number).where(Association.id != association.id))
+    if any(other and _last9(other) == _last9(e164) for other in others):
+        errors["sms_number"] = "Ce numéro est déjà celui d'une autre association."
+        return None
+    return display_phone(e164)
+
+
+def _landline_or_mobile(text: str, errors: dict[str, str]) -> str | None:
+    """The association's phone, any French number (01 to 09), shown the French way."""
+    if not text.strip():
+        return None
+    digits = "".join(ch for ch in text.replace("(0)", "") if ch.isdigit())
+    if text.strip().startswith("+33") or digits.startswith("0033"):
+        digits = "0" + digits[4 if digits.startswith("0033") else 2 :]
+    if len(digits) != 10 or not digits.startswith("0") or digits[1] == "0":
+        errors["phone"] = (
+            "Indiquez un numéro de téléphone français à 10 chiffres, par exemple 05 65 12 34 56."
+        )
+        return None
+    return display_phone("+33" + digits[1:])
+
+
+def _last9(number: str) -> str:
+    return "".join(ch for ch in number if ch.isdigit())[-9:]
+
+
+def _rate(text: str, errors: dict[str, str]) -> Decimal | None:
+    low, high = RATE_RANGE
+    try:
+        rate = Decimal(text.strip().replace(",", ".").replace("€", "").strip())
+    except InvalidOperation:
+        rate = Decimal("NaN")
+    if not rate.is_finite() or not low <= rate <= high:
+        errors["rate_per_km"] = "Indiquez un montant en euros par km entre 0 et 2, par exemple 0,32."
+        return None
+    return rate.quantize(Decimal("0.001"))
+
+
+def _within(value: int, bounds: tuple[int, int], field: str, what: str, errors: dict[str, str]) -> None:
+    low, high = bounds
+    if not low <= value <= high:
+        errors[field] = f"{what} doit être entre {low} et {high} jours."
+
+
+# --- coordinators' accounts ----------------------------------------------------------------
+
+
+def is_revoked(user: UserAccount) -> bool:
+    return user.password_hash == REVOKED_HASH
+
+
+def staff(session: Session, association_id: int) -> list[UserAccount]:
+    """The association's coordinators and admins, by e-mail (revoked ones included)."""
+    return list(
+        session.scalars(
+            sa.select(UserAccount)
+            .where(UserAccount.association_id == association_id, UserAccount.role.in_(STAFF_ROLES))
+            .order_by(UserAccount.email)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    email: str
+    role: Role
+    sees_health_data: bool
+    password: str
+
+
+def create_account(session: Session, association_id: int, data: NewAccount, *, actor: str) -> UserAccount:
+    """A coordinator or admin with an initial password (a revoked one of this association comes back)."""
+    errors: dict[str, str] = {}
+    email = data.email.strip().lower()
+    existing = None
+    if not EMAIL.match(email) or len(email) > 254:
+        errors["email"] = "Indiquez une adresse e-mail valide, par exemple prenom.nom@exemple.fr."
+    else:
+        existing = session.scalar(sa.select(UserAccount).where(UserAccount.email == email))
+        returning = (
+            existing is not None and existing.association_id == association_id and is_revoked(existing)
+        )
+        if existing is not None and not (returning and existing.role in STAFF_ROLES):
+            errors["email"] = "Cette adresse est déjà utilisée par un autre compte."
+    if data.role not in STAFF_ROLES:
+        errors["role"] = "Choisissez un rôle dans la liste."
+    if problem := password_problem(data.password):
+        errors["password"] = problem
+    if errors:
+        raise InvalidInput(errors)
+    user = existing or UserAccount(email=email, association_id=association_id, session_version=0)
+    user.password_hash = hash_password(data.password)
+    user.role = data.role
+    user.sees_health_data = data.sees_health_data
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "account.restored" if existing else "account.created",
+        subject=user,
+        association_id=association_id,
+        role=data.role.value,
+        sees_health_data=data.sees_health_data,
+    )
+    return user
+
+
+def update_account(
+    session: Session, user: UserAccount, *, role: Role, sees_health_data: bool, actor: str
+) -> None:
+    """Change a staff account's role or access to health data (the last admin stays admin)."""
+    if role not in STAFF_ROLES:
+        raise InvalidInput.on("role", "Choisissez un rôle dans la liste.")
+    if is_revoked(user):
+        raise InvalidInput.on("", "Ce compte n'a plus accès : recréez-le pour le modifier.")
+    if user.role is Role.ADMIN and role is not Role.ADMIN:
+        _keep_an_admin(session, user, "role")
+    before = {"role": user.role.value, "sees_health_data": user.sees_health_data}
+    user.role, user.sees_health_data = role, sees_health_data
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "account.updated",
+        subject=user,
+        association_id=user.association_id,
+        before=before,
+        after={"role": role.value, "sees_health_data": sees_health_data},
+    )
+
+
+def revoke_account(session: Session, user: UserAccount, *, by: UserAccount, clock: Clock) -> None:
+    """End the account's access for good, everywhere, at once (never one's own: ask another admin)."""
+    if is_revoked(user):
+        return
+    if user.id == by.id:
+        raise InvalidInput.on(
+            "", "Vous ne pouvez pas retirer votre propre accès : demandez-le à un autre administrateur."
+        )
+    if user.role is Role.ADMIN:
+        _keep_an_admin(session, user, "")
+    user.password_hash = REVOKED_HASH
+    user.totp_secret = None
+    user.totp_last_step = None
+    user.sees_health_data = False
+    session.flush()
+    end_sessions(session, user)
+    now = clock.now()
+    session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        sa.update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(
+        session, f"user:{by.id}", "account.revoked", subject=user, association_id=user.association_id
+    )
+
+
+def _keep_an_admin(session: Session, leaving: UserAccount, field: str) -> None:
+    """Refuse if ``leaving`` is the association's last active admin.
+
+    The admins' rows are locked (PostgreSQL) so two admins demoting each other at
+    the same moment cannot both succeed; SQLite serialises writers anyway.
+    """
+    admins = session.scalars(
+        sa.select(UserAccount)
+        .where(
+            UserAccount.association_id == leaving.association_id,
+            UserAccount.role == Role.ADMIN,
+            UserAccount.password_hash != REVOKED_HASH,
+        )
+        .order_by(UserAccount.id)
+        .with_for_update()
+    ).all()
+    if not any(admin.id != leaving.id for admin in admins):
+        raise InvalidInput.on(
+            field,
+            "C'est le dernier compte administrateur de l'association : "
+            "nommez d'abord un autre administrateur.",
+        )
