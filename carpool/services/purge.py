@@ -83,7 +83,7 @@ def anonymise_inactive_residents(session: Session, now: datetime) -> int:
                 ~_has_pending_trip(now),
             )
         ):
-            _anonymise(session, resident)
+            anonymise(session, resident)
             count += 1
     return count
 
@@ -102,7 +102,10 @@ def _has_pending_trip(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(open_request, active_match)
 
 
-def _anonymise(session: Session, resident: Resident) -> None:
+def anonymise(
+    session: Session, resident: Resident, *, actor: str = "system", action: str = "resident.anonymised"
+) -> None:
+    """Replace what identifies the resident by placeholders; the row stays for the statistics."""
     phone, anonymous = resident.phone, f"{ANONYMOUS_PREFIX}{resident.id}"
     resident.first_name, resident.last_name, resident.notes = "Anonyme", "", ""
     resident.phone, resident.home_point = anonymous, None
@@ -122,9 +125,7 @@ def _anonymise(session: Session, resident: Resident) -> None:
         .where(to_them, OutboundMessage.status != OutboundStatus.SENDING)
         .values(to_phone=anonymous)
     )
-    audit.record(
-        session, "system", "resident.anonymised", subject=resident, association_id=resident.association_id
-    )
+    audit.record(session, actor, action, subject=resident, association_id=resident.association_id)
 
 
 def _delete(session: Session, statement: sa.Delete) -> int:

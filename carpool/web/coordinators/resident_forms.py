@@ -1,0 +1,68 @@
+"""Forms of the residents' registry; business checks (phone, commune, duplicates) are the service's."""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, HiddenField, StringField, TelField, TextAreaField
+from wtforms.validators import AnyOf, Length
+
+from carpool.services.residents import NOTES_MAX, ResidentInput
+from carpool.web.forms import BaseForm, required
+
+
+class ResidentForm(BaseForm):
+    first_name = StringField(
+        "Prénom", [required("Indiquez le prénom."), Length(max=80)], render_kw={"autocomplete": "off"}
+    )
+    last_name = StringField(
+        "Nom", [required("Indiquez le nom."), Length(max=80)], render_kw={"autocomplete": "off"}
+    )
+    phone = TelField(
+        "Téléphone portable",
+        [required("Indiquez le numéro de portable."), Length(max=30)],
+        description="Le numéro qui recevra les SMS, par exemple 06 12 34 56 78.",
+        render_kw={"autocomplete": "off", "inputmode": "tel"},
+    )
+    home_commune = StringField(
+        "Commune de domicile",
+        [required("Indiquez la commune."), Length(max=160)],
+        description="Son nom, avec le code postal si besoin : « Cajarc » ou « Cajarc (46160) ».",
+        render_kw={"list": "communes", "autocomplete": "off"},
+    )
+    uses_wheelchair = BooleanField("Se déplace en fauteuil roulant")
+    uses_walker = BooleanField("Utilise un déambulateur")
+    needs_help_boarding = BooleanField("A besoin d'aide pour monter en voiture")
+    consent = BooleanField(
+        "La personne accepte que l'association garde ces informations pour organiser ses trajets",
+        description="Demandez-le-lui de vive voix et cochez seulement si elle est d'accord.",
+    )
+    notes = TextAreaField(
+        "Notes (facultatif)",
+        [Length(max=NOTES_MAX, message=f"Les notes doivent faire au plus {NOTES_MAX} caractères.")],
+        description="Ce qui aide pour les trajets (accès, étage, chien…). Pas d'information médicale ici.",
+    )
+
+    def to_input(self) -> ResidentInput:
+        return ResidentInput(
+            first_name=self.first_name.data or "",
+            last_name=self.last_name.data or "",
+            phone=self.phone.data or "",
+            home_commune=self.home_commune.data or "",
+            uses_wheelchair=bool(self.uses_wheelchair.data),
+            uses_walker=bool(self.uses_walker.data),
+            needs_help_boarding=bool(self.needs_help_boarding.data),
+            consent=bool(self.consent.data),
+            notes=self.notes.data or "",
+        )
+
+
+class OptOutForm(BaseForm):
+    """Stop (``1``) or resume (``0``) the SMS, as the resident asked."""
+
+    opted_out = HiddenField(validators=[AnyOf(["0", "1"])])
+
+
+class EraseForm(BaseForm):
+    confirm = BooleanField(
+        "Je confirme : la personne a demandé l'effacement de ses données, qui sera définitif",
+        [required("Cochez la case pour confirmer l'effacement.")],
+    )

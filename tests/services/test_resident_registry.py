@@ -1,0 +1,407 @@
+"""The residents' registry: finding people as coordinators type them, recording, correcting, GDPR rights."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from factories import CAHORS, CAJARC, WHERE, add_driver
+
+from carpool.db import point
+from carpool.models import (
+    Association,
+    AuditEvent,
+    Conversation,
+    InboundMessage,
+    Match,
+    MatchStatus,
+    OutboundMessage,
+    OutboundStatus,
+    Purpose,
+    Request,
+    RequestSource,
+    RequestStatus,
+    Resident,
+)
+from carpool.services import residents
+from carpool.services.residents import ResidentInput
+from carpool.services.validation import InvalidInput
+
+ACTOR = "user:1"
+
+
+@pytest.fixture
+def lot(session):
+    association = Association(name="Lot Mobilité")
+    session.add(association)
+    session.flush()
+    return association
+
+
+@pytest.fixture
+def elsewhere(session):
+    association = Association(name="Argenteuil Solidarité")
+    session.add(association)
+    session.flush()
+    return association
+
+
+def details(**fields) -> ResidentInput:
+    values = {
+        "first_name": "Hélène",
+        "last_name": "Lacombe",
+        "phone": "06 39 97 12 34",
+        "home_commune": "Cajarc (46160)",
+    }
+    return ResidentInput(**{**values, **fields})
+
+
+def add(session, association, clock, **fields) -> Resident:
+    return residents.create(session, association.id, details(**fields), actor=ACTOR, now=clock.now())
+
+
+def ask(session, association, person, *, at, status=RequestStatus.OPEN, purpose=Purpose.MEDICAL) -> Request:
+    request = Request(
+        association_id=association.id,
+        resident_id=person.id,
+        pickup_commune_insee=CAJARC,
+        pickup_point=point(*WHERE[CAJARC]),
+        dropoff_commune_insee=CAHORS,
+        dropoff_point=point(*WHERE[CAHORS]),
+        earliest=at - timedelta(hours=2),
+        latest=at,
+        purpose=purpose,
+        source=RequestSource.PHONE,
+        status=status,
+        note="rendez-vous chez le cardiologue",
+    )
+    session.add(request)
+    session.flush()
+    return request
+
+
+def drive(session, association, request, *, status=MatchStatus.CONFIRMED) -> Match:
+    driver = add_driver(session, association)
+    match = Match(
+        request_id=request.id,
+        driver_id=driver.id,
+        pickup_at=request.latest - timedelta(hours=1),
+        dropoff_at=request.latest - timedelta(minutes=15),
+        status=status,
+        cancel_reason="Hélène est hospitalisée" if status is MatchStatus.CANCELLED else None,
+    )
+    session.add(match)
+    session.flush()
+    return match
+
+
+def texts(session, association, person, clock) -> None:
+    session.add_all(
+        [
+            InboundMessage(
+                message_sid="SM1",
+                association_id=association.id,
+                resident_id=person.id,
+                from_phone=person.phone,
+                body="Bonjour, rdv cardiologue mardi",
+            ),
+            OutboundMessage(
+                idempotency_key="k1",
+                association_id=association.id,
+                to_phone=person.phone,
+                body="Sophie vous prendra mardi",
+                status=OutboundStatus.DELIVERED,
+            ),
+            OutboundMessage(
+                idempotency_key="k2",
+                association_id=association.id,
+                to_phone=person.phone,
+                body="Rappel : demain 9 h",
+                status=OutboundStatus.PENDING,
+            ),
+            Conversation(phone=person.phone, draft={"purpose": "medical"}),
+        ]
+    )
+    session.flush()
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def people(session, lot, elsewhere, clock):
+    helene = add(session, lot, clock)
+    jean = add(session, lot, clock, first_name="Jean", last_name="Delpech", phone="0639975678")
+    stranger = add(session, elsewhere, clock, first_name="Hélène", last_name="Autre", phone="0639970000")
+    return helene, jean, stranger
+
+
+@pytest.mark.parametrize("typed", ["helene", "HÉLÈNE", "hel", "Lacombe Hélène", "lacombe", "Lacomb"])
+def test_search_finds_a_name_whatever_the_accents_and_case(session, lot, people, typed):
+    assert [r.first_name for r in residents.search(session, lot.id, typed)] == ["Hélène"]
+
+
+def test_search_forgives_a_typo_in_a_long_name(session, lot, people):
+    assert [r.last_name for r in residents.search(session, lot.id, "Delpeche")] == ["Delpech"]
+
+
+@pytest.mark.parametrize(
+    "typed", ["06 39 97 12 34", "+33639971234", "0639971234", "06.39.97.12.34", "1234", "06 39 97 1"]
+)
+def test_search_finds_a_phone_number_in_any_format(session, lot, people, typed):
+    assert [r.first_name for r in residents.search(session, lot.id, typed)] == ["Hélène"]
+
+
+def test_search_never_shows_another_associations_residents(session, lot, people):
+    assert residents.search(session, lot.id, "0639970000") == []
+    assert [r.last_name for r in residents.search(session, lot.id, "hélène")] == ["Lacombe"]
+
+
+def test_search_leaves_out_erased_residents(session, lot, people, clock):
+    helene, _, _ = people
+    residents.erase(session, helene, actor=ACTOR, now=clock.now())
+
+    assert residents.search(session, lot.id, "hélène") == []
+    assert residents.search(session, lot.id, "anon") == []
+
+
+def test_search_respects_the_limit(session, lot, clock):
+    for n in range(5):
+        add(session, lot, clock, phone=f"06399780{n:02d}")
+
+    assert len(residents.search(session, lot.id, "Lacombe", limit=3)) == 3
+
+
+def test_a_page_of_the_registry_counts_everyone_but_shows_one_page(session, lot, clock):
+    for n in range(7):
+        add(session, lot, clock, last_name=f"Nom{n}", phone=f"06399780{n:02d}")
+
+    found = residents.page(session, lot.id, number=2, size=3)
+
+    assert (found.total, found.pages) == (7, 3)
+    assert [row.resident.last_name for row in found.rows] == ["Nom3", "Nom4", "Nom5"]
+    assert found.rows[0].commune == "Cajarc"
+
+
+# --- create and update -----------------------------------------------------------------------
+
+
+def test_create_stores_the_number_in_international_form_and_the_consent_time(session, lot, clock):
+    person = add(session, lot, clock, consent=True)
+
+    assert person.phone == "+33639971234"
+    assert person.home_commune_insee == CAJARC
+    assert person.consent_at == clock.now()
+
+
+def test_create_without_consent_leaves_it_unrecorded(session, lot, clock):
+    assert add(session, lot, clock).consent_at is None
+
+
+def test_create_is_audited(session, lot, clock):
+    person = add(session, lot, clock)
+
+    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "resident.created")).one()
+    assert (event.actor, event.subject_id, event.association_id) == (ACTOR, person.id, lot.id)
+
+
+def test_create_reports_every_bad_field_in_french(session, lot, clock):
+    with pytest.raises(InvalidInput) as refused:
+        add(session, lot, clock, first_name=" ", phone="05 65 00 00 00", home_commune="Atlantis")
+
+    assert set(refused.value.errors) == {"first_name", "phone", "home_commune"}
+    assert "portable" in refused.value.errors["phone"]
+    assert "Atlantis" in refused.value.errors["home_commune"]
+
+
+def test_a_number_already_in_the_registry_is_refused_with_the_name_of_its_holder(session, lot, clock):
+    add(session, lot, clock)
+
+    with pytest.raises(InvalidInput) as refused:
+        add(session, lot, clock, first_name="Autre", phone="+33 6 39 97 12 34")
+
+    assert "Hélène Lacombe" in refused.value.errors["phone"]
+
+
+def test_a_number_held_in_another_association_is_refused_without_naming_anyone(
+    session, lot, elsewhere, clock
+):
+    add(session, elsewhere, clock)
+
+    with pytest.raises(InvalidInput) as refused:
+        add(session, lot, clock, first_name="Autre")
+
+    assert "déjà enregistré" in refused.value.errors["phone"]
+    assert "Hélène" not in refused.value.errors["phone"]
+
+
+def test_update_changes_the_details_and_audits_the_field_names_only(session, lot, clock):
+    person = add(session, lot, clock)
+    person.home_point = point(*WHERE[CAJARC])
+
+    residents.update(
+        session,
+        person,
+        details(last_name="Lacombe-Vidal", home_commune="Cahors", uses_walker=True, consent=True),
+        actor=ACTOR,
+        now=clock.now(),
+    )
+
+    assert (person.last_name, person.home_commune_insee, person.uses_walker) == (
+        "Lacombe-Vidal",
+        CAHORS,
+        True,
+    )
+    assert person.home_point is None
+    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "resident.updated")).one()
+    assert event.details["fields"] == [
+        "home_commune_insee",
+        "home_point",
+        "last_name",
+        "uses_walker",
+        "consent_at",
+    ]
+    assert "Lacombe-Vidal" not in str(event.details)
+
+
+def test_update_keeps_its_own_number(session, lot, clock):
+    person = add(session, lot, clock)
+
+    residents.update(session, person, details(notes="Sonner fort"), actor=ACTOR, now=clock.now())
+
+    assert person.notes == "Sonner fort"
+
+
+def test_opting_out_and_back_is_recorded_and_audited(session, lot, clock):
+    person = add(session, lot, clock)
+
+    residents.set_opt_out(session, person, True, actor=ACTOR, now=clock.now())
+    assert person.sms_opted_out_at == clock.now()
+    residents.set_opt_out(session, person, False, actor=ACTOR, now=clock.now())
+
+    assert person.sms_opted_out_at is None
+    actions = list(session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)))
+    assert actions[-2:] == ["resident.sms_opted_out", "resident.sms_opted_in"]
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def test_the_export_holds_the_profile_trips_texts_and_history(session, lot, clock):
+    person = add(session, lot, clock, notes="Sonner fort")
+    request = ask(session, lot, person, at=clock.now() + timedelta(days=3), status=RequestStatus.MATCHED)
+    drive(session, lot, request)
+    texts(session, lot, person, clock)
+
+    data = residents.export(session, person, actor=ACTOR)
+
+    assert data["profile"]["notes"] == "Sonner fort"
+    assert [r["purpose"] for r in data["requests"]] == ["medical"]
+    assert [m["driver_first_name"] for m in data["matches"]] == ["Sophie"]
+    assert [m["body"] for m in data["sms_received"]] == ["Bonjour, rdv cardiologue mardi"]
+    assert {m["body"] for m in data["sms_sent"]} == {"Sophie vous prendra mardi", "Rappel : demain 9 h"}
+    assert data["conversation"]["draft"] == {"purpose": "medical"}
+    assert "resident.created" in [e["action"] for e in data["audit_events"]]
+
+
+def test_the_export_is_audited(session, lot, clock):
+    person = add(session, lot, clock)
+
+    residents.export(session, person, actor=ACTOR)
+
+    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "resident.exported")).one()
+    assert (event.actor, event.subject_id) == (ACTOR, person.id)
+
+
+# --- erasure ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def history(session, lot, clock):
+    """Hélène with a trip done, one cancelled, one request waiting, and texts both ways."""
+    person = add(session, lot, clock, notes="Diabétique", uses_wheelchair=True, consent=True)
+    done = ask(session, lot, person, at=clock.now() - timedelta(days=10), status=RequestStatus.DONE)
+    drive(session, lot, done, status=MatchStatus.COMPLETED)
+    cancelled = ask(session, lot, person, at=clock.now() - timedelta(days=5), status=RequestStatus.CANCELLED)
+    drive(session, lot, cancelled, status=MatchStatus.CANCELLED)
+    waiting = ask(session, lot, person, at=clock.now() + timedelta(days=4))
+    texts(session, lot, person, clock)
+    return person, waiting
+
+
+def test_erasure_removes_what_identifies_the_resident(session, lot, clock, history):
+    person, _ = history
+
+    residents.erase(session, person, actor=ACTOR, now=clock.now())
+
+    assert (person.first_name, person.last_name, person.notes) == ("Anonyme", "", "")
+    assert person.phone == f"anon:{person.id}" and person.home_point is None
+    assert not person.needs and person.consent_at is None
+    assert person.erased_at == clock.now()
+
+
+def test_erasure_empties_the_texts_and_forgets_the_conversation(session, lot, clock, history):
+    person, _ = history
+    phone = person.phone
+
+    residents.erase(session, person, actor=ACTOR, now=clock.now())
+    session.expire_all()
+
+    bodies = list(session.scalars(sa.select(InboundMessage.body))) + list(
+        session.scalars(sa.select(OutboundMessage.body))
+    )
+    assert bodies == [None, None, None]
+    assert session.scalar(sa.select(sa.func.count()).select_from(Conversation)) == 0
+    assert session.scalar(sa.select(OutboundMessage.id).where(OutboundMessage.to_phone == phone)) is None
+    assert set(session.scalars(sa.select(Request.note))) == {""}
+    assert set(session.scalars(sa.select(Match.cancel_reason))) == {None}
+
+
+def test_erasure_keeps_the_trips_for_the_statistics(session, lot, clock, history):
+    person, waiting = history
+
+    residents.erase(session, person, actor=ACTOR, now=clock.now())
+
+    kept = session.scalars(sa.select(Request.status).where(Request.resident_id == person.id)).all()
+    assert sorted(s.value for s in kept) == ["cancelled", "cancelled", "done"]
+    assert waiting.status is RequestStatus.CANCELLED
+    assert session.scalar(sa.select(sa.func.count()).select_from(Match)) == 2
+
+
+def test_erasure_is_audited_under_the_coordinator(session, lot, clock, history):
+    person, _ = history
+
+    residents.erase(session, person, actor=ACTOR, now=clock.now())
+
+    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "resident.erased")).one()
+    assert (event.actor, event.subject_id, event.association_id) == (ACTOR, person.id, lot.id)
+
+
+def test_erasure_waits_until_an_engaged_driver_is_released(session, lot, clock):
+    person = add(session, lot, clock)
+    ahead = ask(session, lot, person, at=clock.now() + timedelta(days=2), status=RequestStatus.MATCHED)
+    drive(session, lot, ahead, status=MatchStatus.ACCEPTED)
+
+    with pytest.raises(InvalidInput) as refused:
+        residents.erase(session, person, actor=ACTOR, now=clock.now())
+
+    assert "annulez-le d'abord" in refused.value.errors[""]
+    assert person.first_name == "Hélène"
+
+
+def test_an_erased_resident_can_no_longer_be_changed(session, lot, clock):
+    person = add(session, lot, clock)
+    residents.erase(session, person, actor=ACTOR, now=clock.now())
+
+    with pytest.raises(InvalidInput):
+        residents.update(session, person, details(), actor=ACTOR, now=clock.now())
+
+
+def test_the_number_of_an_erased_resident_can_be_registered_again(session, lot, clock):
+    person = add(session, lot, clock)
+    residents.erase(session, person, actor=ACTOR, now=clock.now())
+
+    again = add(session, lot, clock)
+
+    assert again.phone == "+33639971234" and again.id != person.id
