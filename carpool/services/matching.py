@@ -61,6 +61,8 @@ class _CachedIndex:
     built_for: date
     seen_until: datetime
     volunteer_key: tuple[object, ...]
+    # offer id → the updated_at last applied: the refresh overlap re-reads rows, not re-indexes them
+    versions: dict[int, datetime] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -116,13 +118,12 @@ def _usable(offer: Offer, driver: Driver, now: datetime) -> bool:
     )
 
 
-def _offer_rows(session: Session, association_id: int, now: datetime, changed_since: datetime | None):  # type: ignore[no-untyped-def]
+def _offer_rows(session: Session, association_id: int, now: datetime):  # type: ignore[no-untyped-def]
+    """The association's open offers still to come, with their drivers (the daily build)."""
     query = sa.select(Offer, Driver).join(Driver, Offer.driver_id == Driver.id)
-    query = query.where(Driver.association_id == association_id)
-    if changed_since is None:
-        query = query.where(Offer.status == OfferStatus.OPEN, Offer.depart_latest >= now)
-    else:
-        query = query.where(Offer.updated_at > changed_since - REFRESH_OVERLAP)
+    query = query.where(
+        Driver.association_id == association_id, Offer.status == OfferStatus.OPEN, Offer.depart_latest >= now
+    )
     return session.execute(query).all()
 
 
@@ -231,28 +232,38 @@ def _latest_change(session: Session, association_id: int) -> datetime:
 
 
 def _build(session: Session, association_id: int, now: datetime) -> _CachedIndex:
-    offers = [
-        _to_matching_offer(o, d)
-        for o, d in _offer_rows(session, association_id, now, None)
-        if _usable(o, d, now)
-    ]
+    rows = _offer_rows(session, association_id, now)
+    offers = [_to_matching_offer(o, d) for o, d in rows if _usable(o, d, now)]
     index = matching.CandidateIndex(offers=offers, volunteers=_volunteers(session, association_id, now))
     return _CachedIndex(
         index=index,
         built_for=now.astimezone(PARIS).date(),
         seen_until=_latest_change(session, association_id),
         volunteer_key=_volunteer_key(session, association_id),
+        versions={o.id: o.updated_at for o, _d in rows},
     )
 
 
 def _refresh(cached: _CachedIndex, session: Session, association_id: int, now: datetime) -> None:
-    for offer, driver in _offer_rows(session, association_id, now, cached.seen_until):
-        key = offer_id(offer)
-        if key in cached.index:
-            cached.index.remove(key)
-        if _usable(offer, driver, now):
-            cached.index.add(_to_matching_offer(offer, driver))
-        cached.seen_until = max(cached.seen_until, offer.updated_at)
+    changed = session.execute(
+        sa.select(Offer.id, Offer.updated_at)
+        .join(Driver, Offer.driver_id == Driver.id)
+        .where(Driver.association_id == association_id)
+        .where(Offer.updated_at > cached.seen_until - REFRESH_OVERLAP)
+    ).all()
+    stale = [i for i, at in changed if cached.versions.get(i) != at]
+    if stale:
+        rows = session.execute(
+            sa.select(Offer, Driver).join(Driver, Offer.driver_id == Driver.id).where(Offer.id.in_(stale))
+        ).all()
+        for offer, driver in rows:
+            key = offer_id(offer)
+            if key in cached.index:
+                cached.index.remove(key)
+            if _usable(offer, driver, now):
+                cached.index.add(_to_matching_offer(offer, driver))
+            cached.versions[offer.id] = offer.updated_at
+    cached.seen_until = max([cached.seen_until, *(at for _i, at in changed)])
     volunteer_key = _volunteer_key(session, association_id)
     if volunteer_key != cached.volunteer_key:
         for stale in list(cached.index.volunteers):
