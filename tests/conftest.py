@@ -107,8 +107,16 @@ def _shared_database(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def db(_shared_database: Database) -> Iterator[Database]:
-    """The migrated database; every row a test adds (outside the gazetteer) is removed after it."""
+    """The migrated database; every row a test adds (outside the gazetteer) is removed after it.
+
+    The matcher's in-memory indexes (one per database URL and association) are dropped too:
+    ids are reused from one test to the next.
+    """
+    from carpool.services import matching
+
+    matching.forget_indexes()
     yield _shared_database
+    matching.forget_indexes()
     with _shared_database.session() as session:
         # Places of an association go before it; the shared registry (no association) stays.
         session.execute(sa.text("DELETE FROM named_place WHERE association_id IS NOT NULL"))

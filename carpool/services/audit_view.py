@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from carpool.clock import PARIS
 from carpool.models import AuditEvent, Driver, Resident, Role, UserAccount
 from carpool.notify import privacy
+from carpool.services.mileage import safe_cell
 
 PAGE_SIZE = 50
 #: Rows fetched at a time for the CSV export (bounds the IN lists of the name look-ups).
@@ -301,7 +302,9 @@ def to_csv(rows: Iterator[Entry]) -> tuple[str, int]:
     for entry in rows:
         details = " ; ".join(f"{key} : {value}" for key, value in entry.details)
         when = entry.at.astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
-        writer.writerow([when, *map(_cell, (entry.who, entry.what, entry.action, entry.subject, details))])
+        writer.writerow(
+            [when, *map(safe_cell, (entry.who, entry.what, entry.action, entry.subject, details))]
+        )
         count += 1
     return out.getvalue(), count
 
@@ -377,8 +380,3 @@ def _day(text: str) -> date | None:
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=PARIS)
-
-
-def _cell(text: str) -> str:
-    """No formula injection when the file is opened in a spreadsheet (as in services/mileage.py)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

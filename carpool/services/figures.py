@@ -43,7 +43,8 @@ from sqlalchemy.orm import Session
 
 from carpool.db import dialect_of, distance_m
 from carpool.models import Commune, Driver, Match, MatchStatus, Purpose, Request, RequestStatus, Resident
-from carpool.services.mileage import ROUTER, month_bounds
+from carpool.services.mileage import ROUTER, month_bounds, safe_cell
+from carpool.services.reasons import REASONS
 
 #: Base Carbone (ADEME), "voiture particulière, motorisation moyenne", combustion and
 #: upstream, in kg CO2e per vehicle-kilometre. Check it when the Base Carbone is updated.
@@ -70,21 +71,7 @@ _PURPOSE_COLUMNS = {
 }
 
 #: Why a request went unmet, in a coordinator's words (keys: ``Request.unmatched_reason``).
-UNMET_REASONS: dict[str, str] = {
-    "no_offer": "aucun trajet proposé ni bénévole disponible",
-    "no_offer_in_time_window": "aucun trajet à l'heure demandée",
-    "detour_too_long": "détour trop long pour les conducteurs",
-    "no_seat": "plus de place dans les voitures",
-    "needs_not_met": "véhicule adapté indisponible",
-    "outside_volunteer_radius": "trop loin des bénévoles",
-    "no_volunteer_slot": "aucun bénévole disponible à ce moment",
-    "volunteer_trip_cap_reached": "bénévoles ayant atteint leur nombre de trajets",
-    "proposal_expired": "proposition restée sans réponse",
-    "declined_by_resident": "proposition refusée par l'habitant",
-    "taken_by_other_request": "place prise par une autre demande",
-    "no_match_in_time": "aucune solution trouvée à temps",
-    "unknown": "raison non enregistrée",
-}
+UNMET_REASONS = REASONS  # the same words as the "Sans solution" page
 
 MONTHS = (
     "janvier", "février", "mars", "avril", "mai", "juin",
@@ -541,11 +528,6 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.1f}".replace(".", ",")
     return safe_cell(str(value))
-
-
-def safe_cell(text: str) -> str:
-    """No formula injection when the file is opened in a spreadsheet (as ``mileage._cell``)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 #: How the figures are computed, in the words the page and the workbook use.

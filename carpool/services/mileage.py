@@ -122,8 +122,8 @@ def to_csv(statement: Statement) -> str:
         writer.writerow(
             [
                 trip.day.isoformat(),
-                _cell(trip.passenger),
-                _cell(trip.route),
+                safe_cell(trip.passenger),
+                safe_cell(trip.route),
                 trip.kind,
                 str(trip.km).replace(".", ","),
                 str(trip.contribution).replace(".", ","),
@@ -142,6 +142,6 @@ def to_csv(statement: Statement) -> str:
     return out.getvalue()
 
 
-def _cell(text: str) -> str:
-    """No formula injection when the file is opened in a spreadsheet."""
+def safe_cell(text: str) -> str:
+    """No formula injection when a CSV is opened in a spreadsheet (every export uses this)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

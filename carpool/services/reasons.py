@@ -14,6 +14,8 @@ REASONS: dict[str, str] = {
     "taken_by_other_request": "le trajet choisi a été pris par un autre passager",
     "proposal_expired": "proposition restée sans réponse",
     "declined_by_resident": "le passager a refusé les propositions",
+    "no_match_in_time": "aucune solution trouvée à temps",
+    "unknown": "raison non enregistrée",
 }
 
 

@@ -15,7 +15,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 
 from carpool.clock import Clock
 from carpool.extensions import db_session
@@ -108,3 +108,31 @@ def role_required(*roles: Role) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorate
+
+
+TOO_MANY_ATTEMPTS = "Trop de tentatives : réessayez dans un quart d'heure."
+WRONG_PASSWORD = "Adresse e-mail ou mot de passe incorrect."  # noqa: S105 - a message
+
+
+def check_log_in(
+    form: Any, template: str, allowed: Callable[[UserAccount], bool], *, too_many: str = TOO_MANY_ATTEMPTS
+) -> UserAccount | tuple[str, int]:
+    """The account a submitted log-in form names, or the form again with its message.
+
+    Failed attempts are committed (they feed the throttles); an account of the wrong
+    kind gets the same answer as a wrong password.
+    """
+    session = db_session()
+    try:
+        user = accounts.authenticate(
+            session, form.email.data or "", form.password.data or "", clock(), client=client_key()
+        )
+    except accounts.TooManyAttempts:
+        form.password.errors = [too_many]
+        return render_template(template, form=form), 429
+    if user is None or not allowed(user):
+        session.commit()
+        form.password.errors = [WRONG_PASSWORD]
+        return render_template(template, form=form), 422
+    session.commit()
+    return user

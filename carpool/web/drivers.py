@@ -168,23 +168,14 @@ def login() -> View:
         form.next.data = request.args.get("next", "")
     if not form.validate_on_submit():
         return render_template("drivers/login.html", form=form), 422 if form.is_submitted() else 200
-    session = db_session()
-    try:
-        user = accounts.authenticate(
-            session, form.email.data or "", form.password.data or "", auth.clock(), client=auth.client_key()
-        )
-    except accounts.TooManyAttempts:
-        form.password.errors = [
-            "Trop de tentatives : réessayez dans un quart d'heure ou choisissez « mot de passe oublié »."
-        ]
-        return render_template("drivers/login.html", form=form), 429
-    if user is None:
-        session.commit()  # keeps the audit of the failed attempt
-        form.password.errors = ["Adresse e-mail ou mot de passe incorrect."]
-        return render_template("drivers/login.html", form=form), 422
-    if user.role is not Role.DRIVER:
-        abort(403)
-    session.commit()
+    user = auth.check_log_in(
+        form,
+        "drivers/login.html",
+        lambda account: account.role is Role.DRIVER,
+        too_many=auth.TOO_MANY_ATTEMPTS[:-1] + " ou choisissez « mot de passe oublié ».",
+    )
+    if not isinstance(user, UserAccount):
+        return user
     auth.login_user(user)
     return redirect(auth.safe_next(form.next.data, url_for("drivers.rides")))
 

@@ -13,13 +13,6 @@ from carpool.models import Association, AvailabilitySlot, Offer, TimeOff, Vettin
 from carpool.services import matching
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    matching.forget_indexes()
-    yield
-    matching.forget_indexes()
-
-
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 11, 30, 9, 0, tzinfo=PARIS))

@@ -24,13 +24,6 @@ from carpool.services.vetting import (
 TODAY = date(2026, 11, 30)
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    matching.forget_indexes()
-    yield
-    matching.forget_indexes()
-
-
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 11, 30, 9, 0, tzinfo=PARIS))

@@ -17,7 +17,6 @@ from carpool.db import point
 from carpool.models import Association, Driver, Match, MatchStatus, OutboundMessage, OutboundStatus, Resident
 from carpool.notify.backends import backend_from_config
 from carpool.notify.dispatcher import dispatch_once
-from carpool.services import matching
 
 RESIDENT = "+33639981234"
 SMS_NUMBER = "+33639980000"
@@ -33,9 +32,7 @@ def fake():
 def app(db, clock, fake):
     from carpool import create_app
 
-    matching.forget_indexes()
-    yield create_app({"TESTING": True, "DATABASE": db, "CLOCK": clock, "TWILIO_AUTH_TOKEN": fake.auth_token})
-    matching.forget_indexes()
+    return create_app({"TESTING": True, "DATABASE": db, "CLOCK": clock, "TWILIO_AUTH_TOKEN": fake.auth_token})
 
 
 @pytest.fixture

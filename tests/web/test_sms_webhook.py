@@ -24,18 +24,10 @@ from carpool.models import (
     Resident,
 )
 from carpool.notify.gsm import segments
-from carpool.services import matching
 
 RESIDENT_PHONE = "+33639981234"
 NEXT_TUESDAY = date(2026, 11, 24)  # the clock fixture says Monday 23 November 2026, 10:00 in Paris
 _sids = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def fresh_matcher_cache():
-    matching.forget_indexes()
-    yield
-    matching.forget_indexes()
 
 
 @pytest.fixture

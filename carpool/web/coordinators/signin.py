@@ -19,7 +19,6 @@ from carpool.web.coordinators.common import View, coordinator_required, me
 from carpool.web.coordinators.forms import TotpForm, TotpSetupForm
 from carpool.web.forms import ActionForm, ChangePasswordForm, LoginForm
 
-TOO_MANY = "Trop de tentatives : réessayez dans un quart d'heure."
 #: The half-logged-in state between the password and the code lives this long in the cookie.
 PENDING = "coord_pending_2fa"
 
@@ -31,19 +30,9 @@ def login() -> View:
         form.next.data = request.args.get("next", "")
     if not form.validate_on_submit():
         return render_template("coordinators/login.html", form=form), 422 if form.is_submitted() else 200
-    db = db_session()
-    try:
-        user = accounts.authenticate(
-            db, form.email.data or "", form.password.data or "", auth.clock(), client=auth.client_key()
-        )
-    except accounts.TooManyAttempts:
-        form.password.errors = [TOO_MANY]
-        return render_template("coordinators/login.html", form=form), 429
-    if user is None or not user.is_coordinator:
-        db.commit()  # keeps the count of failed attempts
-        form.password.errors = ["Adresse e-mail ou mot de passe incorrect."]
-        return render_template("coordinators/login.html", form=form), 422
-    db.commit()
+    user = auth.check_log_in(form, "coordinators/login.html", lambda account: account.is_coordinator)
+    if not isinstance(user, UserAccount):
+        return user
     target = auth.safe_next(form.next.data, url_for("coord.today"))
     if user.totp_secret:
         session.clear()  # nothing from before the log-in survives it
@@ -68,7 +57,7 @@ def second_factor() -> View:
         ok = accounts.check_totp(db, user, form.code.data or "", auth.clock(), client=auth.client_key())
     except accounts.TooManyAttempts:
         session.pop(PENDING, None)
-        form.code.errors = [TOO_MANY]
+        form.code.errors = [auth.TOO_MANY_ATTEMPTS]
         return render_template("coordinators/totp.html", form=form), 429
     db.commit()
     if not ok:

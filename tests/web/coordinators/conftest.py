@@ -22,12 +22,3 @@ def coord_client(client, no_csrf, coordinator):
     log_in(client, coordinator)
     return client
 
-
-@pytest.fixture(autouse=True)
-def _fresh_matching_indexes():
-    """The matcher caches one index per database URL and association: tests reuse both."""
-    from carpool.services import matching
-
-    matching.forget_indexes()
-    yield
-    matching.forget_indexes()

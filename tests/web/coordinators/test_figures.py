@@ -188,8 +188,8 @@ def test_unmet_requests_are_counted_with_their_reasons_in_french(session, associ
 
     assert [m.unmet for m in result.months] == [1, 2]
     assert [(u.reason, u.label, u.count) for u in result.unmet_reasons] == [
-        ("no_volunteer_slot", "aucun bénévole disponible à ce moment", 2),
-        ("detour_too_long", "détour trop long pour les conducteurs", 1),
+        ("no_volunteer_slot", "aucun bénévole disponible à cette heure", 2),
+        ("detour_too_long", "détour trop long", 1),
     ]
 
 
@@ -299,7 +299,7 @@ def test_the_page_shows_the_figures_in_tables_with_headers(coord_client, lot):
     assert "Chiffres par mois, de octobre 2026 à novembre 2026</caption>" in page
     assert '<th scope="row">Novembre 2026</th>' in page
     assert '<th scope="col" class="num">Trajets effectués</th>' in page
-    assert "Aucun bénévole disponible à ce moment" in page
+    assert "Aucun bénévole disponible à cette heure" in page
 
 
 def test_the_chart_is_an_svg_with_a_text_alternative(coord_client, lot):
