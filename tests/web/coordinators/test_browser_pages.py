@@ -1,0 +1,95 @@
+"""Every dashboard page on the demo data, in Chromium: no axe-core violation (WCAG 2.1 A and AA),
+nothing wider than a 360 px phone, nothing cut at 200 % zoom. Screenshots in test-results/."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from carpool.models import Driver, NamedPlace, Request, RequestStatus, Resident
+from carpool.services.demo import DEMO_PASSWORD, seed_demo
+
+pytestmark = pytest.mark.browser
+
+PAGES = (
+    "/coordination/",
+    "/coordination/sans-solution",
+    "/coordination/demandes/{request}",
+    "/coordination/appel?q=a",
+    "/coordination/appel?habitant={resident}",
+    "/coordination/habitants",
+    "/coordination/habitants/nouveau",
+    "/coordination/habitants/{resident}",
+    "/coordination/habitants/{resident}/modifier",
+    "/coordination/habitants/{resident}/donnees",
+    "/coordination/habitants/{resident}/effacer",
+    "/coordination/conducteurs",
+    "/coordination/conducteurs/{driver}",
+    "/coordination/lieux",
+    "/coordination/lieux/nouveau",
+    "/coordination/carte",
+    "/coordination/chiffres",
+    "/coordination/journal",
+    "/coordination/reglages",
+    "/coordination/compte",
+)
+
+
+@pytest.fixture
+def demo(db, clock):
+    with db.session() as session:
+        seed_demo(session, clock=clock)
+    with db.session() as session:
+        return {
+            "request": session.scalar(
+                sa.select(Request.id).where(Request.status == RequestStatus.OPEN).limit(1)
+            ),
+            "resident": session.scalar(sa.select(Resident.id).limit(1)),
+            "driver": session.scalar(sa.select(Driver.id).limit(1)),
+            "place": session.scalar(sa.select(NamedPlace.id).limit(1)),
+        }
+
+
+def open_logged_in(browser, live_server: str, **options):  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris", **options)
+    page = context.new_page()
+    page.route("https://tile.openstreetmap.org/**", lambda route: route.abort())  # no network here
+    page.goto(live_server + "/coordination/connexion")
+    page.get_by_label("Adresse e-mail").fill("coord@demo.test")
+    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    return context, page
+
+
+def test_every_page_passes_axe_core(browser, live_server, demo, axe_violations, screenshot):
+    context, page = open_logged_in(browser, live_server, bypass_csp=True)  # axe-core is injected inline
+    found = {}
+    for path in PAGES:
+        response = page.goto(live_server + path.format(**demo))
+        assert response is not None and response.status == 200, path
+        violations = axe_violations(page)
+        if violations:
+            found[path] = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+        name = "coordination-" + (
+            path.strip("/").split("?")[0].replace("/", "-").replace("{", "").replace("}", "") or "accueil"
+        )
+        screenshot(page, f"{name}-page")
+    context.close()
+    assert found == {}
+
+
+# 200 % zoom on a 1280 px screen is what the browser then lays out: a 640 CSS px viewport at 2 dppx.
+@pytest.mark.parametrize(("width", "scale"), [(360, 1), (640, 2)])
+def test_every_page_fits_a_phone_and_200_percent_zoom(browser, live_server, demo, width, scale):
+    viewport = {"width": width, "height": 800}
+    context, page = open_logged_in(browser, live_server, viewport=viewport, device_scale_factor=scale)
+    wider = {}
+    for path in PAGES:
+        page.goto(live_server + path.format(**demo))
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        if overflow > 0:
+            wider[path] = overflow
+    context.close()
+    assert wider == {}
