@@ -8,12 +8,13 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from carpool import extensions
 from carpool.clock import Clock, to_paris
 from carpool.config import instance_path, load_config
-from carpool.db import Database, check_database
+from carpool.db import Database, check_database, first_line
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,6 +97,10 @@ MESSAGES = {
     413: "Le contenu envoyé est trop volumineux.",
     429: "Trop de tentatives : merci de patienter quelques minutes.",
     500: "Une erreur est survenue de notre côté. Réessayez dans un instant.",
+    503: (
+        "Le service est momentanément indisponible. Réessayez dans quelques minutes ; "
+        "si vous veniez d'envoyer un formulaire, vérifiez ensuite qu'il a bien été enregistré."
+    ),
 }
 
 
@@ -113,6 +118,14 @@ def register_errorhandlers(app: Flask) -> None:
     def http_error(error: HTTPException) -> tuple[Any, int]:
         code = error.code or 500
         return render_error(code, MESSAGES.get(code, error.description or MESSAGES[400]))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: OperationalError | InterfaceError) -> tuple[Any, int, dict[str, str]]:
+        # Restarting, unreachable, read-only or full: the person can only wait, and the
+        # transaction was rolled back. One log line each, not a traceback storm.
+        app.logger.error("database unavailable on %s %s: %s", request.method, request.path, first_line(error))
+        return (*render_error(503, MESSAGES[503]), {"Retry-After": "60"})
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> tuple[Any, int]:

@@ -8,6 +8,7 @@ for the next requests. Tests point ``TwilioBackend`` at ``fake.base_url``.
     with FakeTwilio() as fake:
         fake.fail_next(2, status=429)
         fake.hang_next(1, seconds=1.0)   # accepts, then answers too late
+        fake.go_down()                   # every request answers 503 until come_back()
         ...
         assert len(fake.messages) == 1
 """
@@ -51,6 +52,7 @@ class FakeTwilio:
         self.requests: dict[str, int] = {"POST": 0, "GET": 0}
         self._script: deque[Misbehaviour] = deque()
         self._lock = threading.Lock()
+        self._down = False
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -67,6 +69,15 @@ class FakeTwilio:
         """The next ``count`` POSTs answer only after ``seconds``; ``accept`` records them first."""
         with self._lock:
             self._script.extend(Misbehaviour(201, hang_seconds=seconds, accept=accept) for _ in range(count))
+
+    def go_down(self) -> None:
+        """An outage: every POST and GET answers 503 and nothing is recorded, until ``come_back``."""
+        with self._lock:
+            self._down = True
+
+    def come_back(self) -> None:
+        with self._lock:
+            self._down = False
 
     def bodies(self) -> list[str]:
         with self._lock:
@@ -118,6 +129,9 @@ class FakeTwilio:
     def _create(self, account_sid: str) -> tuple[Response, int]:
         with self._lock:
             self.requests["POST"] += 1
+            down = self._down
+        if down:
+            return _error(503, 20503, "Service Unavailable")
         if not self._authorised(account_sid):
             return _error(401, 20003, "Authenticate")
         form = request.form
@@ -164,6 +178,9 @@ class FakeTwilio:
         with self._lock:
             self.requests["GET"] += 1
             found = list(self.messages)
+            down = self._down
+        if down:
+            return _error(503, 20503, "Service Unavailable")
         if not self._authorised(account_sid):
             return _error(401, 20003, "Authenticate")
         args = request.args

@@ -136,7 +136,7 @@ class TwilioBackend:
 def _classified_errors() -> Iterator[None]:
     """Translate twilio/requests exceptions into Transient/PermanentSendError."""
     from requests.exceptions import RequestException
-    from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+    from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 
     try:
         yield
@@ -147,6 +147,14 @@ def _classified_errors() -> Iterator[None]:
         if status == 429 or status >= 500:
             raise TransientSendError(code, detail) from exc
         raise PermanentSendError(code, detail) from exc
+    except TwilioException as exc:
+        # A list page answered other than 200 ("Unable to fetch page") carries the HTTP response.
+        response = exc.args[1] if len(exc.args) > 1 else None
+        status = int(getattr(response, "status_code", 0) or 0)
+        detail = mask_text(f"{exc.args[0] if exc.args else 'Twilio'} (HTTP {status})")
+        if status == 429 or status >= 500 or status == 0:
+            raise TransientSendError(str(status or "twilio"), detail) from exc
+        raise PermanentSendError(str(status), detail) from exc
     except RequestException as exc:
         # A read timeout may hide a message Twilio accepted: the retry reconciles first.
         # Its text may quote the request URL, with the number percent-encoded in the query.

@@ -46,7 +46,7 @@ from carpool.notify.backends import (
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 16  # with the backoff below: about 5 h of provider outage before giving up
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=30)
 
@@ -168,6 +168,10 @@ def run_forever(
                 type(exc.orig).__name__,
                 poll_seconds,
             )
+            stop_event.wait(poll_seconds)
+            continue
+        except Exception:  # a provider or code error must not stop the sending for good
+            log.exception("outbox : passe interrompue, nouvel essai dans %s s", poll_seconds)
             stop_event.wait(poll_seconds)
             continue
         if report.claimed:
