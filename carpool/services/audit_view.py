@@ -67,6 +67,7 @@ ACTIONS: dict[str, str] = {
     "request.cancelled": "Demande annulée",
     "request.expired": "Demande expirée sans solution",
     "request.booked_by_coordinator": "Trajet réservé par la coordination",
+    "request.option_sent": "Proposition envoyée par SMS au passager",
     "offer.created": "Trajet proposé par un conducteur",
     "offer.updated": "Trajet proposé modifié",
     "offer.cancelled": "Trajet proposé annulé",
