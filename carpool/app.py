@@ -15,6 +15,7 @@ from carpool import extensions
 from carpool.clock import Clock, to_paris
 from carpool.config import instance_path, load_config
 from carpool.db import Database, check_database, first_line
+from carpool.security import register_security
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_proxy_fix(app)
     register_database(app)
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)

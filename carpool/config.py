@@ -70,7 +70,10 @@ def load_config(instance: Path) -> dict[str, Any]:
         "TIMEZONE": TIMEZONE,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        # Unset: secure cookies whenever the public address is HTTPS.
+        "SESSION_COOKIE_SECURE": _bool(
+            "SESSION_COOKIE_SECURE", os.environ.get("PUBLIC_BASE_URL", "").strip().startswith("https://")
+        ),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),

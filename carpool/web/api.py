@@ -43,6 +43,7 @@ def http_error(error: HTTPException) -> tuple[Response, int]:
         403: "Accès refusé.",
         404: "Introuvable.",
         405: "Méthode non permise.",
+        413: "Le contenu envoyé est trop volumineux.",
     }
     code = error.code or 500
     response, status = problem(code, messages.get(code, error.description or "Erreur."))

@@ -62,7 +62,7 @@ def open_logged_in(browser, live_server: str, **options):  # type: ignore[no-unt
 
 
 def test_every_page_passes_axe_core(browser, live_server, demo, axe_violations, screenshot):
-    context, page = open_logged_in(browser, live_server, bypass_csp=True)  # axe-core is injected inline
+    context, page = open_logged_in(browser, live_server)
     found = {}
     for path in PAGES:
         response = page.goto(live_server + path.format(**demo))

@@ -1,0 +1,138 @@
+"""Fixtures of the security tests: one account per role, and every kind of record a URL can name.
+
+The builders are those of the web tests (``drivers_kit``, ``coordkit``): their folders are put
+on the import path here so this folder also runs on its own.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+WEB_TESTS = Path(__file__).resolve().parent.parent / "web"
+for folder in (WEB_TESTS, WEB_TESTS / "coordinators"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from coordkit import make_coordinator  # noqa: E402
+from drivers_kit import add_resident, log_in, make_association, make_driver, propose_passenger  # noqa: E402
+from factories import CAHORS, WHERE, add_offer  # noqa: E402
+
+from carpool.db import point  # noqa: E402
+from carpool.models import NamedPlace, Role, TimeOff, UserAccount  # noqa: E402
+from carpool.services import accounts, drivers  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_matching_indexes():
+    """The matcher caches one index per database URL and association: tests reuse both."""
+    from carpool.services import matching
+
+    matching.forget_indexes()
+    yield
+    matching.forget_indexes()
+
+
+@pytest.fixture
+def cheap_passwords(monkeypatch):
+    """Argon2 at its cheapest: these tests log in hundreds of times on a busy machine.
+
+    Request it before the accounts (hashes carry their own parameters).
+    """
+    from argon2 import PasswordHasher
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", cheap)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("unknown"))
+
+
+@pytest.fixture
+def no_csrf(app):
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+@pytest.fixture
+def association(session):
+    return make_association(session)
+
+
+@pytest.fixture
+def driver(session, association, clock) -> UserAccount:
+    return make_driver(session, association, clock)
+
+
+@pytest.fixture
+def admin(session, association) -> UserAccount:
+    """An admin: every coordinator page, settings and accounts included."""
+    return make_coordinator(session, association, role=Role.ADMIN)
+
+
+@pytest.fixture
+def driver_client(app, driver):
+    client = app.test_client()
+    log_in(client, driver)
+    return client
+
+
+@pytest.fixture
+def admin_client(app, admin):
+    client = app.test_client()
+    log_in(client, admin)
+    return client
+
+
+@pytest.fixture
+def api_headers(session, driver) -> dict[str, str]:
+    _token, secret = accounts.create_api_token(session, driver, "tests")
+    session.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@dataclass
+class World:
+    """One record of each kind the URLs of /conducteurs and /coordination name by id."""
+
+    ids: dict[str, int]
+
+    def fill(self, arguments: set[str]) -> dict[str, int | str]:
+        """Values for a rule's arguments: a real id when known, else one that does not exist."""
+        return {name: self.ids.get(name, 999_999) if name != "token" else "x" * 32 for name in arguments}
+
+
+@pytest.fixture
+def world(session, association, driver, admin, clock) -> World:
+    driver_row = drivers.driver_of(session, driver)
+    offer = add_offer(session, driver_row, day=date(2026, 12, 1))
+    session.commit()
+    match = propose_passenger(session, association, driver, clock, offer=offer)
+    resident = add_resident(session, association, first_name="Marcel")
+    place = NamedPlace(
+        association_id=association.id,
+        name="Pharmacie du Pont",
+        kind="pharmacie",
+        commune_insee=CAHORS,
+        point=point(*WHERE[CAHORS]),
+    )
+    time_off = TimeOff(driver_id=driver_row.id, first_day=date(2026, 12, 20), last_day=date(2026, 12, 24))
+    session.add_all([place, time_off])
+    other = make_coordinator(session, association, email="paul@example.org")
+    token, _secret = accounts.create_api_token(session, driver, "tests")
+    session.commit()
+    return World(
+        ids={
+            "offer_id": offer.id,
+            "match_id": match.id,
+            "request_id": match.request_id,
+            "resident_id": resident.id,
+            "driver_id": driver_row.id,
+            "place_id": place.id,
+            "time_off_id": time_off.id,
+            "token_id": token.id,
+            "user_id": other.id,
+        }
+    )
