@@ -192,33 +192,38 @@ def _volunteers(session: Session, association_id: int, now: datetime) -> list[ma
     return volunteers
 
 
-def _volunteer_key(session: Session, association_id: int) -> tuple[object, ...]:
+def _volunteer_key(session: Session, association_id: int, today: date) -> tuple[object, ...]:
     """Changes whenever vetting, a volunteer's settings, their slots or their time off change.
 
-    Exact for drivers and time off (their rows are read: a few per volunteer); slots are
-    always replaced by inserting the new ones first, so their count, max and sum of ids move.
+    One row of aggregates (it runs on every matcher call): the vetted set and each setting
+    weighted by the driver's id, so a change to one driver moves a sum; slots are only
+    ever inserted or deleted (new ones first), so their count, max and sum of ids move.
     """
-    drivers = sa.select(Driver.id).where(Driver.association_id == association_id)
-    vetted = (
+    vetted = sa.and_(Driver.association_id == association_id, Driver.vetting == VettingStatus.VETTED)
+    wheelchair = sa.case((Driver.wheelchair_accessible, Driver.id), else_=0)
+    drivers = sa.select(Driver.id).where(Driver.association_id == association_id).scalar_subquery()
+    settings = session.execute(
         sa.select(
-            Driver.id, Driver.radius_km, Driver.max_trips_per_week, Driver.seats, Driver.wheelchair_accessible
-        )
-        .where(Driver.association_id == association_id, Driver.vetting == VettingStatus.VETTED)
-        .order_by(Driver.id)
-    )
-    slots = sa.select(
-        sa.func.count(), sa.func.max(AvailabilitySlot.id), sa.func.sum(AvailabilitySlot.id)
-    ).where(AvailabilitySlot.driver_id.in_(drivers))
-    away = (
+            sa.func.count(),
+            sa.func.sum(Driver.id),
+            sa.func.sum(Driver.id * Driver.radius_km),
+            sa.func.sum(Driver.id * Driver.max_trips_per_week),
+            sa.func.sum(Driver.id * Driver.seats),
+            sa.func.sum(wheelchair),
+        ).where(vetted)
+    ).one()
+    slots = session.execute(
+        sa.select(
+            sa.func.count(), sa.func.max(AvailabilitySlot.id), sa.func.sum(AvailabilitySlot.id)
+        ).where(AvailabilitySlot.driver_id.in_(drivers))
+    ).one()
+    # Periods are few once past ones are left out; read exactly (SQLite reuses a deleted max id).
+    away = session.execute(
         sa.select(TimeOff.id, TimeOff.first_day, TimeOff.last_day)
-        .where(TimeOff.driver_id.in_(drivers))
+        .where(TimeOff.driver_id.in_(drivers), TimeOff.last_day >= today)
         .order_by(TimeOff.id)
-    )
-    return (
-        tuple(tuple(row) for row in session.execute(vetted)),
-        tuple(session.execute(slots).one()),
-        tuple(tuple(row) for row in session.execute(away)),
-    )
+    ).all()
+    return (*settings, *slots, tuple(tuple(row) for row in away))
 
 
 def _latest_change(session: Session, association_id: int) -> datetime:
@@ -239,7 +244,7 @@ def _build(session: Session, association_id: int, now: datetime) -> _CachedIndex
         index=index,
         built_for=now.astimezone(PARIS).date(),
         seen_until=_latest_change(session, association_id),
-        volunteer_key=_volunteer_key(session, association_id),
+        volunteer_key=_volunteer_key(session, association_id, now.astimezone(PARIS).date()),
         versions={o.id: o.updated_at for o, _d in rows},
     )
 
@@ -264,7 +269,7 @@ def _refresh(cached: _CachedIndex, session: Session, association_id: int, now: d
                 cached.index.add(_to_matching_offer(offer, driver))
             cached.versions[offer.id] = offer.updated_at
     cached.seen_until = max([cached.seen_until, *(at for _i, at in changed)])
-    volunteer_key = _volunteer_key(session, association_id)
+    volunteer_key = _volunteer_key(session, association_id, now.astimezone(PARIS).date())
     if volunteer_key != cached.volunteer_key:
         for stale in list(cached.index.volunteers):
             cached.index.remove_volunteer(stale)
