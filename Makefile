@@ -26,6 +26,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/carpool bench matching --size L
+	$(VENV)/bin/python benchmarks/bench_dashboard.py
+	$(VENV)/bin/python benchmarks/load/run_load.py
 
 system-deps-run:
 	@scripts/system-deps.sh run
