@@ -95,6 +95,14 @@ def distance_m(dialect_name: str, a: Any, b: Any) -> sa.ColumnElement[float]:
     return sa.func.ST_Distance(a, b, 1)
 
 
+def sphere_distance_m(dialect_name: str, a: Any, b: Any) -> sa.ColumnElement[float]:
+    """Great-circle distance in metres (within 0.5 % of the ellipsoid), several times cheaper:
+    for sums over thousands of trips (the funders' kilometres), not for single answers."""
+    if dialect_name == "postgresql":
+        return sa.func.ST_DistanceSphere(a, b)
+    return sa.func.ST_Distance(a, b, 0)
+
+
 def least(dialect_name: str, a: Any, b: Any) -> sa.ColumnElement[Any]:
     """The smaller of two values: LEAST on PostgreSQL, two-argument MIN on SQLite."""
     return sa.func.least(a, b) if dialect_name == "postgresql" else sa.func.min(a, b)

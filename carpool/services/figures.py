@@ -41,7 +41,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from carpool.db import dialect_of, distance_m
+from carpool.db import dialect_of, sphere_distance_m
 from carpool.models import Commune, Driver, Match, MatchStatus, Purpose, Request, RequestStatus, Resident
 from carpool.services.mileage import ROUTER, month_bounds, safe_cell
 from carpool.services.reasons import REASONS
@@ -277,13 +277,13 @@ def _done(scope: _Scope) -> sa.Select[Any]:
 def _add_trips(session: Session, scope: _Scope, cell: Any) -> None:
     dialect = dialect_of(session)
     dedicated = sa.case((Match.offer_id.is_(None), 1), else_=0)
-    trip_m = distance_m(dialect, Request.pickup_point, Request.dropoff_point)
+    trip_m = sphere_distance_m(dialect, Request.pickup_point, Request.dropoff_point)
     # A dedicated trip also drives home → pickup and drop-off → home.
     legs_m = sa.case(
         (
             Match.offer_id.is_(None),
-            distance_m(dialect, Driver.home_point, Request.pickup_point)
-            + distance_m(dialect, Request.dropoff_point, Driver.home_point),
+            sphere_distance_m(dialect, Driver.home_point, Request.pickup_point)
+            + sphere_distance_m(dialect, Request.dropoff_point, Driver.home_point),
         ),
         else_=0.0,
     )
