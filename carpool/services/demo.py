@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -312,20 +313,16 @@ def _requests(
         appointment = _local(day, rng.choice((8, 9, 9, 10, 10, 11, 14, 15)), rng.choice((0, 15, 30)))
         home = by_insee[resident.home_commune_insee]
         session.add(
-            Request(
-                association_id=association.id,
-                resident_id=resident.id,
-                pickup_commune_insee=home.insee,
-                pickup_point=home.point,
-                dropoff_commune_insee=destination.insee,
-                dropoff_point=place.point if place else destination.point,
-                dropoff_place_id=place.id if place else None,
-                earliest=appointment - timedelta(minutes=90),
-                latest=appointment,
+            _request_row(
+                resident,
+                home,
+                destination,
+                place,
+                appointment,
+                purpose,
+                rng,
                 return_at=appointment + timedelta(hours=2) if rng.random() < 0.5 else None,
                 passengers=1 if rng.random() < 0.9 else 2,
-                purpose=purpose,
-                source=RequestSource.SMS if rng.random() < 0.7 else RequestSource.PHONE,
             )
         )
         count += 1
@@ -391,20 +388,8 @@ def _past_request(
         return None
     appointment = _local(day, rng.choice((8, 9, 10, 11, 14, 15)), rng.choice((0, 15, 30)))
     home = by_insee[resident.home_commune_insee]
-    request = Request(
-        association_id=association.id,
-        resident_id=resident.id,
-        pickup_commune_insee=home.insee,
-        pickup_point=home.point,
-        dropoff_commune_insee=destination.insee,
-        dropoff_point=place.point if place else destination.point,
-        dropoff_place_id=place.id if place else None,
-        earliest=appointment - timedelta(minutes=90),
-        latest=appointment,
-        purpose=purpose,
-        source=RequestSource.SMS if rng.random() < 0.7 else RequestSource.PHONE,
-        created_at=appointment - timedelta(days=rng.randint(2, 6), hours=rng.randint(0, 8)),
-    )
+    created = appointment - timedelta(days=rng.randint(2, 6), hours=rng.randint(0, 8))
+    request = _request_row(resident, home, destination, place, appointment, purpose, rng, created_at=created)
     session.add(request)
     session.flush()
     return request
@@ -429,6 +414,33 @@ def _ride(
             confirmed_at=confirmed if status is not MatchStatus.PROPOSED else None,
             created_at=request.created_at,
         )
+    )
+
+
+def _request_row(
+    resident: Resident,
+    home: Commune,
+    destination: Commune,
+    place: NamedPlace | None,
+    appointment: datetime,
+    purpose: Purpose,
+    rng: random.Random,
+    **extra: Any,
+) -> Request:
+    """A resident's request from home to ``destination`` (or a place there) for ``appointment``."""
+    return Request(
+        association_id=resident.association_id,
+        resident_id=resident.id,
+        pickup_commune_insee=home.insee,
+        pickup_point=home.point,
+        dropoff_commune_insee=destination.insee,
+        dropoff_point=place.point if place else destination.point,
+        dropoff_place_id=place.id if place else None,
+        earliest=appointment - timedelta(minutes=90),
+        latest=appointment,
+        purpose=purpose,
+        source=RequestSource.SMS if rng.random() < 0.7 else RequestSource.PHONE,
+        **extra,
     )
 
 

@@ -15,7 +15,8 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.clock import Clock
 from carpool.extensions import db_session
@@ -136,3 +137,15 @@ def check_log_in(
         return render_template(template, form=form), 422
     session.commit()
     return user
+
+
+def log_out_and_go(target: str) -> BaseResponse:
+    """The log-out button's view (CSRF-checked form): end every session, say so, go to ``target``."""
+    from carpool.web.forms import ActionForm
+
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    logout()
+    db_session().commit()
+    flash("Vous êtes déconnecté.")
+    return redirect(target)

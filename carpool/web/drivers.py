@@ -182,12 +182,7 @@ def login() -> View:
 
 @bp.post("/deconnexion")
 def logout() -> BaseResponse:
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    auth.logout()
-    db_session().commit()
-    flash("Vous êtes déconnecté.")
-    return redirect(url_for("public.index"))
+    return auth.log_out_and_go(url_for("public.index"))
 
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])

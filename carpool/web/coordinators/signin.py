@@ -69,12 +69,7 @@ def second_factor() -> View:
 
 @bp.post("/deconnexion")
 def logout() -> BaseResponse:
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    auth.logout()
-    db_session().commit()
-    flash("Vous êtes déconnecté.")
-    return redirect(url_for("coord.login"))
+    return auth.log_out_and_go(url_for("coord.login"))
 
 
 @bp.route("/compte", methods=["GET", "POST"])
