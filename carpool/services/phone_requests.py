@@ -32,6 +32,7 @@ class PhoneRequestInput:
     passengers: int = 1
     purpose: str = ""  # a Purpose value; empty: guessed from the destination
     note: str = ""
+    needs: frozenset[str] | None = None  # the resident's needs as said on the phone; None: unchanged
 
 
 def create_request(
@@ -86,6 +87,14 @@ def create_request(
     session.add(request)
     session.flush()
     resident.last_contact_at = now
+    if data.needs is not None and data.needs != resident.needs:
+        resident.uses_wheelchair = "wheelchair" in data.needs
+        resident.uses_walker = "walker" in data.needs
+        resident.needs_help_boarding = "boarding_help" in data.needs
+        audit.record(
+            session, actor, "resident.updated", subject=resident, association_id=resident.association_id,
+            fields=["needs"],
+        )  # fmt: skip
     audit.record(
         session,
         actor,

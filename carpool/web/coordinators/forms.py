@@ -109,4 +109,7 @@ class PhoneRequestForm(BaseForm):
         "Nombre de personnes", [required(), NumberRange(1, 8, "Entre 1 et 8 personnes.")], default=1
     )
     purpose = SelectField("Motif", [Optional()], choices=PURPOSE_CHOICES, default="")
+    wheelchair = BooleanField("Fauteuil roulant")
+    walker = BooleanField("Déambulateur")
+    boarding_help = BooleanField("Aide pour monter en voiture")
     note = TextAreaField("Note pour la coordination", [Optional(), Length(max=2000)])

@@ -37,6 +37,8 @@ def phone_in() -> View:
         resident = scoped(Resident, resident_id)
         form = PhoneRequestForm()
         form.day.data = form.day.data or today()
+        form.wheelchair.data, form.walker.data = resident.uses_wheelchair, resident.uses_walker
+        form.boarding_help.data = resident.needs_help_boarding
         return render_template("coordinators/phone_in.html", resident=resident, form=form, **_lists())
     query = (request.args.get("q") or "").strip()[:100]
     found = residents.search(db_session(), association_id(), query) if query else []
@@ -94,6 +96,9 @@ def phone_in_request(resident_id: int) -> View:
         passengers=form.passengers.data or 1,
         purpose=form.purpose.data or "",
         note=form.note.data or "",
+        needs=frozenset(
+            need for need in ("wheelchair", "walker", "boarding_help") if getattr(form, need).data
+        ),
     )
     try:
         ride = phone_requests.create_request(db_session(), resident, data, actor=actor(), now=now())

@@ -98,3 +98,13 @@ def test_another_associations_resident_cannot_be_used(coord_client, session, oth
     assert coord_client.post(f"/coordination/appel/{stranger.id}", data=TRIP).status_code == 404
     assert "Marcel Delpech" not in text(coord_client.get("/coordination/appel?q=Marcel"))
     assert count(session, Request) == 0
+
+
+def test_needs_said_on_the_phone_update_the_residents_record(coord_client, session, association):
+    resident = add_resident(session, association)
+    session.commit()
+    page = text(coord_client.get(f"/coordination/appel?habitant={resident.id}"))
+    assert "Fauteuil roulant" in page
+    coord_client.post(f"/coordination/appel/{resident.id}", data={**TRIP, "wheelchair": "y"})
+    session.expire_all()
+    assert session.get(Resident, resident.id).needs == frozenset({"wheelchair"})
