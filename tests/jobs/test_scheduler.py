@@ -122,7 +122,7 @@ def test_two_schedulers_started_at_once_one_acts_the_other_exits_with_one_line(d
 
 
 def test_a_waiting_scheduler_takes_over_when_the_leader_stops(db, database_url):
-    leader = leadership_for(db, 1)
+    leader = leadership_for(db, 30)  # held until released, however fast the waiter starts
     assert leader.acquire()
     waiting = subprocess.Popen(
         [CARPOOL, "scheduler", "--once", "--wait"],
