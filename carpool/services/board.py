@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defer
 
 from carpool.clock import PARIS
 from carpool.models import (
@@ -127,6 +127,13 @@ def _trips(
             Match.status.in_(SHOWN),
         )
         .order_by(Match.pickup_at, Match.id)
+        # Geometries are not shown here: decoding hundreds of WKB points was most of the page's time.
+        .options(
+            defer(Request.pickup_point),
+            defer(Request.dropoff_point),
+            defer(Resident.home_point),
+            defer(Driver.home_point),
+        )
     ).all()
     reminded = _reminded(session, [row.Match.id for row in rows])
     return [

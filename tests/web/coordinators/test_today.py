@@ -1,0 +1,93 @@
+"""The week at a glance: each trip with its stage, problems first, failed SMS without numbers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from coordkit import make_coordinator
+from drivers_kit import add_resident, log_in, make_driver, propose_passenger, text
+
+from carpool.models import Match, MatchStatus, OutboundMessage, OutboundStatus
+from carpool.notify.outbox import enqueue
+from carpool.services import board
+
+
+@pytest.fixture
+def driver_account(session, association, clock):
+    return make_driver(session, association, clock)
+
+
+def trip(session, association, account, clock, *, days=1, status=MatchStatus.CONFIRMED, **fields):
+    match = propose_passenger(
+        session, association, account, clock, pickup_at=clock.now() + timedelta(days=days)
+    )
+    session.execute(sa.update(Match).where(Match.id == match.id).values(status=status, **fields))
+    session.commit()
+    return match
+
+
+def week(session, association, clock, with_purpose=True):
+    return board.week(session, association.id, clock.now(), with_purpose=with_purpose)
+
+
+def test_each_trip_shows_its_stage_and_a_sent_reminder_counts(session, association, driver_account, clock):
+    confirmed = trip(session, association, driver_account, clock)
+    reminded = trip(session, association, driver_account, clock, days=2)
+    row = enqueue(session, f"match:{reminded.id}:reminder:eve", "+33639970001", "Rappel")
+    row.status = OutboundStatus.SENT
+    session.commit()
+    stages = {
+        t.match_id: t.stage_label for trips in week(session, association, clock).days.values() for t in trips
+    }
+    assert stages == {confirmed.id: "confirmé", reminded.id: "rappel envoyé"}
+
+
+def test_an_unanswered_proposal_and_a_cancellation_come_first(session, association, driver_account, clock):
+    slow = trip(
+        session, association, driver_account, clock, status=MatchStatus.PROPOSED,
+        status_changed_at=clock.now() - timedelta(hours=6),
+    )  # fmt: skip
+    cancelled = trip(
+        session, association, driver_account, clock, days=3, status=MatchStatus.CANCELLED,
+        cancelled_by="driver:1", cancel_reason="panne de voiture",
+    )  # fmt: skip
+    trip(session, association, driver_account, clock, days=4)  # a confirmed trip is no problem
+    problems = {t.match_id: t.problem for t in week(session, association, clock).problems}
+    assert problems == {
+        slow.id: "le conducteur n'a pas répondu depuis 6 h",
+        cancelled.id: "annulé par le conducteur : panne de voiture",
+    }
+
+
+def test_a_failed_sms_is_listed_with_the_persons_name_not_their_number(
+    coord_client, session, association, clock
+):
+    resident = add_resident(session, association, first_name="Odette")
+    row = enqueue(session, "x:1", resident.phone, "Bonjour", association_id=association.id)
+    row.status, row.error_message = OutboundStatus.FAILED, "numéro injoignable"
+    session.commit()
+    page = text(coord_client.get("/coordination/"))
+    assert "SMS non remis" in page and "Odette Delpech" in page and "numéro injoignable" in page
+    assert resident.phone not in page and "06 39 97" not in page
+
+
+def test_the_purpose_column_is_only_for_those_who_may_see_it(
+    client, no_csrf, session, association, driver_account, clock
+):
+    trip(session, association, driver_account, clock)
+    log_in(client, make_coordinator(session, association, email="b@example.org", sees_health_data=False))
+    page = text(client.get("/coordination/"))
+    assert "Jeanne" in page and "Motif" not in page and "santé" not in page
+
+
+def test_another_associations_trips_are_not_on_the_board(
+    coord_client, session, association, other_association, clock
+):
+    stranger = make_driver(session, other_association, clock, email="autre@example.org")
+    resident = add_resident(session, other_association, first_name="Marcel")
+    propose_passenger(session, other_association, stranger, clock, resident=resident)
+    page = text(coord_client.get("/coordination/"))
+    assert "Marcel" not in page
+    assert session.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)) == 0
