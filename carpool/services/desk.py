@@ -56,15 +56,21 @@ class Volunteer:
     radius_km: int
 
 
-def proposal_sent(session: Session, request: Request) -> bool:
-    """True while the resident has an option from us waiting for their OUI/NON."""
-    resident = session.get_one(Resident, request.resident_id)
-    conversation = session.scalar(sa.select(Conversation).where(Conversation.phone == resident.phone))
-    return bool(
-        conversation is not None
-        and conversation.request_id == request.id
-        and conversation.state is ConversationState.CHOOSING
+def proposals_waiting(session: Session, request_ids: list[int]) -> set[int]:
+    """Those of the requests whose resident has one of our options waiting for OUI/NON."""
+    if not request_ids:
+        return set()
+    query = sa.select(Conversation.request_id).where(
+        Conversation.request_id.in_(request_ids), Conversation.state == ConversationState.CHOOSING
     )
+    return {int(i) for i in session.scalars(query)}
+
+
+def is_open(session: Session, request: Request) -> bool:
+    """Still waiting for a solution: open, and no match under way."""
+    under_way = sa.and_(Match.request_id == request.id, Match.status.in_(ACTIVE_MATCH))
+    active = session.scalar(sa.select(sa.func.count()).select_from(Match).where(under_way))
+    return request.status is RequestStatus.OPEN and not active
 
 
 def propose_by_sms(
@@ -215,9 +221,7 @@ def open_offers_of(session: Session, association_id: int, now: datetime) -> list
 
 
 def _check_open(session: Session, request: Request) -> None:
-    under_way = sa.and_(Match.request_id == request.id, Match.status.in_(ACTIVE_MATCH))
-    active = session.scalar(sa.select(sa.func.count()).select_from(Match).where(under_way))
-    if request.status is not RequestStatus.OPEN or active:
+    if not is_open(session, request):
         raise InvalidInput.on(
-            "", "Cette demande n'attend plus de solution (prise en charge, annulée ou passée)."
+            "", "Cette demande n'attend plus de solution (prise en charge, annulée, passée)."
         )

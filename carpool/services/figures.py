@@ -41,6 +41,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from carpool.clock import MONTHS
 from carpool.db import dialect_of, sphere_distance_m
 from carpool.models import Commune, Driver, Match, MatchStatus, Purpose, Request, RequestStatus, Resident
 from carpool.services.mileage import ROUTER, month_bounds, safe_cell
@@ -72,11 +73,6 @@ _PURPOSE_COLUMNS = {
 
 #: Why a request went unmet, in a coordinator's words (keys: ``Request.unmatched_reason``).
 UNMET_REASONS = REASONS  # the same words as the "Sans solution" page
-
-MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
 
 
 @dataclass

@@ -24,7 +24,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from carpool.clock import PARIS
+from carpool.clock import MONTHS, PARIS
 from carpool.extensions import db_session
 from carpool.models import ApiToken, AvailabilitySlot, Driver, MatchStatus, Offer, Role, TimeOff, UserAccount
 from carpool.notify.compose import render
@@ -75,12 +75,6 @@ def invalid(template: str, form: Any, error: InvalidInput, **context: Any) -> tu
     db_session().rollback()
     problems = show_errors(form, error)
     return render_template(template, form=form, problems=problems, **context), 422
-
-
-MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
 
 
 @bp.app_template_filter("jour")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from carpool.security import MAX_ID
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -30,8 +32,8 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _id(name: str) -> dict[str, Any]:
-    # Ids are 32-bit integers; a larger one answers 404 (see carpool/security.py).
-    schema = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    # Ids are 32-bit integers; a larger one answers 404 (the URL converter in carpool/security.py).
+    schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 

@@ -19,7 +19,6 @@ from carpool.web.coordinators import bp
 from carpool.web.forms import show_errors
 
 T = TypeVar("T")
-MAX_ID = 2**31 - 1
 View = str | BaseResponse | tuple[str, int]
 
 #: Coordinators and admins of an association; admins also edit its settings and accounts.
@@ -65,8 +64,6 @@ def scoped(model: type[T], record_id: int, *, via: Callable[[Any], int] | None =
     ``via`` gives the association of records that do not carry it themselves
     (an offer through its driver, a match through its request).
     """
-    if not 0 < record_id <= MAX_ID:  # PostgreSQL's integer ids: a larger one is simply not there
-        abort(404)
     record = db_session().get(model, record_id)
     if record is None:
         abort(404)

@@ -36,7 +36,6 @@ from carpool.web.coordinators.common import (
 from carpool.web.coordinators.resident_forms import EraseForm, OptOutForm, ResidentForm
 
 PAGE_SIZE = 50
-MAX_ID = 2**31 - 1
 REQUEST_STATUS = {
     "open": "en attente",
     "matched": "conducteur trouvé",
@@ -68,8 +67,6 @@ ACTIONS = {
 
 def _resident(resident_id: int, *, erased_ok: bool = False) -> Resident:
     """The resident if in the coordinator's association (else 404); erased ones only where harmless."""
-    if resident_id > MAX_ID:  # PostgreSQL would refuse the number itself: a 500 instead of a 404
-        abort(404)
     resident = scoped(Resident, resident_id)
     if resident.erased_at is not None and not erased_ok:
         abort(404)

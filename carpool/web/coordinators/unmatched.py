@@ -82,21 +82,8 @@ def unmatched() -> str:
         "coordinators/unmatched.html",
         waiting=waiting,
         expired=[Waiting(r, p, o, d, reason_label(r.unmatched_reason), "") for r, p, o, d in expired],
-        proposals=_proposals_sent([w.request for w in waiting]),
+        proposals=desk.proposals_waiting(session, [w.request.id for w in waiting]),
     )
-
-
-def _proposals_sent(requests: list[Request]) -> set[int]:
-    """Requests whose resident has one of our options waiting for OUI/NON."""
-    from carpool.models import Conversation, ConversationState
-
-    ids = [r.id for r in requests]
-    if not ids:
-        return set()
-    query = sa.select(Conversation.request_id).where(
-        Conversation.request_id.in_(ids), Conversation.state == ConversationState.CHOOSING
-    )
-    return {int(i) for i in db_session().scalars(query)}
 
 
 # --- one request -------------------------------------------------------------------------------
@@ -115,7 +102,7 @@ def request_detail(request_id: int) -> str:
 def _detail(ride: Request, manual: ManualMatchForm, problems: list[str] | None = None) -> str:
     session = db_session()
     resident = session.get_one(Resident, ride.resident_id)
-    is_open = ride.status is RequestStatus.OPEN and not _has_active_match(ride)
+    is_open = desk.is_open(session, ride)
     options = matching.ride_options(session, ride, clock(), limit=3) if is_open else []
     misses = matching.near_misses(session, ride, clock(), limit=3) if is_open else []
     reason, _near = matching.why_unmatched(session, ride, clock()) if is_open and not options else ("", None)
@@ -133,20 +120,12 @@ def _detail(ride: Request, manual: ManualMatchForm, problems: list[str] | None =
         reason=reason_label(reason) if reason else "",
         drivers=drivers,
         volunteers=desk.volunteers_to_call(session, ride) if is_open else [],
-        proposal_sent=desk.proposal_sent(session, ride),
+        proposal_sent=ride.id in desk.proposals_waiting(session, [ride.id]),
         propose_form=ProposeForm,
         manual=manual,
         problems=problems or [],
         show_purpose=me().may_see_purpose,
     )
-
-
-def _has_active_match(ride: Request) -> bool:
-    from carpool.models import Match
-    from carpool.services.matching import ACTIVE_MATCH
-
-    query = sa.select(sa.func.count()).where(Match.request_id == ride.id, Match.status.in_(ACTIVE_MATCH))
-    return bool(db_session().scalar(query))
 
 
 def _drivers(ids: set[int]) -> dict[int, Driver]:
