@@ -9,7 +9,19 @@ import sqlalchemy as sa
 
 from carpool.db import point
 from carpool.gazetteer import read_communes
-from carpool.models import Driver, Offer, Purpose, Request, RequestSource, Resident, VettingStatus
+from carpool.models import (
+    Conversation,
+    Driver,
+    InboundMessage,
+    Offer,
+    OutboundMessage,
+    OutboundStatus,
+    Purpose,
+    Request,
+    RequestSource,
+    Resident,
+    VettingStatus,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 WHERE = {c.insee: (c.lon, c.lat) for c in read_communes()}
@@ -82,3 +94,34 @@ def add_request(session, association, pickup=CAJARC, dropoff=CAHORS, appointment
     session.add(request)
     session.flush()
     return request
+
+
+def add_texts(session, association, person) -> None:
+    """A text each way (one delivered, one still pending) and a conversation under way."""
+    session.add_all(
+        [
+            InboundMessage(
+                message_sid="SM1",
+                association_id=association.id,
+                resident_id=person.id,
+                from_phone=person.phone,
+                body="Bonjour, rdv cardiologue mardi",
+            ),
+            OutboundMessage(
+                idempotency_key="k1",
+                association_id=association.id,
+                to_phone=person.phone,
+                body="Sophie vous prendra mardi",
+                status=OutboundStatus.DELIVERED,
+            ),
+            OutboundMessage(
+                idempotency_key="k2",
+                association_id=association.id,
+                to_phone=person.phone,
+                body="Rappel : demain 9 h",
+                status=OutboundStatus.PENDING,
+            ),
+            Conversation(phone=person.phone, draft={"purpose": "medical"}),
+        ]
+    )
+    session.flush()

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from factories import CAHORS, CAJARC, WHERE, add_driver
+from factories import CAHORS, CAJARC, WHERE, add_driver, add_texts
 
 from carpool.db import point
 from carpool.models import (
@@ -17,7 +17,6 @@ from carpool.models import (
     Match,
     MatchStatus,
     OutboundMessage,
-    OutboundStatus,
     Purpose,
     Request,
     RequestSource,
@@ -94,36 +93,6 @@ def drive(session, association, request, *, status=MatchStatus.CONFIRMED) -> Mat
     session.add(match)
     session.flush()
     return match
-
-
-def texts(session, association, person, clock) -> None:
-    session.add_all(
-        [
-            InboundMessage(
-                message_sid="SM1",
-                association_id=association.id,
-                resident_id=person.id,
-                from_phone=person.phone,
-                body="Bonjour, rdv cardiologue mardi",
-            ),
-            OutboundMessage(
-                idempotency_key="k1",
-                association_id=association.id,
-                to_phone=person.phone,
-                body="Sophie vous prendra mardi",
-                status=OutboundStatus.DELIVERED,
-            ),
-            OutboundMessage(
-                idempotency_key="k2",
-                association_id=association.id,
-                to_phone=person.phone,
-                body="Rappel : demain 9 h",
-                status=OutboundStatus.PENDING,
-            ),
-            Conversation(phone=person.phone, draft={"purpose": "medical"}),
-        ]
-    )
-    session.flush()
 
 
 # --- search ----------------------------------------------------------------------------------
@@ -292,7 +261,7 @@ def test_the_export_holds_the_profile_trips_texts_and_history(session, lot, cloc
     person = add(session, lot, clock, notes="Sonner fort")
     request = ask(session, lot, person, at=clock.now() + timedelta(days=3), status=RequestStatus.MATCHED)
     drive(session, lot, request)
-    texts(session, lot, person, clock)
+    add_texts(session, lot, person)
 
     data = residents.export(session, person, actor=ACTOR)
 
@@ -326,7 +295,7 @@ def history(session, lot, clock):
     cancelled = ask(session, lot, person, at=clock.now() - timedelta(days=5), status=RequestStatus.CANCELLED)
     drive(session, lot, cancelled, status=MatchStatus.CANCELLED)
     waiting = ask(session, lot, person, at=clock.now() + timedelta(days=4))
-    texts(session, lot, person, clock)
+    add_texts(session, lot, person)
     return person, waiting
 
 
