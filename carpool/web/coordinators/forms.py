@@ -10,7 +10,6 @@ from wtforms import (
     RadioField,
     SelectField,
     StringField,
-    TelField,
     TextAreaField,
     TimeField,
 )
@@ -68,24 +67,6 @@ PURPOSE_CHOICES = [
     ("social", "Vie sociale, famille"),
     ("other", "Autre"),
 ]
-
-
-class CallerForm(BaseForm):
-    """Someone who calls for the first time: just enough to book and to text them."""
-
-    first_name = StringField("Prénom", [required(), Length(max=80)], render_kw={"autocomplete": "off"})
-    last_name = StringField("Nom", [required(), Length(max=80)], render_kw={"autocomplete": "off"})
-    phone = TelField(
-        "Téléphone portable",
-        [required(), Length(max=40)],
-        description="Pour les SMS de confirmation et de rappel.",
-    )
-    home_commune = StringField(
-        "Commune du domicile",
-        [required(), Length(max=160)],
-        render_kw={"list": "communes", "autocomplete": "off"},
-    )
-    consent = BooleanField("La personne accepte que ses données servent à organiser ses trajets")
 
 
 class PhoneRequestForm(BaseForm):

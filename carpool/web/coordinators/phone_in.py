@@ -20,7 +20,8 @@ from carpool.web.coordinators.common import (
     scoped,
     today,
 )
-from carpool.web.coordinators.forms import CallerForm, PhoneRequestForm
+from carpool.web.coordinators.forms import PhoneRequestForm
+from carpool.web.coordinators.resident_forms import ResidentForm
 
 
 def _lists() -> dict[str, list[str]]:
@@ -43,14 +44,14 @@ def phone_in() -> View:
     query = (request.args.get("q") or "").strip()[:100]
     found = residents.search(db_session(), association_id(), query) if query else []
     return render_template(
-        "coordinators/phone_in_search.html", query=query, found=found, caller=CallerForm(), **_lists()
+        "coordinators/phone_in_search.html", query=query, found=found, caller=ResidentForm(), **_lists()
     )
 
 
 @bp.post("/appel/nouveau")
 @coordinator_required
 def phone_in_caller() -> View:
-    form = CallerForm()
+    form = ResidentForm()
     if not form.validate_on_submit():
         return render_template(
             "coordinators/phone_in_search.html", query="", found=[], caller=form, **_lists()
@@ -59,13 +60,7 @@ def phone_in_caller() -> View:
         resident = residents.create(
             db_session(),
             association_id(),
-            residents.ResidentInput(
-                first_name=form.first_name.data or "",
-                last_name=form.last_name.data or "",
-                phone=form.phone.data or "",
-                home_commune=form.home_commune.data or "",
-                consent=bool(form.consent.data),
-            ),
+            form.to_input(),
             actor=actor(),
             now=now(),
         )
