@@ -103,6 +103,13 @@ def sphere_distance_m(dialect_name: str, a: Any, b: Any) -> sa.ColumnElement[flo
     return sa.func.ST_Distance(a, b, 0)
 
 
+def hours_between(dialect_name: str, start: Any, end: Any) -> sa.ColumnElement[Any]:
+    """Hours from ``start`` to ``end`` (stored UTC datetimes), computed by the database."""
+    if dialect_name == "postgresql":
+        return sa.extract("epoch", end - start) / 3600.0
+    return (sa.func.julianday(end) - sa.func.julianday(start)) * 24.0
+
+
 def least(dialect_name: str, a: Any, b: Any) -> sa.ColumnElement[Any]:
     """The smaller of two values: LEAST on PostgreSQL, two-argument MIN on SQLite."""
     return sa.func.least(a, b) if dialect_name == "postgresql" else sa.func.min(a, b)

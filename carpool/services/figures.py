@@ -42,7 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.clock import MONTHS
-from carpool.db import dialect_of, sphere_distance_m
+from carpool.db import dialect_of, hours_between, sphere_distance_m
 from carpool.models import Commune, Driver, Match, MatchStatus, Purpose, Request, RequestStatus, Resident
 from carpool.services.mileage import ROUTER, month_bounds, safe_cell
 from carpool.services.reasons import REASONS
@@ -377,7 +377,7 @@ def _add_unmet(session: Session, scope: _Scope, cell: Any) -> dict[str, int]:
 
 
 def _add_confirmations(session: Session, scope: _Scope, cell: Any) -> None:
-    hours = _hours_between(dialect_of(session), Request.created_at, Match.confirmed_at)
+    hours = hours_between(dialect_of(session), Request.created_at, Match.confirmed_at)
     rows = (
         sa.select(
             scope.bucket(Match.pickup_at).label("month"),
@@ -398,16 +398,6 @@ def _add_confirmations(session: Session, scope: _Scope, cell: Any) -> None:
         figures = cell(month, insee)
         figures.confirmations += n
         figures.confirmation_hours_sum += float(total or 0.0)
-
-
-def _hours_between(dialect: str, start: Any, end: Any) -> sa.ColumnElement[Any]:
-    """Hours from ``start`` to ``end``, computed by the database (one expression per backend).
-
-    The only date arithmetic of the module; it belongs next to ``carpool.db.distance_m``.
-    """
-    if dialect == "postgresql":
-        return sa.extract("epoch", end - start) / 3600.0
-    return (sa.func.julianday(end) - sa.func.julianday(start)) * 24.0
 
 
 def _all(session: Session, query: sa.Select[Any]) -> Sequence[Any]:
