@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from carpool.db import dialect_of, insert_or_ignore
 from carpool.models.messages import OutboundMessage, OutboundStatus
 from carpool.models.people import Resident
 
@@ -34,34 +34,24 @@ def enqueue(
     true; pass ``False`` only for messages the law still allows, such as the
     confirmation of the opt-out itself. Never sends and never commits.
     """
-    existing = _by_key(session, key)
-    if existing is not None:
-        return existing
-    if respect_opt_out and is_opted_out(session, to_phone):
-        return None
     if not_before is not None and not_before.tzinfo is None:
         raise ValueError("not_before must be an aware datetime")
-    row = OutboundMessage(
-        idempotency_key=key,
-        association_id=association_id,
-        to_phone=to_phone,
-        body=body,
-        status=OutboundStatus.PENDING,
-        attempts=0,
-        next_attempt_at=not_before,
-    )
-    # A concurrent transaction may insert the same key between our check and our
-    # insert (PostgreSQL): the unique constraint decides, the savepoint keeps the
-    # caller's transaction usable, and the winner's row is returned.
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        existing = _by_key(session, key)
-        if existing is None:
-            raise
-        return existing
-    return row
+    if respect_opt_out and is_opted_out(session, to_phone):
+        return _by_key(session, key)  # queued before the STOP: the caller sees it as it was
+    # One statement: a key already queued, by us or by a concurrent transaction that commits
+    # first, leaves the table as it was (the unique index decides) and we return that row.
+    values = {
+        "idempotency_key": key,
+        "association_id": association_id,
+        "to_phone": to_phone,
+        "body": body,
+        "status": OutboundStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": not_before,
+    }
+    statement = insert_or_ignore(dialect_of(session), OutboundMessage, "idempotency_key")
+    row = session.scalars(statement.values(values).returning(OutboundMessage)).one_or_none()
+    return row if row is not None else _by_key(session, key)
 
 
 def is_opted_out(session: Session, phone: str) -> bool:

@@ -17,10 +17,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from carpool.clock import PARIS, Clock
+from carpool.db import dialect_of, insert_or_ignore
 from carpool.models import (
     Association,
     Commune,
@@ -82,26 +82,32 @@ def handle_inbound(
     session: Session, *, message_sid: str, from_phone: str, to_phone: str, body: str, clock: Clock
 ) -> InboundOutcome:
     """Process one inbound SMS exactly once (a retried webhook with the same sid does nothing)."""
-    if session.scalar(sa.select(InboundMessage.id).where(InboundMessage.message_sid == message_sid)):
-        return InboundOutcome(duplicate=True, replies=0)
     body = printable(body)[:MAX_MESSAGE_CHARS]
     resident = session.scalar(sa.select(Resident).where(Resident.phone == from_phone))
     association = _association_for(session, resident, to_phone)
-    message = InboundMessage(
-        message_sid=message_sid,
-        association_id=association.id if association else None,
-        resident_id=resident.id if resident else None,
-        from_phone=from_phone,
-        body=body,
+    now = clock.now()
+    parsed = (
+        parse_message(body, now.astimezone(PARIS).date(), resident.home_commune_insee) if resident else None
     )
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:  # the same webhook, processed concurrently by another worker
+    # One statement: a webhook Twilio retries (the same sid), even one another worker is
+    # processing at this moment, inserts nothing and gets no second answer.
+    message = session.scalars(
+        insert_or_ignore(dialect_of(session), InboundMessage, "message_sid")
+        .values(
+            message_sid=message_sid,
+            association_id=association.id if association else None,
+            resident_id=resident.id if resident else None,
+            from_phone=from_phone,
+            body=body,
+            intent=parsed.intent if parsed else None,
+            needs_attention=resident is None,
+        )
+        .returning(InboundMessage)
+    ).one_or_none()
+    if message is None:
         return InboundOutcome(duplicate=True, replies=0)
     reply = _Reply(session, message)
-    if resident is None:
-        message.needs_attention = True
+    if resident is None or parsed is None:
         reply.send(
             from_phone,
             "unknown_number",
@@ -112,7 +118,7 @@ def handle_inbound(
             session, "sms", "sms.unknown_number", subject=message, association_id=message.association_id
         )
         return InboundOutcome(False, reply.count)
-    Handler(session, resident, message, reply, clock).handle(body)
+    Handler(session, resident, message, reply, clock).handle(parsed, body)
     return InboundOutcome(False, reply.count)
 
 
@@ -162,7 +168,11 @@ class Handler:
         conversation.request_id, conversation.unknown_replies = None, 0
 
     def send(self, template: str, **context: Any) -> None:
-        self.reply.send(self.resident.phone, template, association_id=self.association.id, **context)
+        # ``handle`` answers a resident who sent STOP nothing but the receipt: their opt-out,
+        # read in this transaction, need not be read again for each reply.
+        self.reply.send(
+            self.resident.phone, template, association_id=self.association.id, always=True, **context
+        )
 
     def _audit(self, action: str, subject: object, **details: object) -> None:
         """An audit event by this resident, in this association."""
@@ -175,15 +185,9 @@ class Handler:
             **details,
         )
 
-    def send_always(self, template: str) -> None:
-        self.reply.send(self.resident.phone, template, association_id=self.association.id, always=True)
-
     # -- dispatch on intent -------------------------------------------------------------
 
-    def handle(self, body: str) -> None:
-        today = self.now.astimezone(PARIS).date()
-        parsed = parse_message(body, today, self.resident.home_commune_insee)
-        self.message.intent = parsed.intent
+    def handle(self, parsed: ParsedMessage, body: str) -> None:
         self.resident.last_contact_at = self.now
         self.conversation.updated_at = self.now
         if parsed.intent == "stop":
@@ -210,7 +214,7 @@ class Handler:
         self.resident.sms_opted_out_at = self.now
         self._reset(self.conversation)
         self._audit("resident.sms_opted_out", self.resident)
-        self.send_always("stop")
+        self.send("stop")  # the receipt: the one SMS an opted-out person still gets
 
     def _start(self) -> None:
         self.resident.sms_opted_out_at = None
@@ -276,22 +280,25 @@ class Handler:
 
     def _create_request(self, draft: dict[str, Any]) -> Request:
         day = date.fromisoformat(draft["date"])
-        place = None
-        if draft.get("destination_place"):
-            place = self.session.scalar(
-                sa.select(NamedPlace)
-                .where(
-                    NamedPlace.name == draft["destination_place"],
-                    sa.or_(
-                        NamedPlace.association_id.is_(None), NamedPlace.association_id == self.association.id
-                    ),
-                    NamedPlace.archived_at.is_(None),
+        # Reference data only: the conversation's pending changes can wait for the request's flush.
+        with self.session.no_autoflush:
+            place = None
+            if draft.get("destination_place"):
+                place = self.session.scalar(
+                    sa.select(NamedPlace)
+                    .where(
+                        NamedPlace.name == draft["destination_place"],
+                        sa.or_(
+                            NamedPlace.association_id.is_(None),
+                            NamedPlace.association_id == self.association.id,
+                        ),
+                        NamedPlace.archived_at.is_(None),
+                    )
+                    .limit(1)
                 )
-                .limit(1)
-            )
-        destination = self.session.get_one(Commune, draft["destination"])
-        origin_insee = draft.get("origin") or self.resident.home_commune_insee
-        origin = self.session.get_one(Commune, origin_insee)
+            destination = self.session.get_one(Commune, draft["destination"])
+            origin_insee = draft.get("origin") or self.resident.home_commune_insee
+            origin = self.session.get_one(Commune, origin_insee)
         pickup_point = (
             self.resident.home_point
             if origin_insee == self.resident.home_commune_insee and self.resident.home_point is not None
@@ -321,13 +328,15 @@ class Handler:
 
     def _offer_options(self, request: Request) -> None:
         self.conversation.request_id = request.id
-        options = matching.ride_options(self.session, request, self.clock, limit=3)
-        if not options:
-            reason, _near_miss = matching.why_unmatched(self.session, request, self.clock)
-            request.unmatched_reason = reason
-            self.conversation.state = ConversationState.IDLE
-            return self.send("searching", day=request.latest)
-        template, context = present_options(self.session, self.conversation, request, options)
+        # The matcher reads offers and drivers, which nothing here changed: the conversation
+        # is written once, at the commit, instead of before every query.
+        with self.session.no_autoflush:
+            options = matching.ride_options(self.session, request, self.clock, limit=3)
+            if not options:
+                request.unmatched_reason = matching.why_unmatched(self.session, request, self.clock)[0]
+                self.conversation.state = ConversationState.IDLE
+                return self.send("searching", day=request.latest)
+            template, context = present_options(self.session, self.conversation, request, options)
         self.send(template, **context)
 
     # -- choosing, cancelling -------------------------------------------------------------
@@ -457,10 +466,17 @@ def present_options(
         for o in options
     ]
     conversation.state = ConversationState.CHOOSING
+    names = dict(
+        session.execute(
+            sa.select(Commune.insee, Commune.name).where(
+                Commune.insee.in_((request.pickup_commune_insee, request.dropoff_commune_insee))
+            )
+        ).all()
+    )
     context = {
         "day": request.latest,
-        "origin": session.get_one(Commune, request.pickup_commune_insee).name,
-        "destination": session.get_one(Commune, request.dropoff_commune_insee).name,
+        "origin": names[request.pickup_commune_insee],
+        "destination": names[request.dropoff_commune_insee],
         "options": [
             {
                 "first_name": drivers[o.driver_id].first_name,
