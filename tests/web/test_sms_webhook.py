@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import date, time
 
 import pytest
@@ -24,6 +25,7 @@ from carpool.models import (
     Resident,
 )
 from carpool.notify.gsm import segments
+from carpool.services.sms_inbound import handle_inbound
 
 RESIDENT_PHONE = "+33639981234"
 NEXT_TUESDAY = date(2026, 11, 24)  # the clock fixture says Monday 23 November 2026, 10:00 in Paris
@@ -130,6 +132,38 @@ def test_a_retried_webhook_is_processed_once(client, db, resident, offer):
     assert len(replies_to(db, RESIDENT_PHONE)) == 1
     with db.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Request)) == 1
+
+
+def test_the_same_webhook_at_once_in_several_workers_is_processed_once(db, session, resident, offer, clock):
+    """Twilio retries while the first delivery is still being handled: the unique sid decides."""
+    session.commit()
+    barrier, outcomes = threading.Barrier(6), []
+
+    def deliver() -> None:
+        with db.session() as mine:
+            barrier.wait()
+            outcome = handle_inbound(
+                mine,
+                message_sid="SM" + "8" * 32,
+                from_phone=RESIDENT_PHONE,
+                to_phone="+33639980000",
+                body="rdv hopital de cahors mardi 10h",
+                clock=clock,
+            )
+            mine.commit()
+            outcomes.append(outcome)
+
+    workers = [threading.Thread(target=deliver) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+
+    assert sorted(o.duplicate for o in outcomes) == [False] + [True] * 5
+    assert len(replies_to(db, RESIDENT_PHONE)) == 1
+    with db.session() as check:
+        assert check.scalar(sa.select(sa.func.count()).select_from(InboundMessage)) == 1
+        assert check.scalar(sa.select(sa.func.count()).select_from(Request)) == 1
 
 
 def test_stop_is_honoured_until_start(client, db, resident, offer):
