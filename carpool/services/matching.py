@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -192,6 +193,38 @@ def _volunteers(session: Session, association_id: int, now: datetime) -> list[ma
     return volunteers
 
 
+def _volunteer_key_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """Built once (they run on every matcher call; building them cost more than running them)."""
+    association = sa.bindparam("association_id")
+    drivers = sa.select(Driver.id).where(Driver.association_id == association).scalar_subquery()
+    vetted = sa.and_(Driver.association_id == association, Driver.vetting == VettingStatus.VETTED)
+    wheelchair = sa.case((Driver.wheelchair_accessible, Driver.id), else_=0)
+    settings = sa.select(
+        sa.func.count(),
+        sa.func.sum(Driver.id),
+        sa.func.sum(Driver.id * Driver.radius_km),
+        sa.func.sum(Driver.id * Driver.max_trips_per_week),
+        sa.func.sum(Driver.id * Driver.seats),
+        sa.func.sum(wheelchair),
+    ).where(vetted)
+    slots = sa.select(
+        sa.func.count(), sa.func.max(AvailabilitySlot.id), sa.func.sum(AvailabilitySlot.id)
+    ).where(AvailabilitySlot.driver_id.in_(drivers))
+    # Two one-row subqueries side by side: one round trip.
+    both = (settings.subquery(), slots.subquery())
+    one_row = sa.select(*both).select_from(both[0].join(both[1], sa.true()))
+    # Periods are few once past ones are left out; read exactly (SQLite reuses a deleted max id).
+    away = (
+        sa.select(TimeOff.id, TimeOff.first_day, TimeOff.last_day)
+        .where(TimeOff.driver_id.in_(drivers), TimeOff.last_day >= sa.bindparam("today"))
+        .order_by(TimeOff.id)
+    )
+    return one_row, away
+
+
+_AGGREGATES, _AWAY = _volunteer_key_statements()
+
+
 def _volunteer_key(session: Session, association_id: int, today: date) -> tuple[object, ...]:
     """Changes whenever vetting, a volunteer's settings, their slots or their time off change.
 
@@ -199,31 +232,9 @@ def _volunteer_key(session: Session, association_id: int, today: date) -> tuple[
     weighted by the driver's id, so a change to one driver moves a sum; slots are only
     ever inserted or deleted (new ones first), so their count, max and sum of ids move.
     """
-    vetted = sa.and_(Driver.association_id == association_id, Driver.vetting == VettingStatus.VETTED)
-    wheelchair = sa.case((Driver.wheelchair_accessible, Driver.id), else_=0)
-    drivers = sa.select(Driver.id).where(Driver.association_id == association_id).scalar_subquery()
-    settings = session.execute(
-        sa.select(
-            sa.func.count(),
-            sa.func.sum(Driver.id),
-            sa.func.sum(Driver.id * Driver.radius_km),
-            sa.func.sum(Driver.id * Driver.max_trips_per_week),
-            sa.func.sum(Driver.id * Driver.seats),
-            sa.func.sum(wheelchair),
-        ).where(vetted)
-    ).one()
-    slots = session.execute(
-        sa.select(
-            sa.func.count(), sa.func.max(AvailabilitySlot.id), sa.func.sum(AvailabilitySlot.id)
-        ).where(AvailabilitySlot.driver_id.in_(drivers))
-    ).one()
-    # Periods are few once past ones are left out; read exactly (SQLite reuses a deleted max id).
-    away = session.execute(
-        sa.select(TimeOff.id, TimeOff.first_day, TimeOff.last_day)
-        .where(TimeOff.driver_id.in_(drivers), TimeOff.last_day >= today)
-        .order_by(TimeOff.id)
-    ).all()
-    return (*settings, *slots, tuple(tuple(row) for row in away))
+    aggregates = session.execute(_AGGREGATES, {"association_id": association_id}).one()
+    away = session.execute(_AWAY, {"association_id": association_id, "today": today}).all()
+    return (*aggregates, tuple(tuple(row) for row in away))
 
 
 def _latest_change(session: Session, association_id: int) -> datetime:
@@ -234,6 +245,15 @@ def _latest_change(session: Session, association_id: int) -> datetime:
         .where(Driver.association_id == association_id)
     )
     return latest or datetime(1970, 1, 1, tzinfo=UTC)
+
+
+#: Offers written since a moment (with their versions): what a refresh looks at.
+_CHANGED = (
+    sa.select(Offer.id, Offer.updated_at)
+    .join(Driver, Offer.driver_id == Driver.id)
+    .where(Driver.association_id == sa.bindparam("association_id"))
+    .where(Offer.updated_at > sa.bindparam("since"))
+)
 
 
 def _build(session: Session, association_id: int, now: datetime) -> _CachedIndex:
@@ -250,12 +270,8 @@ def _build(session: Session, association_id: int, now: datetime) -> _CachedIndex
 
 
 def _refresh(cached: _CachedIndex, session: Session, association_id: int, now: datetime) -> None:
-    changed = session.execute(
-        sa.select(Offer.id, Offer.updated_at)
-        .join(Driver, Offer.driver_id == Driver.id)
-        .where(Driver.association_id == association_id)
-        .where(Offer.updated_at > cached.seen_until - REFRESH_OVERLAP)
-    ).all()
+    since = cached.seen_until - REFRESH_OVERLAP
+    changed = session.execute(_CHANGED, {"association_id": association_id, "since": since}).all()
     stale = [i for i, at in changed if cached.versions.get(i) != at]
     if stale:
         rows = session.execute(
