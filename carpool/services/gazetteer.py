@@ -12,6 +12,7 @@ from carpool.db import lon_lat, point
 from carpool.gazetteer import PlaceRecord, read_communes, read_places
 from carpool.models import Commune, NamedPlace
 from carpool.services import audit
+from carpool.services.places import forget_commune_labels
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def import_communes(session: Session, path: Path) -> ImportReport:
         places_created=places_created,
     )
     session.flush()
+    forget_commune_labels()  # this process at once; other processes see the table's fingerprint change
     return ImportReport(created, updated, unchanged, places_created)
 
 

@@ -9,11 +9,13 @@ guarded UPDATEs (see ``bookings``); matches only through ``bookings.transition``
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased, load_only
 
 from carpool.clock import PARIS, Clock
 from carpool.models import (
@@ -399,6 +401,86 @@ def place_label(session: Session, insee: str, place_id: int | None) -> str:
     return commune_label(session.get_one(Commune, insee))
 
 
+def _label(place: str | None, commune: str, postcode: str) -> str:
+    """``place_label`` from columns read in the same query (a named place, or "Cahors (46000)")."""
+    return place if place is not None else f"{commune} ({postcode})"
+
+
+#: (origin, destination) as the driver reads them, by offer id.
+OfferLabels = dict[int, tuple[str, str]]
+
+# Built once: aliasing a mapped class and joining it again on every call costs more than the query.
+_ORIGIN, _DESTINATION = aliased(Commune, name="origin_commune"), aliased(Commune, name="destination_commune")
+_ORIGIN_PLACE = aliased(NamedPlace, name="origin_place")
+_DESTINATION_PLACE = aliased(NamedPlace, name="destination_place")
+_LABEL_COLUMNS = (
+    _ORIGIN_PLACE.name,
+    _ORIGIN.name,
+    _ORIGIN.postcode,
+    _DESTINATION_PLACE.name,
+    _DESTINATION.name,
+    _DESTINATION.postcode,
+)
+
+
+_Query = TypeVar("_Query", bound=sa.Select)
+
+
+def _join_labels(query: _Query) -> _Query:
+    return (
+        query.join(_ORIGIN, _ORIGIN.insee == Offer.origin_commune_insee)
+        .join(_DESTINATION, _DESTINATION.insee == Offer.destination_commune_insee)
+        .outerjoin(_ORIGIN_PLACE, _ORIGIN_PLACE.id == Offer.origin_place_id)
+        .outerjoin(_DESTINATION_PLACE, _DESTINATION_PLACE.id == Offer.destination_place_id)
+    )
+
+
+def _labels_of(row: Sequence[Any]) -> tuple[str, str]:
+    """The six label columns at the end of ``row`` → (origin, destination)."""
+    return _label(*row[-6:-3]), _label(*row[-3:])
+
+
+_OFFER_LABELS = _join_labels(sa.select(Offer.id, *_LABEL_COLUMNS)).where(
+    Offer.id.in_(sa.bindparam("ids", expanding=True))
+)
+_UPCOMING_LABELLED = (
+    _join_labels(sa.select(Offer, *_LABEL_COLUMNS))
+    .where(
+        Offer.driver_id == sa.bindparam("driver_id"),
+        Offer.status == OfferStatus.OPEN,
+        Offer.depart_latest >= sa.bindparam("now"),
+    )
+    .order_by(Offer.depart_earliest, Offer.id)  # id: the same order for offers leaving together
+)
+_OWN_LABELLED = _join_labels(sa.select(Offer, *_LABEL_COLUMNS)).where(
+    Offer.id == sa.bindparam("offer_id"), Offer.driver_id == sa.bindparam("driver_id")
+)
+
+
+def offer_labels(session: Session, items: Iterable[Offer]) -> OfferLabels:
+    """(origin, destination) of each offer as the driver reads them, in one query whatever their number."""
+    ids = sorted({offer.id for offer in items})
+    if not ids:
+        return {}
+    return {row[0]: _labels_of(row) for row in session.execute(_OFFER_LABELS, {"ids": ids})}
+
+
+def upcoming_offers_labelled(
+    session: Session, driver: Driver, now: datetime
+) -> tuple[list[Offer], OfferLabels]:
+    """``upcoming_offers`` and their ``offer_labels``, read by a single query."""
+    rows = session.execute(_UPCOMING_LABELLED, {"driver_id": driver.id, "now": now}).all()
+    return [row[0] for row in rows], {row[0].id: _labels_of(row) for row in rows}
+
+
+def own_offer_labelled(session: Session, driver: Driver, offer_id: int) -> tuple[Offer, OfferLabels]:
+    """``own_offer`` and its ``offer_labels``, read by a single query; raises NotFound."""
+    row = session.execute(_OWN_LABELLED, {"offer_id": offer_id, "driver_id": driver.id}).one_or_none()
+    if row is None:
+        raise NotFound(offer_id)
+    return row[0], {row[0].id: _labels_of(row)}
+
+
 @dataclass(frozen=True)
 class Passenger:
     """A proposed or booked passenger, as much as this driver may see of them."""
@@ -409,7 +491,6 @@ class Passenger:
     dropoff_place: str
     needs: tuple[str, ...]
     phone: str | None  # only once the driver has accepted, and only for vetted drivers
-    offer: Offer | None
 
     @property
     def status(self) -> MatchStatus:
@@ -423,6 +504,38 @@ NEEDS = {
 }
 
 
+_PICKUP, _DROPOFF = aliased(Commune, name="pickup_commune"), aliased(Commune, name="dropoff_commune")
+_DROPOFF_PLACE = aliased(NamedPlace, name="dropoff_place")
+# One query: the places' labels come with each match (no lookup per passenger), and of the
+# resident only what the driver may see.
+_PASSENGERS = (
+    sa.select(
+        Match,
+        Resident,
+        _PICKUP.name,
+        _PICKUP.postcode,
+        _DROPOFF_PLACE.name,
+        _DROPOFF.name,
+        _DROPOFF.postcode,
+    )
+    .join(Request, Match.request_id == Request.id)
+    .join(Resident, Request.resident_id == Resident.id)
+    .join(_PICKUP, _PICKUP.insee == Request.pickup_commune_insee)
+    .join(_DROPOFF, _DROPOFF.insee == Request.dropoff_commune_insee)
+    .outerjoin(_DROPOFF_PLACE, _DROPOFF_PLACE.id == Request.dropoff_place_id)
+    .options(
+        load_only(
+            Resident.first_name,
+            Resident.phone,
+            Resident.uses_wheelchair,
+            Resident.uses_walker,
+            Resident.needs_help_boarding,
+        )
+    )
+    .order_by(Match.pickup_at, Match.id)
+)
+
+
 def passengers(
     session: Session,
     driver: Driver,
@@ -431,35 +544,31 @@ def passengers(
     since: datetime | None = None,
     until: datetime | None = None,
     match_id: int | None = None,
+    offer_id: int | None = None,
 ) -> list[Passenger]:
-    """This driver's passengers; a driver who is not (or no longer) vetted sees none of them."""
+    """This driver's passengers (of one offer if given); a driver not (or no longer) vetted sees none."""
     if not driver.is_vetted:
         return []
-    query = (
-        sa.select(Match, Request, Resident)
-        .join(Request, Match.request_id == Request.id)
-        .join(Resident, Request.resident_id == Resident.id)
-        .where(Match.driver_id == driver.id, Match.status.in_(statuses))
-        .order_by(Match.pickup_at)
-    )
+    query = _PASSENGERS.where(Match.driver_id == driver.id, Match.status.in_(statuses))
     if since is not None:
         query = query.where(Match.pickup_at >= since)
     if until is not None:
         query = query.where(Match.pickup_at < until)
     if match_id is not None:
         query = query.where(Match.id == match_id)
+    if offer_id is not None:
+        query = query.where(Match.offer_id == offer_id)
     shown = []
-    for match, request, resident in session.execute(query).all():
+    for match, resident, *places in session.execute(query).all():
         booked = match.status in (MatchStatus.ACCEPTED, MatchStatus.CONFIRMED, MatchStatus.COMPLETED)
         shown.append(
             Passenger(
                 match=match,
                 first_name=resident.first_name,
-                pickup_place=place_label(session, request.pickup_commune_insee, None),
-                dropoff_place=place_label(session, request.dropoff_commune_insee, request.dropoff_place_id),
+                pickup_place=_label(None, *places[0:2]),
+                dropoff_place=_label(*places[2:5]),
                 needs=tuple(NEEDS[n] for n in sorted(resident.needs)),
                 phone=resident.phone if booked else None,
-                offer=session.get(Offer, match.offer_id) if match.offer_id else None,
             )
         )
     return shown
@@ -477,7 +586,7 @@ def upcoming_offers(session: Session, driver: Driver, now: datetime) -> list[Off
         session.scalars(
             sa.select(Offer)
             .where(Offer.driver_id == driver.id, Offer.status == OfferStatus.OPEN, Offer.depart_latest >= now)
-            .order_by(Offer.depart_earliest)
+            .order_by(Offer.depart_earliest, Offer.id)
         )
     )
 

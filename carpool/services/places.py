@@ -1,14 +1,22 @@
-"""Spatial questions about places, answered the same way on SpatiaLite and PostGIS."""
+"""Spatial questions about places, answered the same way on SpatiaLite and PostGIS.
+
+Also the autocomplete's labels, read without geometry: communes from a per-process cache
+(reference data, checked against the table on every call), named places fresh each time.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.db import dialect_of, distance_m, point
-from carpool.models import Commune
+from carpool.models import Commune, NamedPlace
+from carpool.services.drivers import fold
 
 
 class UnknownCommune(LookupError):
@@ -48,3 +56,107 @@ def nearest_commune(session: Session, lon: float, lat: float) -> CommuneDistance
         sa.select(Commune, distance.label("metres")).order_by(distance, Commune.insee).limit(1)
     ).one()
     return CommuneDistance(row[0], row[1] / 1000)
+
+
+# --- autocomplete labels -------------------------------------------------------------------
+
+#: A cached commune list is read again after this long even if its fingerprint did not change,
+#: so that a rename which keeps the count and the lengths shows up all the same.
+COMMUNE_LABELS_TTL_S = 600.0
+
+
+@dataclass(frozen=True)
+class CommuneLabels:
+    """Every commune as the autocomplete shows it ("Cahors (46000)"), by name, with its folded form."""
+
+    fingerprint: tuple[int, int]
+    labels: tuple[str, ...]
+    folded: tuple[str, ...]
+    loaded_at: float
+
+
+_commune_labels: dict[str, CommuneLabels] = {}
+_commune_labels_lock = threading.Lock()
+
+
+_FINGERPRINT = sa.select(
+    sa.func.count(),
+    sa.cast(
+        sa.func.coalesce(sa.func.sum(sa.func.length(Commune.name) + sa.func.length(Commune.postcode)), 0),
+        sa.Integer,
+    ),
+).select_from(Commune)
+
+
+def _fingerprint(session: Session) -> tuple[int, int]:
+    """Changes when a commune is added, removed, or renamed to a name or postcode of another length.
+
+    Communes only change through ``carpool import-communes`` (another process): this one cheap
+    aggregate per call is what lets every worker see it, without a table of versions.
+    """
+    count, total = session.execute(_FINGERPRINT).one()
+    return int(count), int(total)
+
+
+def commune_labels(session: Session) -> CommuneLabels:
+    """The labels of every commune, ordered by name as the database sorts them (one cheap query)."""
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    fingerprint = _fingerprint(session)
+    cached = _commune_labels.get(key)
+    if (
+        cached is not None
+        and cached.fingerprint == fingerprint
+        and time.monotonic() - cached.loaded_at < COMMUNE_LABELS_TTL_S
+    ):
+        return cached
+    rows = session.execute(sa.select(Commune.name, Commune.postcode).order_by(Commune.name)).all()
+    labels = tuple(f"{name} ({postcode})" for name, postcode in rows)  # = drivers.commune_label
+    fresh = CommuneLabels(fingerprint, labels, tuple(fold(label) for label in labels), time.monotonic())
+    with _commune_labels_lock:
+        _commune_labels[key] = fresh
+    return fresh
+
+
+def forget_commune_labels() -> None:
+    """Drop the cached lists (after an import in this process, or in tests)."""
+    with _commune_labels_lock:
+        _commune_labels.clear()
+
+
+_fold = lru_cache(maxsize=4096)(fold)  # named places' names, folded once per process
+
+
+_PLACE_NAMES = (
+    sa.select(NamedPlace.name)
+    .where(
+        sa.or_(
+            NamedPlace.association_id.is_(None),
+            NamedPlace.association_id == sa.bindparam("association_id", type_=sa.Integer),
+        )
+    )
+    .where(NamedPlace.archived_at.is_(None))
+    .order_by(NamedPlace.name)
+)
+
+
+def named_place_names(session: Session, association_id: int) -> list[str]:
+    """Names of the shared registry and of the association's own places (not archived), by name."""
+    return list(session.scalars(_PLACE_NAMES, {"association_id": association_id}))
+
+
+def place_suggestions(session: Session, association_id: int, query: str = "", limit: int = 0) -> list[str]:
+    """Labels for the autocomplete: named places first, then communes ("Cahors (46000)").
+
+    The same list as ``drivers.place_suggestions``, without loading any geometry and
+    without folding every commune's name on each call.
+    """
+    wanted = fold(query)
+    places = named_place_names(session, association_id)
+    communes = commune_labels(session)
+    if not wanted:
+        labels = places + list(communes.labels)
+        return labels[:limit] if limit else labels
+    hits = [(label, folded) for label in places if wanted in (folded := _fold(label))]
+    hits += [pair for pair in zip(communes.labels, communes.folded, strict=True) if wanted in pair[1]]
+    hits.sort(key=lambda pair: (not pair[1].startswith(wanted), pair[1]))
+    return [label for label, _folded in (hits[:limit] if limit else hits)]

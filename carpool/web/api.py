@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from carpool.clock import PARIS
 from carpool.extensions import csrf, db_session
 from carpool.models import AvailabilitySlot, Driver, MatchStatus, Offer, Role, TimeOff
-from carpool.services import accounts, bookings, drivers, mileage, offers
+from carpool.services import accounts, bookings, drivers, mileage, offers, places
 from carpool.services.validation import InvalidInput
 from carpool.web.auth import clock
 
@@ -156,14 +156,13 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(PARIS).isoformat()
 
 
-def offer_json(offer: Offer) -> dict[str, Any]:
-    session = db_session()
+def offer_json(offer: Offer, labels: dict[int, tuple[str, str]] | None = None) -> dict[str, Any]:
+    """``labels``: ``offers.offer_labels`` of a whole list, read once for all of its offers."""
+    origin, destination = (labels or offers.offer_labels(db_session(), [offer]))[offer.id]
     return {
         "id": offer.id,
-        "origin": offers.place_label(session, offer.origin_commune_insee, offer.origin_place_id),
-        "destination": offers.place_label(
-            session, offer.destination_commune_insee, offer.destination_place_id
-        ),
+        "origin": origin,
+        "destination": destination,
         "depart_earliest": _iso(offer.depart_earliest),
         "depart_latest": _iso(offer.depart_latest),
         "seats_total": offer.seats_total,
@@ -244,27 +243,30 @@ def who_am_i() -> tuple[Response, int]:
     )
 
 
-@bp.get("/places")
-def places() -> tuple[Response, int]:
+@bp.get("/places", endpoint="places")
+def place_list() -> tuple[Response, int]:
     query = request.args.get("q", "")[:80]
-    return done({"places": drivers.place_suggestions(db_session(), me().association_id, query, limit=20)})
+    return done({"places": places.place_suggestions(db_session(), me().association_id, query, limit=20)})
 
 
 @bp.get("/offers")
 def list_offers() -> tuple[Response, int]:
-    upcoming = offers.upcoming_offers(db_session(), me(), clock().now())
-    return done({"offers": [offer_json(o) for o in upcoming]})
+    session = db_session()
+    upcoming, labels = offers.upcoming_offers_labelled(session, me(), clock().now())
+    return done({"offers": [offer_json(o, labels) for o in upcoming]})
 
 
 @bp.post("/offers")
 def create_offers() -> tuple[Response, int]:
-    created = offers.create_offers(db_session(), me(), offer_input(body()), clock())
-    return done({"offers": [offer_json(o) for o in created]}, 201)
+    session = db_session()
+    created = offers.create_offers(session, me(), offer_input(body()), clock())
+    labels = offers.offer_labels(session, created)
+    return done({"offers": [offer_json(o, labels) for o in created]}, 201)
 
 
 @bp.get("/offers/<int:offer_id>")
 def get_offer(offer_id: int) -> tuple[Response, int]:
-    return done(offer_json(offers.own_offer(db_session(), me(), offer_id)))
+    return done(offer_json(*offers.own_offer_labelled(db_session(), me(), offer_id)))
 
 
 @bp.patch("/offers/<int:offer_id>")

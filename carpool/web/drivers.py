@@ -22,6 +22,7 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.clock import MONTHS, PARIS
@@ -29,7 +30,7 @@ from carpool.extensions import db_session
 from carpool.models import ApiToken, AvailabilitySlot, Driver, MatchStatus, Offer, Role, TimeOff, UserAccount
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
-from carpool.services import accounts, drivers, mileage, offers
+from carpool.services import accounts, drivers, mileage, offers, places
 from carpool.services.validation import InvalidInput
 from carpool.web import auth
 from carpool.web.forms import (
@@ -114,7 +115,7 @@ def inject() -> dict[str, Any]:
 
 def _place_lists() -> dict[str, list[str]]:
     session = db_session()
-    communes = drivers.place_suggestions(session, 0)
+    communes = places.place_suggestions(session, 0)
     return {"commune_labels": [label for label in communes if label.endswith(")")]}
 
 
@@ -322,7 +323,7 @@ def rides() -> str:
     _user, driver = me()
     session = db_session()
     moment = now()
-    upcoming = offers.upcoming_offers(session, driver, moment)
+    upcoming, labels = offers.upcoming_offers_labelled(session, driver, moment)
     all_passengers = offers.passengers(session, driver, since=moment - timedelta(hours=2))
     by_offer: dict[int, list[offers.Passenger]] = {}
     for passenger in all_passengers:
@@ -332,7 +333,7 @@ def rides() -> str:
         "drivers/rides.html",
         driver=driver,
         offers=upcoming,
-        labels=_labels(upcoming),
+        labels=labels,
         by_offer=by_offer,
         proposed=[p for p in all_passengers if p.status is MatchStatus.PROPOSED],
         booked=[p for p in all_passengers if p.status is not MatchStatus.PROPOSED],
@@ -341,14 +342,7 @@ def rides() -> str:
 
 
 def _labels(items: list[Offer]) -> dict[int, tuple[str, str]]:
-    session = db_session()
-    return {
-        o.id: (
-            offers.place_label(session, o.origin_commune_insee, o.origin_place_id),
-            offers.place_label(session, o.destination_commune_insee, o.destination_place_id),
-        )
-        for o in items
-    }
+    return offers.offer_labels(db_session(), items)
 
 
 @bp.get("/historique")
@@ -434,13 +428,29 @@ def _answer(match_id: int, action: Any, done: str) -> BaseResponse:
 # --- offers --------------------------------------------------------------------------------
 
 
+#: The communes' <option>s of the form's <datalist> (500 and more), rendered once per commune list.
+_commune_options: list[tuple[places.CommuneLabels, Markup]] = []
+
+
+def _option(label: str) -> Markup:
+    return Markup('<option value="%s"></option>') % label  # escaped, as {{ label }} renders it
+
+
+def _place_options(association_id: int) -> Markup:
+    """The <datalist> of the offer form: named places (read each time), then every commune."""
+    session = db_session()
+    named = Markup("").join(_option(name) for name in places.named_place_names(session, association_id))
+    communes = places.commune_labels(session)
+    rendered = _commune_options[0] if _commune_options else None
+    if rendered is None or rendered[0] is not communes:
+        rendered = (communes, Markup("").join(_option(label) for label in communes.labels))
+        _commune_options[:] = [rendered]
+    return named + rendered[1]
+
+
 def _offer_context(**extra: Any) -> dict[str, Any]:
     _user, driver = me()
-    return {
-        "places": drivers.place_suggestions(db_session(), driver.association_id),
-        "driver": driver,
-        **extra,
-    }
+    return {"place_options": _place_options(driver.association_id), "driver": driver, **extra}
 
 
 def _offer_input(form: OfferForm, *, editing: bool = False) -> offers.OfferInput:
@@ -499,19 +509,22 @@ def _own_offer_or_404(offer_id: int) -> Offer:
 @driver_required
 def offer(offer_id: int) -> str:
     _user, driver = me()
-    found = _own_offer_or_404(offer_id)
-    on_board = [
-        p
-        for p in offers.passengers(
-            db_session(), driver, statuses=tuple(MatchStatus), since=found.depart_earliest - timedelta(days=1)
-        )
-        if p.match.offer_id == found.id
-    ]
+    try:
+        found, labels = offers.own_offer_labelled(db_session(), driver, offer_id)
+    except offers.NotFound:
+        abort(404)
+    on_board = offers.passengers(
+        db_session(),
+        driver,
+        statuses=tuple(MatchStatus),
+        since=found.depart_earliest - timedelta(days=1),
+        offer_id=found.id,
+    )
     return render_template(
         "drivers/offer.html",
         driver=driver,
         offer=found,
-        labels=_labels([found]),
+        labels=labels,
         passengers=on_board,
         action_form=ActionForm(),
         upcoming=found.depart_latest >= now(),
@@ -567,13 +580,13 @@ def cancel_offer(offer_id: int) -> View:
     return redirect(url_for("drivers.rides"), code=303)
 
 
-@bp.get("/lieux.json")
+@bp.get("/lieux.json", endpoint="places")
 @driver_required
-def places() -> Response:
+def place_list() -> Response:
     """Autocomplete for browsers with JavaScript; the page's <datalist> works without."""
     _user, driver = me()
     query = request.args.get("q", "")[:80]
-    return jsonify(places=drivers.place_suggestions(db_session(), driver.association_id, query, limit=20))
+    return jsonify(places=places.place_suggestions(db_session(), driver.association_id, query, limit=20))
 
 
 # --- availability --------------------------------------------------------------------------
