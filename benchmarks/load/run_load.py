@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import secrets
 import shlex
 import signal
@@ -289,7 +290,10 @@ def main() -> None:
                 ]
                 cpu_before = server_cpu(server, url)
                 load_started = datetime.now(UTC)
+                children = resource.getrusage(resource.RUSAGE_CHILDREN)
                 subprocess.run(command, check=True, cwd=ROOT)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                generator_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
                 cpu_after = server_cpu(server, url)
             finally:
                 stop(server)
@@ -309,7 +313,8 @@ def main() -> None:
         f"gunicorn workers {app_cpu:.1f} s, PostgreSQL backends {db_cpu:.1f} s (lower bound: only backends "
         f"still open), i.e. {1000 * app_cpu / answered:.1f} + {1000 * db_cpu / answered:.1f} ms of CPU per "
         f"request on average; at 100 % of {os.cpu_count()} cores that is at most "
-        f"{(os.cpu_count() or 1) * answered / (app_cpu + db_cpu):.0f} requests/s of this mix."
+        f"{(os.cpu_count() or 1) * answered / (app_cpu + db_cpu):.0f} requests/s of this mix. "
+        f"The load generator, on the same cores, used {generator_cpu:.1f} s of CPU."
     )
     if problems:
         table += f"\n\ngunicorn logged {len(problems)} ERROR lines, first: {problems[0][:200]}"
