@@ -7,11 +7,12 @@ pickup falls in the window; its stage is what a coordinator cares about
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased, defer
+from sqlalchemy.orm import Session, aliased
 
 from carpool.clock import PARIS
 from carpool.models import (
@@ -56,7 +57,7 @@ SHOWN = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Trip:
     match_id: int
     request_id: int
@@ -112,9 +113,32 @@ def week(
 def _trips(
     session: Session, association_id: int, start: datetime, end: datetime, now: datetime, with_purpose: bool
 ) -> list[Trip]:
+    # Plain columns, not entities: a département has hundreds of trips a week, and loading four
+    # whole entities per trip (then geometries, timestamps...) was most of the page's time.
     origin, destination = aliased(Commune), aliased(Commune)
     rows = session.execute(
-        sa.select(Match, Request, Resident, Driver, origin.name, destination.name)
+        sa.select(
+            Match.id,
+            Match.request_id,
+            Match.pickup_at,
+            Match.status,
+            sa.func.coalesce(Match.status_changed_at, Match.created_at),
+            Match.cancelled_by,
+            Match.cancel_reason,
+            Request.purpose,
+            Resident.id,
+            Resident.first_name,
+            Resident.last_name,
+            Resident.uses_wheelchair,
+            Resident.uses_walker,
+            Resident.needs_help_boarding,
+            Driver.id,
+            Driver.first_name,
+            Driver.last_name,
+            origin.name,
+            destination.name,
+            sa.case((Match.status == MatchStatus.CONFIRMED, _reminder_sent()), else_=sa.false()),
+        )
         .join(Request, Match.request_id == Request.id)
         .join(Resident, Request.resident_id == Resident.id)
         .join(Driver, Match.driver_id == Driver.id)
@@ -127,69 +151,89 @@ def _trips(
             Match.status.in_(SHOWN),
         )
         .order_by(Match.pickup_at, Match.id)
-        # Geometries are not shown here: decoding hundreds of WKB points was most of the page's time.
-        .options(
-            defer(Request.pickup_point),
-            defer(Request.dropoff_point),
-            defer(Resident.home_point),
-            defer(Driver.home_point),
-        )
-    ).all()
-    reminded = _reminded(session, [row.Match.id for row in rows])
+    )  # read as the trips are made: the rows need not all be alive at once
     return [
         Trip(
-            match_id=m.id,
-            request_id=r.id,
-            pickup_at=m.pickup_at,
-            stage=_stage(m, m.id in reminded),
-            passenger=f"{p.first_name} {p.last_name}".strip(),
-            passenger_id=p.id,
-            needs=tuple(NEEDS[n] for n in sorted(p.needs)),
-            driver=f"{d.first_name} {d.last_name}",
-            driver_id=d.id,
+            match_id=match_id,
+            request_id=request_id,
+            pickup_at=pickup_at,
+            stage=_stage(status, bool(reminded)),
+            passenger=f"{first} {last}".strip(),
+            passenger_id=passenger_id,
+            needs=_NEEDS[bool(wheelchair), bool(walker), bool(boarding_help)],
+            driver=f"{driver_first} {driver_last}",
+            driver_id=driver_id,
             origin=o,
             destination=t,
-            purpose=PURPOSES[r.purpose] if with_purpose else None,
-            problem=_problem(m, now),
+            purpose=PURPOSES[purpose] if with_purpose else None,
+            problem=_problem(status, cancelled_by, cancel_reason, changed_at, now),
         )
-        for m, r, p, d, o, t in rows
+        for (
+            match_id,
+            request_id,
+            pickup_at,
+            status,
+            changed_at,
+            cancelled_by,
+            cancel_reason,
+            purpose,
+            passenger_id,
+            first,
+            last,
+            wheelchair,
+            walker,
+            boarding_help,
+            driver_id,
+            driver_first,
+            driver_last,
+            o,
+            t,
+            reminded,
+        ) in rows
     ]
 
 
-def _stage(match: Match, reminded: bool) -> str:
-    if match.status is MatchStatus.COMPLETED:
+def _reminder_sent() -> sa.Exists:
+    """Whether the evening-before or one-hour reminder of the row's match has left."""
+    key = sa.literal("match:") + sa.cast(Match.id, sa.String) + sa.literal(":reminder:")
+    return sa.exists().where(
+        OutboundMessage.idempotency_key.in_([key + sa.literal("eve"), key + sa.literal("1h")]),
+        OutboundMessage.status.in_((OutboundStatus.SENT, OutboundStatus.DELIVERED)),
+    )
+
+
+def _needs_labels(wheelchair: bool, walker: bool, boarding_help: bool) -> tuple[str, ...]:
+    """The labels of ``Resident.needs`` from its three flags, in the order of the needs' names."""
+    flags = {"wheelchair": wheelchair, "walker": walker, "boarding_help": boarding_help}
+    return tuple(NEEDS[name] for name in sorted(flags) if flags[name])
+
+
+#: (wheelchair, walker, boarding_help) → labels, for every combination.
+_NEEDS = {flags: _needs_labels(*flags) for flags in itertools.product((False, True), repeat=3)}
+
+
+def _stage(status: MatchStatus, reminded: bool) -> str:
+    if status is MatchStatus.COMPLETED:
         return "done"
-    if match.status is MatchStatus.CONFIRMED and reminded:
+    if status is MatchStatus.CONFIRMED and reminded:
         return "reminded"
-    return match.status.value
+    return status.value
 
 
-def _problem(match: Match, now: datetime) -> str | None:
-    if match.status is MatchStatus.CANCELLED:
-        who = (match.cancelled_by or "").split(":")[0]
+def _problem(
+    status: MatchStatus, cancelled_by: str | None, cancel_reason: str | None, since: datetime, now: datetime
+) -> str | None:
+    """What is wrong with a trip; ``since`` is when its status last changed."""
+    if status is MatchStatus.CANCELLED:
+        who = (cancelled_by or "").split(":")[0]
         by = {"driver": "par le conducteur", "resident": "par le passager", "user": "par la coordination"}
-        return f"annulé {by.get(who, '')}".strip() + (
-            f" : {match.cancel_reason}" if match.cancel_reason else ""
-        )
-    waiting = now - (match.status_changed_at or match.created_at)
-    if match.status is MatchStatus.PROPOSED and waiting >= SLOW_ANSWER:
+        return f"annulé {by.get(who, '')}".strip() + (f" : {cancel_reason}" if cancel_reason else "")
+    waiting = now - since
+    if status is MatchStatus.PROPOSED and waiting >= SLOW_ANSWER:
         return f"le conducteur n'a pas répondu depuis {int(waiting.total_seconds() // 3600)} h"
-    if match.status is MatchStatus.ACCEPTED and waiting >= SLOW_ANSWER:
+    if status is MatchStatus.ACCEPTED and waiting >= SLOW_ANSWER:
         return f"le passager n'a pas confirmé depuis {int(waiting.total_seconds() // 3600)} h"
     return None
-
-
-def _reminded(session: Session, match_ids: list[int]) -> set[int]:
-    if not match_ids:
-        return set()
-    keys = [f"match:{i}:reminder:eve" for i in match_ids] + [f"match:{i}:reminder:1h" for i in match_ids]
-    sent = session.scalars(
-        sa.select(OutboundMessage.idempotency_key).where(
-            OutboundMessage.idempotency_key.in_(keys),
-            OutboundMessage.status.in_((OutboundStatus.SENT, OutboundStatus.DELIVERED)),
-        )
-    )
-    return {int(key.split(":")[1]) for key in sent}
 
 
 def failed_sms(session: Session, association_id: int, since: datetime) -> list[FailedSms]:

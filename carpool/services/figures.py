@@ -32,8 +32,10 @@ What counts, and how (the page states the same):
 from __future__ import annotations
 
 import csv
+import functools
 import io
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -148,51 +150,113 @@ def months_between(first: date, last: date) -> list[date]:
 
 
 def report(
-    session: Session, association_id: int, first_month: date, last_month: date, *, commune: str | None = None
+    session: Session,
+    association_id: int,
+    first_month: date,
+    last_month: date,
+    *,
+    commune: str | None = None,
+    commune_names: Mapping[str, str] | None = None,
 ) -> Report:
-    """Every figure of the period, for the association (optionally one commune of residence)."""
+    """Every figure of the period, for the association (optionally one commune of residence).
+
+    ``commune_names`` (INSEE → name), when the caller already has them (``communes_served``),
+    spares looking them up again; communes missing from it are looked up.
+    """
     months = months_between(first_month, last_month)
     if not months or len(months) > MAX_MONTHS:
         raise ValueError(f"period of 1 to {MAX_MONTHS} months expected")
-    bounds = [month_bounds(m)[0] for m in months] + [month_bounds(months[-1])[1]]
-    scope = _Scope(association_id, bounds, commune)
+    bounds = (*(month_bounds(m)[0] for m in months), month_bounds(months[-1])[1])
+    queries = _queries(dialect_of(session), _Scope(association_id, bounds, commune))
 
-    cells: dict[tuple[int, str], Figures] = {}
+    # One flat list of numbers per (month, commune): a few thousand of them at a département's
+    # scale, so no Figures (and no dict of purposes) each.
+    cells: dict[tuple[int, str], list[Any]] = {}
 
-    def cell(bucket: int, insee: str) -> Figures:
-        return cells.setdefault((bucket, insee), Figures(label="", month=months[bucket], insee=insee))
+    def cell(bucket: int, insee: str) -> list[Any]:
+        found = cells.get((bucket, insee))
+        if found is None:
+            found = cells[bucket, insee] = _zeros()
+        return found
 
-    _add_trips(session, scope, cell)
-    people_by_month = _people_by_month(session, scope)
-    people_by_commune = _people_by_commune(session, scope)
-    reasons = _add_unmet(session, scope, cell)
-    _add_confirmations(session, scope, cell)
+    _add_trips(session, queries.trips, cell)
+    people_by_month: dict[int, int] = dict(session.execute(queries.people_by_month).all())
+    people_by_commune: dict[str, int] = dict(session.execute(queries.people_by_commune).all())
+    reasons = _add_unmet(session, queries.unmet, cell)
+    _add_confirmations(session, queries.confirmations, cell)
 
-    names = _commune_names(session, {insee for _, insee in cells} | set(people_by_commune))
-    by_month = {i: Figures(label=month_label(m), month=m) for i, m in enumerate(months)}
-    by_commune: dict[str, Figures] = {}
-    total = Figures(label="Total de la période")
-    for (bucket, insee), figures in cells.items():
-        by_month[bucket].add(figures)
-        by_commune.setdefault(insee, Figures(label=names.get(insee, insee), insee=insee)).add(figures)
-        total.add(figures)
+    # The same additions, in the same order, as folding each cell into its month, its commune
+    # and the total: the floating-point sums come out the same to the last bit.
+    month_sums = [_zeros() for _ in months]
+    commune_sums: dict[str, list[Any]] = {}
+    total_sums = _zeros()
+    for (bucket, insee), numbers in cells.items():
+        _fold(month_sums[bucket], numbers)
+        sums = commune_sums.get(insee)
+        if sums is None:
+            sums = commune_sums[insee] = _zeros()
+        _fold(sums, numbers)
+        _fold(total_sums, numbers)
+    for insee in people_by_commune:
+        if insee not in commune_sums:
+            commune_sums[insee] = _zeros()
+
+    names = _commune_names(session, commune_sums, commune_names or {})
+    by_month = [_figures(month_label(m), month_sums[i], month=m) for i, m in enumerate(months)]
     for bucket, people in people_by_month.items():
         by_month[bucket].people = people
-    for insee, people in people_by_commune.items():
-        by_commune.setdefault(insee, Figures(label=names.get(insee, insee), insee=insee)).people = people
+    by_commune = [
+        _figures(names.get(insee, insee), sums, insee=insee, people=people_by_commune.get(insee, 0))
+        for insee, sums in commune_sums.items()
+    ]
     # A resident lives in one commune: the communes' people add up, the months' do not.
-    total.people = sum(people_by_commune.values())
+    total = _figures("Total de la période", total_sums, people=sum(people_by_commune.values()))
     return Report(
         first_month=months[0],
         last_month=months[-1],
         commune=commune,
-        months=[by_month[i] for i in range(len(months))],
-        communes=sorted(by_commune.values(), key=lambda f: (-f.trips, -f.unmet, f.label)),
+        months=by_month,
+        communes=sorted(by_commune, key=lambda f: (-f.trips, -f.unmet, f.label)),
         total=total,
         unmet_reasons=sorted(
             (UnmetReason(r, UNMET_REASONS.get(r, r), n) for r, n in reasons.items()),
             key=lambda u: (-u.count, u.label),
         ),
+    )
+
+
+# Where each figure sits in a cell's list of numbers (see ``report``).
+_TRIPS, _PASSENGERS, _KM, _KM_AVOIDED, _UNMET, _HOURS, _CONFIRMATIONS, _CONFIRMATION_HOURS = range(8)
+_BY_PURPOSE = {purpose: 8 + i for i, purpose in enumerate(PURPOSES)}
+_BY_PURPOSE_VALUE = {purpose.value: slot for purpose, slot in _BY_PURPOSE.items()}
+_ZEROS: tuple[Any, ...] = (0, 0, 0.0, 0.0, 0, 0.0, 0, 0.0, *(0 for _ in PURPOSES))
+
+
+def _zeros() -> list[Any]:
+    return list(_ZEROS)
+
+
+def _fold(sums: list[Any], numbers: list[Any]) -> None:
+    sums[:] = map(operator.add, sums, numbers)
+
+
+def _figures(
+    label: str, numbers: list[Any], *, month: date | None = None, insee: str | None = None, people: int = 0
+) -> Figures:
+    return Figures(
+        label=label,
+        month=month,
+        insee=insee,
+        trips=numbers[_TRIPS],
+        people=people,
+        passengers=numbers[_PASSENGERS],
+        by_purpose={purpose: numbers[slot] for purpose, slot in _BY_PURPOSE.items()},
+        km=numbers[_KM],
+        km_avoided=numbers[_KM_AVOIDED],
+        unmet=numbers[_UNMET],
+        volunteer_hours=numbers[_HOURS],
+        confirmations=numbers[_CONFIRMATIONS],
+        confirmation_hours_sum=numbers[_CONFIRMATION_HOURS],
     )
 
 
@@ -236,7 +300,7 @@ def communes_served(session: Session, association_id: int) -> list[tuple[str, st
 @dataclass(frozen=True)
 class _Scope:
     association_id: int
-    bounds: list[datetime]  # month starts, then the end of the last month
+    bounds: tuple[datetime, ...]  # month starts, then the end of the last month
     commune: str | None
 
     def bucket(self, column: Any) -> sa.ColumnElement[int]:
@@ -260,6 +324,28 @@ class _Scope:
         return clauses
 
 
+@dataclass(frozen=True)
+class _Queries:
+    trips: sa.Select[Any]
+    people_by_month: sa.Select[Any]
+    people_by_commune: sa.Select[Any]
+    unmet: sa.Select[Any]
+    confirmations: sa.Select[Any]
+
+
+@functools.lru_cache(maxsize=64)
+def _queries(dialect: str, scope: _Scope) -> _Queries:
+    """The report's statements, built once per association and period: building them (CASEs of
+    a dozen months, subqueries) cost more than a few milliseconds a page. They hold no state."""
+    return _Queries(
+        trips=_trips_query(dialect, scope),
+        people_by_month=_people_by_month_query(scope),
+        people_by_commune=_people_by_commune_query(scope),
+        unmet=_unmet_query(scope),
+        confirmations=_confirmations_query(dialect, scope),
+    )
+
+
 def _done(scope: _Scope) -> sa.Select[Any]:
     return (
         sa.select()
@@ -270,8 +356,7 @@ def _done(scope: _Scope) -> sa.Select[Any]:
     )
 
 
-def _add_trips(session: Session, scope: _Scope, cell: Any) -> None:
-    dialect = dialect_of(session)
+def _trips_query(dialect: str, scope: _Scope) -> sa.Select[Any]:
     dedicated = sa.case((Match.offer_id.is_(None), 1), else_=0)
     trip_m = sphere_distance_m(dialect, Request.pickup_point, Request.dropoff_point)
     # A dedicated trip also drives home → pickup and drop-off → home.
@@ -288,7 +373,8 @@ def _add_trips(session: Session, scope: _Scope, cell: Any) -> None:
         .add_columns(
             scope.bucket(Match.pickup_at).label("month"),
             Resident.home_commune_insee.label("insee"),
-            Request.purpose.label("purpose"),
+            # The enum's value, not the enum: no conversion for each of thousands of rows.
+            sa.type_coerce(Request.purpose, sa.String).label("purpose"),
             dedicated.label("dedicated"),
             Match.seats.label("seats"),
             Match.detour_min.label("detour_min"),
@@ -298,62 +384,59 @@ def _add_trips(session: Session, scope: _Scope, cell: Any) -> None:
         .join(Driver, Match.driver_id == Driver.id)
         .subquery()
     )
-    grouped = _all(
-        session,
-        sa.select(
-            rows.c.month,
-            rows.c.insee,
-            rows.c.purpose,
-            rows.c.dedicated,
-            sa.func.count(),
-            sa.func.sum(rows.c.seats),
-            sa.func.sum(rows.c.detour_min),
-            sa.func.sum(rows.c.trip_m),
-            sa.func.sum(rows.c.legs_m),
-        ).group_by(rows.c.month, rows.c.insee, rows.c.purpose, rows.c.dedicated),
-    )
-    for month, insee, purpose, is_dedicated, trips, seats, detour_min, trip_m_sum, legs_m_sum in grouped:
-        figures = cell(month, insee)
-        trip_km = (trip_m_sum or 0.0) / 1000 * ROUTER.circuity
-        legs_km = (legs_m_sum or 0.0) / 1000 * ROUTER.circuity
-        figures.trips += trips
-        figures.passengers += seats or 0
-        figures.by_purpose[purpose] += seats or 0
+    return sa.select(
+        rows.c.month,
+        rows.c.insee,
+        rows.c.purpose,
+        rows.c.dedicated,
+        sa.func.count(),
+        sa.func.sum(rows.c.seats),
+        sa.func.sum(rows.c.detour_min),
+        sa.func.sum(rows.c.trip_m),
+        sa.func.sum(rows.c.legs_m),
+    ).group_by(rows.c.month, rows.c.insee, rows.c.purpose, rows.c.dedicated)
+
+
+def _add_trips(session: Session, query: sa.Select[Any], cell: Any) -> None:
+    circuity, speed_kmh = ROUTER.circuity, ROUTER.speed_kmh
+    for month, insee, purpose, is_dedicated, trips, seats, detour_min, trip_m_sum, legs_m_sum in _all(
+        session, query
+    ):
+        numbers = cell(month, insee)
+        trip_km = (trip_m_sum or 0.0) / 1000 * circuity
+        legs_km = (legs_m_sum or 0.0) / 1000 * circuity
+        numbers[_TRIPS] += trips
+        numbers[_PASSENGERS] += seats or 0
+        numbers[_BY_PURPOSE_VALUE[purpose]] += seats or 0
         if is_dedicated:
-            figures.km += trip_km + legs_km
-            figures.km_avoided += TAXI_TRIP_FACTOR * trip_km - (trip_km + legs_km)
-            figures.volunteer_hours += (trip_km + legs_km) / ROUTER.speed_kmh
+            numbers[_KM] += trip_km + legs_km
+            numbers[_KM_AVOIDED] += TAXI_TRIP_FACTOR * trip_km - (trip_km + legs_km)
+            numbers[_HOURS] += (trip_km + legs_km) / speed_kmh
         else:
-            detour_km = (detour_min or 0.0) / 60 * ROUTER.speed_kmh
-            figures.km += trip_km
-            figures.km_avoided += trip_km - detour_km
-            figures.volunteer_hours += (detour_min or 0.0) / 60
+            detour_km = (detour_min or 0.0) / 60 * speed_kmh
+            numbers[_KM] += trip_km
+            numbers[_KM_AVOIDED] += trip_km - detour_km
+            numbers[_HOURS] += (detour_min or 0.0) / 60
 
 
-def _people_by_month(session: Session, scope: _Scope) -> dict[int, int]:
+def _people_by_month_query(scope: _Scope) -> sa.Select[Any]:
     rows = (
         _done(scope)
         .add_columns(scope.bucket(Match.pickup_at).label("month"), Request.resident_id.label("resident_id"))
         .subquery()
     )
-    return dict(
-        session.execute(
-            sa.select(rows.c.month, sa.func.count(sa.distinct(rows.c.resident_id))).group_by(rows.c.month)
-        ).all()
+    return sa.select(rows.c.month, sa.func.count(sa.distinct(rows.c.resident_id))).group_by(rows.c.month)
+
+
+def _people_by_commune_query(scope: _Scope) -> sa.Select[Any]:
+    return (
+        _done(scope)
+        .add_columns(Resident.home_commune_insee, sa.func.count(sa.distinct(Request.resident_id)))
+        .group_by(Resident.home_commune_insee)
     )
 
 
-def _people_by_commune(session: Session, scope: _Scope) -> dict[str, int]:
-    return dict(
-        session.execute(
-            _done(scope)
-            .add_columns(Resident.home_commune_insee, sa.func.count(sa.distinct(Request.resident_id)))
-            .group_by(Resident.home_commune_insee)
-        ).all()
-    )
-
-
-def _add_unmet(session: Session, scope: _Scope, cell: Any) -> dict[str, int]:
+def _unmet_query(scope: _Scope) -> sa.Select[Any]:
     rows = (
         sa.select(
             scope.bucket(Request.latest).label("month"),
@@ -364,20 +447,21 @@ def _add_unmet(session: Session, scope: _Scope, cell: Any) -> dict[str, int]:
         .where(Request.status == RequestStatus.EXPIRED, *scope.where(Request.latest))
         .subquery()
     )
+    return sa.select(rows.c.month, rows.c.insee, rows.c.reason, sa.func.count()).group_by(
+        rows.c.month, rows.c.insee, rows.c.reason
+    )
+
+
+def _add_unmet(session: Session, query: sa.Select[Any], cell: Any) -> dict[str, int]:
     reasons: dict[str, int] = {}
-    for month, insee, reason, n in _all(
-        session,
-        sa.select(rows.c.month, rows.c.insee, rows.c.reason, sa.func.count()).group_by(
-            rows.c.month, rows.c.insee, rows.c.reason
-        ),
-    ):
-        cell(month, insee).unmet += n
+    for month, insee, reason, n in _all(session, query):
+        cell(month, insee)[_UNMET] += n
         reasons[reason] = reasons.get(reason, 0) + n
     return reasons
 
 
-def _add_confirmations(session: Session, scope: _Scope, cell: Any) -> None:
-    hours = hours_between(dialect_of(session), Request.created_at, Match.confirmed_at)
+def _confirmations_query(dialect: str, scope: _Scope) -> sa.Select[Any]:
+    hours = hours_between(dialect, Request.created_at, Match.confirmed_at)
     rows = (
         sa.select(
             scope.bucket(Match.pickup_at).label("month"),
@@ -389,28 +473,37 @@ def _add_confirmations(session: Session, scope: _Scope, cell: Any) -> None:
         .where(Match.confirmed_at.is_not(None), *scope.where(Match.pickup_at))
         .subquery()
     )
-    for month, insee, n, total in _all(
-        session,
-        sa.select(rows.c.month, rows.c.insee, sa.func.count(), sa.func.sum(rows.c.hours)).group_by(
-            rows.c.month, rows.c.insee
-        ),
-    ):
-        figures = cell(month, insee)
-        figures.confirmations += n
-        figures.confirmation_hours_sum += float(total or 0.0)
+    return sa.select(rows.c.month, rows.c.insee, sa.func.count(), sa.func.sum(rows.c.hours)).group_by(
+        rows.c.month, rows.c.insee
+    )
 
 
-def _all(session: Session, query: sa.Select[Any]) -> Sequence[Any]:
-    """The grouped rows, untyped: their columns come from a subquery."""
-    return session.execute(query).all()
+def _add_confirmations(session: Session, query: sa.Select[Any], cell: Any) -> None:
+    for month, insee, n, total in _all(session, query):
+        numbers = cell(month, insee)
+        numbers[_CONFIRMATIONS] += n
+        numbers[_CONFIRMATION_HOURS] += float(total or 0.0)
 
 
-def _commune_names(session: Session, insees: Iterable[str]) -> dict[str, str]:
-    wanted = sorted(set(insees))
-    if not wanted:
-        return {}
-    query = sa.select(Commune.insee, Commune.name).where(Commune.insee.in_(wanted))
-    return dict(session.execute(query).all())
+def _all(session: Session, query: sa.Select[Any]) -> Iterable[Any]:
+    """The grouped rows, untyped: their columns come from a subquery.
+
+    Thousands of plain rows at a département's scale: read one by one on the session's
+    connection, without the ORM's per-row work (after the flush the ORM would do).
+    """
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(query)
+
+
+def _commune_names(session: Session, insees: Iterable[str], known: Mapping[str, str]) -> dict[str, str]:
+    """Names of ``insees``: from ``known``, the others from the database."""
+    names = {insee: known[insee] for insee in insees if insee in known}
+    wanted = sorted(set(insees) - names.keys())
+    if wanted:
+        query = sa.select(Commune.insee, Commune.name).where(Commune.insee.in_(wanted))
+        names.update(session.execute(query).all())
+    return names
 
 
 # --- exports -------------------------------------------------------------------------------

@@ -153,6 +153,113 @@ def test_a_page_of_the_registry_counts_everyone_but_shows_one_page(session, lot,
     assert found.rows[0].commune == "Cajarc"
 
 
+NAMES = [
+    ("Hélène", "Lacombe"),
+    ("Helene", "Lacombe-Vidal"),
+    ("Jean", "Delpech"),
+    ("Jean-Pierre", "Delpêche"),
+    ("Jeanne", "Delpech"),
+    ("Marie", "Saint-Cyr"),
+    ("Marie-Thérèse", "St Cyr"),
+    ("José", "Martín"),
+    ("Joséphine", "Martins"),
+    ("Odette", "O'Brien"),
+    ("Ève", "Lacoste"),
+    ("Yves", "Lacostes"),
+    ("André", "Roques"),
+    ("Andrée", "Roque"),
+    ("Élodie", "Cayla"),
+    ("Éloi", "Caylus"),
+    ("", "Du Pont"),
+    ("Paul", "Dupont"),
+    ("Pauline", "Dupond"),
+    ("Marc", "Delpech"),
+]
+TYPED = [
+    "jean", "Jean Delpech", "delpeche", "Delpech jean", "marie", "saint cyr", "st", "ste", "jos", "martin",
+    "martins", "o'brien", "obrien", "brien", "eve", "lacost", "lacoste", "yves lacoste", "andre", "roque",
+    "roques", "elo", "cayla", "caylas", "du pont", "dupont", "dupond", "pau", "marc delpeche", "zzz", "e",
+    "  jean   pierre  ", "lacombe vidal", "Lacombe-Vidal", "-", "é",
+]  # fmt: skip
+
+
+def brute_force_ranking(session, association_id: int, text: str) -> list[int]:
+    """The search as first written: every resident folded and scored, one by one."""
+    from carpool.services.drivers import fold
+
+    words = fold(text).split()
+    if not words:
+        return []
+    scored = []
+    for person in session.scalars(sa.select(Resident).where(residents._listed(association_id))):
+        names = fold(f"{person.first_name} {person.last_name}").split()
+        score = 0.0
+        for word in words:
+            best = max((residents._word_score(word, name) for name in names), default=0.0)
+            if best == 0.0:
+                break
+            score += best
+        else:
+            scored.append((-score, fold(f"{person.last_name} {person.first_name}"), person.id))
+    return [resident_id for _, _, resident_id in sorted(scored)]
+
+
+@pytest.fixture
+def crowd(session, lot, elsewhere, clock):
+    for n, (first, last) in enumerate(NAMES):
+        session.add(
+            Resident(
+                association_id=lot.id,
+                phone=f"+336399790{n:02d}",
+                first_name=first,
+                last_name=last,
+                home_commune_insee=CAJARC,
+            )
+        )
+    add(session, elsewhere, clock, first_name="Jean", last_name="Delpech", phone="0639970000")
+    session.flush()
+
+
+@pytest.mark.parametrize("typed", TYPED)
+def test_the_search_ranks_names_as_scoring_every_resident_would(session, lot, crowd, typed):
+    expected = brute_force_ranking(session, lot.id, typed)
+
+    assert residents._matching_ids(session, lot.id, typed) == expected
+
+
+def test_the_ranking_test_is_not_empty(session, lot, crowd):
+    found = {typed: residents._matching_ids(session, lot.id, typed) for typed in TYPED}
+
+    assert sum(len(ids) > 1 for ids in found.values()) >= 10  # ties and rankings are exercised
+    assert found["zzz"] == [] and found["-"] == []
+
+
+def test_a_name_holding_the_internal_separator_is_still_found(session, lot, crowd):
+    odd = Resident(
+        association_id=lot.id,
+        phone="+33639979999",
+        first_name="Jean\x1fLuc",
+        last_name="Delpech",
+        home_commune_insee=CAJARC,
+    )
+    session.add(odd)
+    session.flush()
+
+    found = residents._matching_ids(session, lot.id, "delpech")
+
+    assert odd.id in found
+    assert found == brute_force_ranking(session, lot.id, "delpech")
+
+
+def test_a_corrected_name_is_found_under_the_new_name_only(session, lot, people, clock):
+    helene, _, _ = people
+    residents.search(session, lot.id, "lacombe")  # the old name folded and cached
+    residents.update(session, helene, details(last_name="Vidal"), actor=ACTOR, now=clock.now())
+
+    assert [r.id for r in residents.search(session, lot.id, "vidal")] == [helene.id]
+    assert residents.search(session, lot.id, "lacombe") == []
+
+
 # --- create and update -----------------------------------------------------------------------
 
 

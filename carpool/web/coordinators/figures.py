@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import Response, render_template, request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from carpool.clock import PARIS
 from carpool.extensions import db_session
+from carpool.models import Purpose
 from carpool.services import figures as service
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.charts import Series, grouped_bars
@@ -57,7 +58,7 @@ def figures_csv() -> View:
     period, communes = _period()
     if period.problems:
         return _page(period, communes)
-    report = _report(period)
+    report = _report(period, communes)
     body = service.to_csv(report, with_purpose=me().may_see_purpose)
     _audit("csv", period)
     return Response(
@@ -73,7 +74,7 @@ def figures_xlsx() -> View:
     period, communes = _period()
     if period.problems:
         return _page(period, communes)
-    report = _report(period)
+    report = _report(period, communes)
     body = service.to_xlsx(
         report, with_purpose=me().may_see_purpose, commune_name=communes.get(period.commune or "")
     )
@@ -86,22 +87,68 @@ def figures_xlsx() -> View:
 
 
 def _page(period: Period, communes: dict[str, str]) -> View:
-    report = _report(period)
+    report = _report(period, communes)
+    purposes = service.PURPOSES if me().may_see_purpose else {}
     page = render_template(
         "coordinators/figures.html",
         report=report,
         period=period,
         communes=communes,
         chart=_chart(report),
-        purposes=service.PURPOSES if me().may_see_purpose else {},
+        purposes=purposes,
         method=service.METHOD,
         max_months=service.MAX_MONTHS,
+        num=number,
+        cells=lambda f: cells(f, purposes),
+        rows=lambda lines, **kwargs: rows(lines, purposes, **kwargs),
     )
     return (page, 422) if period.problems else page
 
 
-def _report(period: Period) -> service.Report:
-    return service.report(db_session(), association_id(), period.first, period.last, commune=period.commune)
+def number(value: float | None, digits: int = 0) -> str:
+    """A figure the French way: "12 345,6"; a dash when there is none."""
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",")
+
+
+def cells(f: service.Figures, purposes: dict[Purpose, str]) -> Markup:
+    """The numeric cells of one line of the tables."""
+    return Markup(_cells(f, purposes))  # noqa: S704 - numbers only, see _cells
+
+
+def rows(lines: list[service.Figures], purposes: dict[Purpose, str], *, capitalize: bool = False) -> Markup:
+    """One table row per line, headed by its label: built here, a département has hundreds of communes."""
+    return Markup(  # noqa: S704 - the labels go through escape(), the rest are numbers
+        "".join(
+            f'<tr><th scope="row">{escape(f.label.capitalize() if capitalize else f.label)}</th>'
+            f"{_cells(f, purposes)}</tr>\n"
+            for f in lines
+        )
+    )
+
+
+def _cells(f: service.Figures, purposes: dict[Purpose, str]) -> str:
+    # Every value is a number formatted by number(), never text from a user: nothing to escape.
+    by_purpose = "".join(f'<td class="num">{number(f.by_purpose[p])}</td>' for p in purposes)
+    return (
+        f'<td class="num">{number(f.trips)}</td><td class="num">{number(f.people)}</td>'
+        f'<td class="num">{number(f.passengers)}</td>{by_purpose}'
+        f'<td class="num">{number(f.km)}</td><td class="num">{number(f.co2_avoided_kg)}</td>'
+        f'<td class="num">{number(f.unmet)}</td><td class="num">{number(f.confirmation_hours, 1)}</td>'
+        f'<td class="num">{number(f.volunteer_hours, 1)}</td>'
+    )
+
+
+def _report(period: Period, communes: dict[str, str]) -> service.Report:
+    return service.report(
+        db_session(),
+        association_id(),
+        period.first,
+        period.last,
+        commune=period.commune,
+        commune_names=communes,
+    )
 
 
 def _period() -> tuple[Period, dict[str, str]]:

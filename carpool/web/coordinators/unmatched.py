@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 
 from carpool.clock import PARIS
 from carpool.extensions import db_session
@@ -31,7 +31,10 @@ from carpool.web.coordinators.forms import ManualMatchForm, ProposeForm
 
 #: Unmet requests whose time passed this recently are listed under the open ones.
 RECENTLY = timedelta(days=7)
-LISTED = 300
+#: Open requests per page, soonest first: only the page's are run through the matcher.
+PAGE_SIZE = 50
+#: The most recent unmet requests listed (the page says how many there are in all).
+EXPIRED_LISTED = 50
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,13 @@ class Waiting:
     destination: str
     reason: str
     near_miss: str
+
+
+@dataclass(frozen=True)
+class Pager:
+    number: int
+    pages: int
+    total: int
 
 
 @bp.get("/sans-solution")
@@ -55,11 +65,22 @@ def unmatched() -> str:
         .join(origin, origin.insee == Request.pickup_commune_insee)
         .join(destination, destination.insee == Request.dropoff_commune_insee)
         .where(Request.association_id == association_id())
+        .options(defer(Resident.home_point))
     )
+    is_open = sa.and_(Request.status == RequestStatus.OPEN, Request.latest > moment)
+    is_unmet = sa.and_(Request.status == RequestStatus.EXPIRED, Request.latest > moment - RECENTLY)
+    open_total, unmet_total = session.execute(
+        sa.select(sa.func.count(sa.case((is_open, 1))), sa.func.count(sa.case((is_unmet, 1)))).where(
+            Request.association_id == association_id(), sa.or_(is_open, is_unmet)
+        )
+    ).one()
+    pages = max(1, -(-open_total // PAGE_SIZE))
+    number = min(max(1, request.args.get("page", 1, type=int) or 1), pages)  # past the end: the last page
     rows = session.execute(
-        base.where(Request.status == RequestStatus.OPEN, Request.latest > moment)
-        .order_by(Request.latest)
-        .limit(LISTED)
+        base.where(is_open)
+        .order_by(Request.latest, Request.id)
+        .limit(PAGE_SIZE)
+        .offset((number - 1) * PAGE_SIZE)
     ).all()
     found = matching.diagnose_many(session, association_id(), [row.Request for row in rows], clock())
     waiting = [
@@ -74,14 +95,17 @@ def unmatched() -> str:
         for (r, p, o, d), (reason, near) in zip(rows, found, strict=True)
     ]
     expired = session.execute(
-        base.where(Request.status == RequestStatus.EXPIRED, Request.latest > moment - RECENTLY)
-        .order_by(Request.latest.desc())
-        .limit(LISTED)
+        base.where(is_unmet)
+        .options(defer(Request.pickup_point), defer(Request.dropoff_point))
+        .order_by(Request.latest.desc(), Request.id.desc())
+        .limit(EXPIRED_LISTED)
     ).all()
     return render_template(
         "coordinators/unmatched.html",
         waiting=waiting,
+        pager=Pager(number, pages, open_total),
         expired=[Waiting(r, p, o, d, reason_label(r.unmatched_reason), "") for r, p, o, d in expired],
+        expired_total=unmet_total,
         proposals=desk.proposals_waiting(session, [w.request.id for w in waiting]),
     )
 

@@ -283,6 +283,15 @@ def test_the_number_of_queries_does_not_grow_with_the_trips(session, association
     assert queries() == few
 
 
+def test_commune_names_the_caller_knows_give_the_same_report(session, association, lot):
+    plain = report(session, association)
+    known = dict(figures.communes_served(session, association.id))
+
+    assert report(session, association, commune_names=known) == plain
+    assert report(session, association, commune_names={GOURDON: "Gourdon"}) == plain  # Cajarc looked up
+    assert [f.label for f in plain.communes] == ["Cajarc", "Gourdon"]
+
+
 # --- the page ------------------------------------------------------------------------------
 
 
@@ -300,6 +309,20 @@ def test_the_page_shows_the_figures_in_tables_with_headers(coord_client, lot):
     assert '<th scope="row">Novembre 2026</th>' in page
     assert '<th scope="col" class="num">Trajets effectués</th>' in page
     assert "Aucun bénévole disponible à cette heure" in page
+
+
+def test_each_line_shows_its_numbers_in_order_and_its_label_escaped(coord_client, session, association, lot):
+    puy = resident(session, association, "Louis", home="46231")  # Puy-l'Évêque
+    expired(session, puy, on(22), "no_volunteer_slot")
+    session.commit()
+    page = coord_client.get("/coordination/chiffres?du=2026-10&au=2026-11").get_data(as_text=True)
+
+    # Cajarc: 3 trips, 1 person, 4 passengers (santé 1, courses 2, démarches 0, vie sociale 1, autre 0)
+    cells = "".join(f'<td class="num">{n}</td>' for n in (3, 1, 4, 1, 2, 0, 1, 0))
+    assert f'<tr><th scope="row">Cajarc</th>{cells}' in page
+    assert '<tr><th scope="row">Novembre 2026</th><td class="num">3</td><td class="num">2</td>' in page
+    assert '<th scope="row">Puy-l&#39;Évêque</th><td class="num">0</td>' in page
+    assert '<tfoot><tr><th scope="row">Total</th><td class="num">4</td><td class="num">2</td>' in page
 
 
 def test_the_chart_is_an_svg_with_a_text_alternative(coord_client, lot):

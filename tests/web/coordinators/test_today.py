@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from coordkit import make_coordinator
 from drivers_kit import add_resident, log_in, make_driver, propose_passenger, text
 
-from carpool.models import Match, MatchStatus, OutboundMessage, OutboundStatus
+from carpool.models import Driver, Match, MatchStatus, OutboundMessage, OutboundStatus
 from carpool.notify.outbox import enqueue
 from carpool.services import board
 
@@ -91,3 +91,67 @@ def test_another_associations_trips_are_not_on_the_board(
     page = text(coord_client.get("/coordination/"))
     assert "Marcel" not in page
     assert session.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)) == 0
+
+
+def test_either_reminder_counts_once_it_has_left_and_only_for_a_confirmed_trip(
+    session, association, driver_account, clock
+):
+    delivered = trip(session, association, driver_account, clock)
+    failed = trip(session, association, driver_account, clock, days=2)
+    proposed = trip(session, association, driver_account, clock, days=3, status=MatchStatus.PROPOSED)
+    for match, status in (
+        (delivered, OutboundStatus.DELIVERED),
+        (failed, OutboundStatus.FAILED),
+        (proposed, OutboundStatus.SENT),
+    ):
+        enqueue(session, f"match:{match.id}:reminder:1h", "+33639970001", "Rappel").status = status
+    session.commit()
+    stages = {t.match_id: t.stage for trips in week(session, association, clock).days.values() for t in trips}
+    assert stages == {delivered.id: "reminded", failed.id: "confirmed", proposed.id: "proposed"}
+
+
+def test_a_passengers_needs_and_names_are_shown_in_a_fixed_order(session, association, driver_account, clock):
+    resident = add_resident(session, association, first_name="Odette", wheelchair=True, walker=True)
+    resident.needs_help_boarding = True
+    match = propose_passenger(session, association, driver_account, clock, resident=resident)
+    session.commit()
+    (shown,) = [t for trips in week(session, association, clock).days.values() for t in trips]
+    assert shown.match_id == match.id
+    assert shown.needs == ("aide pour monter", "déambulateur", "fauteuil roulant")
+    assert (shown.passenger, shown.passenger_id, shown.request_id) == (
+        "Odette Delpech",
+        resident.id,
+        match.request_id,
+    )
+    assert (shown.origin, shown.destination, shown.purpose) == ("Cajarc", "Cahors", "santé")
+    assert shown.driver.startswith(session.get(Driver, match.driver_id).first_name)
+
+
+def test_the_board_runs_a_fixed_number_of_queries(
+    coord_client, db, session, association, driver_account, clock
+):
+    def queries() -> int:
+        seen: list[str] = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert coord_client.get("/coordination/").status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    trip(session, association, driver_account, clock)
+    few = queries()
+    for days in range(1, 6):
+        trip(session, association, driver_account, clock, days=days)
+    assert queries() == few
+
+
+def test_names_in_the_trip_rows_are_escaped(coord_client, session, association, driver_account, clock):
+    resident = add_resident(session, association, first_name='<b>Zoé</b> & "Léa"')
+    propose_passenger(session, association, driver_account, clock, resident=resident)
+    session.commit()
+    page = coord_client.get("/coordination/").get_data(as_text=True)
+    assert "<td>&lt;b&gt;Zoé&lt;/b&gt; &amp; &#34;Léa&#34; Delpech</td>" in page
+    assert "<b>Zoé</b>" not in page
+    assert '<span class="stage stage-proposed">proposé au conducteur</span>' in page

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+import re
+from datetime import datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 from drivers_kit import count, text
-from factories import GOURDON, add_driver, add_offer, add_request
+from factories import CAHORS, CAJARC, GOURDON, PARIS, TUESDAY, WHERE, add_driver, add_offer, add_request
 
+from carpool.db import point
 from carpool.models import (
     AuditEvent,
     Match,
     MatchStatus,
     OutboundMessage,
+    Purpose,
+    Request,
+    RequestSource,
+    RequestStatus,
+    Resident,
     VettingStatus,
 )
 from carpool.services import offers
@@ -229,3 +236,112 @@ def test_the_purpose_is_hidden_from_a_coordinator_without_health_access(
     log_in(client, make_coordinator(session, association, email="b@example.org", sees_health_data=False))
     page = text(client.get(f"/coordination/demandes/{early_request.id}"))
     assert "Motif" not in page and "santé" not in page
+
+
+# --- a département's worth of requests: pages ------------------------------------------------
+
+
+def many_requests(session, association, n: int, *, status=None, start=None):
+    """``n`` requests of ``n`` residents "Personne 00".., the appointments ten minutes apart."""
+    first = start or datetime.combine(TUESDAY.date(), time(8, 0), tzinfo=PARIS)
+    for i in range(n):
+        person = Resident(
+            association_id=association.id,
+            phone=f"+336399{i:05d}",
+            first_name="Personne",
+            last_name=f"{i:02d}",
+            home_commune_insee=CAJARC,
+        )
+        session.add(person)
+        session.flush()
+        latest = first + timedelta(minutes=10 * i)
+        session.add(
+            Request(
+                association_id=association.id,
+                resident_id=person.id,
+                pickup_commune_insee=CAJARC,
+                pickup_point=point(*WHERE[CAJARC]),
+                dropoff_commune_insee=CAHORS,
+                dropoff_point=point(*WHERE[CAHORS]),
+                earliest=latest - timedelta(hours=3),
+                latest=latest,
+                purpose=Purpose.MEDICAL,
+                source=RequestSource.SMS,
+                status=status or RequestStatus.OPEN,
+                unmatched_reason="detour_too_long" if status is RequestStatus.EXPIRED else None,
+            )
+        )
+    session.commit()
+
+
+def listed(page: str) -> list[str]:
+    """The residents named in the open requests' table, in order."""
+    table = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return re.findall(r"<td>Personne (\d\d)", table)
+
+
+@pytest.fixture
+def sixty(session, association):
+    many_requests(session, association, 60)
+
+
+def test_open_requests_are_shown_fifty_a_page_soonest_first(coord_client, sixty):
+    first = text(coord_client.get("/coordination/sans-solution"))
+    second = text(coord_client.get("/coordination/sans-solution?page=2"))
+
+    assert listed(first) == [f"{i:02d}" for i in range(50)]
+    assert listed(second) == [f"{i:02d}" for i in range(50, 60)]
+    assert "60 demandes en attente (page 1 sur 2)" in first
+    assert '<nav aria-label="Pages des demandes en attente" class="pager">' in first
+    assert 'href="/coordination/sans-solution?page=2" rel="next"' in first
+    assert 'href="/coordination/sans-solution?page=1" rel="prev"' in second
+    assert 'rel="next"' not in second and "Page 2 sur 2" in second
+
+
+@pytest.mark.parametrize("page", ["99", "99999999999999999999"])
+def test_a_page_past_the_end_shows_the_last_one(coord_client, sixty, page):
+    answer = coord_client.get(f"/coordination/sans-solution?page={page}")
+    assert answer.status_code == 200
+    assert listed(text(answer)) == [f"{i:02d}" for i in range(50, 60)]
+
+
+@pytest.mark.parametrize("page", ["0", "-3", "abc", "", "1.5", "1e3", "un"])
+def test_a_nonsense_page_shows_the_first_one(coord_client, sixty, page):
+    answer = coord_client.get(f"/coordination/sans-solution?page={page}")
+    assert answer.status_code == 200
+    assert listed(text(answer)) == [f"{i:02d}" for i in range(50)]
+
+
+def test_only_the_page_shown_goes_through_the_matcher(coord_client, sixty, monkeypatch):
+    from carpool.services import matching
+
+    seen: list[int] = []
+    diagnose = matching.diagnose_many
+
+    def spy(session, association_id, requests, clock):
+        seen.append(len(requests))
+        return diagnose(session, association_id, requests, clock)
+
+    monkeypatch.setattr(matching, "diagnose_many", spy)
+    coord_client.get("/coordination/sans-solution?page=2")
+    assert seen == [10]
+
+
+def test_a_single_page_has_no_pager(coord_client, session, association):
+    many_requests(session, association, 3)
+    page = text(coord_client.get("/coordination/sans-solution"))
+    assert listed(page) == ["00", "01", "02"]
+    assert "3 demandes en attente</caption>" in page and 'class="pager"' not in page
+
+
+def test_the_unmet_list_shows_the_latest_fifty_and_says_how_many_there_are(
+    coord_client, session, association, clock
+):
+    many_requests(
+        session, association, 55, status=RequestStatus.EXPIRED, start=clock.now() - timedelta(days=6)
+    )
+    page = text(coord_client.get("/coordination/sans-solution"))
+    unmet = page.split("Non satisfaites ces 7 derniers jours", 1)[1]
+    shown = re.findall(r"<td>Personne (\d\d)", unmet)
+    assert shown == [f"{i:02d}" for i in range(54, 4, -1)]  # the most recent first
+    assert "55 demandes : voici les 50 plus récentes." in unmet
