@@ -68,17 +68,29 @@ def add_offer(
     return offer
 
 
-def add_request(session, association, pickup=CAJARC, dropoff=CAHORS, appointment=time(10, 0)) -> Request:
-    resident = Resident(
-        association_id=association.id,
-        phone="+33639981234",
-        first_name="Jeanne",
-        last_name="Delpech",
-        home_commune_insee=pickup,
-    )
-    session.add(resident)
-    session.flush()
-    latest = datetime.combine(TUESDAY.date(), appointment, tzinfo=PARIS)
+def add_request(
+    session,
+    association,
+    pickup=CAJARC,
+    dropoff=CAHORS,
+    appointment=time(10, 0),
+    *,
+    resident: Resident | None = None,
+    latest: datetime | None = None,
+    **fields,
+) -> Request:
+    """A medical request by SMS from ``resident`` (default: a new Jeanne Delpech), for Tuesday."""
+    if resident is None:
+        resident = Resident(
+            association_id=association.id,
+            phone="+33639981234",
+            first_name="Jeanne",
+            last_name="Delpech",
+            home_commune_insee=pickup,
+        )
+        session.add(resident)
+        session.flush()
+    latest = latest or datetime.combine(TUESDAY.date(), appointment, tzinfo=PARIS)
     request = Request(
         association_id=association.id,
         resident_id=resident.id,
@@ -90,6 +102,7 @@ def add_request(session, association, pickup=CAJARC, dropoff=CAHORS, appointment
         latest=latest,
         purpose=Purpose.MEDICAL,
         source=RequestSource.SMS,
+        **fields,
     )
     session.add(request)
     session.flush()

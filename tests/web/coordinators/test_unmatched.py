@@ -8,17 +8,13 @@ from datetime import datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 from drivers_kit import count, text
-from factories import CAHORS, CAJARC, GOURDON, PARIS, TUESDAY, WHERE, add_driver, add_offer, add_request
+from factories import CAJARC, GOURDON, PARIS, TUESDAY, add_driver, add_offer, add_request
 
-from carpool.db import point
 from carpool.models import (
     AuditEvent,
     Match,
     MatchStatus,
     OutboundMessage,
-    Purpose,
-    Request,
-    RequestSource,
     RequestStatus,
     Resident,
     VettingStatus,
@@ -254,22 +250,13 @@ def many_requests(session, association, n: int, *, status=None, start=None):
         )
         session.add(person)
         session.flush()
-        latest = first + timedelta(minutes=10 * i)
-        session.add(
-            Request(
-                association_id=association.id,
-                resident_id=person.id,
-                pickup_commune_insee=CAJARC,
-                pickup_point=point(*WHERE[CAJARC]),
-                dropoff_commune_insee=CAHORS,
-                dropoff_point=point(*WHERE[CAHORS]),
-                earliest=latest - timedelta(hours=3),
-                latest=latest,
-                purpose=Purpose.MEDICAL,
-                source=RequestSource.SMS,
-                status=status or RequestStatus.OPEN,
-                unmatched_reason="detour_too_long" if status is RequestStatus.EXPIRED else None,
-            )
+        add_request(
+            session,
+            association,
+            resident=person,
+            latest=first + timedelta(minutes=10 * i),
+            status=status or RequestStatus.OPEN,
+            unmatched_reason="detour_too_long" if status is RequestStatus.EXPIRED else None,
         )
     session.commit()
 
