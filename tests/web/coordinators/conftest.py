@@ -21,4 +21,3 @@ def other_association(session):
 def coord_client(client, no_csrf, coordinator):
     log_in(client, coordinator)
     return client
-
