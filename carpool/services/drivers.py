@@ -6,6 +6,7 @@ but the matcher never assigns them and the web never shows them residents' data.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, time, timedelta
@@ -74,8 +75,12 @@ def display_phone(e164: str) -> str:
 # --- communes and named places -------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(text: str) -> str:
-    """Case-, accent-, hyphen- and apostrophe-insensitive form of a place name."""
+    """Case-, accent-, hyphen- and apostrophe-insensitive form of a place name.
+
+    Cached: the same names (communes, places, residents) are folded over and over.
+    """
     text = unidecode(text).lower()
     text = re.sub(r"\bst\b", "saint", re.sub(r"\bste\b", "sainte", text))
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
@@ -165,17 +170,6 @@ def resolve_place(session: Session, text: str, association_id: int, field: str) 
             if fold(place.name) == wanted:
                 return Place(session.get_one(Commune, place.commune_insee), place)
     return Place(resolve_commune(session, text, field), None)
-
-
-def place_suggestions(session: Session, association_id: int, query: str = "", limit: int = 0) -> list[str]:
-    """Labels for the autocomplete: named places first, then communes ("Cahors (46000)")."""
-    wanted = fold(query)
-    labels = [p.name for p in named_places(session, association_id)]
-    labels += [commune_label(c) for c in session.scalars(sa.select(Commune).order_by(Commune.name))]
-    if wanted:
-        labels = [label for label in labels if wanted in fold(label)]
-        labels.sort(key=lambda label: (not fold(label).startswith(wanted), fold(label)))
-    return labels[:limit] if limit else labels
 
 
 # --- sign-up and vetting -------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -123,9 +122,6 @@ def forget_commune_labels() -> None:
         _commune_labels.clear()
 
 
-_fold = lru_cache(maxsize=4096)(fold)  # named places' names, folded once per process
-
-
 _PLACE_NAMES = (
     sa.select(NamedPlace.name)
     .where(
@@ -147,8 +143,7 @@ def named_place_names(session: Session, association_id: int) -> list[str]:
 def place_suggestions(session: Session, association_id: int, query: str = "", limit: int = 0) -> list[str]:
     """Labels for the autocomplete: named places first, then communes ("Cahors (46000)").
 
-    The same list as ``drivers.place_suggestions``, without loading any geometry and
-    without folding every commune's name on each call.
+    No geometry is read, and the communes' labels come folded from the cache.
     """
     wanted = fold(query)
     places = named_place_names(session, association_id)
@@ -156,7 +151,7 @@ def place_suggestions(session: Session, association_id: int, query: str = "", li
     if not wanted:
         labels = places + list(communes.labels)
         return labels[:limit] if limit else labels
-    hits = [(label, folded) for label in places if wanted in (folded := _fold(label))]
+    hits = [(label, folded) for label in places if wanted in (folded := fold(label))]
     hits += [pair for pair in zip(communes.labels, communes.folded, strict=True) if wanted in pair[1]]
     hits.sort(key=lambda pair: (not pair[1].startswith(wanted), pair[1]))
     return [label for label, _folded in (hits[:limit] if limit else hits)]

@@ -8,7 +8,7 @@ from factories import CAHORS, FIGEAC, WHERE
 
 from carpool.db import lon_lat
 from carpool.models import Association, AuditEvent, NamedPlace
-from carpool.services import drivers
+from carpool.services import drivers, places
 from carpool.services.places_registry import (
     PlaceInput,
     archive_place,
@@ -107,7 +107,7 @@ def test_an_archived_place_is_no_longer_offered_nor_resolved(session, associatio
 
     archive_place(session, place, actor="user:1", clock=clock)
 
-    assert place.name not in drivers.place_suggestions(session, association.id)
+    assert place.name not in places.place_suggestions(session, association.id)
     assert place not in drivers.named_places(session, association.id)
     assert registry(session, association.id).archived == [(place, "Figeac")]
 

@@ -132,6 +132,17 @@ def test_the_offer_form_and_the_places_search_read_no_commune_row_once_warm(
         assert len(from_commune) == 1 and "count(" in from_commune[0]  # the cache's check only
 
 
+def plain_suggestions(session, association_id: int, query: str, limit: int) -> list[str]:
+    """The list by its definition: named places then communes, filtered and ranked on folded labels."""
+    wanted = drivers.fold(query)
+    labels = [p.name for p in drivers.named_places(session, association_id)]
+    labels += [drivers.commune_label(c) for c in session.scalars(sa.select(Commune).order_by(Commune.name))]
+    if wanted:
+        labels = [label for label in labels if wanted in drivers.fold(label)]
+        labels.sort(key=lambda label: (not drivers.fold(label).startswith(wanted), drivers.fold(label)))
+    return labels[:limit] if limit else labels
+
+
 @pytest.mark.parametrize("query", ["", "cah", "st cirq", "HÔPITAL", "sainte-", "95", "zzz"])
 @pytest.mark.parametrize("limit", [0, 20])
 def test_the_fast_suggestions_are_the_same_list_as_before(session, association, query, limit):
@@ -146,7 +157,7 @@ def test_the_fast_suggestions_are_the_same_list_as_before(session, association, 
     )
     session.commit()
 
-    wanted = drivers.place_suggestions(session, association.id, query, limit)
+    wanted = plain_suggestions(session, association.id, query, limit)
     assert places.place_suggestions(session, association.id, query, limit) == wanted
     assert places.place_suggestions(session, association.id, query, limit) == wanted  # from the cache
 

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.extensions import db_session
 from carpool.models import Resident
-from carpool.services import drivers, phone_requests, residents
+from carpool.services import phone_requests, places, residents
 from carpool.services.validation import InvalidInput
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
@@ -25,7 +25,7 @@ from carpool.web.coordinators.resident_forms import ResidentForm
 
 
 def _lists() -> dict[str, list[str]]:
-    labels = drivers.place_suggestions(db_session(), association_id())
+    labels = places.place_suggestions(db_session(), association_id())
     return {"places": labels, "communes": [label for label in labels if label.endswith(")")]}
 
 

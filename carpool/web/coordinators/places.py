@@ -15,6 +15,7 @@ from carpool.db import lon_lat
 from carpool.extensions import db_session
 from carpool.models import Commune, NamedPlace
 from carpool.services import drivers, places_registry
+from carpool.services.places import place_suggestions
 from carpool.services.places_registry import PlaceInput
 from carpool.services.validation import InvalidInput
 from carpool.web.coordinators import bp
@@ -133,5 +134,5 @@ def _current(place: NamedPlace) -> dict[str, Any]:
 
 
 def _communes() -> dict[str, list[str]]:
-    labels = drivers.place_suggestions(db_session(), 0)
+    labels = place_suggestions(db_session(), 0)
     return {"commune_labels": [label for label in labels if label.endswith(")")]}
