@@ -172,14 +172,20 @@ def _bulk(conn: sa.Connection, rng: random.Random, n_res: int, n_drv: int, n_off
     return fixture
 
 
+def _home_commune(rng, n, communes, by_dept, weights):  # type: ignore[no-untyped-def]
+    """Person ``n``'s commune: 70 % in the Lot, 30 % in the Val-d'Oise, weighted by population."""
+    dept = "46" if n % 10 < 7 else "95"
+    insee = rng.choices(by_dept[dept], weights[dept])[0]
+    lon, lat, _pop = communes[insee]
+    return insee, lon, lat
+
+
 def _drivers(conn, rng, association_id, communes, by_dept, weights, count):  # type: ignore[no-untyped-def]
     from carpool.models import Driver, VettingStatus
 
     rows = []
     for n in range(count):
-        dept = "46" if n % 10 < 7 else "95"
-        insee = rng.choices(by_dept[dept], weights[dept])[0]
-        lon, lat, _pop = communes[insee]
+        insee, lon, lat = _home_commune(rng, n, communes, by_dept, weights)
         rows.append(
             {
                 "id": n + 1,
@@ -208,9 +214,7 @@ def _residents(conn, rng, association_id, communes, by_dept, weights, count):  #
 
     rows = []
     for n in range(count):
-        dept = "46" if n % 10 < 7 else "95"
-        insee = rng.choices(by_dept[dept], weights[dept])[0]
-        lon, lat, _pop = communes[insee]
+        insee, lon, lat = _home_commune(rng, n, communes, by_dept, weights)
         rows.append(
             {
                 "id": n + 1,
