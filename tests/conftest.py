@@ -146,6 +146,13 @@ def app(db: Database, clock: FrozenClock):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def no_csrf(app):  # type: ignore[no-untyped-def]
+    """Forms posted without their CSRF token (tests of what the form does, not of the token)."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+@pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from dbkit import migrated_database
-from drivers_kit import log_in, make_association, make_driver
+from drivers_kit import OFFER_FORM, log_in, make_association, make_driver
 
 from carpool.app import MESSAGES
 from carpool.db import Database
@@ -28,15 +28,7 @@ pytestmark = pytest.mark.skipif(
     os.environ.get("CARPOOL_TEST_BACKEND", "sqlite") != "sqlite", reason="SQLite files only"
 )
 
-OFFER = {
-    "origin": "Figeac",
-    "destination": "Centre hospitalier de Cahors",
-    "day": "2026-12-01",
-    "depart": "08:00",
-    "flex_min": "15",
-    "seats": "3",
-    "max_detour_min": "20",
-}
+OFFER = OFFER_FORM
 ATTEMPTS = 5
 
 

@@ -51,12 +51,6 @@ def cheap_passwords(monkeypatch):
 
 
 @pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
-@pytest.fixture
 def association(session):
     return make_association(session)
 

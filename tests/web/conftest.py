@@ -7,12 +7,6 @@ from drivers_kit import log_in, make_association, make_driver
 
 
 @pytest.fixture
-def no_csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
-@pytest.fixture
 def association(session):
     return make_association(session)
 

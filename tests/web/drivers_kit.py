@@ -24,6 +24,16 @@ from carpool.models import (
 from carpool.services import bookings, drivers
 
 PASSWORD = "cheval-agrafe-42"
+#: The offer form as a driver fills it: Figeac → the hospital, Tuesday 1 December at 8:00.
+OFFER_FORM = {
+    "origin": "Figeac",
+    "destination": "Centre hospitalier de Cahors",
+    "day": "2026-12-01",
+    "depart": "08:00",
+    "flex_min": "15",
+    "seats": "3",
+    "max_detour_min": "20",
+}
 
 
 def make_association(

@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 from drivers_kit import (
+    OFFER_FORM,
     add_resident,
     count,
     log_in,
@@ -35,16 +36,7 @@ from carpool.models import (
 from carpool.services import offers as offer_service
 
 # The clock fixture says Monday 23 November 2026, 10:00 in Paris.
-OFFER = {
-    "origin": "Figeac",
-    "destination": "Centre hospitalier de Cahors",
-    "day": "2026-12-01",
-    "depart": "08:00",
-    "flex_min": "15",
-    "seats": "3",
-    "max_detour_min": "20",
-    "comment": "Je peux attendre pendant le rendez-vous.",
-}
+OFFER = {**OFFER_FORM, "comment": "Je peux attendre pendant le rendez-vous."}
 
 
 @pytest.fixture
