@@ -5,6 +5,7 @@ from carpool.models.audit import AuditEvent
 from carpool.models.base import Base
 from carpool.models.jobs import JobRun, SchedulerLease
 from carpool.models.messages import (
+    AttentionReason,
     Conversation,
     ConversationState,
     InboundMessage,
@@ -41,6 +42,7 @@ __all__ = [
     "SEAT_HOLDING",
     "ApiToken",
     "Association",
+    "AttentionReason",
     "AuditEvent",
     "AvailabilitySlot",
     "Base",

@@ -44,6 +44,15 @@ class OutboundMessage(Timestamped, Base):
     sent_at: Mapped[datetime | None]
 
 
+class AttentionReason(enum.Enum):
+    """Why an inbound SMS needs a person (``InboundMessage.attention_reason``)."""
+
+    UNKNOWN_SENDER = "unknown_sender"
+    NOT_UNDERSTOOD = "not_understood"
+    ASKS_CALL = "asks_call"
+    BAD_TRIP = "bad_trip"  # answered that the trip went badly
+
+
 class InboundMessage(Timestamped, Base):
     """An SMS received; ``message_sid`` makes a webhook retried by Twilio count once."""
 
@@ -57,6 +66,18 @@ class InboundMessage(Timestamped, Base):
     body: Mapped[str | None] = mapped_column(sa.Text)  # emptied after the retention period
     intent: Mapped[str | None] = mapped_column(sa.String(20))
     needs_attention: Mapped[bool] = mapped_column(default=False, index=True)  # a person should read it
+    # Why, and what the coordinators did: "Rappeler" notes who calls back,
+    # "Fait" takes it off their list. Rows from before these columns have no reason.
+    attention_reason: Mapped[AttentionReason | None] = enum_column(AttentionReason)
+    callback_at: Mapped[datetime | None]
+    callback_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    handled_at: Mapped[datetime | None]
+    handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    # The coordinators' list: unhandled messages needing a person, per association.
+    __table_args__ = (
+        sa.Index("ix_inbound_message_to_handle", "association_id", "needs_attention", "handled_at"),
+    )
 
 
 class ConversationState(enum.Enum):
