@@ -100,6 +100,8 @@ ACTIONS: dict[str, str] = {
     "api_token.revoked": "Jeton d'API révoqué",
     "sms.unknown_number": "SMS d'un numéro inconnu",
     "sms.escalated": "SMS transmis à la coordination",
+    "sms.callback_planned": "Rappel d'un habitant prévu par la coordination",
+    "sms.handled": "SMS traité par la coordination",
     "communes.imported": "Communes importées",
     "place.created": "Lieu ajouté",
     "place.updated": "Lieu modifié",

@@ -1,4 +1,5 @@
-"""The coordinators' week at a glance: upcoming trips by day, problems first.
+"""The coordinators' week at a glance: texts waiting for a person, then upcoming trips by
+day, problems first.
 
 Read-only queries for one association; no Flask. A trip is a match whose
 pickup falls in the window; its stage is what a coordinator cares about
@@ -26,6 +27,7 @@ from carpool.models import (
     Request,
     Resident,
 )
+from carpool.services import desk
 
 NEEDS = {"wheelchair": "fauteuil roulant", "walker": "déambulateur", "boarding_help": "aide pour monter"}
 PURPOSES = {
@@ -92,12 +94,15 @@ class Board:
     days: dict[date, list[Trip]] = field(default_factory=dict)
     problems: list[Trip] = field(default_factory=list)
     failed_sms: list[FailedSms] = field(default_factory=list)
+    to_handle: list[desk.MessageToHandle] = field(default_factory=list)
+    messages_to_handle: int = 0  # all of them; ``to_handle`` shows the newest
 
 
 def week(
     session: Session, association_id: int, now: datetime, *, days: int = 7, with_purpose: bool = False
 ) -> Board:
-    """Trips from the start of today (Paris) for ``days`` days; problems listed first."""
+    """Texts waiting for a person, and trips from the start of today (Paris) for ``days`` days;
+    problems listed first."""
     start = datetime.combine(now.astimezone(PARIS).date(), datetime.min.time(), tzinfo=PARIS)
     end = start + timedelta(days=days)
     trips = _trips(session, association_id, start, end, now, with_purpose)
@@ -107,6 +112,8 @@ def week(
         if trip.problem:
             board.problems.append(trip)
     board.failed_sms = failed_sms(session, association_id, now - timedelta(days=days))
+    waiting = desk.messages_to_handle(session, association_id)
+    board.to_handle, board.messages_to_handle = waiting.shown, waiting.total
     return board
 
 

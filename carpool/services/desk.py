@@ -1,4 +1,5 @@
-"""What a coordinator does with a request the matcher could not serve.
+"""What a coordinator does with a request the matcher could not serve, and with texts
+the service could not answer alone.
 
 Three moves, all through the same booking rules as automatic ones:
 
@@ -11,6 +12,10 @@ Three moves, all through the same booking rules as automatic ones:
 * **manual match**: any vetted driver of the association (a volunteer the
   coordinator just called), at a time they agreed, optionally on one of the
   driver's offers; then proposed by SMS or booked like the others.
+
+Texts that need a person (not understood, unknown sender, "call me", a trip
+that went badly) are listed first on the coordinators' page until one of them
+marks the text done; "call back" notes who phones the resident.
 """
 
 from __future__ import annotations
@@ -19,32 +24,44 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from carpool.clock import Clock
 from carpool.db import dialect_of, distance_m, lon_lat
 from carpool.matching import CrowFlyRouter, Params
 from carpool.models import (
+    AttentionReason,
     AuditEvent,
     Conversation,
     ConversationState,
     Driver,
+    InboundMessage,
     Match,
     Offer,
     OfferStatus,
     Request,
     RequestStatus,
     Resident,
+    UserAccount,
     VettingStatus,
 )
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
+from carpool.notify.privacy import mask
 from carpool.services import audit, booking_flow, sms_inbound
 from carpool.services.matching import ACTIVE_MATCH, RideOption
 from carpool.services.validation import InvalidInput
 
 #: Volunteers shown to call for a request: vetted drivers living this close to the pickup.
 CALL_RADIUS_KM = 40
+#: Texts needing a person shown on the first page (newest first); the others are counted.
+TO_HANDLE_SHOWN = 50
+ATTENTION_LABELS = {
+    AttentionReason.NOT_UNDERSTOOD: "message non compris",
+    AttentionReason.UNKNOWN_SENDER: "numéro inconnu",
+    AttentionReason.ASKS_CALL: "demande à être rappelé(e)",
+    AttentionReason.BAD_TRIP: "le trajet s'est mal passé",
+}
 
 
 @dataclass(frozen=True)
@@ -225,3 +242,152 @@ def _check_open(session: Session, request: Request) -> None:
         raise InvalidInput.on(
             "", "Cette demande n'attend plus de solution (prise en charge, annulée, passée)."
         )
+
+
+# -- texts that need a person ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MessageToHandle:
+    """A text waiting for a coordinator, as they see it: never an unknown sender's number."""
+
+    message_id: int
+    received_at: datetime
+    text: str | None  # None once emptied (retention, erasure)
+    reason: str
+    resident_id: int | None
+    who: str
+    phone: str | None  # a resident's number, once someone said they would call back
+    callback_by: str | None
+    callback_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MessagesToHandle:
+    shown: list[MessageToHandle]
+    total: int
+
+
+def messages_to_handle(
+    session: Session, association_id: int, *, limit: int = TO_HANDLE_SHOWN
+) -> MessagesToHandle:
+    """The association's texts waiting for a person, newest first, and how many in all (one query)."""
+    caller = aliased(UserAccount)
+    rows = session.execute(
+        sa.select(
+            InboundMessage.id,
+            InboundMessage.created_at,
+            InboundMessage.body,
+            InboundMessage.attention_reason,
+            InboundMessage.from_phone,
+            InboundMessage.callback_at,
+            Resident.id,
+            Resident.first_name,
+            Resident.last_name,
+            Resident.phone,
+            caller.email,
+            sa.func.count().over(),
+        )
+        .outerjoin(Resident, Resident.id == InboundMessage.resident_id)
+        .outerjoin(caller, caller.id == InboundMessage.callback_by_id)
+        .where(*_waiting(association_id))
+        .order_by(InboundMessage.created_at.desc(), InboundMessage.id.desc())
+        .limit(limit)
+    ).all()
+    shown = [
+        MessageToHandle(
+            message_id=message_id,
+            received_at=received_at,
+            text=body,
+            reason=ATTENTION_LABELS[_reason(reason, resident_id)],
+            resident_id=resident_id,
+            who=f"{first} {last}".strip() if resident_id else f"numéro inconnu ({mask(from_phone)})",
+            phone=phone if resident_id and callback_at else None,
+            callback_by=callback_by,
+            callback_at=callback_at,
+        )
+        for (
+            message_id,
+            received_at,
+            body,
+            reason,
+            from_phone,
+            callback_at,
+            resident_id,
+            first,
+            last,
+            phone,
+            callback_by,
+            _,
+        ) in rows
+    ]
+    return MessagesToHandle(shown, int(rows[0][-1]) if rows else 0)
+
+
+def _waiting(association_id: int) -> list[sa.ColumnElement[bool]]:
+    """Needs a person, not handled yet (``ix_inbound_message_to_handle`` covers exactly this)."""
+    return [
+        InboundMessage.association_id == association_id,
+        InboundMessage.needs_attention == sa.true(),
+        InboundMessage.handled_at.is_(None),
+    ]
+
+
+def _reason(reason: AttentionReason | None, resident_id: int | None) -> AttentionReason:
+    """Texts kept from before reasons were recorded: an unknown sender, or not understood."""
+    if reason is not None:
+        return reason
+    return AttentionReason.UNKNOWN_SENDER if resident_id is None else AttentionReason.NOT_UNDERSTOOD
+
+
+def mark_handled(session: Session, message: InboundMessage, *, user_id: int, clock: Clock) -> bool:
+    """Off the list; False when it was not on it (already handled: a second click changes nothing)."""
+    done = _claim(session, message, handled_at=clock.now(), handled_by_id=user_id)
+    if done:
+        audit.record(
+            session, f"user:{user_id}", "sms.handled", subject=message, association_id=message.association_id
+        )
+    return done
+
+
+def plan_callback(session: Session, message: InboundMessage, *, user_id: int, clock: Clock) -> bool:
+    """Note that this coordinator phones the resident back; False when someone already said so.
+
+    An unknown sender's number is never shown, so nobody can promise to call it.
+    """
+    if message.resident_id is None:
+        raise InvalidInput.on(
+            "",
+            "Ce numéro est inconnu et n'est pas affiché : marquez le message comme fait.",
+        )
+    planned = _claim(
+        session,
+        message,
+        InboundMessage.callback_at.is_(None),
+        callback_at=clock.now(),
+        callback_by_id=user_id,
+    )
+    if planned:
+        audit.record(
+            session,
+            f"user:{user_id}",
+            "sms.callback_planned",
+            subject=message,
+            association_id=message.association_id,
+        )
+    return planned
+
+
+def _claim(
+    session: Session, message: InboundMessage, *conditions: sa.ColumnElement[bool], **values: object
+) -> bool:
+    """One guarded UPDATE: of two coordinators clicking at once, exactly one changes the row."""
+    assert message.association_id is not None
+    changed = session.execute(
+        sa.update(InboundMessage)
+        .where(InboundMessage.id == message.id, *_waiting(message.association_id), *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(message)
+    return bool(changed.rowcount)  # type: ignore[attr-defined]

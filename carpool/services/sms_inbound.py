@@ -23,6 +23,7 @@ from carpool.clock import PARIS, Clock
 from carpool.db import dialect_of, insert_or_ignore
 from carpool.models import (
     Association,
+    AttentionReason,
     Commune,
     Conversation,
     ConversationState,
@@ -101,6 +102,7 @@ def handle_inbound(
             body=body,
             intent=parsed.intent if parsed else None,
             needs_attention=resident is None,
+            attention_reason=AttentionReason.UNKNOWN_SENDER if resident is None else None,
         )
         .returning(InboundMessage)
     ).one_or_none()
@@ -223,9 +225,13 @@ class Handler:
 
     def _escalate(self, why: str) -> None:
         self.conversation.state = ConversationState.ESCALATED
-        self.message.needs_attention = True
+        self._needs_a_person(AttentionReason.ASKS_CALL if why == "help" else AttentionReason.NOT_UNDERSTOOD)
         self._audit("sms.escalated", self.message, why=why)
         self.send("help", phone=self.association.phone)
+
+    def _needs_a_person(self, reason: AttentionReason) -> None:
+        """Listed first on the coordinators' page until one of them marks it done."""
+        self.message.needs_attention, self.message.attention_reason = True, reason
 
     def _not_understood(self) -> None:
         self.conversation.unknown_replies += 1
@@ -245,7 +251,7 @@ class Handler:
         ok = parsed.intent == "accept" and parsed.choice != 2
         feedback.record_answer(self.session, match, ok, self.now, actor=f"resident:{self.resident.id}")
         if not ok:
-            self.message.needs_attention = True  # a coordinator calls back
+            self._needs_a_person(AttentionReason.BAD_TRIP)  # a coordinator calls back
         self.send("feedback_thanks" if ok else "feedback_sorry")
         return True
 

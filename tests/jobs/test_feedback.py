@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from jobkit import association, outbox, queued, tick, trip
 
 from carpool.clock import PARIS, FrozenClock
-from carpool.models import InboundMessage, Match
+from carpool.models import InboundMessage, Match, Request
+from carpool.services import desk
 from carpool.services.sms_inbound import handle_inbound
 
 _sids = itertools.count(1)
@@ -82,6 +83,15 @@ def test_the_answer_is_recorded_on_the_match(db, asked, body, ok):
     match, clock = asked
 
     assert answer(db, match, clock, body) == (ok, not ok)  # a "no" goes to a coordinator
+
+
+def test_a_trip_that_went_badly_is_listed_for_the_coordinators(db, asked):
+    match, clock = asked
+    answer(db, match, clock, "2")
+    with db.session() as session:
+        association_id = session.get_one(Request, match.request_id).association_id
+        (message,) = desk.messages_to_handle(session, association_id).shown
+    assert (message.reason, message.text) == ("le trajet s'est mal passé", "2")
 
 
 def test_the_resident_is_thanked(db, asked):
