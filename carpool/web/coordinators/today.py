@@ -1,22 +1,67 @@
-"""Today and the coming days: every trip with its stage, problems first."""
+"""Today and the coming days: texts waiting for a person, then every trip with its stage,
+problems first."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import abort, flash, redirect, render_template, url_for
 from markupsafe import Markup, escape
+from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.extensions import db_session
-from carpool.services import board
+from carpool.models import InboundMessage
+from carpool.services import board, desk
+from carpool.services.validation import InvalidInput
 from carpool.web.coordinators import bp
-from carpool.web.coordinators.common import association_id, coordinator_required, me, now
+from carpool.web.coordinators.common import association_id, clock, coordinator_required, me, now, scoped
 from carpool.web.drivers import heure_filter
+from carpool.web.forms import ActionForm
 
 
 @bp.get("/")
 @coordinator_required
 def today() -> str:
     week = board.week(db_session(), association_id(), now(), with_purpose=me().may_see_purpose)
-    return render_template("coordinators/today.html", board=week, now=now(), trip_rows=trip_rows)
+    return render_template(
+        "coordinators/today.html", board=week, now=now(), trip_rows=trip_rows, action_form=ActionForm()
+    )
+
+
+@bp.post("/messages/<int:message_id>/fait")
+@coordinator_required
+def message_handled(message_id: int) -> BaseResponse:
+    message = _posted(message_id)
+    done = desk.mark_handled(db_session(), message, user_id=me().id, clock=clock())
+    db_session().commit()
+    flash("Message traité : il n'est plus dans la liste." if done else "Ce message était déjà traité.")
+    return redirect(url_for("coord.today"))
+
+
+@bp.post("/messages/<int:message_id>/rappeler")
+@coordinator_required
+def message_callback(message_id: int) -> BaseResponse:
+    message = _posted(message_id)
+    session = db_session()
+    try:
+        planned = desk.plan_callback(session, message, user_id=me().id, clock=clock())
+    except InvalidInput as error:
+        session.rollback()
+        flash(" ".join(error.errors.values()), "error")
+        return redirect(url_for("coord.today"))
+    session.commit()
+    flash(
+        "C'est noté : le numéro à rappeler est affiché avec le message."
+        if planned
+        else "Un rappel était déjà prévu pour ce message."
+    )
+    return redirect(url_for("coord.today", _anchor=f"message-{message_id}"))
+
+
+def _posted(message_id: int) -> InboundMessage:
+    """The association's message, from a form with its CSRF token (else 404 / 400)."""
+    message = scoped(InboundMessage, message_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return message
 
 
 def trip_rows(trips: list[board.Trip], show_purpose: bool) -> Markup:

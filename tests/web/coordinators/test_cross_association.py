@@ -16,6 +16,7 @@ from drivers_kit import add_resident, log_in, make_driver, propose_passenger
 from carpool.db import point
 from carpool.models import (
     AuditEvent,
+    InboundMessage,
     Match,
     NamedPlace,
     OutboundMessage,
@@ -44,7 +45,15 @@ def theirs(session, association, clock):
         point=point(1.44, 44.45),
     )
     coordinator = make_coordinator(session, association, email="paulette@example.org")
-    session.add(place)
+    message = InboundMessage(
+        message_sid="SMtheirs",
+        association_id=association.id,
+        resident_id=resident.id,
+        from_phone=resident.phone,
+        body="Marcel : rappelez-moi",
+        needs_attention=True,
+    )
+    session.add_all([place, message])
     session.commit()
     ids = {
         "resident_id": resident.id,
@@ -53,6 +62,7 @@ def theirs(session, association, clock):
         "match_id": match.id,
         "place_id": place.id,
         "user_id": coordinator.id,
+        "message_id": message.id,
     }
     session.rollback()  # SQLite: reading the ids opened a transaction that would hold the write lock
     return ids
@@ -82,6 +92,9 @@ def snapshot(session) -> tuple:
         session.execute(sa.select(Match.status)).all(),
         session.execute(sa.select(NamedPlace.name, NamedPlace.archived_at)).all(),
         session.execute(sa.select(UserAccount.email, UserAccount.role, UserAccount.session_version)).all(),
+        session.execute(
+            sa.select(InboundMessage.handled_at, InboundMessage.callback_at, InboundMessage.needs_attention)
+        ).all(),
         session.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)),
         session.scalar(sa.select(sa.func.count()).select_from(Request)),
     )
