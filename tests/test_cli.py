@@ -17,6 +17,7 @@ from carpool.models import (
     AuditEvent,
     Commune,
     Driver,
+    InboundMessage,
     Match,
     MatchStatus,
     Offer,
@@ -25,6 +26,7 @@ from carpool.models import (
     Resident,
     UserAccount,
 )
+from carpool.services import desk
 from carpool.services.accounts import verify_password
 from carpool.services.demo import DEMO_PASSWORD, HORIZON_DAYS, seed_demo
 
@@ -101,7 +103,7 @@ def test_seed_demo_is_deterministic(db, clock):
                 )
             ).all()
             session.execute(sa.delete(UserAccount))
-            for model in (Match, Request, Offer, Resident, Driver, AuditEvent, Association):
+            for model in (InboundMessage, Match, Request, Offer, Resident, Driver, AuditEvent, Association):
                 session.execute(sa.delete(model))
         return [tuple(r) for r in rows]
 
@@ -152,6 +154,20 @@ def test_demo_history_gives_the_dashboard_done_and_unmet_rides_and_the_coming_we
         assert all(
             clock.now() - timedelta(days=1) < m.pickup_at < clock.now() + timedelta(days=8) for m in coming
         )
+
+
+def test_demo_has_a_few_texts_waiting_for_a_coordinator(db, clock):
+    with db.session() as session:
+        seed_demo(session, clock=clock)
+    with db.session() as session:
+        association_id = session.scalars(sa.select(Association.id)).one()
+        waiting = desk.messages_to_handle(session, association_id)
+        assert waiting.total == 3
+        assert {m.reason for m in waiting.shown} == {
+            "demande à être rappelé(e)",
+            "numéro inconnu",
+            "message non compris",
+        }
 
 
 def test_setup_seeds_only_on_the_first_run(fresh_database_url):

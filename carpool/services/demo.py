@@ -18,8 +18,10 @@ from carpool.clock import PARIS, Clock
 from carpool.db import lon_lat
 from carpool.models import (
     Association,
+    AttentionReason,
     Commune,
     Driver,
+    InboundMessage,
     Match,
     MatchStatus,
     NamedPlace,
@@ -177,6 +179,7 @@ def seed_demo(session: Session, seed: int = 46, clock: Clock | None = None, *, s
     offers = _offers(session, drivers, by_insee, places, rng, now)
     requests = _requests(session, association, residents, by_insee, places, rng, now, 45 * scale)
     _history(session, association, drivers, residents, by_insee, places, rng, now, 30 * scale)
+    _texts_to_handle(session, association, residents, now, scale)
     _logins(session, association, drivers[0])
     audit.record(session, "cli", "demo.seeded", association_id=association.id, seed=seed)
     session.flush()
@@ -442,6 +445,36 @@ def _request_row(
         source=RequestSource.SMS if rng.random() < 0.7 else RequestSource.PHONE,
         **extra,
     )
+
+
+#: Texts the service could not answer alone: (hours ago, resident index or None, text, why).
+TEXTS_TO_HANDLE = (
+    (1, 7, "AIDE je comprend rien a vos messages", AttentionReason.ASKS_CALL),
+    (3, None, "Bonjour c'est pour ma mere elle a rdv au cardiologue jeudi", AttentionReason.UNKNOWN_SENDER),
+    (20, 12, "ok merci a bientot Mme Soulié", AttentionReason.NOT_UNDERSTOOD),
+)
+
+
+def _texts_to_handle(
+    session: Session, association: Association, residents: list[Resident], now: datetime, scale: int
+) -> None:
+    """A few texts waiting for a coordinator, so "À traiter" shows what it is for."""
+    for copy in range(scale):
+        for n, (hours, index, body, reason) in enumerate(TEXTS_TO_HANDLE):
+            resident = residents[index + 60 * copy] if index is not None else None
+            session.add(
+                InboundMessage(
+                    message_sid=f"SMdemo{copy:03d}{n}",
+                    association_id=association.id,
+                    resident_id=resident.id if resident else None,
+                    from_phone=resident.phone if resident else _demo_phone(9000 + copy),
+                    body=body,
+                    intent="help" if reason is AttentionReason.ASKS_CALL else None,
+                    needs_attention=True,
+                    attention_reason=reason,
+                    created_at=now - timedelta(hours=hours, minutes=7 * copy),
+                )
+            )
 
 
 def _logins(session: Session, association: Association, driver: Driver) -> None:
