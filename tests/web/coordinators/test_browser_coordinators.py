@@ -14,13 +14,15 @@ from datetime import time, timedelta
 import pytest
 import sqlalchemy as sa
 from coordkit import make_coordinator
-from drivers_kit import PASSWORD, make_association
+from drivers_kit import PASSWORD, add_resident, make_association
 from factories import add_driver, add_offer, add_request
 from fake_twilio import FakeTwilio
 
 from carpool.models import Match, MatchStatus, Request, RequestStatus
 from carpool.notify.backends import TwilioBackend
 from carpool.notify.dispatcher import dispatch_once
+from carpool.services.drivers import display_phone
+from carpool.services.sms_inbound import handle_inbound
 
 pytestmark = pytest.mark.browser
 
@@ -153,3 +155,33 @@ def test_the_figures_page_has_a_chart_and_the_csv_opens_with_the_right_columns(
     assert "co2_evite_kg" in rows[0] and "demandes_non_satisfaites" in rows[0]
     november = next(r for r in rows if r[0] == "2026-11")
     assert november[1:3] == ["1", "1"]
+
+
+def test_a_text_asking_to_be_called_is_called_back_then_marked_done_by_keyboard(
+    page, live_server, db, association, clock, axe_violations, screenshot
+):
+    with rows_of(db) as session:
+        jeanne = add_resident(session, association, first_name="Jeanne")
+        phone = jeanne.phone
+        handle_inbound(
+            session,
+            message_sid="SMkeyboard",
+            from_phone=phone,
+            to_phone="+33639980000",
+            body="AIDE",
+            clock=clock,
+        )
+    log_in(page, live_server)
+    section = page.get_by_role("region", name="À traiter")
+    assert "« AIDE »" in section.inner_text() and "demande à être rappelé(e)" in section.inner_text()
+
+    page.get_by_role("button", name="Rappeler Jeanne Delpech").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_role("link", name=display_phone(phone)).get_attribute("href") == f"tel:{phone}"
+    accessible(page, axe_violations, screenshot, "coordination-rappel-prevu")
+
+    page.get_by_role("button", name="Fait : message de Jeanne Delpech", exact=False).focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Aucun message à traiter" in page.get_by_role("region", name="À traiter").inner_text()
