@@ -92,6 +92,7 @@ def propose_by_sms(
         resident.phone,
         render(template, **context),
         association_id=request.association_id,
+        resident_id=resident.id,
     )
     audit.record(
         session,
@@ -140,6 +141,7 @@ def book(session: Session, request: Request, option: RideOption, *, actor: str, 
         resident.phone,
         render("waiting_driver", first_name=driver.first_name),
         association_id=request.association_id,
+        resident_id=resident.id,
     )
     return match
 
