@@ -123,6 +123,7 @@ def add_texts(session, association, person) -> None:
             OutboundMessage(
                 idempotency_key="k1",
                 association_id=association.id,
+                resident_id=person.id,
                 to_phone=person.phone,
                 body="Sophie vous prendra mardi",
                 status=OutboundStatus.DELIVERED,
@@ -130,6 +131,7 @@ def add_texts(session, association, person) -> None:
             OutboundMessage(
                 idempotency_key="k2",
                 association_id=association.id,
+                resident_id=person.id,
                 to_phone=person.phone,
                 body="Rappel : demain 9 h",
                 status=OutboundStatus.PENDING,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from carpool import migrate
-from carpool.db import Database
+from carpool.db import Database, UTCDateTime
 from carpool.models import Base
 
 
@@ -71,4 +73,93 @@ def test_upgrade_keeps_existing_rows(fresh_database_url):
 
     with database.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT name FROM association")).scalar_one() == "A"
+    database.dispose()
+
+
+def _rows(conn: sa.Connection, name: str, *rows: dict) -> list[int]:
+    """Insert rows through a bare table (the models are ahead of the schema); their ids."""
+    columns = {key for row in rows for key in row}
+    table = sa.table(name, sa.column("id"), *(sa.column(c, _TYPES.get(c)) for c in sorted(columns)))
+    return [conn.execute(sa.insert(table).values(row).returning(table.c.id)).scalar_one() for row in rows]
+
+
+_TYPES = {"created_at": UTCDateTime(timezone=True)}
+_POINT = sa.func.ST_GeomFromText("POINT(1.8 44.5)", 4326)
+_BEFORE, _REGISTERED, _AFTER = (datetime(2026, 11, day, 9, tzinfo=UTC) for day in (1, 2, 3))
+_HERS, _DRIVERS = "+33639971001", "+33639981001"
+
+
+def _people_at_0007(conn: sa.Connection) -> tuple[int, int, int, int]:
+    """The Lot (Jeanne, a driver, and a "resident" with the driver's number) and Argenteuil."""
+    association = {"rate_per_km": 0.32, "sms_retention_days": 90, "inactive_resident_retention_days": 730}
+    named = ({**association, "name": name, "created_at": _BEFORE} for name in ("Lot", "Argenteuil"))
+    lot, other = _rows(conn, "association", *named)
+    commune = {"insee": "46042", "name": "Cajarc", "postcode": "46160", "population": 1100, "point": _POINT}
+    conn.execute(sa.insert(sa.table("commune", *map(sa.column, commune))).values(commune))
+    person = {
+        "association_id": lot,
+        "first_name": "Jeanne",
+        "last_name": "Delpech",
+        "home_commune_insee": "46042",
+        "uses_wheelchair": False,
+        "uses_walker": False,
+        "needs_help_boarding": False,
+        "notes": "",
+        "created_at": _REGISTERED,
+    }
+    jeanne, impostor = _rows(conn, "resident", {**person, "phone": _HERS}, {**person, "phone": _DRIVERS})
+    driver = {
+        "association_id": lot,
+        "first_name": "Sophie",
+        "last_name": "Delmas",
+        "email": "sophie@example.org",
+        "phone": _DRIVERS,
+        "home_commune_insee": "46042",
+        "home_point": _POINT,
+        "seats": 3,
+        "wheelchair_accessible": False,
+        "vetting": "vetted",
+        "radius_km": 20,
+        "max_trips_per_week": 3,
+        "created_at": _BEFORE,
+    }
+    _rows(conn, "driver", driver)
+    return lot, other, jeanne, impostor
+
+
+def test_existing_texts_are_given_a_resident_only_where_no_one_else_can_be_meant(fresh_database_url):
+    """0008: same association, the resident's number, no driver's, after their registration."""
+    database = Database(fresh_database_url)
+    migrate.upgrade(database.engine, "0007")
+    with database.engine.begin() as conn:
+        lot, other, jeanne, impostor = _people_at_0007(conn)
+        sent = {"status": "sent", "attempts": 0, "body": "x"}
+        outbound = _rows(
+            conn,
+            "outbound_message",
+            *(
+                {**sent, "idempotency_key": key, "association_id": by, "to_phone": to, "created_at": at}
+                for key, by, to, at in (
+                    ("hers", lot, _HERS, _AFTER),
+                    ("before her registration", lot, _HERS, _BEFORE),
+                    ("another association's", other, _HERS, _AFTER),
+                    ("a driver's reset link", lot, _DRIVERS, _AFTER),
+                )
+            ),
+        )
+        got = {"needs_attention": False, "body": "y", "created_at": _AFTER, "association_id": lot}
+        inbound = _rows(
+            conn,
+            "inbound_message",
+            {**got, "message_sid": "SMhers", "from_phone": _HERS},
+            {**got, "message_sid": "SMdriver", "from_phone": _DRIVERS, "resident_id": impostor},
+        )
+
+    migrate.upgrade(database.engine)
+
+    with database.engine.connect() as conn:
+        out = dict(conn.execute(sa.text("SELECT id, resident_id FROM outbound_message")).all())
+        into = dict(conn.execute(sa.text("SELECT id, resident_id FROM inbound_message")).all())
+    assert [out[i] for i in outbound] == [jeanne, None, None, None]
+    assert [into[i] for i in inbound] == [jeanne, None]
     database.dispose()

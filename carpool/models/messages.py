@@ -30,6 +30,8 @@ class OutboundMessage(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True)  # e.g. match:42:proposed
     association_id: Mapped[int | None] = mapped_column(sa.ForeignKey("association.id"), index=True)
+    # The resident it is for, set by whoever queues it: a number alone may be a driver's too.
+    resident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("resident.id"), index=True)
     to_phone: Mapped[str] = mapped_column(sa.String(16))
     body: Mapped[str | None] = mapped_column(sa.Text)  # emptied after the retention period
     status: Mapped[OutboundStatus] = enum_column(OutboundStatus, default=OutboundStatus.PENDING, index=True)

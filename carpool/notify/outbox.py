@@ -24,6 +24,7 @@ def enqueue(
     body: str,
     *,
     association_id: int | None = None,
+    resident_id: int | None = None,
     not_before: datetime | None = None,
     respect_opt_out: bool = True,
 ) -> OutboundMessage | None:
@@ -32,7 +33,9 @@ def enqueue(
     Returns the row (the existing one for a repeated key) or ``None`` when the
     number belongs to a resident who opted out (STOP) and ``respect_opt_out`` is
     true; pass ``False`` only for messages the law still allows, such as the
-    confirmation of the opt-out itself. Never sends and never commits.
+    confirmation of the opt-out itself. ``resident_id`` names the resident the SMS is
+    for: their data page, export and erasure find it by that, never by the number, which
+    a driver may share. Never sends and never commits.
     """
     if not_before is not None and not_before.tzinfo is None:
         raise ValueError("not_before must be an aware datetime")
@@ -43,6 +46,7 @@ def enqueue(
     values = {
         "idempotency_key": key,
         "association_id": association_id,
+        "resident_id": resident_id,
         "to_phone": to_phone,
         "body": body,
         "status": OutboundStatus.PENDING,

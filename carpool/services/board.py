@@ -244,11 +244,20 @@ def _problem(
 
 
 def failed_sms(session: Session, association_id: int, since: datetime) -> list[FailedSms]:
-    """SMS that could not be delivered lately, with whom they were for (never the number)."""
+    """SMS that could not be delivered lately, with whom they were for (never the number).
+
+    The resident by the id the sender stored, a driver by number within the association:
+    a number alone may be a driver's and a resident's, or another association's driver's.
+    """
+    to_driver = sa.and_(
+        OutboundMessage.resident_id.is_(None),
+        Driver.phone == OutboundMessage.to_phone,
+        Driver.association_id == OutboundMessage.association_id,
+    )
     rows = session.execute(
         sa.select(OutboundMessage, Resident.id, Resident.first_name, Resident.last_name, Driver.first_name)
-        .outerjoin(Resident, Resident.phone == OutboundMessage.to_phone)
-        .outerjoin(Driver, Driver.phone == OutboundMessage.to_phone)
+        .outerjoin(Resident, Resident.id == OutboundMessage.resident_id)
+        .outerjoin(Driver, to_driver)
         .where(
             OutboundMessage.association_id == association_id,
             OutboundMessage.status == OutboundStatus.FAILED,

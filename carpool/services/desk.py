@@ -109,6 +109,7 @@ def propose_by_sms(
         resident.phone,
         render(template, **context),
         association_id=request.association_id,
+        resident_id=resident.id,
     )
     audit.record(
         session,
@@ -157,6 +158,7 @@ def book(session: Session, request: Request, option: RideOption, *, actor: str, 
         resident.phone,
         render("waiting_driver", first_name=driver.first_name),
         association_id=request.association_id,
+        resident_id=resident.id,
     )
     return match
 

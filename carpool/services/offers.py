@@ -337,6 +337,7 @@ def cancel_offer(session: Session, driver: Driver, offer_id: int, reason: str, c
             resident.phone,
             render("offer_cancelled", driver=driver.first_name, pickup_at=match.pickup_at),
             association_id=driver.association_id,
+            resident_id=resident.id,
         )
         cancelled.append(match)
     session.refresh(offer)
@@ -653,6 +654,7 @@ def accept(session: Session, driver: Driver, match_id: int, clock: Clock) -> Mat
                 place=session.get_one(Commune, request.pickup_commune_insee).name,
             ),
             association_id=driver.association_id,
+            resident_id=resident.id,
         )
     return match
 
@@ -668,5 +670,6 @@ def decline(session: Session, driver: Driver, match_id: int, clock: Clock) -> Ma
         resident.phone,
         render("driver_declined", first_name=driver.first_name, pickup_at=match.pickup_at),
         association_id=driver.association_id,
+        resident_id=resident.id,
     )
     return match

@@ -105,15 +105,20 @@ def _has_pending_trip(now: datetime) -> sa.ColumnElement[bool]:
 def anonymise(
     session: Session, resident: Resident, *, actor: str = "system", action: str = "resident.anonymised"
 ) -> None:
-    """Replace what identifies the resident by placeholders; the row stays for the statistics."""
+    """Replace what identifies the resident by placeholders; the row stays for the statistics.
+
+    Texts are theirs by resident id: another person's to or from the same number keep it.
+    """
     phone, anonymous = resident.phone, f"{ANONYMOUS_PREFIX}{resident.id}"
     resident.first_name, resident.last_name, resident.notes = "Anonyme", "", ""
     resident.phone, resident.home_point = anonymous, None
     session.execute(sa.delete(Conversation).where(Conversation.phone == phone))
     session.execute(
-        sa.update(InboundMessage).where(InboundMessage.from_phone == phone).values(from_phone=anonymous)
+        sa.update(InboundMessage)
+        .where(InboundMessage.resident_id == resident.id)
+        .values(from_phone=anonymous)
     )
-    to_them = OutboundMessage.to_phone == phone
+    to_them = OutboundMessage.resident_id == resident.id
     # Anything still queued for someone silent this long is moot; in-flight rows are left to finish.
     session.execute(
         sa.update(OutboundMessage)

@@ -66,6 +66,7 @@ class Notice:
     context: dict[str, Any]
     due_at: datetime
     useful_until: datetime
+    resident_id: int | None = None  # set when it goes to the resident, not to the driver
 
     @property
     def is_reminder(self) -> bool:
@@ -149,6 +150,7 @@ def confirmation_notices(booking: Booking) -> list[Notice]:
             {"first_name": booking.driver.first_name, "pickup_at": match.pickup_at, "place": booking.place},
             match.created_at,
             match.pickup_at,
+            resident_id=booking.resident.id,
         ),
         Notice(
             f"match:{match.id}:confirmed:driver",
@@ -181,6 +183,7 @@ def reminder_notices(booking: Booking) -> list[Notice]:
                 {**passenger, "place": booking.place},
                 eve_due,
                 eve_until,
+                resident_id=booking.resident.id,
             ),
             Notice(
                 f"match:{match.id}:reminder:eve:driver",
@@ -210,6 +213,7 @@ def reminder_notices(booking: Booking) -> list[Notice]:
                 },
                 hour_due,
                 match.pickup_at,
+                resident_id=booking.resident.id,
             )
         )
     return notices
@@ -226,6 +230,7 @@ def expiry_notice(booking: Booking) -> Notice:
         {"day": booking.request.latest},
         after_quiet_hours(match.status_changed_at),
         booking.request.latest,
+        resident_id=booking.resident.id,
     )
 
 
@@ -239,6 +244,7 @@ def feedback_notice(booking: Booking) -> Notice:
         {"driver": booking.driver.first_name},
         after_quiet_hours(match.dropoff_at.astimezone(UTC) + FEEDBACK_AFTER),
         match.dropoff_at.astimezone(UTC) + FEEDBACK_USEFUL,
+        resident_id=booking.resident.id,
     )
 
 
@@ -283,6 +289,7 @@ def enqueue_confirmation(session: Session, booking: Booking) -> None:
             notice.to_phone,
             render(notice.template, **notice.context),
             association_id=booking.request.association_id,
+            resident_id=notice.resident_id,
         )
 
 
@@ -335,6 +342,7 @@ def _queue(session: Session, booking: Booking, notice: Notice, now: datetime, re
         notice.to_phone,
         render(notice.template, **notice.context),
         association_id=booking.request.association_id,
+        resident_id=notice.resident_id,
     )
     if row is None:
         return  # STOP: nothing leaves; recorded as skipped once the window closes
@@ -349,6 +357,7 @@ def _skip(session: Session, booking: Booking, notice: Notice, report: NoticeRepo
     row = OutboundMessage(
         idempotency_key=notice.key,
         association_id=booking.request.association_id,
+        resident_id=notice.resident_id,
         to_phone=notice.to_phone,
         body=None,
         status=OutboundStatus.CANCELLED,

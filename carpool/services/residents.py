@@ -348,6 +348,8 @@ def _checked(
 
 
 def _phone_taken(session: Session, phone: str, association_id: int, resident_id: int | None) -> str | None:
+    if _is_drivers_phone(session, phone, association_id):
+        return DRIVERS_PHONE
     holder = session.execute(
         sa.select(Resident.id, Resident.association_id, Resident.first_name, Resident.last_name).where(
             Resident.phone == phone
@@ -359,6 +361,17 @@ def _phone_taken(session: Session, phone: str, association_id: int, resident_id:
         return f"Ce numéro est déjà celui de {holder.first_name} {holder.last_name} : cherchez sa fiche."
     # Another association's resident: say no more than the refusal itself.
     return "Ce numéro est déjà enregistré : un numéro ne peut servir qu'à une seule personne."
+
+
+#: A resident's page shows the texts of their number: a driver's (a reset link…) must stay theirs.
+DRIVERS_PHONE = (
+    "Ce numéro est celui d'un conducteur de l'association : indiquez le numéro personnel de l'habitant."
+)
+
+
+def _is_drivers_phone(session: Session, phone: str, association_id: int) -> bool:
+    query = sa.select(Driver.id).where(Driver.phone == phone, Driver.association_id == association_id)
+    return session.scalar(query.limit(1)) is not None
 
 
 def _flush_unique(session: Session) -> None:
@@ -489,7 +502,7 @@ def _matches(session: Session, request_ids: list[int]) -> list[dict[str, Any]]:
 def _inbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
     rows = session.scalars(
         sa.select(InboundMessage)
-        .where(sa.or_(InboundMessage.resident_id == resident.id, InboundMessage.from_phone == resident.phone))
+        .where(*_texts_of(InboundMessage, resident))
         .order_by(InboundMessage.created_at, InboundMessage.id)
     )
     return [
@@ -497,10 +510,25 @@ def _inbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
     ]
 
 
+def _texts_of(
+    model: type[InboundMessage] | type[OutboundMessage], resident: Resident
+) -> list[sa.ColumnElement[bool]]:
+    """The resident's own texts: by their id, in their association, since they were registered.
+
+    Never by number: a number typed on their record may be someone else's (a driver's
+    reset link, another association's texts to the same phone, a former owner's).
+    """
+    return [
+        model.resident_id == resident.id,
+        model.association_id == resident.association_id,
+        model.created_at >= resident.created_at,
+    ]
+
+
 def _outbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
     rows = session.scalars(
         sa.select(OutboundMessage)
-        .where(OutboundMessage.to_phone == resident.phone)
+        .where(*_texts_of(OutboundMessage, resident))
         .order_by(OutboundMessage.created_at, OutboundMessage.id)
     )
     return [
@@ -516,6 +544,7 @@ def _outbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
 
 
 def _conversation(session: Session, resident: Resident) -> dict[str, Any] | None:
+    # Only a resident's texts open a conversation, and erasure deletes it: the number is theirs.
     found = session.scalar(sa.select(Conversation).where(Conversation.phone == resident.phone))
     if found is None:
         return None
@@ -584,7 +613,6 @@ def erase(session: Session, resident: Resident, *, actor: str, now: datetime) ->
             "Un trajet avec un conducteur est prévu pour cette personne : annulez-le d'abord "
             "(le conducteur sera prévenu), puis effacez ses données.",
         )
-    phone = resident.phone
     waiting = session.scalars(
         sa.select(Request).where(Request.resident_id == resident.id, Request.status == RequestStatus.OPEN)
     ).all()
@@ -598,7 +626,7 @@ def erase(session: Session, resident: Resident, *, actor: str, now: datetime) ->
             association_id=request.association_id,
             why="erasure",
         )
-    _forget_texts(session, resident, phone)
+    _forget_texts(session, resident)
     resident.uses_wheelchair = resident.uses_walker = resident.needs_help_boarding = False
     resident.consent_at = resident.last_contact_at = None
     resident.sms_opted_out_at = now  # nothing may be sent to the placeholder
@@ -607,18 +635,21 @@ def erase(session: Session, resident: Resident, *, actor: str, now: datetime) ->
     session.flush()
 
 
-def _forget_texts(session: Session, resident: Resident, phone: str) -> None:
-    """Free text that may name or describe them: SMS bodies, request notes, cancellation reasons."""
+def _forget_texts(session: Session, resident: Resident) -> None:
+    """Free text that may name or describe them: SMS bodies, request notes, cancellation reasons.
+
+    Their texts only, by resident id: another person's to or from the same number stay.
+    """
     session.execute(
         sa.update(InboundMessage)
-        .where(sa.or_(InboundMessage.resident_id == resident.id, InboundMessage.from_phone == phone))
+        .where(InboundMessage.resident_id == resident.id)
         .values(body=None)
         .execution_options(synchronize_session=False)
     )
     # A message being handed to the provider right now keeps its text until it is sent.
     session.execute(
         sa.update(OutboundMessage)
-        .where(OutboundMessage.to_phone == phone, OutboundMessage.status != OutboundStatus.SENDING)
+        .where(OutboundMessage.resident_id == resident.id, OutboundMessage.status != OutboundStatus.SENDING)
         .values(body=None)
         .execution_options(synchronize_session=False)
     )

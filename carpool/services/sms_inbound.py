@@ -69,14 +69,26 @@ class _Reply:
         template: str,
         *,
         association_id: int | None,
+        resident_id: int | None = None,
         always: bool = False,
         **context: Any,
     ) -> None:
-        """Queue one SMS; ``always`` only for what an opted-out person may still get (the STOP receipt)."""
+        """Queue one SMS; ``always`` only for what an opted-out person may still get (the STOP receipt).
+
+        ``resident_id`` when it goes to the resident (not to a driver, nor to an unknown number).
+        """
         self.count += 1
         key = f"inbound:{self.message.message_sid}:{self.count}"
         body = render(template, **context)
-        enqueue(self.session, key, to_phone, body, association_id=association_id, respect_opt_out=not always)
+        enqueue(
+            self.session,
+            key,
+            to_phone,
+            body,
+            association_id=association_id,
+            resident_id=resident_id,
+            respect_opt_out=not always,
+        )
 
 
 def handle_inbound(
@@ -173,7 +185,12 @@ class Handler:
         # ``handle`` answers a resident who sent STOP nothing but the receipt: their opt-out,
         # read in this transaction, need not be read again for each reply.
         self.reply.send(
-            self.resident.phone, template, association_id=self.association.id, always=True, **context
+            self.resident.phone,
+            template,
+            association_id=self.association.id,
+            resident_id=self.resident.id,
+            always=True,
+            **context,
         )
 
     def _audit(self, action: str, subject: object, **details: object) -> None:

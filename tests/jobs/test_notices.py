@@ -8,6 +8,7 @@ import pytest
 from jobkit import association, audits, outbox, queued, tick, trip
 
 from carpool.clock import PARIS, FrozenClock
+from carpool.models import Request
 from carpool.services import reminders
 
 
@@ -208,3 +209,20 @@ class TestDownForSixHours:
     def test_coordinators_see_each_skipped_reminder_once(self, db, trips):
         skipped = [(e.subject_id, e.details["kind"]) for e in audits(db, "reminder.skipped")]
         assert skipped == [(trips["past"], "reminder.1h")]
+
+
+def test_notices_to_the_passenger_name_the_resident_and_those_to_the_driver_do_not(db, session, lot):
+    clock = FrozenClock(paris(2026, 11, 29, 18).astimezone(UTC))
+    match = trip(session, lot, pickup_at=paris(2026, 11, 30, 10), booked_at=paris(2026, 11, 20, 9))
+    resident_id = session.get_one(Request, match.request_id).resident_id
+    session.commit()
+
+    tick(db, clock)
+
+    named = {key.removeprefix(f"match:{match.id}:"): row.resident_id for key, row in queued(db).items()}
+    assert named == {
+        "confirmed:passenger": resident_id,
+        "reminder:eve": resident_id,
+        "confirmed:driver": None,
+        "reminder:eve:driver": None,
+    }

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from factories import add_driver
 from jobkit import association, resident
 
 from carpool.jobs import run_job
-from carpool.models import AuditEvent, Request, Resident
+from carpool.models import AuditEvent, OutboundMessage, Request, Resident
 from carpool.services import audit
 
 
@@ -78,3 +79,25 @@ def test_a_resident_with_a_trip_ahead_is_never_anonymised(db, session, clock, pe
 
     assert names(db)[silent][0] == "Jeanne"
     assert session.scalar(sa.select(sa.func.count()).select_from(Request)) == 1
+
+
+def test_anonymising_a_resident_hides_their_number_on_their_texts_only(db, session, clock, people):
+    silent, _recent = people
+    person = session.get_one(Resident, silent)
+    phone, lot_id = person.phone, person.association_id
+    driver = add_driver(session, type("Lot", (), {"id": lot_id})())
+    driver.phone = phone  # a resident's number, as could be typed before it was refused
+    for key, resident_id in (("theirs", silent), ("the driver's", None)):
+        session.add(
+            OutboundMessage(
+                idempotency_key=key, association_id=lot_id, resident_id=resident_id, to_phone=phone, body="x"
+            )
+        )
+    session.commit()
+
+    run_job(db, "retention", clock)
+
+    with db.session() as check:
+        rows = check.execute(sa.select(OutboundMessage.idempotency_key, OutboundMessage.to_phone))
+        numbers = dict(rows.all())
+    assert numbers == {"theirs": f"anon:{silent}", "the driver's": phone}

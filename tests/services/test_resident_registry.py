@@ -28,6 +28,7 @@ from carpool.services.residents import ResidentInput
 from carpool.services.validation import InvalidInput
 
 ACTOR = "user:1"
+PHONE = "+33639971234"  # details()' number, as stored
 
 
 @pytest.fixture
@@ -312,6 +313,16 @@ def test_a_number_held_in_another_association_is_refused_without_naming_anyone(
     assert "Hélène" not in refused.value.errors["phone"]
 
 
+def test_a_drivers_number_is_refused_for_a_resident_and_nothing_is_saved(session, lot, clock):
+    driver = add_driver(session, lot)
+
+    with pytest.raises(InvalidInput) as refused:
+        add(session, lot, clock, phone=driver.phone)
+
+    assert "conducteur" in refused.value.errors["phone"]
+    assert session.scalar(sa.select(sa.func.count()).select_from(Resident)) == 0
+
+
 def test_update_changes_the_details_and_audits_the_field_names_only(session, lot, clock):
     person = add(session, lot, clock)
     person.home_point = point(*WHERE[CAJARC])
@@ -379,6 +390,35 @@ def test_the_export_holds_the_profile_trips_texts_and_history(session, lot, cloc
     assert {m["body"] for m in data["sms_sent"]} == {"Sophie vous prendra mardi", "Rappel : demain 9 h"}
     assert data["conversation"]["draft"] == {"purpose": "medical"}
     assert "resident.created" in [e["action"] for e in data["audit_events"]]
+
+
+def test_the_export_leaves_out_texts_of_the_number_from_before_the_resident_was_registered(
+    session, lot, clock
+):
+    session.add_all(
+        [
+            InboundMessage(message_sid="SMearly", association_id=lot.id, from_phone=PHONE, body="Allo ?"),
+            OutboundMessage(idempotency_key="early", association_id=lot.id, to_phone=PHONE, body="Inconnu"),
+        ]
+    )
+    session.flush()
+    person = add(session, lot, clock)
+
+    data = residents.export(session, person, actor=ACTOR)
+
+    assert (data["sms_received"], data["sms_sent"]) == ([], [])
+
+
+def test_the_export_leaves_out_the_resident_texts_another_association_sent(session, lot, elsewhere, clock):
+    person = add(session, lot, clock)
+    session.add(
+        OutboundMessage(
+            idempotency_key="elsewhere", association_id=elsewhere.id, resident_id=person.id, to_phone=PHONE
+        )
+    )
+    session.flush()
+
+    assert residents.export(session, person, actor=ACTOR)["sms_sent"] == []
 
 
 def test_the_export_is_audited(session, lot, clock):

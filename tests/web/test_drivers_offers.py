@@ -291,6 +291,23 @@ def test_cancelling_with_passengers_tells_each_of_them_and_the_coordinator(
     )
 
 
+def test_the_sms_a_cancelled_offer_sends_passengers_name_them_and_not_the_coordinators(
+    driver_client, session, association, user, clock
+):
+    offer = an_offer(session, user, clock)
+    match = propose_passenger(session, association, user, clock, offer=offer)
+    resident_id = one(session, sa.select(Request)).resident_id
+
+    driver_client.post(f"/conducteurs/trajets/{offer.id}/annuler", data={"reason": "Voiture en panne"})
+
+    rows = session.execute(sa.select(OutboundMessage.idempotency_key, OutboundMessage.resident_id))
+    named = dict(rows.all())
+    assert named == {
+        f"offer:{offer.id}:cancelled:match:{match.id}": resident_id,
+        f"offer:{offer.id}:cancelled:coordinator": None,
+    }
+
+
 # --- passengers ----------------------------------------------------------------------------
 
 
@@ -358,6 +375,17 @@ def test_declining_a_passenger_puts_the_request_back_and_tells_them(
     assert one(session, sa.select(Match)).status is MatchStatus.DECLINED
     assert one(session, sa.select(Request)).status is RequestStatus.OPEN
     assert one(session, sa.select(OutboundMessage)).idempotency_key == f"match:{match.id}:declined"
+
+
+def test_the_sms_telling_a_passenger_of_a_decline_names_them(
+    driver_client, session, association, user, clock
+):
+    match = propose_passenger(session, association, user, clock)
+
+    driver_client.post(f"/conducteurs/passagers/{match.id}/refuser")
+
+    sms = one(session, sa.select(OutboundMessage))
+    assert sms.resident_id == one(session, sa.select(Request)).resident_id is not None
 
 
 def test_answering_twice_is_refused_politely(driver_client, session, association, user, clock):

@@ -14,7 +14,16 @@ from fake_twilio import FakeTwilio
 from twilio.request_validator import RequestValidator
 
 from carpool.db import point
-from carpool.models import Association, Driver, Match, MatchStatus, OutboundMessage, OutboundStatus, Resident
+from carpool.models import (
+    Association,
+    Driver,
+    InboundMessage,
+    Match,
+    MatchStatus,
+    OutboundMessage,
+    OutboundStatus,
+    Resident,
+)
 from carpool.notify.backends import backend_from_config
 from carpool.notify.dispatcher import dispatch_once
 
@@ -131,3 +140,16 @@ def test_a_forged_delivery_report_is_refused(client, db, lot):
     response = client.post("/sms/status?outbox=1", data={"MessageSid": "SMx", "MessageStatus": "failed"})
 
     assert response.status_code == 403
+
+
+def test_every_sms_to_the_resident_names_them_and_none_to_the_driver_does(client, db, clock, fake, lot):
+    signed_text(client, fake, "Bonjour jai rdv a lhopital de cahors mardi a 10h", "SM" + "3" * 32)
+    signed_text(client, fake, "1", "SM" + "4" * 32)
+
+    with db.session() as session:
+        resident_id = session.scalars(sa.select(Resident.id)).one()
+        sent = session.execute(sa.select(OutboundMessage.to_phone, OutboundMessage.resident_id)).all()
+        received = set(session.scalars(sa.select(InboundMessage.resident_id)))
+    assert {named for phone, named in sent if phone == RESIDENT} == {resident_id}
+    assert {named for phone, named in sent if phone != RESIDENT} == {None}
+    assert received == {resident_id} and len(sent) == 3

@@ -11,7 +11,7 @@ from drivers_kit import add_resident, log_in, make_driver, propose_passenger, te
 
 from carpool.models import Driver, Match, MatchStatus, OutboundMessage, OutboundStatus
 from carpool.notify.outbox import enqueue
-from carpool.services import board
+from carpool.services import board, drivers
 
 
 @pytest.fixture
@@ -65,12 +65,30 @@ def test_a_failed_sms_is_listed_with_the_persons_name_not_their_number(
     coord_client, session, association, clock
 ):
     resident = add_resident(session, association, first_name="Odette")
-    row = enqueue(session, "x:1", resident.phone, "Bonjour", association_id=association.id)
+    row = enqueue(
+        session, "x:1", resident.phone, "Bonjour", association_id=association.id, resident_id=resident.id
+    )
     row.status, row.error_message = OutboundStatus.FAILED, "numéro injoignable"
     session.commit()
     page = text(coord_client.get("/coordination/"))
     assert "SMS non remis" in page and "Odette Delpech" in page and "numéro injoignable" in page
     assert resident.phone not in page and "06 39 97" not in page
+
+
+def test_a_failed_sms_to_a_driver_is_never_shown_as_a_residents_with_the_same_number(
+    coord_client, session, association, driver_account
+):
+    driver = drivers.driver_of(session, driver_account)
+    impostor = add_resident(session, association, first_name="Faux")
+    impostor.phone = driver.phone  # registered before such numbers were refused
+    row = enqueue(session, "account:1:reset", driver.phone, "Lien", association_id=association.id)
+    row.status, row.error_message = OutboundStatus.FAILED, "numéro injoignable"
+    session.commit()
+
+    page = text(coord_client.get("/coordination/"))
+
+    assert "Sophie (conducteur)" in page
+    assert "Faux Delpech" not in page and f"/coordination/habitants/{impostor.id}" not in page
 
 
 def test_the_purpose_column_is_only_for_those_who_may_see_it(

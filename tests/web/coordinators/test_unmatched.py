@@ -89,6 +89,19 @@ def test_proposing_a_near_miss_sends_the_resident_an_sms_and_their_oui_books_it(
     assert session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "request.option_sent")) is not None
 
 
+def test_an_option_proposed_by_sms_names_the_resident_it_is_for(
+    coord_client, session, early_request, late_offer
+):
+    page = coord_client.get(f"/coordination/demandes/{early_request.id}").get_data(as_text=True)
+
+    coord_client.post(
+        f"/coordination/demandes/{early_request.id}/proposer", data={**propose_form(page), "mode": "sms"}
+    )
+
+    (sms,) = outbox(session)
+    assert sms.resident_id == early_request.resident_id
+
+
 def test_booking_an_option_on_the_phone_confirms_it_and_queues_both_confirmations(
     coord_client, session, association, late_offer
 ):
