@@ -393,6 +393,7 @@ def _requests_and_rides(conn, rng, association_id, residents, drivers, offers, c
 def _accounts(database: Any, fixture: Fixture) -> None:
     """An admin, and a log-in plus an API token for the first 200 drivers (one shared hash)."""
     from carpool.models import Role, UserAccount
+    from carpool.clock import Clock
     from carpool.services.accounts import create_api_token, hash_password
 
     shared = hash_password(PASSWORD)
@@ -423,5 +424,5 @@ def _accounts(database: Any, fixture: Fixture) -> None:
             for u in session.scalars(sa.select(UserAccount).where(UserAccount.driver_id.is_not(None)))
         }
         for driver in fixture.drivers:
-            _token, secret = create_api_token(session, users[driver["id"]], "charge")
+            _token, secret = create_api_token(session, users[driver["id"]], "charge", Clock())
             driver["token"] = secret

@@ -250,9 +250,10 @@ def revoke_account(session: Session, user: UserAccount, *, by: UserAccount, cloc
     user.password_hash = REVOKED_HASH
     user.totp_secret = None
     user.totp_last_step = None
+    user.totp_pending_secret = None
     user.sees_health_data = False
     session.flush()
-    end_sessions(session, user)
+    end_sessions(session, user, clock)
     now = clock.now()
     session.execute(
         sa.update(ApiToken)
