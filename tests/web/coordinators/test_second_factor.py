@@ -9,7 +9,7 @@ import pytest
 from coordkit import make_coordinator
 from drivers_kit import PASSWORD, log_in, text
 
-from carpool.models import Role, UserAccount
+from carpool.models import Association, Role, UserAccount
 
 ENROL = "/coordination/compte/second-facteur"
 SOME_PAGES = ("/coordination/", "/coordination/habitants", "/coordination/compte", "/coordination/journal")
@@ -142,3 +142,20 @@ def test_a_required_second_factor_cannot_be_turned_off(client, no_csrf, session,
     assert response.status_code == 422
     assert "obligatoire" in text(response)
     assert totp_still_on(session, admin)
+
+
+def test_an_admin_requires_it_of_every_coordinator_from_the_settings(client, no_csrf, session, association):
+    admin = make_coordinator(session, association, email="admin@example.org", role=Role.ADMIN)
+    log_in(client, admin)
+    settings = {
+        "sms_number": "07 12 34 56 78",
+        "rate_per_km": "0,32",
+        "sms_retention_days": "90",
+        "inactive_resident_retention_days": "730",
+        "totp_for_all_coordinators": "y",
+    }
+
+    assert client.post("/coordination/reglages", data=settings).status_code == 302
+
+    session.expire_all()
+    assert session.get(Association, association.id).totp_for_all_coordinators
