@@ -25,8 +25,10 @@ from carpool.web.coordinators.common import View, coordinator_required, me
 from carpool.web.coordinators.forms import TotpForm, TotpOffForm, TotpSetupForm
 from carpool.web.forms import ChangePasswordForm, LoginForm, show_errors
 
-#: The half-logged-in state between the password and the code lives this long in the cookie.
+#: The half-logged-in state between the password and the code, in the cookie…
 PENDING = "coord_pending_2fa"
+#: … for this long: a password typed and left on a shared screen does not wait for a code forever.
+PENDING_SECONDS = 300
 #: What a coordinator who still has to enrol may reach.
 ENROLMENT_ENDPOINTS = frozenset({"coord.login", "coord.second_factor", "coord.logout", "coord.enable_totp"})
 WRONG_CODE = "Ce code n'est pas le bon (ou a déjà servi) : attendez le suivant."
@@ -56,7 +58,8 @@ def login() -> View:
     target = auth.safe_next(form.next.data, url_for("coord.today"))
     if user.totp_secret:
         session.clear()  # nothing from before the log-in survives it
-        session[PENDING] = {"id": user.id, "v": user.session_version, "next": target}
+        at = int(auth.clock().now().timestamp())
+        session[PENDING] = {"id": user.id, "v": user.session_version, "next": target, "at": at}
         return redirect(url_for("coord.second_factor"))
     auth.login_user(user)
     if accounts.needs_totp_enrolment(db_session(), user):
@@ -68,7 +71,7 @@ def login() -> View:
 def second_factor() -> View:
     pending = session.get(PENDING)
     user = db_session().get(UserAccount, pending["id"]) if isinstance(pending, dict) else None
-    if user is None or user.session_version != pending.get("v") or not user.totp_secret:
+    if user is None or user.session_version != pending.get("v") or not user.totp_secret or _stale(pending):
         session.pop(PENDING, None)
         return redirect(url_for("coord.login"))
     form = TotpForm()
@@ -86,6 +89,11 @@ def second_factor() -> View:
         return render_template("coordinators/totp.html", form=form), 422
     auth.login_user(user)
     return redirect(str(pending.get("next") or url_for("coord.today")))
+
+
+def _stale(pending: dict[str, object]) -> bool:
+    at = pending.get("at")
+    return not isinstance(at, int) or auth.clock().now().timestamp() - at > PENDING_SECONDS
 
 
 @bp.post("/deconnexion")

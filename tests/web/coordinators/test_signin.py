@@ -163,3 +163,14 @@ def test_old_per_client_failures_are_forgotten(session, coordinator, clock):
 def test_an_admin_is_a_coordinator_too(session, association):
     admin = make_coordinator(session, association, email="admin@example.org", role=Role.ADMIN)
     assert admin.is_coordinator and admin.may_see_purpose
+
+
+def test_the_password_step_waits_five_minutes_for_the_code_at_most(client, no_csrf, totp_user, clock):
+    _user, totp = totp_user
+    log_in(client)
+    clock.advance(minutes=5, seconds=1)
+
+    late = client.post("/coordination/connexion/code", data={"code": totp.at(clock.now())})
+
+    assert late.headers["Location"].endswith("/coordination/connexion")
+    assert client.get("/coordination/compte").status_code == 302
