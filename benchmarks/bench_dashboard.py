@@ -99,7 +99,13 @@ def run(url: str, scale: int, rounds: int) -> str:
             "driver_id": session.scalar(sa.select(Driver.id).limit(1)),
         }
         admin = session.scalars(sa.select(UserAccount).where(UserAccount.email == "coord@demo.test")).one()
-        cookie = {"user_id": admin.id, "session_version": admin.session_version}
+        now = int(time.time())  # the session's log-in and last use (idle timeout, lifetime)
+        cookie = {
+            "user_id": admin.id,
+            "session_version": admin.session_version,
+            "login_at": now,
+            "seen_at": now,
+        }
         counts = {
             model.__name__: session.scalar(sa.select(sa.func.count()).select_from(model))
             for model in (Driver, Resident, Request)

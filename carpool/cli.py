@@ -151,6 +151,7 @@ def seed_demo(seed: int, scale: int) -> None:
         )
     for email, role in demo.DEMO_LOGINS:
         click.echo(f"  connexion {role} : {email} / mot de passe {demo.DEMO_PASSWORD}")
+    click.echo(f"  second facteur de {demo.DEMO_LOGINS[0][0]} : clé TOTP {demo.DEMO_TOTP_SECRET}")
 
 
 @main.command("setup")
@@ -179,6 +180,8 @@ def setup(demo: bool) -> None:
                 click.echo("données de démonstration créées ; connexions :")
                 for email, role in demo_service.DEMO_LOGINS:
                     click.echo(f"  {role} : {email} / {demo_service.DEMO_PASSWORD}")
+                email = demo_service.DEMO_LOGINS[0][0]
+                click.echo(f"  second facteur de {email} : clé TOTP {demo_service.DEMO_TOTP_SECRET}")
     click.echo("base prête")
 
 

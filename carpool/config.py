@@ -55,6 +55,13 @@ def _int(name: str, default: int) -> int:
     return int(value)
 
 
+def _api_token_ttl_days() -> int:
+    days = _int("API_TOKEN_TTL_DAYS", 90)
+    if not 1 <= days <= 3650:
+        raise StartupError(f"API_TOKEN_TTL_DAYS doit être entre 1 et 3650 jours (reçu : {days}).")
+    return days
+
+
 def load_config(instance: Path) -> dict[str, Any]:
     """Build the Flask config mapping from the environment."""
     from carpool.notify.backends import sms_settings
@@ -79,4 +86,5 @@ def load_config(instance: Path) -> dict[str, Any]:
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
         **sms_settings(),  # Twilio and dispatcher settings: see carpool/notify/backends.py
         "PASSWORD_RESET_TTL_MIN": int(os.environ.get("PASSWORD_RESET_TTL_MIN", "30") or 30),
+        "API_TOKEN_TTL_DAYS": _api_token_ttl_days(),
     }

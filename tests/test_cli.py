@@ -85,6 +85,7 @@ def test_seed_demo_builds_a_realistic_association_and_prints_the_logins(database
     assert result.returncode == 0, result.stderr
     assert "coord@demo.test / mot de passe demo1234" in result.stdout
     assert "driver@demo.test / mot de passe demo1234" in result.stdout
+    assert "clé TOTP COVOITURAGEDEMOLOTCAHORSFIGEAC23" in result.stdout  # the admin's second factor
     with db.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Driver)) == 20
         assert session.scalar(sa.select(sa.func.count()).select_from(Resident)) == 60

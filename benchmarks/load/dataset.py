@@ -22,6 +22,8 @@ from carpool.clock import PARIS
 
 PASSWORD = "bench-load-1234"  # noqa: S105 - throwaway database, dropped after the run
 COORDINATOR_EMAIL = "coord@load.test"
+#: The admin's second factor (admins must have one); the load generator computes its codes.
+COORDINATOR_TOTP_SECRET = "LOADTESTADMINTOTPSECRETLOADTEST2"  # noqa: S105 - benchmark data
 HORIZON_DAYS = 14
 #: Hubs where people go (hospital towns), per département: Lot and Val-d'Oise.
 HUBS = {"46": ("46042", "46102", "46127", "46251", "46128"), "95": ("95018", "95500", "95127")}
@@ -35,6 +37,7 @@ class Fixture:
 
     password: str
     coordinator_email: str
+    coordinator_totp_secret: str = COORDINATOR_TOTP_SECRET
     drivers: list[dict[str, Any]] = field(default_factory=list)  # email, api token, own offer ids
     residents: list[dict[str, Any]] = field(default_factory=list)  # phone, département
     resident_names: list[str] = field(default_factory=list)
@@ -392,6 +395,7 @@ def _requests_and_rides(conn, rng, association_id, residents, drivers, offers, c
 
 def _accounts(database: Any, fixture: Fixture) -> None:
     """An admin, and a log-in plus an API token for the first 200 drivers (one shared hash)."""
+    from carpool.clock import Clock
     from carpool.models import Role, UserAccount
     from carpool.services.accounts import create_api_token, hash_password
 
@@ -404,6 +408,7 @@ def _accounts(database: Any, fixture: Fixture) -> None:
             "role": Role.ADMIN,
             "association_id": association_id,
             "sees_health_data": True,
+            "totp_secret": COORDINATOR_TOTP_SECRET,
         }
     ]
     rows += [
@@ -423,5 +428,5 @@ def _accounts(database: Any, fixture: Fixture) -> None:
             for u in session.scalars(sa.select(UserAccount).where(UserAccount.driver_id.is_not(None)))
         }
         for driver in fixture.drivers:
-            _token, secret = create_api_token(session, users[driver["id"]], "charge")
+            _token, secret = create_api_token(session, users[driver["id"]], "charge", Clock())
             driver["token"] = secret

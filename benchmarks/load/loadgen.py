@@ -129,24 +129,34 @@ def _cookie(response: http.client.HTTPResponse) -> str:
     return ""
 
 
-def log_in(host: str, port: int, prefix: str, email: str, password: str) -> str:
-    """GET the form (CSRF token + session cookie), POST it; returns the logged-in cookie."""
-    status, page, response = perform(host, port, Call("login", "GET", f"{prefix}/connexion", {}))
+def _submit(host: str, port: int, path: str, cookie: str, fields: dict[str, str]) -> tuple[str, str]:
+    """GET a form (CSRF token), POST it with ``fields``; returns the new cookie and the redirect."""
+    headers = {"Cookie": cookie} if cookie else {}
+    status, page, response = perform(host, port, Call("login", "GET", path, headers))
     token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
         rb'value="([^"]+)"[^>]*name="csrf_token"', page
     )
     if status != 200 or token is None:
-        raise SystemExit(f"log-in form {prefix}/connexion: HTTP {status}, no CSRF token")
-    form = urlencode(
-        {"csrf_token": token.group(1).decode(), "email": email, "password": password, "next": ""}
-    )
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie(response)}
-    status, _page, response = perform(
-        host, port, Call("login", "POST", f"{prefix}/connexion", headers, form.encode())
-    )
-    cookie = _cookie(response)
-    if status != 302 or not cookie:
-        raise SystemExit(f"log-in {email} on {prefix}: HTTP {status} (expected a redirect)")
+        raise SystemExit(f"log-in form {path}: HTTP {status}, no CSRF token")
+    form = urlencode({"csrf_token": token.group(1).decode(), **fields})
+    cookie = _cookie(response) or cookie
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    status, _page, response = perform(host, port, Call("login", "POST", path, headers, form.encode()))
+    new_cookie = _cookie(response)
+    if status != 302 or not new_cookie:
+        raise SystemExit(f"log-in {path}: HTTP {status} (expected a redirect)")
+    return new_cookie, response.headers.get("Location", "")
+
+
+def log_in(host: str, port: int, prefix: str, email: str, password: str, totp_secret: str = "") -> str:
+    """The log-in form, then the second factor when asked; returns the logged-in cookie."""
+    fields = {"email": email, "password": password, "next": ""}
+    cookie, location = _submit(host, port, f"{prefix}/connexion", "", fields)
+    if location.endswith("/connexion/code"):
+        import pyotp
+
+        code = pyotp.TOTP(totp_secret).now()
+        cookie, _location = _submit(host, port, f"{prefix}/connexion/code", cookie, {"code": code})
     return cookie
 
 
@@ -339,7 +349,14 @@ def main() -> None:
         for d in fixture["drivers"][: args.drivers]
     ]
     coordinators = [
-        log_in(host, port, "/coordination", fixture["coordinator_email"], fixture["password"])
+        log_in(
+            host,
+            port,
+            "/coordination",
+            fixture["coordinator_email"],
+            fixture["password"],
+            fixture.get("coordinator_totp_secret", ""),
+        )
         for _ in range(2)
     ]
     login_seconds = time.perf_counter() - started

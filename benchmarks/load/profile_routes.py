@@ -34,17 +34,25 @@ import dataset  # noqa: E402
 import loadgen  # noqa: E402
 
 
-def log_in(client, prefix: str, email: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    page = client.get(f"{prefix}/connexion").data
+def _submit(client, path: str, fields: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+    """GET a form (CSRF token), POST it; returns where it redirects."""
+    page = client.get(path).data
     token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
         rb'value="([^"]+)"[^>]*name="csrf_token"', page
     )
-    assert token, f"no CSRF token on {prefix}/connexion"
-    answer = client.post(
-        f"{prefix}/connexion",
-        data={"csrf_token": token.group(1).decode(), "email": email, "password": password, "next": ""},
-    )
-    assert answer.status_code == 302, f"log-in {email}: HTTP {answer.status_code}"
+    assert token, f"no CSRF token on {path}"
+    answer = client.post(path, data={"csrf_token": token.group(1).decode(), **fields})
+    assert answer.status_code == 302, f"{path}: HTTP {answer.status_code}"
+    return str(answer.headers.get("Location", ""))
+
+
+def log_in(client, prefix: str, email: str, password: str, totp_secret: str = "") -> None:  # type: ignore[no-untyped-def]
+    """The log-in form, then the second factor when asked."""
+    location = _submit(client, f"{prefix}/connexion", {"email": email, "password": password, "next": ""})
+    if location.endswith("/connexion/code"):
+        import pyotp
+
+        _submit(client, f"{prefix}/connexion/code", {"code": pyotp.TOTP(totp_secret).now()})
 
 
 def main() -> None:
@@ -91,7 +99,13 @@ def main() -> None:
         log_in(client, "/conducteurs", d["email"], fixture["password"])
         drivers.append({**d, "client": client, "cookie": f"driver-{len(drivers)}"})
     coordinator = app.test_client()
-    log_in(coordinator, "/coordination", fixture["coordinator_email"], fixture["password"])
+    log_in(
+        coordinator,
+        "/coordination",
+        fixture["coordinator_email"],
+        fixture["password"],
+        fixture.get("coordinator_totp_secret", ""),
+    )
     sms = loadgen.SmsTraffic(fixture, rng)
     pages = loadgen.PageTraffic(drivers, [""], fixture["resident_names"], rng)
     clients = {"sms": app.test_client(), "dashboard": coordinator}

@@ -27,7 +27,8 @@ class PasswordResetToken(Timestamped, Base):
 
 
 class ApiToken(Timestamped, Base):
-    """A bearer token for the JSON API, created and revoked by its owner."""
+    """A bearer token for the JSON API, created and revoked by its owner; it expires, and a
+    password change, a reset or a log-out revokes every token of the account."""
 
     __tablename__ = "api_token"
 
@@ -37,3 +38,5 @@ class ApiToken(Timestamped, Base):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Set at creation (API_TOKEN_TTL_DAYS); a token without one (none should exist) never works.
+    expires_at: Mapped[datetime | None]

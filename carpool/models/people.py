@@ -26,6 +26,8 @@ class Association(Timestamped, Base):
     rate_per_km: Mapped[Decimal] = mapped_column(sa.Numeric(5, 3), default=Decimal("0.320"))
     sms_retention_days: Mapped[int] = mapped_column(default=90)
     inactive_resident_retention_days: Mapped[int] = mapped_column(default=730)
+    # Admins and coordinators who see health data always need a second factor; this asks it of all.
+    totp_for_all_coordinators: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class Resident(Timestamped, Base):
@@ -155,6 +157,8 @@ class UserAccount(Timestamped, Base):
     # Optional second factor (TOTP, RFC 6238); the last step used, so a code works once.
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     totp_last_step: Mapped[int | None]
+    # The secret shown while enrolling, kept here until a code proves it: never in the cookie.
+    totp_pending_secret: Mapped[str | None] = mapped_column(sa.String(64))
     # Trip purposes (often health) are special-category data: shown only to those who need them.
     sees_health_data: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 

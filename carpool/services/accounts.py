@@ -1,5 +1,6 @@
-"""Web log-ins: Argon2id passwords, sessions voided server-side, one-time links, API tokens,
-log-in throttles (per account and per client address) and an optional TOTP second factor.
+"""Web log-ins: Argon2id passwords, sessions voided server-side, one-time links, expiring API
+tokens, log-in throttles that slow failing clients down (never lock out a client that has not
+failed) and a TOTP second factor (required of admins and of coordinators who see health data).
 
 Role-generic: drivers and coordinators log in the same way.
 """
@@ -7,8 +8,9 @@ Role-generic: drivers and coordinators log in the same way.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import sqlalchemy as sa
@@ -17,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
-from carpool.models import ApiToken, AuditEvent, LoginFailure, PasswordResetToken, UserAccount
+from carpool.models import ApiToken, Association, LoginFailure, PasswordResetToken, UserAccount
 from carpool.services import audit
 from carpool.services.validation import InvalidInput
 
@@ -60,14 +62,23 @@ def password_problem(password: str) -> str | None:
 
 
 class TooManyAttempts(Exception):
-    """Too many wrong passwords for this account lately: wait before trying again."""
+    """This client failed too often lately: it must wait ``retry_after`` seconds first."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = max(1, retry_after)
 
 
-#: Wrong passwords allowed per account within LOGIN_WINDOW before log-ins are refused for a while.
-MAX_FAILED_LOGINS = 10
-#: Wrong passwords allowed from one client address (any e-mail) within LOGIN_WINDOW.
+#: Wrong passwords one client may make on one account before each new try has to wait.
+FREE_FAILURES_PER_ACCOUNT_AND_CLIENT = 5
+#: Wrong passwords one client may make on any accounts (an office behind one address) likewise.
 MAX_FAILED_LOGINS_PER_CLIENT = 30
+#: Failures on one account, from all clients, that mean someone guesses from many places: from
+#: then on a client that has failed on it waits LOGIN_WINDOW; the others are not slowed down.
+ACCOUNT_GUARD_FAILURES = 10
 LOGIN_WINDOW = timedelta(minutes=15)
+#: The first wait; it doubles with each further failure, up to LOGIN_WINDOW.
+FIRST_DELAY = timedelta(seconds=2)
 
 
 def authenticate(
@@ -75,22 +86,22 @@ def authenticate(
 ) -> UserAccount | None:
     """The account for this e-mail and password, or None (same time either way).
 
-    Raises TooManyAttempts after MAX_FAILED_LOGINS wrong passwords for the account,
-    or MAX_FAILED_LOGINS_PER_CLIENT from ``client`` (a keyed hash of the address,
-    never the address), within LOGIN_WINDOW: a password cannot be guessed online,
-    nor many accounts tried from one place. The counts live in the database, so
-    every worker process sees the same ones. The caller commits, even on failure.
+    ``client`` is a keyed hash of the address (never the address). A client that keeps failing
+    waits longer and longer (TooManyAttempts says how long) before its password is even checked;
+    a client that has not failed is never slowed down, so nobody can lock another person out.
+    The counts live in the database, so every worker process sees the same ones. The caller
+    commits, even on failure.
     """
     now = clock.now()
-    if client is not None and _client_failures(session, client, now) >= MAX_FAILED_LOGINS_PER_CLIENT:
-        raise TooManyAttempts()
+    if client is not None:
+        _refuse_while_waiting(_client_wait(session, client, now))
     user = session.scalar(sa.select(UserAccount).where(UserAccount.email == email.strip().lower()))
     if user is None:
         verify_password(_DUMMY_HASH, password)
         note_failure(session, client, None, now)
         return None
-    if _account_failures(session, user, now) >= MAX_FAILED_LOGINS:
-        raise TooManyAttempts()
+    if client is not None:
+        _refuse_while_waiting(_account_wait(session, client, user, now))
     if not verify_password(user.password_hash, password):
         note_failure(session, client, user, now)
         return None
@@ -103,24 +114,60 @@ def authenticate(
     return user
 
 
-def _account_failures(session: Session, user: UserAccount, now: datetime) -> int:
-    query = (
-        sa.select(sa.func.count())
-        .select_from(AuditEvent)
-        .where(
-            AuditEvent.action == "account.login_failed",
-            AuditEvent.subject_type == "UserAccount",
-            AuditEvent.subject_id == user.id,
-            AuditEvent.at > now - LOGIN_WINDOW,
-        )
+def _refuse_while_waiting(wait: timedelta) -> None:
+    if wait > timedelta(0):
+        raise TooManyAttempts(math.ceil(wait.total_seconds()))
+
+
+def _wait_after(failures: int, free: int, last: datetime | None, now: datetime) -> timedelta:
+    """How long is left to wait after ``failures`` failures, the last at ``last``."""
+    if last is None or failures < free:
+        return timedelta(0)
+    delay = min(FIRST_DELAY * 2 ** min(failures - free, 20), LOGIN_WINDOW)
+    return max(last + delay - now, timedelta(0))
+
+
+def _failures(
+    session: Session, now: datetime, *conditions: sa.ColumnElement[bool]
+) -> tuple[int, datetime | None]:
+    """How many failures match, and the latest, within LOGIN_WINDOW."""
+    query = sa.select(sa.func.count(), sa.func.max(LoginFailure.at)).where(
+        LoginFailure.at > now - LOGIN_WINDOW, *conditions
     )
-    return int(session.scalar(query) or 0)
+    count, last = session.execute(query).one()
+    return int(count or 0), _aware(last)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """max() over a column skips the type's conversion on SQLite: attach UTC again."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _client_wait(session: Session, client: str, now: datetime) -> timedelta:
+    count, last = _failures(session, now, LoginFailure.ip_hash == client)
+    return _wait_after(count, MAX_FAILED_LOGINS_PER_CLIENT, last, now)
+
+
+def _account_wait(session: Session, client: str, user: UserAccount, now: datetime) -> timedelta:
+    """The wait of this client on this account; under a distributed attack, a long one for every
+    client that failed on it (only those: the owner's fresh client still gets in)."""
+    count, last = _failures(session, now, LoginFailure.ip_hash == client, LoginFailure.account_id == user.id)
+    if last is None:
+        return timedelta(0)
+    wait = _wait_after(count, FREE_FAILURES_PER_ACCOUNT_AND_CLIENT, last, now)
+    everyone, _last = _failures(session, now, LoginFailure.account_id == user.id)
+    if everyone >= ACCOUNT_GUARD_FAILURES:
+        wait = max(wait, last + LOGIN_WINDOW - now)
+    return wait
 
 
 def note_failure(session: Session, client: str | None, user: UserAccount | None, now: datetime) -> None:
     """Count a failed log-in (password or second factor) against the account and the client."""
     if client is not None:
         session.add(LoginFailure(at=now, ip_hash=client, account_id=user.id if user else None))
+        session.flush()
     if user is not None:
         event = audit.record(
             session,
@@ -130,13 +177,6 @@ def note_failure(session: Session, client: str | None, user: UserAccount | None,
             association_id=user.association_id,
         )
         event.at = now
-
-
-def _client_failures(session: Session, client: str, now: datetime) -> int:
-    query = sa.select(sa.func.count()).where(
-        LoginFailure.ip_hash == client, LoginFailure.at > now - LOGIN_WINDOW
-    )
-    return int(session.scalar(query) or 0)
 
 
 def forget_old_failures(session: Session, now: datetime) -> int:
@@ -172,19 +212,54 @@ def _totp_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def enable_totp(session: Session, user: UserAccount, secret: str, code: str, clock: Clock) -> bool:
-    """Turn the second factor on once the user proves their app shows the right code."""
-    step = _totp_step(secret, code, clock.now())
+def totp_required(user: UserAccount, association: Association) -> bool:
+    """Admins and coordinators who see health data always; every coordinator if the association says so."""
+    if not user.is_coordinator:
+        return False
+    return user.may_see_purpose or association.totp_for_all_coordinators
+
+
+def needs_totp_enrolment(session: Session, user: UserAccount) -> bool:
+    """A coordinator who must have a second factor and has none yet (may do nothing but enrol)."""
+    if user.totp_secret or not user.is_coordinator:
+        return False
+    return totp_required(user, session.get_one(Association, user.association_id))
+
+
+def pending_totp_secret(session: Session, user: UserAccount) -> str:
+    """The secret offered while enrolling: kept in the database (the cookie is signed, not
+    encrypted), the same on every visit until a code proves it. The caller commits."""
+    if user.totp_pending_secret is None:
+        user.totp_pending_secret = new_totp_secret()
+    return user.totp_pending_secret
+
+
+def enable_totp(session: Session, user: UserAccount, code: str, clock: Clock) -> bool:
+    """Turn the second factor on once the user proves their app shows the pending secret's code."""
+    secret = user.totp_pending_secret
+    step = _totp_step(secret, code, clock.now()) if secret else None
     if step is None:
         return False
-    user.totp_secret, user.totp_last_step = secret, step
+    user.totp_secret, user.totp_last_step, user.totp_pending_secret = secret, step, None
     audit.record(
         session, f"user:{user.id}", "account.totp_enabled", subject=user, association_id=user.association_id
     )
     return True
 
 
-def disable_totp(session: Session, user: UserAccount) -> None:
+def disable_totp(
+    session: Session, user: UserAccount, password: str, code: str, clock: Clock, *, client: str | None = None
+) -> None:
+    """Turn the second factor off: only with the password and a current code, and never where it
+    is required. Raises InvalidInput (field → message) or TooManyAttempts; wrong answers count
+    as failed log-ins."""
+    if totp_required(user, session.get_one(Association, user.association_id)):
+        raise InvalidInput.on("", "Le second facteur est obligatoire pour votre compte : il reste activé.")
+    if not verify_password(user.password_hash, password):
+        note_failure(session, client, user, clock.now())
+        raise InvalidInput.on("password", "Ce n'est pas votre mot de passe actuel.")
+    if not check_totp(session, user, code, clock, client=client):
+        raise InvalidInput.on("code", "Ce code n'est pas le bon (ou a déjà servi) : attendez le suivant.")
     user.totp_secret, user.totp_last_step = None, None
     audit.record(
         session, f"user:{user.id}", "account.totp_disabled", subject=user, association_id=user.association_id
@@ -199,10 +274,10 @@ def check_totp(
     Wrong codes count as failed log-ins (same throttles as passwords); raises TooManyAttempts.
     """
     now = clock.now()
-    if client is not None and _client_failures(session, client, now) >= MAX_FAILED_LOGINS_PER_CLIENT:
-        raise TooManyAttempts()
-    if _account_failures(session, user, now) >= MAX_FAILED_LOGINS:
-        raise TooManyAttempts()
+    if client is not None:
+        _refuse_while_waiting(
+            max(_client_wait(session, client, now), _account_wait(session, client, user, now))
+        )
     step = _totp_step(user.totp_secret or "", code, now) if user.totp_secret else None
     # Guarded update: two requests racing with the same code cannot both pass.
     if step is not None:
@@ -222,8 +297,9 @@ def check_totp(
     return False
 
 
-def end_sessions(session: Session, user: UserAccount) -> int:
-    """Void every session of this account (log-out, password change); returns the new version."""
+def end_sessions(session: Session, user: UserAccount, clock: Clock) -> int:
+    """Void every session of this account and revoke its API tokens (log-out everywhere, password
+    change or reset: whoever held a session or a token is out); returns the new version."""
     session.execute(
         sa.update(UserAccount)
         .where(UserAccount.id == user.id)
@@ -231,16 +307,20 @@ def end_sessions(session: Session, user: UserAccount) -> int:
         .execution_options(synchronize_session=False)
     )
     session.refresh(user, ["session_version"])
+    revoke_all_api_tokens(session, user, clock)
     return user.session_version
 
 
-def change_password(session: Session, user: UserAccount, new_password: str, *, actor: str) -> None:
-    """Set a new password and void every open session (the caller logs the current one back in)."""
+def change_password(
+    session: Session, user: UserAccount, new_password: str, clock: Clock, *, actor: str
+) -> None:
+    """Set a new password, void every open session and API token (the caller logs the current
+    session back in)."""
     if problem := password_problem(new_password):
         raise InvalidInput.on("password", problem)
     user.password_hash = hash_password(new_password)
     session.flush()
-    end_sessions(session, user)
+    end_sessions(session, user, clock)
     audit.record(session, actor, "account.password_changed", subject=user, association_id=user.association_id)
 
 
@@ -311,14 +391,25 @@ def finish_password_reset(
     if used.rowcount != 1:  # type: ignore[attr-defined]
         return None
     user = session.get_one(UserAccount, token.user_id)
-    change_password(session, user, new_password, actor=f"user:{user.id}")
+    change_password(session, user, new_password, clock, actor=f"user:{user.id}")
     return user
 
 
-def create_api_token(session: Session, user: UserAccount, name: str) -> tuple[ApiToken, str]:
-    """A new bearer token; the secret is returned once and only its digest is kept."""
+#: How long an API token works when API_TOKEN_TTL_DAYS is not set.
+DEFAULT_API_TOKEN_TTL = timedelta(days=90)
+
+
+def create_api_token(
+    session: Session, user: UserAccount, name: str, clock: Clock, *, ttl: timedelta = DEFAULT_API_TOKEN_TTL
+) -> tuple[ApiToken, str]:
+    """A new bearer token valid for ``ttl``; the secret is returned once and only its digest is kept."""
     secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name.strip()[:80] or "API", token_hash=digest(secret))
+    token = ApiToken(
+        user_id=user.id,
+        name=name.strip()[:80] or "API",
+        token_hash=digest(secret),
+        expires_at=clock.now() + ttl,
+    )
     session.add(token)
     session.flush()
     audit.record(
@@ -347,13 +438,39 @@ def revoke_api_token(session: Session, user: UserAccount, token_id: int, clock: 
     return False
 
 
+def revoke_all_api_tokens(session: Session, user: UserAccount, clock: Clock) -> int:
+    """Revoke every live token of the account (a compromise ends them all); returns how many."""
+    result = session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    revoked = int(result.rowcount)  # type: ignore[attr-defined]
+    if revoked:
+        audit.record(
+            session,
+            f"user:{user.id}",
+            "api_token.revoked",
+            subject=None,
+            association_id=user.association_id,
+            count=revoked,
+        )
+    return revoked
+
+
 #: ``last_used_at`` is rewritten only when it is older than this. The account page shows the day
 #: of last use, so a minute's precision loses nothing, and a busy client no longer pays (nor
 #: locks) an UPDATE of its token row on every call.
 API_TOKEN_USE_PRECISION = timedelta(minutes=1)
 
 
+class ExpiredToken(Exception):
+    """The token was genuine but its lifetime is over: create a new one."""
+
+
 def user_for_api_token(session: Session, secret: str, clock: Clock) -> UserAccount | None:
+    """The owner of a live token, or None; raises ExpiredToken for a genuine but expired one."""
     found = session.execute(
         sa.select(ApiToken, UserAccount)
         .join(UserAccount, UserAccount.id == ApiToken.user_id)
@@ -363,6 +480,8 @@ def user_for_api_token(session: Session, secret: str, clock: Clock) -> UserAccou
         return None
     token, user = found
     now = clock.now()
+    if token.expires_at is None or token.expires_at <= now:
+        raise ExpiredToken()
     if token.last_used_at is None or not now - API_TOKEN_USE_PRECISION < token.last_used_at <= now:
         token.last_used_at = now
     return user

@@ -47,6 +47,8 @@ class SettingsInput:
     rate_per_km: str
     sms_retention_days: int
     inactive_resident_retention_days: int
+    #: Ask a second factor of every coordinator, not only of admins and those who see health data.
+    totp_for_all_coordinators: bool = False
 
 
 def update_settings(session: Session, association: Association, data: SettingsInput, *, actor: str) -> None:
@@ -71,6 +73,7 @@ def update_settings(session: Session, association: Association, data: SettingsIn
         "rate_per_km": rate,
         "sms_retention_days": data.sms_retention_days,
         "inactive_resident_retention_days": data.inactive_resident_retention_days,
+        "totp_for_all_coordinators": data.totp_for_all_coordinators,
     }
     changed = {}
     for name, value in wanted.items():
@@ -250,9 +253,10 @@ def revoke_account(session: Session, user: UserAccount, *, by: UserAccount, cloc
     user.password_hash = REVOKED_HASH
     user.totp_secret = None
     user.totp_last_step = None
+    user.totp_pending_secret = None
     user.sees_health_data = False
     session.flush()
-    end_sessions(session, user)
+    end_sessions(session, user, clock)
     now = clock.now()
     session.execute(
         sa.update(ApiToken)

@@ -41,6 +41,9 @@ from carpool.services.accounts import hash_password
 DEMO_ASSOCIATION = "Covoiturage solidaire du Lot (démo)"
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - documented demo credential, created only on request
 DEMO_LOGINS = (("coord@demo.test", "coordinatrice (administratrice)"), ("driver@demo.test", "conducteur"))
+#: The demo admin's second factor (admins must have one): a documented key to type into an
+#: authenticator app, so the demo opens at once. Never used outside the demo.
+DEMO_TOTP_SECRET = "COVOITURAGEDEMOLOTCAHORSFIGEAC23"  # noqa: S105 - documented demo credential
 HUBS = ("46042", "46102", "46127")  # Cahors, Figeac, Gourdon
 HORIZON_DAYS = 14
 
@@ -487,6 +490,7 @@ def _logins(session: Session, association: Association, driver: Driver) -> None:
                 role=Role.ADMIN,  # the demo shows every page, settings and trip purposes included
                 association_id=association.id,
                 sees_health_data=True,
+                totp_secret=DEMO_TOTP_SECRET,
             ),
             UserAccount(
                 email="driver@demo.test",

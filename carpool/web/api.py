@@ -69,21 +69,30 @@ def not_found(_error: offers.NotFound) -> tuple[Response, int]:
     return problem(404, "Introuvable.")
 
 
+TOKEN_EXPIRED = "Ce jeton d'accès a expiré : créez-en un nouveau sur la page « Mon compte »."  # noqa: S105 - a message
+
+
 @bp.before_request
-def authenticate() -> None:
+def authenticate() -> tuple[Response, int] | None:
     if request.endpoint in PUBLIC:
-        return
+        return None
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         abort(401)
-    user = accounts.user_for_api_token(db_session(), secret.strip(), clock())
+    try:
+        user = accounts.user_for_api_token(db_session(), secret.strip(), clock())
+    except accounts.ExpiredToken:
+        response, status = problem(401, TOKEN_EXPIRED)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api", error="invalid_token"'
+        return response, status
     if user is None:
         abort(401)
     driver = drivers.driver_of(db_session(), user)
     if user.role is not Role.DRIVER or driver is None:
         abort(403)
     g.api_driver = driver
+    return None
 
 
 def me() -> Driver:

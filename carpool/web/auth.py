@@ -3,7 +3,9 @@
 The signed session cookie carries the account id and its ``session_version``;
 bumping the version in the database (log-out, password change) voids every
 cookie issued before, on every device: log-out is server-side even though the
-cookie itself is not stored.
+cookie itself is not stored. It also carries, signed, when the log-in happened
+and when the session was last used: the server ends it after IDLE_TIMEOUT or
+SESSION_LIFETIME whatever the browser keeps (an old copy of a cookie only ages).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -48,25 +51,42 @@ def clock() -> Clock:
     return the_clock
 
 
+#: A session unused this long is over: shorter on the dashboard, which shows residents' data.
+IDLE_TIMEOUT: dict[Role, timedelta] = {
+    Role.DRIVER: timedelta(hours=2),
+    Role.COORDINATOR: timedelta(minutes=30),
+    Role.ADMIN: timedelta(minutes=30),
+}
+#: Every session ends this long after its log-in, however busy.
+SESSION_LIFETIME = timedelta(hours=12)
+#: ``seen_at`` is rewritten at most this often (each rewrite sends a new cookie).
+SEEN_PRECISION = timedelta(minutes=1)
+
+
+def _now() -> int:
+    return int(clock().now().timestamp())
+
+
 def login_user(user: UserAccount) -> None:
     """Start a fresh session for ``user`` (nothing kept from before: no session fixation)."""
     session.clear()
     session["user_id"] = user.id
     session["session_version"] = user.session_version
+    session["login_at"] = session["seen_at"] = _now()
     g.current_user = user
 
 
 def logout() -> None:
-    """Void every session of the current account, everywhere, then forget this one."""
+    """Void every session and API token of the current account, everywhere, then forget this one."""
     user = current_user()
     if user is not None:
-        accounts.end_sessions(db_session(), user)
+        accounts.end_sessions(db_session(), user, clock())
     session.clear()
     g.current_user = None
 
 
 def current_user() -> UserAccount | None:
-    """The logged-in account, or None when the cookie is absent, unknown or voided."""
+    """The logged-in account, or None when the cookie is absent, unknown, voided or too old."""
     if "current_user" in g:
         user: UserAccount | None = g.current_user
         return user
@@ -74,12 +94,25 @@ def current_user() -> UserAccount | None:
     user_id, version = session.get("user_id"), session.get("session_version")
     if isinstance(user_id, int) and isinstance(version, int):
         user = db_session().get(UserAccount, user_id)
-        if user is not None and user.session_version != version:
+        if user is not None and (user.session_version != version or not _still_fresh(user)):
             user = None
     if user is None and "user_id" in session:
         session.clear()
     g.current_user = user
     return user
+
+
+def _still_fresh(user: UserAccount) -> bool:
+    """Within the idle timeout and the lifetime of the session; notes this use."""
+    login_at, seen_at, now = session.get("login_at"), session.get("seen_at"), _now()
+    if not isinstance(login_at, int) or not isinstance(seen_at, int):
+        return False  # a cookie from before these checks: log in again
+    idle = IDLE_TIMEOUT.get(user.role, min(IDLE_TIMEOUT.values()))
+    if now - seen_at > idle.total_seconds() or now - login_at > SESSION_LIFETIME.total_seconds():
+        return False
+    if now - seen_at >= SEEN_PRECISION.total_seconds():
+        session["seen_at"] = now
+    return True
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -111,13 +144,28 @@ def role_required(*roles: Role) -> Callable[[F], F]:
     return decorate
 
 
-TOO_MANY_ATTEMPTS = "Trop de tentatives : réessayez dans un quart d'heure."
 WRONG_PASSWORD = "Adresse e-mail ou mot de passe incorrect."  # noqa: S105 - a message
 
 
+def too_many_attempts(seconds: int, hint: str = "") -> str:
+    """« Trop de tentatives : réessayez dans 8 secondes. » (minutes past two minutes)."""
+    if seconds < 120:
+        wait = f"{seconds} seconde{'s' if seconds > 1 else ''}"
+    else:
+        wait = f"{-(-seconds // 60)} minutes"
+    return f"Trop de tentatives : réessayez dans {wait}{hint}."
+
+
+def slowed_down(template: str, error: accounts.TooManyAttempts, **context: Any) -> BaseResponse:
+    """The page again with the wait, as 429 with Retry-After."""
+    response = current_app.make_response((render_template(template, **context), 429))
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def check_log_in(
-    form: Any, template: str, allowed: Callable[[UserAccount], bool], *, too_many: str = TOO_MANY_ATTEMPTS
-) -> UserAccount | tuple[str, int]:
+    form: Any, template: str, allowed: Callable[[UserAccount], bool], *, too_many_hint: str = ""
+) -> UserAccount | BaseResponse | tuple[str, int]:
     """The account a submitted log-in form names, or the form again with its message.
 
     Failed attempts are committed (they feed the throttles); an account of the wrong
@@ -128,9 +176,10 @@ def check_log_in(
         user = accounts.authenticate(
             session, form.email.data or "", form.password.data or "", clock(), client=client_key()
         )
-    except accounts.TooManyAttempts:
-        form.password.errors = [too_many]
-        return render_template(template, form=form), 429
+    except accounts.TooManyAttempts as error:
+        session.commit()  # failures noted before the wait was known (an unknown e-mail) are kept
+        form.password.errors = [too_many_attempts(error.retry_after, too_many_hint)]
+        return slowed_down(template, error, form=form)
     if user is None or not allowed(user):
         session.commit()
         form.password.errors = [WRONG_PASSWORD]

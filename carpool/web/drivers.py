@@ -167,7 +167,7 @@ def login() -> View:
         form,
         "drivers/login.html",
         lambda account: account.role is Role.DRIVER,
-        too_many=auth.TOO_MANY_ATTEMPTS[:-1] + " ou choisissez « mot de passe oublié ».",
+        too_many_hint=" ou choisissez « mot de passe oublié »",
     )
     if not isinstance(user, UserAccount):
         return user
@@ -249,6 +249,7 @@ def account() -> View:
         "tokens": _tokens(user),
         "token_form": ApiTokenForm(formdata=None),
         "new_token": None,
+        "now": auth.clock().now(),
     }
     if not form.validate_on_submit():
         return render_template(
@@ -261,12 +262,14 @@ def account() -> View:
         form.password_confirm.errors = ["Les deux mots de passe ne sont pas identiques."]
         return render_template("drivers/account.html", form=form, **context), 422
     try:
-        accounts.change_password(session, user, form.password.data or "", actor=f"user:{user.id}")
+        accounts.change_password(
+            session, user, form.password.data or "", auth.clock(), actor=f"user:{user.id}"
+        )
     except InvalidInput as error:
         return invalid("drivers/account.html", form, error, **context)
     session.commit()
     auth.login_user(user)  # this device stays logged in; every other session is over
-    flash("Votre mot de passe est changé. Vos autres appareils sont déconnectés.")
+    flash("Votre mot de passe est changé. Vos autres appareils sont déconnectés et vos jetons révoqués.")
     return redirect(url_for("drivers.account"))
 
 
@@ -284,12 +287,15 @@ def _tokens(user: UserAccount) -> list[ApiToken]:
 def create_token() -> View:
     user, driver = me()
     form = ApiTokenForm()
-    context = {"driver": driver, "form": ChangePasswordForm(formdata=None)}
+    context = {"driver": driver, "form": ChangePasswordForm(formdata=None), "now": auth.clock().now()}
     if not form.validate_on_submit():
         return render_template(
             "drivers/account.html", token_form=form, tokens=_tokens(user), new_token=None, **context
         ), 422
-    _token, secret = accounts.create_api_token(db_session(), user, form.name.data or "")
+    ttl = timedelta(days=current_app.config.get("API_TOKEN_TTL_DAYS", 90))
+    _token, secret = accounts.create_api_token(
+        db_session(), user, form.name.data or "", auth.clock(), ttl=ttl
+    )
     db_session().commit()
     # The secret is shown once, on this response only; it is never stored.
     return render_template(

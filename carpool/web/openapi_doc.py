@@ -18,7 +18,7 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     text = {
         400: "Corps JSON absent ou illisible",
-        401: "Jeton manquant, inconnu ou révoqué",
+        401: "Jeton manquant, inconnu, révoqué ou expiré",
         403: "Le compte n'est pas un compte conducteur",
         404: "Introuvable (ou appartenant à un autre conducteur)",
         409: "Refusé par l'état de la réservation",
@@ -49,7 +49,9 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Les opérations de l'espace conducteurs en JSON. Authentification : en-tête "
-                "`Authorization: Bearer <jeton>`, jeton créé sur la page « Mon compte ». "
+                "`Authorization: Bearer <jeton>`, jeton créé sur la page « Mon compte » ; il expire "
+                "(90 jours par défaut) et tous les jetons du compte sont révoqués à un changement de "
+                "mot de passe, une réinitialisation ou une déconnexion. "
                 'Heures locales (Europe/Paris). Erreurs : `{"error": "...", "status": N}`.'
             ),
         },

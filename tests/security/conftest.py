@@ -81,8 +81,8 @@ def admin_client(app, admin):
 
 
 @pytest.fixture
-def api_headers(session, driver) -> dict[str, str]:
-    _token, secret = accounts.create_api_token(session, driver, "tests")
+def api_headers(session, driver, clock) -> dict[str, str]:
+    _token, secret = accounts.create_api_token(session, driver, "tests", clock)
     session.commit()
     return {"Authorization": f"Bearer {secret}"}
 
@@ -115,7 +115,7 @@ def world(session, association, driver, admin, clock) -> World:
     time_off = TimeOff(driver_id=driver_row.id, first_day=date(2026, 12, 20), last_day=date(2026, 12, 24))
     session.add_all([place, time_off])
     other = make_coordinator(session, association, email="paul@example.org")
-    token, _secret = accounts.create_api_token(session, driver, "tests")
+    token, _secret = accounts.create_api_token(session, driver, "tests", clock)
     session.commit()
     return World(
         ids={

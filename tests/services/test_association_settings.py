@@ -147,7 +147,7 @@ def test_a_revoked_account_has_no_way_in_left(session, association, admin, clock
     paul = create_account(
         session, association.id, NewAccount("paul@example.org", Role.COORDINATOR, True, PASSWORD), actor="cli"
     )
-    accounts.create_api_token(session, paul, "téléphone")
+    accounts.create_api_token(session, paul, "téléphone", clock)
     version = paul.session_version
 
     revoke_account(session, paul, by=admin, clock=clock)

@@ -81,9 +81,11 @@ def make_driver(
 
 def log_in(client, user: UserAccount) -> None:
     """Put the account in the client's session cookie, as a successful log-in does."""
+    now = int(client.application.extensions["carpool.clock"].now().timestamp())
     with client.session_transaction() as cookie:
         cookie["user_id"] = user.id
         cookie["session_version"] = user.session_version
+        cookie["login_at"] = cookie["seen_at"] = now
 
 
 _phones = iter(range(1000, 9999))

@@ -20,21 +20,21 @@ OFFER = {
 }
 
 
-def token_for(session, user) -> dict[str, str]:
-    _token, secret = accounts.create_api_token(session, user, "tests")
+def token_for(session, user, clock) -> dict[str, str]:
+    _token, secret = accounts.create_api_token(session, user, "tests", clock)
     session.commit()
     return {"Authorization": f"Bearer {secret}"}
 
 
 @pytest.fixture
-def auth(session, user):
-    return token_for(session, user)
+def auth(session, user, clock):
+    return token_for(session, user, clock)
 
 
 @pytest.fixture
 def other_auth(session, association, clock):
     other = make_driver(session, association, clock, email="marc@example.org", phone="06 39 98 10 02")
-    return token_for(session, other)
+    return token_for(session, other, clock)
 
 
 def test_the_openapi_document_describes_every_route(client, app):

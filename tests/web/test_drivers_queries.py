@@ -77,8 +77,8 @@ def add_rides(session, association, user, clock, how_many: int, start: int) -> l
     return ids
 
 
-def token_for(session, user) -> dict[str, str]:
-    _token, secret = accounts.create_api_token(session, user, "tests")
+def token_for(session, user, clock) -> dict[str, str]:
+    _token, secret = accounts.create_api_token(session, user, "tests", clock)
     session.commit()
     return {"Authorization": f"Bearer {secret}"}
 
@@ -86,7 +86,7 @@ def token_for(session, user) -> dict[str, str]:
 def test_my_rides_and_the_api_cost_the_same_statements_for_5_or_15_offers(
     app, driver_client, session, association, user, clock
 ):
-    auth = token_for(session, user)
+    auth = token_for(session, user, clock)
     routes = {
         "Mes trajets": lambda: driver_client.get("/conducteurs/"),
         "GET /api/v1/offers": lambda: driver_client.get("/api/v1/offers", headers=auth),
@@ -117,9 +117,9 @@ def test_my_rides_and_the_api_cost_the_same_statements_for_5_or_15_offers(
 
 
 def test_the_offer_form_and_the_places_search_read_no_commune_row_once_warm(
-    app, driver_client, session, user
+    app, driver_client, session, user, clock
 ):
-    auth = token_for(session, user)
+    auth = token_for(session, user, clock)
     for call in (
         lambda: driver_client.get("/conducteurs/trajets/nouveau"),
         lambda: driver_client.get("/conducteurs/lieux.json?q=cah"),
@@ -215,7 +215,7 @@ def test_a_new_named_place_is_suggested_at_once(driver_client, session, associat
 
 
 def test_the_token_use_is_written_once_a_minute(app, client, session, user, clock):
-    auth = token_for(session, user)
+    auth = token_for(session, user, clock)
 
     def updates() -> int:
         with recording(app) as seen:

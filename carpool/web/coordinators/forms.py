@@ -7,6 +7,7 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
+    PasswordField,
     RadioField,
     SelectField,
     StringField,
@@ -29,6 +30,14 @@ class TotpForm(BaseForm):
 
 class TotpSetupForm(TotpForm):
     pass
+
+
+class TotpOffForm(TotpForm):
+    """Turning the second factor off: whoever found the session open must also know both."""
+
+    password = PasswordField(
+        "Mot de passe actuel", [required()], render_kw={"autocomplete": "current-password"}
+    )
 
 
 class ProposeForm(BaseForm):

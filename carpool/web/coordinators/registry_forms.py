@@ -120,6 +120,10 @@ class SettingsForm(BaseForm):
         description="Entre 180 et 3650 jours ; ensuite la fiche est anonymisée.",
         render_kw={"min": 180, "max": 3650, "inputmode": "numeric"},
     )
+    totp_for_all_coordinators = BooleanField(
+        "Second facteur obligatoire pour tous les coordinateurs",
+        description="Il l'est toujours pour les administrateurs et pour qui voit les motifs des trajets.",
+    )
 
 
 class NewAccountForm(BaseForm):

@@ -42,6 +42,7 @@ def settings() -> View:
         rate_per_km=form.rate_per_km.data or "",
         sms_retention_days=form.sms_retention_days.data or 0,
         inactive_resident_retention_days=form.inactive_resident_retention_days.data or 0,
+        totp_for_all_coordinators=bool(form.totp_for_all_coordinators.data),
     )
     session = db_session()
     try:
@@ -136,6 +137,7 @@ def _values(current: Association) -> dict[str, Any]:
         "rate_per_km": f"{current.rate_per_km:.3f}".rstrip("0").rstrip(".").replace(".", ","),
         "sms_retention_days": current.sms_retention_days,
         "inactive_resident_retention_days": current.inactive_resident_retention_days,
+        "totp_for_all_coordinators": current.totp_for_all_coordinators,
     }
 
 

@@ -1,4 +1,9 @@
-"""Coordinators' log-in (password, then the second factor when enabled), log-out, account."""
+"""Coordinators' log-in (password, then the second factor), its enrolment, log-out, account.
+
+Admins and coordinators who see health data (every coordinator if the association says
+so) must have a second factor: without one, the password leads to its enrolment and the
+dashboard answers nothing else until it is done.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,38 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.extensions import db_session
-from carpool.models import UserAccount
+from carpool.models import Association, UserAccount
 from carpool.services import accounts
+from carpool.services.validation import InvalidInput
 from carpool.web import auth
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import View, coordinator_required, me
-from carpool.web.coordinators.forms import TotpForm, TotpSetupForm
-from carpool.web.forms import ActionForm, ChangePasswordForm, LoginForm
+from carpool.web.coordinators.forms import TotpForm, TotpOffForm, TotpSetupForm
+from carpool.web.forms import ChangePasswordForm, LoginForm, show_errors
 
-#: The half-logged-in state between the password and the code lives this long in the cookie.
+#: The half-logged-in state between the password and the code, in the cookie…
 PENDING = "coord_pending_2fa"
+#: … for this long: a password typed and left on a shared screen does not wait for a code forever.
+PENDING_SECONDS = 300
+#: What a coordinator who still has to enrol may reach.
+ENROLMENT_ENDPOINTS = frozenset({"coord.login", "coord.second_factor", "coord.logout", "coord.enable_totp"})
+WRONG_CODE = "Ce code n'est pas le bon (ou a déjà servi) : attendez le suivant."
+
+
+@bp.before_request
+def enrol_first() -> BaseResponse | None:
+    """A coordinator who must have a second factor and has none goes to its enrolment."""
+    if request.endpoint in ENROLMENT_ENDPOINTS:
+        return None
+    user = auth.current_user()
+    if user is not None and accounts.needs_totp_enrolment(db_session(), user):
+        return redirect(url_for("coord.enable_totp"))
+    return None
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -36,9 +58,12 @@ def login() -> View:
     target = auth.safe_next(form.next.data, url_for("coord.today"))
     if user.totp_secret:
         session.clear()  # nothing from before the log-in survives it
-        session[PENDING] = {"id": user.id, "v": user.session_version, "next": target}
+        at = int(auth.clock().now().timestamp())
+        session[PENDING] = {"id": user.id, "v": user.session_version, "next": target, "at": at}
         return redirect(url_for("coord.second_factor"))
     auth.login_user(user)
+    if accounts.needs_totp_enrolment(db_session(), user):
+        return redirect(url_for("coord.enable_totp"))
     return redirect(target)
 
 
@@ -46,7 +71,7 @@ def login() -> View:
 def second_factor() -> View:
     pending = session.get(PENDING)
     user = db_session().get(UserAccount, pending["id"]) if isinstance(pending, dict) else None
-    if user is None or user.session_version != pending.get("v") or not user.totp_secret:
+    if user is None or user.session_version != pending.get("v") or not user.totp_secret or _stale(pending):
         session.pop(PENDING, None)
         return redirect(url_for("coord.login"))
     form = TotpForm()
@@ -55,16 +80,20 @@ def second_factor() -> View:
     db = db_session()
     try:
         ok = accounts.check_totp(db, user, form.code.data or "", auth.clock(), client=auth.client_key())
-    except accounts.TooManyAttempts:
-        session.pop(PENDING, None)
-        form.code.errors = [auth.TOO_MANY_ATTEMPTS]
-        return render_template("coordinators/totp.html", form=form), 429
+    except accounts.TooManyAttempts as error:
+        form.code.errors = [auth.too_many_attempts(error.retry_after)]
+        return auth.slowed_down("coordinators/totp.html", error, form=form)
     db.commit()
     if not ok:
-        form.code.errors = ["Ce code n'est pas le bon (ou a déjà servi) : attendez le suivant."]
+        form.code.errors = [WRONG_CODE]
         return render_template("coordinators/totp.html", form=form), 422
     auth.login_user(user)
     return redirect(str(pending.get("next") or url_for("coord.today")))
+
+
+def _stale(pending: dict[str, object]) -> bool:
+    at = pending.get("at")
+    return not isinstance(at, int) or auth.clock().now().timestamp() - at > PENDING_SECONDS
 
 
 @bp.post("/deconnexion")
@@ -84,26 +113,51 @@ def account() -> View:
         elif problem := accounts.password_problem(form.password.data or ""):
             form.password.errors = [problem]
         else:
-            accounts.change_password(db, user, form.password.data or "", actor=f"user:{user.id}")
+            accounts.change_password(
+                db, user, form.password.data or "", auth.clock(), actor=f"user:{user.id}"
+            )
             db.commit()
             auth.login_user(user)  # this device stays logged in, the others are logged out
             flash("Votre mot de passe est changé ; vos autres appareils sont déconnectés.")
             return redirect(url_for("coord.account"))
-        return render_template("coordinators/account.html", form=form, **_totp_context(user)), 422
-    return render_template("coordinators/account.html", form=form, **_totp_context(user))
+        return _account_page(form, status=422)
+    return _account_page(form)
 
 
-def _totp_context(user: UserAccount, setup: TotpSetupForm | None = None) -> dict[str, object]:
+def _account_page(
+    form: ChangePasswordForm | None = None,
+    *,
+    setup: TotpSetupForm | None = None,
+    off: TotpOffForm | None = None,
+    totp_problems: list[str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    user = me()
+    context = {**_totp_context(user, setup, off), "totp_problems": totp_problems or []}
+    db_session().commit()  # the pending enrolment secret, when one was just drawn
+    page = render_template(
+        "coordinators/account.html", form=form or ChangePasswordForm(prefix="pw"), **context
+    )
+    return page, status
+
+
+def _totp_context(
+    user: UserAccount, setup: TotpSetupForm | None = None, off: TotpOffForm | None = None
+) -> dict[str, object]:
+    db = db_session()
     if user.totp_secret:
-        return {"totp_on": True, "totp_off_form": ActionForm(prefix="off")}
-    secret = session.get("coord_totp_secret") or accounts.new_totp_secret()
-    session["coord_totp_secret"] = secret
-    uri = accounts.totp_uri(user, secret)
+        return {
+            "totp_on": True,
+            "totp_required": accounts.totp_required(user, db.get_one(Association, user.association_id)),
+            "totp_off_form": off or TotpOffForm(prefix="off"),
+        }
+    # The secret waits in the database, not in the cookie: the cookie is signed, not encrypted.
+    secret = accounts.pending_totp_secret(db, user)
     return {
         "totp_on": False,
         "totp_form": setup or TotpSetupForm(prefix="totp"),
         "totp_secret": secret,
-        "totp_qr": _qr_svg(uri),
+        "totp_qr": _qr_svg(accounts.totp_uri(user, secret)),
     }
 
 
@@ -115,31 +169,49 @@ def _qr_svg(text: str) -> Markup:
     return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code du second facteur" ', 1))  # noqa: S704
 
 
-@bp.post("/compte/second-facteur")
+@bp.route("/compte/second-facteur", methods=["GET", "POST"])
 @coordinator_required
 def enable_totp() -> View:
+    """The enrolment page (the only page until it is done, when the second factor is required)."""
     user = me()
+    if user.totp_secret:
+        return redirect(url_for("coord.account"))
+    required = accounts.needs_totp_enrolment(db_session(), user)
     form = TotpSetupForm(prefix="totp")
-    secret = session.get("coord_totp_secret")
-    if form.validate_on_submit() and secret:
+    if form.validate_on_submit():
         db = db_session()
-        if accounts.enable_totp(db, user, secret, form.code.data or "", auth.clock()):
+        if accounts.enable_totp(db, user, form.code.data or "", auth.clock()):
             db.commit()
-            session.pop("coord_totp_secret", None)
             flash("Le second facteur est activé : il vous sera demandé à chaque connexion.")
-            return redirect(url_for("coord.account"))
+            return redirect(url_for("coord.today" if required else "coord.account"))
         form.code.errors = ["Ce code ne correspond pas : vérifiez l'heure du téléphone et réessayez."]
+    status = 422 if form.is_submitted() else 200
+    if not required:
+        return _account_page(setup=form, status=status)
     context = _totp_context(user, form)
-    return render_template("coordinators/account.html", form=ChangePasswordForm(prefix="pw"), **context), 422
+    db_session().commit()  # the pending secret, when one was just drawn
+    return render_template("coordinators/totp_enrol.html", **context), status
 
 
 @bp.post("/compte/second-facteur/retirer")
 @coordinator_required
-def disable_totp() -> BaseResponse:
-    if not ActionForm(prefix="off").validate_on_submit():
-        abort(400)
+def disable_totp() -> View:
+    user = me()
+    form = TotpOffForm(prefix="off")
+    if not form.validate_on_submit():
+        return _account_page(off=form, status=422)
     db = db_session()
-    accounts.disable_totp(db, me())
+    try:
+        accounts.disable_totp(
+            db, user, form.password.data or "", form.code.data or "", auth.clock(), client=auth.client_key()
+        )
+    except accounts.TooManyAttempts as error:
+        db.commit()
+        form.code.errors = [auth.too_many_attempts(error.retry_after)]
+        return _account_page(off=form, status=429)
+    except InvalidInput as error:
+        db.commit()  # the failure is counted
+        return _account_page(off=form, totp_problems=show_errors(form, error), status=422)
     db.commit()
     flash("Le second facteur est retiré.")
     return redirect(url_for("coord.account"))

@@ -7,6 +7,9 @@ from drivers_kit import PASSWORD
 from carpool.models import Role, UserAccount
 from carpool.services import accounts
 
+#: The second factor of the coordinators built here (tests compute their codes from it).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
 
 def make_coordinator(
     session,
@@ -15,7 +18,9 @@ def make_coordinator(
     email: str = "claire@example.org",
     role: Role = Role.COORDINATOR,
     sees_health_data: bool = True,
+    totp: bool | None = None,
 ) -> UserAccount:
+    """A coordinator; enrolled in the second factor when ``totp``, or by default when required."""
     user = UserAccount(
         email=email,
         password_hash=accounts.hash_password(PASSWORD),
@@ -23,6 +28,20 @@ def make_coordinator(
         association_id=association.id,
         sees_health_data=sees_health_data,
     )
+    if totp is None:
+        totp = role is Role.ADMIN or sees_health_data
+    if totp:
+        user.totp_secret = TOTP_SECRET
     session.add(user)
     session.commit()
     return user
+
+
+def second_factor(client, clock=None) -> object:
+    """Finish a log-in at the code step with the next code (each code works once)."""
+    import pyotp
+
+    clock = clock or client.application.extensions["carpool.clock"]
+    clock.advance(seconds=30)
+    code = pyotp.TOTP(TOTP_SECRET).at(clock.now())
+    return client.post("/coordination/connexion/code", data={"code": code})

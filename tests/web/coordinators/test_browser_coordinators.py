@@ -11,9 +11,10 @@ import io
 from contextlib import contextmanager
 from datetime import time, timedelta
 
+import pyotp
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator
+from coordkit import TOTP_SECRET, make_coordinator
 from drivers_kit import PASSWORD, add_resident, make_association
 from factories import add_driver, add_offer, add_request
 from fake_twilio import FakeTwilio
@@ -52,11 +53,14 @@ def accessible(page, axe_violations, screenshot, name: str) -> None:
     screenshot(page, name)
 
 
-def log_in(page, live_server: str) -> None:
+def log_in(page, live_server: str, clock) -> None:
+    """The password, then the second factor (a coordinator who sees health data must have one)."""
     page.goto(live_server + "/coordination/")
     page.get_by_label("Adresse e-mail").fill("claire@example.org")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(TOTP_SECRET).at(clock.now()))
+    page.get_by_role("button", name="Valider").click()
 
 
 def test_an_unmatched_request_its_reason_and_a_near_miss_proposed_by_sms(
@@ -65,7 +69,7 @@ def test_an_unmatched_request_its_reason_and_a_near_miss_proposed_by_sms(
     with rows_of(db) as session:
         add_offer(session, add_driver(session, association), depart=time(8, 0))
         add_request(session, association, appointment=time(8, 30))  # the driver reaches Cahors ~9:15
-    log_in(page, live_server)
+    log_in(page, live_server, clock)
     assert page.get_by_role("heading", name="Aujourd'hui et cette semaine").is_visible()
     accessible(page, axe_violations, screenshot, "coordination-aujourdhui")
 
@@ -94,11 +98,11 @@ def test_an_unmatched_request_its_reason_and_a_near_miss_proposed_by_sms(
 
 
 def test_a_phone_in_request_from_scratch_booked_on_the_phone(
-    page, live_server, db, association, axe_violations, screenshot
+    page, live_server, db, association, clock, axe_violations, screenshot
 ):
     with rows_of(db) as session:
         add_offer(session, add_driver(session, association), depart=time(8, 0))
-    log_in(page, live_server)
+    log_in(page, live_server, clock)
     page.get_by_role("link", name="Demande par téléphone").click()
     page.get_by_label("Nom ou numéro de téléphone").fill("Lacombe")
     page.get_by_role("button", name="Chercher").click()
@@ -141,7 +145,7 @@ def test_the_figures_page_has_a_chart_and_the_csv_opens_with_the_right_columns(
                 pickup_at=pickup, dropoff_at=pickup + timedelta(minutes=40),
             )
         )  # fmt: skip
-    log_in(page, live_server)
+    log_in(page, live_server, clock)
     page.get_by_role("link", name="Chiffres").click()
     chart = page.locator("svg[role='img']").first
     assert chart.is_visible() and chart.get_attribute("aria-labelledby")

@@ -3,11 +3,12 @@ nothing wider than a 360 px phone, nothing cut at 200 % zoom. Screenshots in tes
 
 from __future__ import annotations
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 
 from carpool.models import Driver, NamedPlace, Request, RequestStatus, Resident
-from carpool.services.demo import DEMO_PASSWORD, seed_demo
+from carpool.services.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_demo
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +51,8 @@ def demo(db, clock):
         }
 
 
-def open_logged_in(browser, live_server: str, **options):  # type: ignore[no-untyped-def]
+def open_logged_in(browser, live_server: str, clock, **options):  # type: ignore[no-untyped-def]
+    """The demo admin logs in: password, then the code of the demo's documented TOTP key."""
     context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris", **options)
     page = context.new_page()
     page.route("https://tile.openstreetmap.org/**", lambda route: route.abort())  # no network here
@@ -58,11 +60,13 @@ def open_logged_in(browser, live_server: str, **options):  # type: ignore[no-unt
     page.get_by_label("Adresse e-mail").fill("coord@demo.test")
     page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(DEMO_TOTP_SECRET).at(clock.now()))
+    page.get_by_role("button", name="Valider").click()
     return context, page
 
 
-def test_every_page_passes_axe_core(browser, live_server, demo, axe_violations, screenshot):
-    context, page = open_logged_in(browser, live_server)
+def test_every_page_passes_axe_core(browser, live_server, demo, clock, axe_violations, screenshot):
+    context, page = open_logged_in(browser, live_server, clock)
     found = {}
     for path in PAGES:
         response = page.goto(live_server + path.format(**demo))
@@ -80,9 +84,9 @@ def test_every_page_passes_axe_core(browser, live_server, demo, axe_violations, 
 
 # 200 % zoom on a 1280 px screen is what the browser then lays out: a 640 CSS px viewport at 2 dppx.
 @pytest.mark.parametrize(("width", "scale"), [(360, 1), (640, 2)])
-def test_every_page_fits_a_phone_and_200_percent_zoom(browser, live_server, demo, width, scale):
+def test_every_page_fits_a_phone_and_200_percent_zoom(browser, live_server, demo, clock, width, scale):
     viewport = {"width": width, "height": 800}
-    context, page = open_logged_in(browser, live_server, viewport=viewport, device_scale_factor=scale)
+    context, page = open_logged_in(browser, live_server, clock, viewport=viewport, device_scale_factor=scale)
     wider = {}
     for path in PAGES:
         page.goto(live_server + path.format(**demo))
