@@ -28,6 +28,7 @@ from jobkit import association, resident, trip
 from sendkit import CARPOOL, dispatcher_env
 
 from carpool.clock import PARIS
+from carpool.db import make_engine
 from carpool.models import JobRun, Match, MatchStatus, OutboundMessage, OutboundStatus
 from carpool.services import reminders
 
@@ -90,16 +91,23 @@ def expected_keys(db) -> set[str]:
 
 
 class Observer:
-    """Reads progress without taking SQLite's write lock (the app's sessions BEGIN IMMEDIATE)."""
+    """Reads progress without taking SQLite's write lock (the app's sessions BEGIN IMMEDIATE).
+
+    Its engine is the app's, read-only: a plain ``sa.create_engine`` would open the file with
+    the standard library's SQLite beside the app's pysqlite3 (docs/reliability.md).
+    """
 
     def __init__(self, database_url: str) -> None:
-        self.engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+        self.engine = make_engine(database_url, read_only=True)
 
     def scheduler_ran_at(self, moment: datetime) -> bool:
         query = sa.select(sa.func.max(JobRun.started_at)).where(JobRun.name == "notices", JobRun.ok)
         with self.engine.connect() as conn:
             latest = conn.execute(query).scalar()
         return latest is not None and latest >= moment
+
+    def close(self) -> None:
+        self.engine.dispose()
 
     def unsent(self) -> int:
         pending = (OutboundStatus.PENDING, OutboundStatus.SENDING)
@@ -175,6 +183,7 @@ def test_a_week_of_trips_survives_random_kills_with_every_sms_sent_once(
         process.send_signal(signal.SIGTERM)
     # 0, or -SIGTERM for a process respawned so recently it had not yet installed its handler.
     exit_codes = [process.wait(timeout=30) for process in processes]
+    observer.close()
 
     expected = expected_keys(db)
     with db.session() as s:
