@@ -7,6 +7,7 @@ PostgreSQL + PostGIS is production. Queries elsewhere use the helpers here
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -139,6 +140,7 @@ def _geography() -> Any:
 # --- engines -----------------------------------------------------------------
 
 
+@functools.cache
 def _sqlite_module() -> Any:
     """A DBAPI module able to load extensions (the pyenv Python's sqlite3 cannot)."""
     try:
