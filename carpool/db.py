@@ -7,11 +7,13 @@ PostgreSQL + PostGIS is production. Queries elsewhere use the helpers here
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry, WKBElement
@@ -138,6 +140,7 @@ def _geography() -> Any:
 # --- engines -----------------------------------------------------------------
 
 
+@functools.cache
 def _sqlite_module() -> Any:
     """A DBAPI module able to load extensions (the pyenv Python's sqlite3 cannot)."""
     try:
@@ -157,12 +160,7 @@ def _spatialite_path() -> str:
     return os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
 
 
-def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
-    # isolation_level None hands transaction control to the "begin" listener below.
-    dbapi_conn.isolation_level = None
-    dbapi_conn.execute("PRAGMA busy_timeout = 30000")
-    dbapi_conn.execute("PRAGMA foreign_keys = ON")
-    dbapi_conn.execute("PRAGMA journal_mode = WAL")
+def _load_spatialite(dbapi_conn: Any) -> None:
     dbapi_conn.enable_load_extension(True)
     try:
         dbapi_conn.load_extension(_spatialite_path())
@@ -173,6 +171,15 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
         ) from None
     finally:
         dbapi_conn.enable_load_extension(False)
+
+
+def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # isolation_level None hands transaction control to the "begin" listener below.
+    dbapi_conn.isolation_level = None
+    dbapi_conn.execute("PRAGMA busy_timeout = 30000")
+    dbapi_conn.execute("PRAGMA foreign_keys = ON")
+    dbapi_conn.execute("PRAGMA journal_mode = WAL")
+    _load_spatialite(dbapi_conn)
     # One transaction for the whole metadata: 9 s becomes 0.04 s (see NOTES.md).
     init_spatialite(dbapi_conn, transaction=True, init_mode="WGS84")
 
@@ -181,6 +188,50 @@ def _on_sqlite_begin(conn: sa.Connection) -> None:
     # Every transaction takes the write lock up front: a read-then-write can then
     # never fail half-way with SQLITE_BUSY, and bookings cannot interleave.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _on_read_only_connect(dbapi_conn: Any, _record: Any) -> None:
+    # The file is opened with mode=ro: no WAL switch, no SpatiaLite metadata to create.
+    dbapi_conn.isolation_level = None
+    dbapi_conn.execute("PRAGMA busy_timeout = 30000")
+    _load_spatialite(dbapi_conn)
+
+
+def _on_read_only_begin(conn: sa.Connection) -> None:
+    # A deferred transaction: one consistent snapshot, and never the writers' lock.
+    conn.exec_driver_sql("BEGIN")
+
+
+def _sqlite_file(dbapi_conn: Any) -> str:
+    """The file behind a SQLite DBAPI connection ("" for an in-memory or temporary database)."""
+    for _seq, name, path in dbapi_conn.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return str(path or "")
+    return ""
+
+
+def _refuse_other_sqlite_library(dbapi_conn: Any, _record: Any) -> None:
+    """One SQLite library per process: file locks are per process, and two copies of SQLite
+    (pysqlite3's and the standard library's) do not see each other's. Closing the second one
+    checkpoints and deletes ``-wal``/``-shm`` under the first one's connections, and commits
+    are lost (docs/reliability.md). Any engine, ours or not, goes through this check."""
+    if "sqlite" not in type(dbapi_conn).__module__:
+        return
+    if isinstance(dbapi_conn, _sqlite_module().Connection):
+        return
+    path = _sqlite_file(dbapi_conn)
+    if path:
+        dbapi_conn.close()
+        raise StartupError(
+            f"La base {path} est ouverte avec une autre bibliothèque SQLite ({type(dbapi_conn).__module__}) "
+            "que celle de l'application : passez par carpool.db.make_engine."
+        )
+
+
+def guard_sqlite_library() -> None:
+    """Refuse, in this whole process, any SQLite file opened with another library than ours."""
+    if not event.contains(Engine, "connect", _refuse_other_sqlite_library):
+        event.listen(Engine, "connect", _refuse_other_sqlite_library)
 
 
 def normalise_url(url: str) -> sa.URL:
@@ -202,17 +253,38 @@ def normalise_url(url: str) -> sa.URL:
     raise StartupError(f"DATABASE_URL doit être une base sqlite:/// ou postgresql:// (reçu : {backend}).")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create the engine for DATABASE_URL; raises StartupError with a clear sentence."""
+def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
+    """Create the engine for DATABASE_URL; raises StartupError with a clear sentence.
+
+    Every engine on a SQLite file must come from here (one SQLite library per process, see
+    ``guard_sqlite_library``). ``read_only`` is for observers (tests, reports): they can
+    neither write nor take SQLite's write lock.
+    """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
+        guard_sqlite_library()
+        if read_only:
+            return _read_only_sqlite_engine(parsed, **kwargs)
         if parsed.database:
             os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
         engine = sa.create_engine(parsed, module=_sqlite_module(), **kwargs)
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
+    if read_only:
+        kwargs.setdefault("connect_args", {"options": "-c default_transaction_read_only=on"})
     return sa.create_engine(parsed, pool_pre_ping=True, **kwargs)
+
+
+def _read_only_sqlite_engine(parsed: sa.URL, **kwargs: Any) -> Engine:
+    # SQLite's URI form opens the file read-only: a writer of this connection is refused by
+    # SQLite itself, and closing it never checkpoints nor deletes the WAL.
+    path = quote(os.path.abspath(str(parsed.database)))
+    uri = parsed.set(database=f"file:{path}", query={"mode": "ro", "uri": "true"})
+    engine = sa.create_engine(uri, module=_sqlite_module(), **kwargs)
+    event.listen(engine, "connect", _on_read_only_connect)
+    event.listen(engine, "begin", _on_read_only_begin)
+    return engine
 
 
 def check_database(engine: Engine) -> str:

@@ -22,8 +22,12 @@ import sqlalchemy as sa
 os.environ.setdefault("CARPOOL_INSTANCE_PATH", tempfile.mkdtemp(prefix="carpool-test-instance-"))
 
 from carpool.clock import FrozenClock
-from carpool.db import Database
+from carpool.db import Database, guard_sqlite_library
 from carpool.models import Base
+
+# One SQLite library per process, from the first test on (docs/reliability.md): an engine on a
+# SQLite file made anywhere but carpool.db.make_engine is refused at its first connection.
+guard_sqlite_library()
 
 BACKEND = os.environ.get("CARPOOL_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -75,6 +79,53 @@ class DatabaseFactory:
             for name in self.created:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _sqlite_path(database: object) -> Path | None:
+    """The file a ``sqlite3.connect`` argument names (plain path or ``file:`` URI), if any."""
+    from urllib.parse import unquote
+
+    name = os.fspath(database) if isinstance(database, str | os.PathLike) else ""
+    if isinstance(name, str) and name.startswith("file:"):
+        name = unquote(name.removeprefix("file:").split("?", 1)[0])
+    if not isinstance(name, str) or name in ("", ":memory:"):
+        return None
+    return Path(name).resolve()
+
+
+class OtherSqliteLibrary(RuntimeError):
+    """The standard library's sqlite3 opened a file of this test session (see stdlib_sqlite_guard)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stdlib_sqlite_guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The standard library's ``sqlite3.connect`` may not open the session's database files.
+
+    The app's SQLite is pysqlite3's; a second library in this process would delete the WAL
+    under the app's connections. Other files (a tool's own cache) are left alone.
+    """
+    import sqlite3
+
+    from carpool.db import _sqlite_module
+
+    if _sqlite_module() is sqlite3:  # a Python whose sqlite3 is the app's library: nothing to guard
+        yield
+        return
+    guarded = [
+        Path(tmp_path_factory.getbasetemp()).resolve(),
+        Path(os.environ["CARPOOL_INSTANCE_PATH"]).resolve(),
+    ]
+    original = sqlite3.connect
+
+    def connect(database, *args, **kwargs):  # type: ignore[no-untyped-def]
+        path = _sqlite_path(database)
+        if path and any(path.is_relative_to(root) for root in guarded):
+            raise OtherSqliteLibrary(f"stdlib sqlite3 on {path}: use carpool.db.make_engine")
+        return original(database, *args, **kwargs)
+
+    sqlite3.connect = connect
+    yield
+    sqlite3.connect = original
 
 
 @pytest.fixture(scope="session")

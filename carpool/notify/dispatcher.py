@@ -10,10 +10,11 @@ A dispatcher killed mid-send leaves its rows in ``sending``; once the lease has
 expired another one takes them over. Twilio's create is not idempotent, so any
 row that was attempted before is first *reconciled*: the provider is asked for a
 message to the same number with the same body since the row was created, and
-if it has one, that SID is recorded instead of sending again. The lease is
-renewed before each send and is longer than two backend timeouts (connect +
-read), so a live dispatcher always finishes its send before anyone may take the
-row over.
+if it has one, that SID is recorded instead of sending again. Twins (same number,
+same text) go one after the other, since the provider's list cannot tell whose
+message is whose. The lease is renewed before each send and is longer than two
+backend timeouts (connect + read), so a live dispatcher always finishes its send
+before anyone may take the row over.
 """
 
 from __future__ import annotations
@@ -186,7 +187,23 @@ def run_forever(
 def _due(now: datetime) -> sa.ColumnElement[bool]:
     waiting = sa.and_(M.status == PENDING, sa.or_(M.next_attempt_at.is_(None), M.next_attempt_at <= now))
     abandoned = sa.and_(M.status == SENDING, sa.or_(M.lease_until.is_(None), M.lease_until < now))
-    return sa.or_(waiting, abandoned)
+    return sa.and_(sa.or_(waiting, abandoned), ~_older_twin_in_flight())
+
+
+def _older_twin_in_flight() -> sa.Exists:
+    """An older row with the same number and text that may be at the provider already.
+
+    The provider's list tells twins apart by nothing but their SIDs: while two of them are
+    in flight, a dead dispatcher's message could be reconciled onto the wrong twin and the
+    right one sent again. Twins therefore go one after the other, oldest first.
+    """
+    twin = sa.orm.aliased(M)
+    return sa.exists().where(
+        twin.to_phone == M.to_phone,
+        twin.body == M.body,
+        twin.id < M.id,
+        twin.status.in_((PENDING, SENDING)),
+    )
 
 
 def claim(database: Database, now: datetime, *, batch: int, lease_seconds: float) -> list[Claim]:

@@ -28,6 +28,7 @@ from jobkit import association, resident, trip
 from sendkit import CARPOOL, dispatcher_env
 
 from carpool.clock import PARIS
+from carpool.db import make_engine
 from carpool.models import JobRun, Match, MatchStatus, OutboundMessage, OutboundStatus
 from carpool.services import reminders
 
@@ -77,29 +78,36 @@ def week(session, rng: random.Random) -> None:
     session.commit()
 
 
-def expected_keys(db) -> set[str]:
-    """What the week owes, planned from the final rows (the same pure function, no clock)."""
+def expected_keys(db, until: datetime = END) -> set[str]:
+    """What the week owes up to ``until``, planned from the final rows (the same pure function, no clock)."""
     with db.session() as session:
         matches = session.scalars(sa.select(Match)).all()
         return {
             notice.key
             for match in matches
             for notice in reminders.plan(reminders.booking_of(session, match))
-            if notice.due_at <= END
+            if notice.due_at <= until
         }
 
 
 class Observer:
-    """Reads progress without taking SQLite's write lock (the app's sessions BEGIN IMMEDIATE)."""
+    """Reads progress without taking SQLite's write lock (the app's sessions BEGIN IMMEDIATE).
+
+    Its engine is the app's, read-only: a plain ``sa.create_engine`` would open the file with
+    the standard library's SQLite beside the app's pysqlite3 (docs/reliability.md).
+    """
 
     def __init__(self, database_url: str) -> None:
-        self.engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+        self.engine = make_engine(database_url, read_only=True)
 
     def scheduler_ran_at(self, moment: datetime) -> bool:
         query = sa.select(sa.func.max(JobRun.started_at)).where(JobRun.name == "notices", JobRun.ok)
         with self.engine.connect() as conn:
             latest = conn.execute(query).scalar()
         return latest is not None and latest >= moment
+
+    def close(self) -> None:
+        self.engine.dispose()
 
     def unsent(self) -> int:
         pending = (OutboundStatus.PENDING, OutboundStatus.SENDING)
@@ -151,9 +159,11 @@ def test_a_week_of_trips_survives_random_kills_with_every_sms_sent_once(
     started = time.monotonic()
     next_kill = started + rng.uniform(0.8, 2.0)
     now, week_seconds = START, 0.0
+    confirmed = START  # the last simulated time the scheduler is known to have run at
     # Kills go on until the week is over and the outbox is empty: dispatchers die mid-send too.
     while (now < END or observer.unsent()) and time.monotonic() - started < BUDGET:
         if now < END and observer.scheduler_ran_at(now.astimezone(UTC)):
+            confirmed = now
             now = min(now + timedelta(hours=7 if now.hour == 23 else 1), END)  # one step from 23:00 to 06:00
             tmp = clock_file.with_suffix(".tmp")
             tmp.write_text(now.isoformat())
@@ -176,7 +186,11 @@ def test_a_week_of_trips_survives_random_kills_with_every_sms_sent_once(
     # 0, or -SIGTERM for a process respawned so recently it had not yet installed its handler.
     exit_codes = [process.wait(timeout=30) for process in processes]
 
+    observer.close()
     expected = expected_keys(db)
+    # A week cut short by the time budget (a loaded machine) owes nothing past ``confirmed`` yet:
+    # those notices are "not reached", not lost. A week run to its end owes everything.
+    owed = expected if now == END else expected_keys(db, until=confirmed.astimezone(UTC))
     with db.session() as s:
         rows = {r.idempotency_key: r for r in s.scalars(sa.select(OutboundMessage))}
         states = Counter(m.status for m in s.scalars(sa.select(Match)))
@@ -186,11 +200,14 @@ def test_a_week_of_trips_survives_random_kills_with_every_sms_sent_once(
         "trips": TRIPS + PROPOSALS,
         "simulated_days_reached": round((now - START) / timedelta(days=1), 2),
         "expected_sms": len(expected),
-        "lost": len(expected - set(rows)),
+        "lost": len(owed - set(rows)),
+        "not_reached": len(expected - owed - set(rows)),
         "skipped": sum(1 for r in rows.values() if r.status is OutboundStatus.CANCELLED),
         "unsent": sum(1 for r in rows.values() if r.status is not OutboundStatus.SENT),
         "duplicated": sum(count - 1 for count in received.values() if count > 1),
         "unexpected_rows": len(set(rows) - expected),
+        # Rows sharing a number and a text with another: reconciliation cannot tell them apart.
+        "twin_rows": sum(n for n in Counter((r.to_phone, r.body) for r in rows.values()).values() if n > 1),
         "kills": dict(kills),
         "reconciled": sum(p.read_text(errors="replace").count("déjà accepté") for p in logs),
         "week_seconds": round(week_seconds, 1),

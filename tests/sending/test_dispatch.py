@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -171,8 +172,9 @@ def test_a_row_left_by_a_dead_dispatcher_before_sending_is_sent_once(db, twilio,
 def test_two_rows_with_the_same_number_and_text_are_both_sent(db, twilio, fake_twilio, clock, queue):
     """Reconciliation skips a SID another row already owns."""
     queue(2, to=phone(7), body="Votre chauffeur arrive")
-    first, _second = claim(db, clock.now(), batch=5, lease_seconds=60)
+    (first,) = claim(db, clock.now(), batch=5, lease_seconds=60)  # twins go one after the other
     record_sent(db, first.id, twilio.send(first.to_phone, first.body, None), clock.now())
+    claim(db, clock.now(), batch=5, lease_seconds=60)
     clock.advance(seconds=61)  # the second row's dispatcher died before sending
     report = run(db, twilio, clock)
     assert (report.reconciled, report.sent, len(fake_twilio.messages)) == (0, 1, 2)
@@ -187,6 +189,32 @@ def test_a_sid_wrongly_taken_by_a_twin_row_goes_back_to_its_sender(db, clock, qu
         (OutboundStatus.SENT, "SM" + "a" * 32),
         (OutboundStatus.PENDING, None),
     ]
+
+
+def test_a_twin_waits_while_an_older_twin_may_be_at_the_provider(db, clock, queue):
+    first, second = queue(2, to=phone(7), body="Votre chauffeur arrive")
+    held = claim(db, clock.now(), batch=5, lease_seconds=60)
+    while_first_in_flight = claim(db, clock.now(), batch=5, lease_seconds=60)
+    record_sent(db, first, "SM" + "a" * 32, clock.now())
+    after = claim(db, clock.now(), batch=5, lease_seconds=60)
+    assert ([c.id for c in held], while_first_in_flight, [c.id for c in after]) == ([first], [], [second])
+
+
+def test_twins_whose_dispatchers_died_each_reach_twilio_once(db, twilio, fake_twilio, clock, queue):
+    """The kill test's duplicate: a dead dispatcher's message was reconciled onto its older twin,
+    and the row that really sent it was sent again (two texts for one, one for the other)."""
+    first, second = queue(2, to=phone(7), body="Votre chauffeur arrive")
+    held = claim(db, clock.now(), batch=1, lease_seconds=60) + claim(
+        db, clock.now(), batch=1, lease_seconds=60
+    )
+    for row_held in held:  # two dispatchers: one dies before sending, the other after
+        if row_held.id == second:
+            twilio.send(row_held.to_phone, row_held.body, dispatcher.status_callback_url(BASE, second))
+    clock.advance(seconds=61)
+    for _ in range(3):
+        run(db, twilio, clock)
+    posts = Counter(int(m["status_callback"].rsplit("=", 1)[1]) for m in fake_twilio.messages)
+    assert (posts, {r.status for r in rows(db)}) == ({first: 1, second: 1}, {OutboundStatus.SENT})
 
 
 def test_two_claims_never_share_a_row(db, clock, queue):
