@@ -51,7 +51,7 @@ def message_callback(message_id: int) -> BaseResponse:
     flash(
         "C'est noté : le numéro à rappeler est affiché avec le message."
         if planned
-        else "Un rappel était déjà prévu pour ce message."
+        else "Ce message est déjà pris en charge : rappel prévu, ou traité."
     )
     return redirect(url_for("coord.today", _anchor=f"message-{message_id}"))
 

@@ -110,7 +110,7 @@ def test_call_back_shows_the_residents_phone_and_their_page_once(
     assert f"/coordination/habitants/{jeanne.id}" in page
     assert "« AIDE »" in page  # still to handle until someone marks it done
     assert after_first[3] == coordinator.id and after_first[4] == 1
-    assert "Un rappel était déjà prévu pour ce message." in again
+    assert "Ce message est déjà pris en charge : rappel prévu, ou traité." in again
     assert state(session, message_id) == after_first
 
 
