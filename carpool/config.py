@@ -79,4 +79,7 @@ def load_config(instance: Path) -> dict[str, Any]:
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
         **sms_settings(),  # Twilio and dispatcher settings: see carpool/notify/backends.py
         "PASSWORD_RESET_TTL_MIN": int(os.environ.get("PASSWORD_RESET_TTL_MIN", "30") or 30),
+        # Against SMS pumping: replies per hour to one number and in all (see services/sms_inbound.py).
+        "SMS_REPLY_BUDGET_PER_NUMBER": _int("SMS_REPLY_BUDGET_PER_NUMBER", 10),
+        "SMS_REPLY_BUDGET_GLOBAL": _int("SMS_REPLY_BUDGET_GLOBAL", 300),
     }

@@ -1,6 +1,6 @@
 """All models, imported here so the metadata is complete for Alembic and create_all."""
 
-from carpool.models.accounts import ApiToken, PasswordResetToken
+from carpool.models.accounts import ApiToken, PasswordResetToken, PhoneVerification
 from carpool.models.audit import AuditEvent
 from carpool.models.base import Base
 from carpool.models.jobs import JobRun, SchedulerLease
@@ -10,6 +10,8 @@ from carpool.models.messages import (
     InboundMessage,
     OutboundMessage,
     OutboundStatus,
+    SmsCounter,
+    SmsOptOut,
 )
 from carpool.models.people import (
     Association,
@@ -59,6 +61,7 @@ __all__ = [
     "OutboundMessage",
     "OutboundStatus",
     "PasswordResetToken",
+    "PhoneVerification",
     "Purpose",
     "Request",
     "RequestSource",
@@ -66,6 +69,8 @@ __all__ = [
     "Resident",
     "Role",
     "SchedulerLease",
+    "SmsCounter",
+    "SmsOptOut",
     "TimeOff",
     "UserAccount",
     "VettingStatus",
