@@ -28,6 +28,7 @@ from carpool.clock import PARIS, Clock
 from carpool.db import dialect_of, insert_or_ignore
 from carpool.models import (
     Association,
+    AuditEvent,
     Commune,
     Conversation,
     ConversationState,
@@ -111,9 +112,8 @@ class _ReplyGuard:
 
     def _alert(self, scope: str, limit: int, window: datetime) -> None:
         phone = mask(self.message.from_phone) if scope == "number" else None
-        log.warning(
-            "Budget de SMS atteint (%s, %s/h) : plus de réponse jusqu'à %s", scope, limit, window + HOUR
-        )
+        until = (window + HOUR).astimezone(PARIS).strftime("%H:%M")
+        log.warning("Budget de SMS atteint (%s, %s/h) : plus de réponse jusqu'à %s", scope, limit, until)
         audit.record(
             self.session,
             "system",
@@ -651,3 +651,36 @@ def request_window(day: date, arrive_by: str | None, depart_after: str | None) -
     assert depart_after is not None
     earliest = _local(day, depart_after)
     return earliest, earliest + PICKUP_WINDOW
+
+
+@dataclass(frozen=True)
+class BudgetAlert:
+    """A reply budget reached: automatic replies stopped until ``until`` (shown to coordinators)."""
+
+    at: datetime
+    scope: str  # "number" or "global"
+    until: datetime
+    phone: str | None  # masked
+
+
+def budget_alerts(session: Session, association_id: int, since: datetime) -> list[BudgetAlert]:
+    """The association's ``sms_budget_reached`` events since ``since``, newest first."""
+    events = session.scalars(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.action == BUDGET_REACHED,
+            AuditEvent.association_id == association_id,
+            AuditEvent.at >= since,
+        )
+        .order_by(AuditEvent.at.desc())
+        .limit(20)
+    )
+    return [
+        BudgetAlert(
+            at=event.at,
+            scope=str(event.details.get("scope", "")),
+            until=datetime.fromisoformat(str(event.details["until"])),
+            phone=event.details.get("phone"),
+        )
+        for event in events
+    ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import render_template
 from markupsafe import Markup, escape
 
 from carpool.extensions import db_session
-from carpool.services import board
+from carpool.services import board, sms_inbound
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import association_id, coordinator_required, me, now
 from carpool.web.drivers import heure_filter
@@ -16,7 +18,10 @@ from carpool.web.drivers import heure_filter
 @coordinator_required
 def today() -> str:
     week = board.week(db_session(), association_id(), now(), with_purpose=me().may_see_purpose)
-    return render_template("coordinators/today.html", board=week, now=now(), trip_rows=trip_rows)
+    alerts = sms_inbound.budget_alerts(db_session(), association_id(), now() - timedelta(days=1))
+    return render_template(
+        "coordinators/today.html", board=week, now=now(), trip_rows=trip_rows, budget_alerts=alerts
+    )
 
 
 def trip_rows(trips: list[board.Trip], show_purpose: bool) -> Markup:
