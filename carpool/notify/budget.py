@@ -70,11 +70,7 @@ def take(session: Session, key: str, limit: int, window_start: datetime) -> Verd
     learns the budget was just reached (one alert), later callers see no row.
     """
     table: Any = SmsCounter.__table__
-    if dialect_of(session) == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table).values(key=key, window_start=window_start, count=1)
+    statement: Any = _insert(dialect_of(session))(table).values(key=key, window_start=window_start, count=1)
     same_window = table.c.window_start == statement.excluded.window_start
     statement = statement.on_conflict_do_update(
         index_elements=["key"],
@@ -90,3 +86,14 @@ def take(session: Session, key: str, limit: int, window_start: datetime) -> Verd
     if count <= limit:
         return Verdict.GRANTED
     return Verdict.REACHED
+
+
+def _insert(dialect_name: str) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO UPDATE."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert

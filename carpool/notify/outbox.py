@@ -70,8 +70,8 @@ def opt_out_number(session: Session, phone: str, now: datetime) -> bool:
 
 def opt_in_number(session: Session, phone: str) -> bool:
     """Forget a non-resident's STOP (they sent START); False when there was none."""
-    deleted = session.execute(sa.delete(SmsOptOut).where(SmsOptOut.phone == phone))
-    return bool(deleted.rowcount)
+    deleted = session.execute(sa.delete(SmsOptOut).where(SmsOptOut.phone == phone).returning(SmsOptOut.id))
+    return deleted.first() is not None
 
 
 def _by_key(session: Session, key: str) -> OutboundMessage | None:
