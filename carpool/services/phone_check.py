@@ -22,8 +22,6 @@ from carpool.models import Driver, PhoneVerification
 from carpool.notify.budget import Verdict, hour_window, number_key, take
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
-from carpool.notify.privacy import mask
-from carpool.services import audit
 from carpool.services.validation import InvalidInput
 
 CODE_TTL = timedelta(minutes=10)
@@ -67,7 +65,6 @@ def send_code(session: Session, phone_text: str, client: str, clock: Clock) -> P
     enqueue(
         session, f"signup-code:{verification.id}", phone, render("signup_code", code=code, minutes=minutes)
     )
-    audit.record(session, "web", "driver.phone_code_sent", subject=verification, phone=mask(phone))
     return verification
 
 

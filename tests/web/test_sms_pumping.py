@@ -242,3 +242,24 @@ def test_budgets_hold_with_many_workers_at_once(db, session, association, clock)
         assert check.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)) == 3
         assert check.scalar(sa.select(sa.func.count()).select_from(InboundMessage)) == 8
     assert len(alerts(db)) == 1
+
+
+def test_the_daily_purge_forgets_old_counters_and_sign_up_codes(db, session, association, clock):
+    from datetime import timedelta
+
+    from carpool.models import PhoneVerification, SmsCounter
+    from carpool.notify.budget import hour_window, take
+    from carpool.services.purge import purge_all
+
+    take(session, "old", 10, hour_window(clock.now() - timedelta(days=3)))
+    take(session, "recent", 10, hour_window(clock.now()))
+    session.add(PhoneVerification(phone=STRANGER, code_hash="-", expires_at=clock.now(), attempts=0))
+    session.flush()
+    session.execute(sa.update(PhoneVerification).values(created_at=clock.now() - timedelta(days=3)))
+    session.commit()
+
+    purge_all(session, clock.now())
+    session.commit()
+
+    assert list(session.scalars(sa.select(SmsCounter.key))) == ["recent"]
+    assert session.scalar(sa.select(sa.func.count()).select_from(PhoneVerification)) == 0
