@@ -87,4 +87,7 @@ def load_config(instance: Path) -> dict[str, Any]:
         **sms_settings(),  # Twilio and dispatcher settings: see carpool/notify/backends.py
         "PASSWORD_RESET_TTL_MIN": int(os.environ.get("PASSWORD_RESET_TTL_MIN", "30") or 30),
         "API_TOKEN_TTL_DAYS": _api_token_ttl_days(),
+        # Against SMS pumping: replies per hour to one number and in all (see services/sms_inbound.py).
+        "SMS_REPLY_BUDGET_PER_NUMBER": _int("SMS_REPLY_BUDGET_PER_NUMBER", 10),
+        "SMS_REPLY_BUDGET_GLOBAL": _int("SMS_REPLY_BUDGET_GLOBAL", 300),
     }

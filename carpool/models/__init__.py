@@ -1,6 +1,6 @@
 """All models, imported here so the metadata is complete for Alembic and create_all."""
 
-from carpool.models.accounts import ApiToken, PasswordResetToken
+from carpool.models.accounts import ApiToken, PasswordResetToken, PhoneVerification
 from carpool.models.audit import AuditEvent
 from carpool.models.base import Base
 from carpool.models.jobs import JobRun, SchedulerLease
@@ -11,6 +11,8 @@ from carpool.models.messages import (
     InboundMessage,
     OutboundMessage,
     OutboundStatus,
+    SmsCounter,
+    SmsOptOut,
 )
 from carpool.models.people import (
     Association,
@@ -61,6 +63,7 @@ __all__ = [
     "OutboundMessage",
     "OutboundStatus",
     "PasswordResetToken",
+    "PhoneVerification",
     "Purpose",
     "Request",
     "RequestSource",
@@ -68,6 +71,8 @@ __all__ = [
     "Resident",
     "Role",
     "SchedulerLease",
+    "SmsCounter",
+    "SmsOptOut",
     "TimeOff",
     "UserAccount",
     "VettingStatus",

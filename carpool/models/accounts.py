@@ -40,3 +40,21 @@ class ApiToken(Timestamped, Base):
     revoked_at: Mapped[datetime | None]
     # Set at creation (API_TOKEN_TTL_DAYS); a token without one (none should exist) never works.
     expires_at: Mapped[datetime | None]
+
+
+class PhoneVerification(Timestamped, Base):
+    """A 6-digit code sent by SMS to prove a sign-up's phone: short-lived, few tries, used once.
+
+    Only a salted digest of the code is stored; it expires within minutes, long before
+    a copy of the database could be put to use.
+    """
+
+    __tablename__ = "phone_verification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(sa.String(16), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(100))  # "<salt hex>$<sha256 hex>"
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    verified_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]

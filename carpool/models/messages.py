@@ -102,3 +102,30 @@ class Conversation(Base):
     request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ride_request.id"))
     unknown_replies: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsOptOut(Base):
+    """A number that answered STOP without being a resident (a driver, a stranger): nothing goes to it.
+
+    Residents keep their opt-out on their own row (``Resident.sms_opted_out_at``).
+    """
+
+    __tablename__ = "sms_opt_out"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    opted_out_at: Mapped[datetime]
+
+
+class SmsCounter(Base):
+    """One budget (SMS per number, per hour…) counted in the database, so every worker sees the same.
+
+    ``window_start`` names the current window; a new window starts the count again.
+    """
+
+    __tablename__ = "sms_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(80), unique=True)  # "number:<digest>", "global"…
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(default=0)

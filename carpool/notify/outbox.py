@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.db import dialect_of, insert_or_ignore
-from carpool.models.messages import OutboundMessage, OutboundStatus
+from carpool.models.messages import OutboundMessage, OutboundStatus, SmsOptOut
 from carpool.models.people import Resident
 
 
@@ -59,9 +59,23 @@ def enqueue(
 
 
 def is_opted_out(session: Session, phone: str) -> bool:
-    """True when a resident with this number answered STOP."""
-    query = sa.select(Resident.sms_opted_out_at).where(Resident.phone == phone)
-    return session.execute(query).scalar() is not None
+    """True when this number answered STOP: a resident (on their row) or anyone else (``sms_opt_out``)."""
+    resident = sa.select(Resident.id).where(Resident.phone == phone, Resident.sms_opted_out_at.is_not(None))
+    other = sa.select(SmsOptOut.id).where(SmsOptOut.phone == phone)
+    return bool(session.execute(sa.select(sa.or_(resident.exists(), other.exists()))).scalar())
+
+
+def opt_out_number(session: Session, phone: str, now: datetime) -> bool:
+    """Record a STOP from a number that is not a resident's; False when it was already recorded."""
+    statement = insert_or_ignore(dialect_of(session), SmsOptOut, "phone")
+    row = session.execute(statement.values(phone=phone, opted_out_at=now).returning(SmsOptOut.id)).scalar()
+    return row is not None
+
+
+def opt_in_number(session: Session, phone: str) -> bool:
+    """Forget a non-resident's STOP (they sent START); False when there was none."""
+    deleted = session.execute(sa.delete(SmsOptOut).where(SmsOptOut.phone == phone).returning(SmsOptOut.id))
+    return deleted.first() is not None
 
 
 def _by_key(session: Session, key: str) -> OutboundMessage | None:

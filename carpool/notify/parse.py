@@ -421,3 +421,17 @@ def parse_message(
             result.date = None  # "oui le 2" picks option 2, not the 2nd of the month
     result.confidence = _confidence(result, exact)
     return result
+
+
+def opt_out_intent(text: str) -> str | None:
+    """ "stop" or "start" when the text asks for it, else None: read for any sender, without the gazetteer.
+
+    A stranger's STOP must be honoured as surely as a resident's, and costs no place lookup.
+    """
+    tokens = normalize(text)
+    core, norm = _core(tokens), " ".join(tokens)
+    if _STOP_EXACT.match(core) or _STOP_ANY.search(norm) or core.startswith("stop "):
+        return "stop"
+    if _START.match(core):
+        return "start"
+    return None

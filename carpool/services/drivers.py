@@ -29,7 +29,7 @@ from carpool.models import (
     UserAccount,
     VettingStatus,
 )
-from carpool.services import audit
+from carpool.services import audit, phone_check
 from carpool.services.accounts import hash_password, password_problem
 from carpool.services.validation import InvalidInput
 
@@ -186,6 +186,8 @@ class SignUp:
     wheelchair_accessible: bool
     password: str
     association_id: int | None = None
+    #: The ``PhoneVerification`` that proved ``phone`` with a code sent by SMS (see phone_check).
+    phone_proof: int | None = None
 
 
 def associations(session: Session) -> list[Association]:
@@ -193,7 +195,10 @@ def associations(session: Session) -> list[Association]:
 
 
 def sign_up(session: Session, form: SignUp, clock: Clock) -> UserAccount:
-    """Create a PENDING driver and their log-in; raises InvalidInput with every problem found."""
+    """Create a PENDING driver and their log-in; raises InvalidInput with every problem found.
+
+    The phone must have been proven with a code (``form.phone_proof``), and have no account yet.
+    """
     errors: dict[str, str] = {}
     email = form.email.strip().lower()
     if not form.first_name.strip():
@@ -223,6 +228,10 @@ def sign_up(session: Session, form: SignUp, clock: Clock) -> UserAccount:
     if problem := password_problem(form.password):
         errors["password"] = problem
     association = _association_for_sign_up(session, form.association_id, errors)
+    if phone and phone_check.phone_has_account(session, phone):
+        errors["phone"] = phone_check.ACCOUNT_EXISTS
+    elif phone and not phone_check.use_proof(session, form.phone_proof, phone, clock.now()):
+        errors["phone"] = "Confirmez d'abord ce numéro avec le code reçu par SMS."
     if errors:
         raise InvalidInput(errors)
     assert commune is not None and association is not None

@@ -27,9 +27,11 @@ from carpool.models import (
     Match,
     OutboundMessage,
     OutboundStatus,
+    PhoneVerification,
     Request,
     RequestStatus,
     Resident,
+    SmsCounter,
 )
 from carpool.services import audit
 from carpool.services.matching import ACTIVE_MATCH
@@ -66,7 +68,16 @@ def purge_all(session: Session, now: datetime) -> PurgeReport:
     cutoff = now - audit_retention()
     report.audit_events_deleted = _delete(session, sa.delete(AuditEvent).where(AuditEvent.at < cutoff))
     report.job_runs_deleted = _delete(session, sa.delete(JobRun).where(JobRun.started_at < cutoff))
+    forget_sms_guards(session, now)
     return report
+
+
+def forget_sms_guards(session: Session, now: datetime) -> int:
+    """Budget counters and sign-up codes past any use (a day old at least): nothing to keep them for."""
+    stale = now - timedelta(days=2)
+    counters = _delete(session, sa.delete(SmsCounter).where(SmsCounter.window_start < stale))
+    codes = _delete(session, sa.delete(PhoneVerification).where(PhoneVerification.created_at < stale))
+    return counters + codes
 
 
 def anonymise_inactive_residents(session: Session, now: datetime) -> int:

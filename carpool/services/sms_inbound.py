@@ -8,10 +8,15 @@ One explicit state machine per phone number (``Conversation``):
 
 A conversation silent for 48 hours starts again from idle. Replies are queued
 in the outbox in the same transaction; nothing here talks to Twilio.
+
+Against SMS pumping (issue 15), every reply to the sender passes ``_ReplyGuard``:
+nothing after STOP, strangers answered once a day and only on a French mobile,
+and hourly budgets per number and in all. The inbound text is always stored.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -24,6 +29,7 @@ from carpool.db import dialect_of, insert_or_ignore
 from carpool.models import (
     Association,
     AttentionReason,
+    AuditEvent,
     Commune,
     Conversation,
     ConversationState,
@@ -38,9 +44,20 @@ from carpool.models import (
     RequestStatus,
     Resident,
 )
+from carpool.notify.budget import (
+    HOUR,
+    ReplyLimits,
+    Verdict,
+    hour_window,
+    is_french_mobile,
+    number_key,
+    paris_day_window,
+    take,
+)
 from carpool.notify.compose import render
-from carpool.notify.outbox import enqueue
-from carpool.notify.parse import ParsedMessage, parse_message
+from carpool.notify.outbox import enqueue, opt_in_number, opt_out_number
+from carpool.notify.parse import ParsedMessage, opt_out_intent, parse_message
+from carpool.notify.privacy import mask
 from carpool.notify.purpose import guess_purpose
 from carpool.services import audit, booking_flow, bookings, feedback, matching
 
@@ -49,6 +66,9 @@ UNKNOWN_BEFORE_ESCALATION = 2
 #: Without other information, a resident can be picked up this long before their appointment.
 PICKUP_WINDOW = timedelta(hours=2)
 MAX_MESSAGE_CHARS = 1600
+#: What coordinators see when a budget stops the replies (the desk lists these audit events).
+BUDGET_REACHED = "sms_budget_reached"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,11 +77,62 @@ class InboundOutcome:
     replies: int
 
 
+class _ReplyGuard:
+    """Whether the sender of one inbound SMS may be answered once more (the pumping rules).
+
+    A stranger (neither resident nor driver) is answered only on a French mobile,
+    once a Paris day; everyone within the hourly budgets per number and in all.
+    The first refusal of a budget in its hour leaves one audit event for coordinators.
+    """
+
+    def __init__(
+        self, session: Session, message: InboundMessage, limits: ReplyLimits, now: datetime, *, known: bool
+    ) -> None:
+        self.session, self.message, self.limits, self.now, self.known = session, message, limits, now, known
+
+    def allows(self) -> bool:
+        phone = self.message.from_phone
+        if not self.known:
+            if not is_french_mobile(phone):
+                return False
+            day = paris_day_window(self.now)
+            if take(self.session, number_key("stranger", phone), 1, day) is not Verdict.GRANTED:
+                return False
+        window = hour_window(self.now)
+        budgets = (
+            ("number", number_key("reply", phone), self.limits.per_number_hour),
+            ("global", "reply:global", self.limits.global_hour),
+        )
+        for scope, key, limit in budgets:
+            verdict = take(self.session, key, limit, window)
+            if verdict is Verdict.REACHED:
+                self._alert(scope, limit, window)
+            if verdict is not Verdict.GRANTED:
+                return False
+        return True
+
+    def _alert(self, scope: str, limit: int, window: datetime) -> None:
+        phone = mask(self.message.from_phone) if scope == "number" else None
+        until = (window + HOUR).astimezone(PARIS).strftime("%H:%M")
+        log.warning("Budget de SMS atteint (%s, %s/h) : plus de réponse jusqu'à %s", scope, limit, until)
+        audit.record(
+            self.session,
+            "system",
+            BUDGET_REACHED,
+            subject=self.message,
+            association_id=self.message.association_id,
+            scope=scope,
+            limit=limit,
+            until=(window + HOUR).isoformat(),
+            **({"phone": phone} if phone else {}),
+        )
+
+
 class _Reply:
     """Collects the SMS to queue for one inbound message, each with a unique key."""
 
-    def __init__(self, session: Session, message: InboundMessage) -> None:
-        self.session, self.message, self.count = session, message, 0
+    def __init__(self, session: Session, message: InboundMessage, guard: _ReplyGuard) -> None:
+        self.session, self.message, self.guard, self.count = session, message, guard, 0
 
     def send(
         self,
@@ -76,7 +147,11 @@ class _Reply:
         """Queue one SMS; ``always`` only for what an opted-out person may still get (the STOP receipt).
 
         ``resident_id`` when it goes to the resident (not to a driver, nor to an unknown number).
+        An answer to the sender passes the guard first; a notice to someone else
+        (the driver of a booking) is a consequence of the booking, not a reply.
         """
+        if to_phone == self.message.from_phone and not self.guard.allows():
+            return
         self.count += 1
         key = f"inbound:{self.message.message_sid}:{self.count}"
         body = render(template, **context)
@@ -92,7 +167,14 @@ class _Reply:
 
 
 def handle_inbound(
-    session: Session, *, message_sid: str, from_phone: str, to_phone: str, body: str, clock: Clock
+    session: Session,
+    *,
+    message_sid: str,
+    from_phone: str,
+    to_phone: str,
+    body: str,
+    clock: Clock,
+    limits: ReplyLimits | None = None,
 ) -> InboundOutcome:
     """Process one inbound SMS exactly once (a retried webhook with the same sid does nothing)."""
     body = printable(body)[:MAX_MESSAGE_CHARS]
@@ -102,6 +184,7 @@ def handle_inbound(
     parsed = (
         parse_message(body, now.astimezone(PARIS).date(), resident.home_commune_insee) if resident else None
     )
+    intent = parsed.intent if parsed else opt_out_intent(body)
     # One statement: a webhook Twilio retries (the same sid), even one another worker is
     # processing at this moment, inserts nothing and gets no second answer.
     message = session.scalars(
@@ -112,7 +195,7 @@ def handle_inbound(
             resident_id=resident.id if resident else None,
             from_phone=from_phone,
             body=body,
-            intent=parsed.intent if parsed else None,
+            intent=intent,
             needs_attention=resident is None,
             attention_reason=AttentionReason.UNKNOWN_SENDER if resident is None else None,
         )
@@ -120,20 +203,47 @@ def handle_inbound(
     ).one_or_none()
     if message is None:
         return InboundOutcome(duplicate=True, replies=0)
-    reply = _Reply(session, message)
+    known = resident is not None or _is_driver(session, from_phone)
+    reply = _Reply(session, message, _ReplyGuard(session, message, limits or ReplyLimits(), now, known=known))
     if resident is None or parsed is None:
-        reply.send(
-            from_phone,
-            "unknown_number",
-            association_id=message.association_id,
-            phone=association.phone if association else None,
-        )
-        audit.record(
-            session, "sms", "sms.unknown_number", subject=message, association_id=message.association_id
-        )
+        _answer_stranger(session, message, intent, association, reply, now)
         return InboundOutcome(False, reply.count)
     Handler(session, resident, message, reply, clock).handle(parsed, body)
     return InboundOutcome(False, reply.count)
+
+
+def _is_driver(session: Session, phone: str) -> bool:
+    return session.scalar(sa.select(Driver.id).where(Driver.phone == phone).limit(1)) is not None
+
+
+def _answer_stranger(
+    session: Session,
+    message: InboundMessage,
+    intent: str | None,
+    association: Association | None,
+    reply: _Reply,
+    now: datetime,
+) -> None:
+    """Someone who is not a resident: STOP is recorded and never answered; anything else gets the
+    association's phone number (the guard decides whether it is sent)."""
+    phone = message.from_phone
+    if intent == "stop":
+        opt_out_number(session, phone, now)
+        audit.record(
+            session, "sms", "sms.number_opted_out", subject=message, association_id=message.association_id
+        )
+        return
+    if intent == "start" and opt_in_number(session, phone):
+        audit.record(
+            session, "sms", "sms.number_opted_in", subject=message, association_id=message.association_id
+        )
+    reply.send(
+        phone,
+        "unknown_number",
+        association_id=message.association_id,
+        phone=association.phone if association else None,
+    )
+    audit.record(session, "sms", "sms.unknown_number", subject=message, association_id=message.association_id)
 
 
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
@@ -230,6 +340,8 @@ class Handler:
         self._not_understood()
 
     def _stop(self) -> None:
+        if self.resident.sms_opted_out:
+            return  # one receipt per opt-out: a repeated STOP is not answered
         self.resident.sms_opted_out_at = self.now
         self._reset(self.conversation)
         self._audit("resident.sms_opted_out", self.resident)
@@ -560,3 +672,36 @@ def request_window(day: date, arrive_by: str | None, depart_after: str | None) -
     assert depart_after is not None
     earliest = _local(day, depart_after)
     return earliest, earliest + PICKUP_WINDOW
+
+
+@dataclass(frozen=True)
+class BudgetAlert:
+    """A reply budget reached: automatic replies stopped until ``until`` (shown to coordinators)."""
+
+    at: datetime
+    scope: str  # "number" or "global"
+    until: datetime
+    phone: str | None  # masked
+
+
+def budget_alerts(session: Session, association_id: int, since: datetime) -> list[BudgetAlert]:
+    """The association's ``sms_budget_reached`` events since ``since``, newest first."""
+    events = session.scalars(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.action == BUDGET_REACHED,
+            AuditEvent.association_id == association_id,
+            AuditEvent.at >= since,
+        )
+        .order_by(AuditEvent.at.desc())
+        .limit(20)
+    )
+    return [
+        BudgetAlert(
+            at=event.at,
+            scope=str(event.details.get("scope", "")),
+            until=datetime.fromisoformat(str(event.details["until"])),
+            phone=event.details.get("phone"),
+        )
+        for event in events
+    ]

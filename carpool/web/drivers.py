@@ -22,15 +22,26 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as cookie
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.clock import MONTHS, PARIS
 from carpool.extensions import db_session
-from carpool.models import ApiToken, AvailabilitySlot, Driver, MatchStatus, Offer, Role, TimeOff, UserAccount
+from carpool.models import (
+    ApiToken,
+    AvailabilitySlot,
+    Driver,
+    MatchStatus,
+    Offer,
+    PhoneVerification,
+    Role,
+    TimeOff,
+    UserAccount,
+)
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
-from carpool.services import accounts, drivers, mileage, offers, places
+from carpool.services import accounts, drivers, mileage, offers, phone_check, places
 from carpool.services.validation import InvalidInput
 from carpool.web import auth
 from carpool.web.forms import (
@@ -39,11 +50,13 @@ from carpool.web.forms import (
     AvailabilityForm,
     CancelOfferForm,
     ChangePasswordForm,
+    CodeForm,
     EditOfferForm,
     ForgotPasswordForm,
     LoginForm,
     NewPasswordForm,
     OfferForm,
+    PhoneForm,
     SignUpForm,
     TimeOffForm,
     show_errors,
@@ -119,13 +132,31 @@ def _place_lists() -> dict[str, list[str]]:
     return {"commune_labels": [label for label in communes if label.endswith(")")]}
 
 
+#: The sign-up's ``PhoneVerification`` id, kept in the session cookie between the three steps.
+SIGNUP_PROOF = "signup_phone_proof"
+
+
 @bp.route("/inscription", methods=["GET", "POST"])
 def signup() -> View:
+    """Third step (after the phone and its code): the driver's details and password."""
     session = db_session()
     choices = drivers.associations(session)
+    proof = cookie.get(SIGNUP_PROOF) if isinstance(cookie.get(SIGNUP_PROOF), int) else None
+    phone = phone_check.proven_phone(session, proof, now())
+    if phone is None:
+        if request.method == "POST":  # the last step without a proven phone (expired, or skipped)
+            problems = ["Confirmez d'abord votre numéro de portable avec un code reçu par SMS."]
+            return _phone_step(PhoneForm(formdata=None), none=not choices, status=422, problems=problems)
+        return _phone_step(PhoneForm(formdata=None), none=not choices)
     form = SignUpForm()
+    del form.phone  # proven with the code: not typed again
     form.association_id.choices = [(0, "— choisissez —")] + [(a.id, a.name) for a in choices]
-    context = {"several": len(choices) > 1, "none": not choices, **_place_lists()}
+    context = {
+        "several": len(choices) > 1,
+        "none": not choices,
+        "phone": drivers.display_phone(phone),
+        **_place_lists(),
+    }
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template("drivers/signup.html", form=form, problems=[], **context), status
@@ -139,21 +170,68 @@ def signup() -> View:
                 first_name=form.first_name.data or "",
                 last_name=form.last_name.data or "",
                 email=form.email.data or "",
-                phone=form.phone.data or "",
+                phone=phone,
                 home_commune=form.home_commune.data or "",
                 seats=form.seats.data or 0,
                 wheelchair_accessible=form.wheelchair_accessible.data == "oui",
                 password=form.password.data or "",
                 association_id=form.association_id.data or None,
+                phone_proof=proof,
             ),
             auth.clock(),
         )
     except InvalidInput as error:
         return invalid("drivers/signup.html", form, error, **context)
     session.commit()
+    cookie.pop(SIGNUP_PROOF, None)
     auth.login_user(user)
     flash("Bienvenue ! Votre inscription est enregistrée : un coordinateur va vous contacter.")
     return redirect(url_for("drivers.rides"))
+
+
+def _phone_step(
+    form: PhoneForm, *, none: bool = False, status: int = 200, problems: list[str] | None = None
+) -> tuple[str, int]:
+    page = render_template("drivers/signup_phone.html", form=form, problems=problems or [], none=none)
+    return page, status
+
+
+@bp.post("/inscription/numero")
+def signup_send_code() -> View:
+    """First step: a code to this mobile (or again), within the per-phone and per-client limits."""
+    session = db_session()
+    form = PhoneForm()
+    if not form.validate_on_submit():
+        return _phone_step(form, status=422)
+    try:
+        verification = phone_check.send_code(session, form.phone.data or "", auth.client_key(), auth.clock())
+    except InvalidInput as error:
+        return invalid("drivers/signup_phone.html", form, error, none=False)
+    session.commit()
+    cookie[SIGNUP_PROOF] = verification.id
+    flash("Un code vient de vous être envoyé par SMS.")
+    return redirect(url_for("drivers.signup_code"))
+
+
+@bp.route("/inscription/code", methods=["GET", "POST"])
+def signup_code() -> View:
+    """Second step: the code received; every try is kept (they are limited)."""
+    session = db_session()
+    proof = cookie.get(SIGNUP_PROOF)
+    verification = session.get(PhoneVerification, proof) if isinstance(proof, int) else None
+    if verification is None:
+        return redirect(url_for("drivers.signup"))
+    form = CodeForm()
+    phone = drivers.display_phone(verification.phone)
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("drivers/signup_code.html", form=form, phone=phone), status
+    problem = phone_check.confirm_code(session, verification.id, form.code.data or "", now())
+    session.commit()
+    if problem:
+        form.code.errors = [problem]
+        return render_template("drivers/signup_code.html", form=form, phone=phone), 422
+    return redirect(url_for("drivers.signup"))
 
 
 @bp.route("/connexion", methods=["GET", "POST"])

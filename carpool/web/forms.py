@@ -159,6 +159,28 @@ class LoginForm(BaseForm):
     next = HiddenField()
 
 
+class PhoneForm(BaseForm):
+    """Sign-up, first step: the mobile number the code is sent to."""
+
+    phone = TelField(
+        "Téléphone portable",
+        [required(), Length(max=30)],
+        description="Nous y envoyons un code à 6 chiffres, par exemple au 06 12 34 56 78.",
+        render_kw={"autocomplete": "tel"},
+    )
+
+
+class CodeForm(BaseForm):
+    """Sign-up, second step: the code received by SMS."""
+
+    code = StringField(
+        "Code reçu par SMS",
+        [required(), Length(max=12)],
+        description="6 chiffres, valable 10 minutes.",
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
 class ForgotPasswordForm(BaseForm):
     email = EmailField("Adresse e-mail de votre compte", [required()], render_kw={"autocomplete": "email"})
 

@@ -48,6 +48,7 @@ def _authentic() -> bool:
 def inbound() -> Response:
     if not _authentic():
         abort(403)
+    from carpool.notify.budget import ReplyLimits
     from carpool.services.sms_inbound import handle_inbound, printable
 
     sid = printable(request.form.get("MessageSid", "")).strip()
@@ -61,6 +62,10 @@ def inbound() -> Response:
         to_phone=printable(request.form.get("To", "")),
         body=request.form.get("Body", ""),
         clock=current_app.extensions["carpool.clock"],
+        limits=ReplyLimits(
+            per_number_hour=current_app.config.get("SMS_REPLY_BUDGET_PER_NUMBER", 10),
+            global_hour=current_app.config.get("SMS_REPLY_BUDGET_GLOBAL", 300),
+        ),
     )
     db_session().commit()
     return _twiml()

@@ -27,6 +27,7 @@ CONTEXT = {
     "reason": "panne de voiture",
     "link": "https://covoit.example.org/conducteurs/mot-de-passe/abcdefghijklmnopqrstuvwxyz012345",
     "minutes": 30,
+    "code": "482913",
     "offer": {"day": WHEN},
     "driver": "Sophie",
 }

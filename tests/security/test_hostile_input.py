@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from seckit import COORD_PREFIX, DRIVER_PREFIX, Form, forms_of, rules, url_for_rule
 
-from carpool.models import Base, Resident, UserAccount
+from carpool.models import Base, PhoneVerification, Resident, UserAccount
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
@@ -206,8 +206,10 @@ def test_every_post_route_answers_hostile_text_without_error(
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=120)
 
 
-def test_the_sign_up_form_takes_any_text(app, no_csrf, association):
+def test_the_sign_up_form_takes_any_text(app, no_csrf, db, association, clock):
+    """Each step: the phone (a code is asked), the code, then the form with a proven phone."""
     client = app.test_client()
+    phones = iter(range(10_000, 99_999))
     names = [
         "first_name",
         "last_name",
@@ -227,6 +229,18 @@ def test_the_sign_up_form_takes_any_text(app, no_csrf, association):
         data = {**fields, "wheelchair_accessible": wheelchair, "association_id": str(association.id)}
         with client.session_transaction() as cookie:
             cookie.clear()
+        check_page(client.post("/conducteurs/inscription/numero", data={"phone": fields["phone"]}), "numero")
+        check_page(client.post("/conducteurs/inscription/code", data={"code": fields["seats"]}), "code")
+        with db.session() as session:  # a phone already proven, so that the last step reads every field
+            number = next(phones)
+            proof = PhoneVerification(
+                phone=f"+3363{number:07d}", code_hash="-", expires_at=clock.now(), verified_at=clock.now()
+            )
+            session.add(proof)
+            session.flush()
+            proof_id = proof.id
+        with client.session_transaction() as cookie:
+            cookie["signup_phone_proof"] = proof_id
         check_page(client.post("/conducteurs/inscription", data=data), "inscription")
 
     sign_up()

@@ -12,8 +12,10 @@ from factories import CAHORS, CAJARC, FIGEAC, WHERE
 from carpool.db import point
 from carpool.models import (
     Association,
+    Driver,
     Match,
     Offer,
+    OutboundMessage,
     Purpose,
     Request,
     RequestSource,
@@ -21,7 +23,7 @@ from carpool.models import (
     UserAccount,
     VettingStatus,
 )
-from carpool.services import bookings, drivers
+from carpool.services import bookings, drivers, phone_check
 
 PASSWORD = "cheval-agrafe-42"
 #: The offer form as a driver fills it: Figeac → the hospital, Tuesday 1 December at 8:00.
@@ -45,18 +47,75 @@ def make_association(
     return association
 
 
+#: The phone of the first driver a test makes; later ones get their own (one account per phone).
+FIRST_PHONE = "06 39 98 10 01"
+_driver_phones = iter(range(2000, 9999))
+
+
+def sent_code(session, phone: str) -> str:
+    """The last sign-up code texted to ``phone`` (E.164), read from the outbox as the phone would."""
+    body = session.scalars(
+        sa.select(OutboundMessage.body)
+        .where(OutboundMessage.to_phone == phone, OutboundMessage.idempotency_key.like("signup-code:%"))
+        .order_by(OutboundMessage.id.desc())
+    ).first()
+    match = re.search(r"\b(\d{6})\b", body or "")
+    assert match, f"no sign-up code sent to {phone}"
+    return match.group(1)
+
+
+def prove_phone(session, phone: str, clock) -> int:
+    """The sign-up's code step done through the service: send a code, type it back; the proof's id.
+
+    The code's SMS row is then removed, as if delivered and forgotten: the tests that use a
+    driver count the SMS their own scenario queues.
+    """
+    verification = phone_check.send_code(session, phone, f"kit:{phone}", clock)
+    problem = phone_check.confirm_code(
+        session, verification.id, sent_code(session, verification.phone), clock.now()
+    )
+    assert problem is None, problem
+    session.execute(sa.delete(OutboundMessage).where(OutboundMessage.idempotency_key.like("signup-code:%")))
+    return verification.id
+
+
+def prove_phone_on_the_web(client, phone: str = FIRST_PHONE) -> str:
+    """The sign-up's first two steps as a person does them; returns the phone in E.164."""
+    response = client.post("/conducteurs/inscription/numero", data={"phone": phone})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    database = client.application.config["DATABASE"]
+    e164 = drivers.normalise_mobile(phone)
+    with database.session() as session:
+        code = sent_code(session, e164)
+    response = client.post("/conducteurs/inscription/code", data={"code": code})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return e164
+
+
+def _free_phone(session) -> str:
+    """FIRST_PHONE, or a fresh number when a driver already has it."""
+    phone = FIRST_PHONE
+    while session.scalar(sa.select(Driver.id).where(Driver.phone == drivers.normalise_mobile(phone))):
+        number = next(_driver_phones)
+        phone = f"06 39 98 {number // 100:02d} {number % 100:02d}"
+    return phone
+
+
 def make_driver(
     session,
     association,
     clock,
     *,
     email="sophie@example.org",
-    phone="06 39 98 10 01",
+    phone=None,
     vetting=VettingStatus.VETTED,
     first_name="Sophie",
     seats=4,
     home=FIGEAC,
 ) -> UserAccount:
+    """A driver signed up through the service, their phone proven with the code step first."""
+    phone = phone or _free_phone(session)
+    proof = prove_phone(session, phone, clock)
     user = drivers.sign_up(
         session,
         drivers.SignUp(
@@ -69,6 +128,7 @@ def make_driver(
             wheelchair_accessible=False,
             password=PASSWORD,
             association_id=association.id,
+            phone_proof=proof,
         ),
         clock,
     )

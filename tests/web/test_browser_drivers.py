@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import PASSWORD, add_resident, make_association, make_driver, propose_passenger
+from drivers_kit import PASSWORD, add_resident, make_association, make_driver, propose_passenger, sent_code
 
 from carpool.models import AvailabilitySlot, Driver, Offer, TimeOff, UserAccount, VettingStatus
 
@@ -35,12 +35,19 @@ def test_sign_up_get_vetted_offer_a_ride_and_accept_a_passenger(
 ):
     page.goto(live_server + "/")
     page.get_by_role("link", name="Devenir conducteur bénévole").click()
+    accessible(page, axe_violations, screenshot, "conducteur-inscription-numero")
+    page.get_by_label("Téléphone portable").fill("06 39 98 10 01")
+    page.get_by_role("button", name="Recevoir le code par SMS").click()
+    accessible(page, axe_violations, screenshot, "conducteur-inscription-code")
+    with db.session() as session:  # the code as the phone received it
+        code = sent_code(session, "+33639981001")
+    page.get_by_label("Code reçu par SMS").fill(code)
+    page.get_by_role("button", name="Vérifier le code").click()
     accessible(page, axe_violations, screenshot, "conducteur-inscription")
 
     page.get_by_label("Prénom").fill("Sophie")
     page.get_by_label("Nom", exact=True).fill("Delmas")
     page.get_by_label("Adresse e-mail").fill("sophie@example.org")
-    page.get_by_label("Téléphone portable").fill("06 39 98 10 01")
     page.get_by_label("Commune de domicile").fill("46100 Figeac")
     page.get_by_label("Places passagers dans votre véhicule").fill("3")
     page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)

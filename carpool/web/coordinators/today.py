@@ -3,13 +3,15 @@ problems first."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, flash, redirect, render_template, url_for
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.extensions import db_session
 from carpool.models import InboundMessage
-from carpool.services import board, desk
+from carpool.services import board, desk, sms_inbound
 from carpool.services.validation import InvalidInput
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import association_id, clock, coordinator_required, me, now, scoped
@@ -21,8 +23,14 @@ from carpool.web.forms import ActionForm
 @coordinator_required
 def today() -> str:
     week = board.week(db_session(), association_id(), now(), with_purpose=me().may_see_purpose)
+    alerts = sms_inbound.budget_alerts(db_session(), association_id(), now() - timedelta(days=1))
     return render_template(
-        "coordinators/today.html", board=week, now=now(), trip_rows=trip_rows, action_form=ActionForm()
+        "coordinators/today.html",
+        board=week,
+        now=now(),
+        trip_rows=trip_rows,
+        action_form=ActionForm(),
+        budget_alerts=alerts,
     )
 
 

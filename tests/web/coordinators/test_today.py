@@ -173,3 +173,19 @@ def test_names_in_the_trip_rows_are_escaped(coord_client, session, association, 
     assert "<td>&lt;b&gt;Zoé&lt;/b&gt; &amp; &#34;Léa&#34; Delpech</td>" in page
     assert "<b>Zoé</b>" not in page
     assert '<span class="stage stage-proposed">proposé au conducteur</span>' in page
+
+
+def test_a_reached_sms_budget_is_shown_first_with_a_masked_number(
+    app, coord_client, session, association, clock
+):
+    app.config["SMS_REPLY_BUDGET_PER_NUMBER"] = 1
+    resident = add_resident(session, association, first_name="Odette")
+    session.commit()
+    for sid in ("SMB1", "SMB2"):
+        form = {"MessageSid": sid, "From": resident.phone, "To": "+33639980000", "Body": "blablabla"}
+        coord_client.post("/sms/inbound", data=form)
+
+    page = text(coord_client.get("/coordination/"))
+
+    assert "Limite de SMS atteinte" in page and "jusqu'à 11 h 00" in page
+    assert resident.phone not in page and f"•• •• •• {resident.phone[-2:]}" in page
