@@ -1,6 +1,6 @@
 """Messages that need a person: why, who calls back, when it was handled
 
-Revision ID: 0008_attention
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-06 01:40:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import carpool.db
 
-revision = '0008_attention'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None

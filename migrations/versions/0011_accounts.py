@@ -1,7 +1,7 @@
 """Accounts: API tokens expire, the TOTP enrolment secret kept server-side, TOTP for every coordinator
 
-Revision ID: 0008_accounts
-Revises: 0007
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06 01:40:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import carpool.db
 
-revision = '0008_accounts'
-down_revision = '0007'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """SMS pumping: opt-outs of non-residents, reply budgets counted in the database, sign-up phone codes
 
-Revision ID: 0008_sms_pumping
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06 01:40:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import carpool.db
 
-revision = '0008_sms_pumping'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Outbox: the resident a text is for; existing texts attributed only where it is safe
 
-Revision ID: 0008_resident_texts
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-06 01:45:00
 
 A resident's data page, export and erasure select texts by resident id (issue 15,
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008_resident_texts'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
