@@ -1,7 +1,10 @@
 """The residents' registry: find, add and correct residents, opt-out, and their GDPR rights.
 
 Coordinators register people who call the association; the SMS flow knows
-them by their mobile number, so a number belongs to one resident only.
+them by their mobile number, so a number belongs to one resident only, and
+never to a driver of the association. Their texts are found by resident id,
+never by number (a number may have been someone else's, or be another
+association's driver's).
 ``export`` gathers everything kept about a person (right of access, art. 15)
 and ``erase`` anonymises them (right to erasure, art. 17): the row and their
 requests and matches stay, without anything that identifies them, so the
