@@ -48,6 +48,7 @@ from carpool.web.forms import (
     TimeOffForm,
     show_errors,
 )
+from carpool.web.links import public_url
 
 bp = Blueprint("drivers", __name__, url_prefix="/conducteurs")
 driver_required = auth.role_required(Role.DRIVER)
@@ -193,7 +194,7 @@ def forgot_password() -> View:
         minutes = current_app.config.get("PASSWORD_RESET_TTL_MIN", 30)
         secret = accounts.start_password_reset(session, user, auth.clock(), timedelta(minutes=minutes))
         if secret is not None:
-            link = url_for("drivers.reset_password", token=secret, _external=True)
+            link = public_url("drivers.reset_password", token=secret)
             enqueue(
                 session,
                 f"account:{user.id}:reset:{accounts.digest(secret)[:16]}",
