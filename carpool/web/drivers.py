@@ -181,12 +181,20 @@ def logout() -> BaseResponse:
     return auth.log_out_and_go(url_for("public.index"))
 
 
+TOO_MANY_RESETS = "Trop de demandes depuis cette connexion : réessayez dans une heure."
+
+
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
 def forgot_password() -> View:
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
         return render_template("drivers/forgot.html", form=form), 422 if form.is_submitted() else 200
     session = db_session()
+    try:
+        accounts.note_reset_request(session, auth.client_key(), auth.clock())
+    except accounts.TooManyAttempts:
+        form.email.errors = [TOO_MANY_RESETS]
+        return render_template("drivers/forgot.html", form=form), 429
     email = (form.email.data or "").strip().lower()
     user = session.query(UserAccount).filter_by(email=email).one_or_none()
     driver = drivers.driver_of(session, user) if user else None
@@ -203,8 +211,8 @@ def forgot_password() -> View:
                 association_id=user.association_id,
                 respect_opt_out=False,
             )
-        session.commit()
-    # The same answer whether or not the address has an account.
+    session.commit()  # the request counts against this client even for an unknown address
+    # The same answer whether or not the address has an account, or its phone had enough links today.
     flash("Si cette adresse correspond à un compte, un SMS avec un lien vient d'être envoyé.")
     return redirect(url_for("drivers.login"))
 
