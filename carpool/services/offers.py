@@ -137,6 +137,8 @@ def _occurrences(form: OfferInput, errors: dict[str, str]) -> list[date]:
         errors["repeat_until"] = "La date de fin doit être après la date du premier trajet."
     elif form.repeat_until - form.day > MAX_REPEAT:
         errors["repeat_until"] = "Répétez un trajet sur douze semaines au plus."
+    if "repeat_until" in errors:
+        return [form.day]  # not the days up to a far-off end: 9999-12-31 overflowed
     days, day = [form.day], form.day + timedelta(days=1)
     while day <= form.repeat_until:
         if day.weekday() in form.repeat_days:

@@ -25,7 +25,7 @@ from flask import (
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from carpool.clock import MONTHS, PARIS
+from carpool.clock import MONTHS, PARIS, plausible_day
 from carpool.extensions import db_session
 from carpool.models import ApiToken, AvailabilitySlot, Driver, MatchStatus, Offer, Role, TimeOff, UserAccount
 from carpool.notify.compose import render
@@ -379,6 +379,8 @@ def run_sheet() -> str:
     try:
         day = date.fromisoformat(request.args.get("jour", ""))
     except ValueError:
+        day = today()
+    if not plausible_day(day):
         day = today()
     start = datetime.combine(day, time(0), tzinfo=PARIS)
     session = db_session()
