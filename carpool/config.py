@@ -81,9 +81,10 @@ def trusted_hosts(value: str, public_base_url: str) -> list[str]:
     Any other Host header (or X-Forwarded-Host behind PROXY_FIX_HOPS proxies) is refused
     with a 400: nothing the app does can then depend on a name a client made up.
     """
+    default = sorted({public_host(public_base_url), *LOCAL_HOSTS})  # checks PUBLIC_BASE_URL too
     names = [name.strip().lower() for name in value.split(",") if name.strip()]
     if not names:
-        return sorted({public_host(public_base_url), *LOCAL_HOSTS})
+        return default
     for name in names:
         if not _HOST_NAME.fullmatch(name):
             raise StartupError(

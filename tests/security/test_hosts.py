@@ -133,9 +133,11 @@ def test_a_malformed_trusted_host_stops_the_start_with_one_sentence(value):
         trusted_hosts(value, PUBLIC)
 
 
-def test_a_public_base_url_without_scheme_stops_the_start(tmp_path, monkeypatch):
+@pytest.mark.parametrize("trusted", ["", "covoit.example.org"])
+def test_a_public_base_url_without_scheme_stops_the_start(tmp_path, monkeypatch, trusted):
     from carpool.config import load_config
 
     monkeypatch.setenv("PUBLIC_BASE_URL", "covoit.example.org")
+    monkeypatch.setenv("TRUSTED_HOSTS", trusted)
     with pytest.raises(StartupError, match="PUBLIC_BASE_URL"):
         load_config(tmp_path)
