@@ -268,15 +268,11 @@ def note_reset_request(session: Session, client: str, clock: Clock) -> None:
     Raises TooManyAttempts past MAX_RESET_REQUESTS_PER_CLIENT within RESET_CLIENT_WINDOW,
     whether the e-mails asked for exist or not: one place cannot send SMS to many phones,
     and the refusal says nothing about which accounts exist. Rows older than the window
-    are deleted here: they no longer count. The caller commits.
+    are deleted here and by the retention job: they no longer count. The caller commits.
     """
     now = clock.now()
     since = now - RESET_CLIENT_WINDOW
-    session.execute(
-        sa.delete(PasswordResetRequest)
-        .where(PasswordResetRequest.at <= since)
-        .execution_options(synchronize_session=False)
-    )
+    forget_old_reset_requests(session, now)
     recent = session.scalar(
         sa.select(sa.func.count()).where(
             PasswordResetRequest.client_hash == client, PasswordResetRequest.at > since
@@ -285,6 +281,16 @@ def note_reset_request(session: Session, client: str, clock: Clock) -> None:
     if int(recent or 0) >= MAX_RESET_REQUESTS_PER_CLIENT:
         raise TooManyAttempts()
     session.add(PasswordResetRequest(at=now, client_hash=client))
+
+
+def forget_old_reset_requests(session: Session, now: datetime) -> int:
+    """Reset requests only count for RESET_CLIENT_WINDOW: delete older ones (also run by retention)."""
+    result = session.execute(
+        sa.delete(PasswordResetRequest)
+        .where(PasswordResetRequest.at <= now - RESET_CLIENT_WINDOW)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _reset_sms_to_same_phone(session: Session, user: UserAccount, since: datetime) -> int:

@@ -66,6 +66,9 @@ def purge_all(session: Session, now: datetime) -> PurgeReport:
     cutoff = now - audit_retention()
     report.audit_events_deleted = _delete(session, sa.delete(AuditEvent).where(AuditEvent.at < cutoff))
     report.job_runs_deleted = _delete(session, sa.delete(JobRun).where(JobRun.started_at < cutoff))
+    from carpool.services.accounts import forget_old_reset_requests  # Argon2 set-up: only here
+
+    forget_old_reset_requests(session, now)  # hashed client addresses, kept an hour
     return report
 
 

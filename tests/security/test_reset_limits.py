@@ -3,6 +3,8 @@ hour), and the answer never tells whether an account exists or a limit was reach
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 from drivers_kit import count, text
@@ -88,3 +90,14 @@ def test_reset_requests_keep_no_client_address_and_no_old_rows(asker, session, d
     assert len(hashes) == 1
     assert "203.0.113.9" not in hashes[0]
     assert len(hashes[0]) == 64
+
+
+def test_the_retention_job_deletes_reset_requests_older_than_an_hour(asker, session, clock):
+    from carpool.services.purge import purge_all
+
+    ask(asker, "personne@example.org")
+    purge_all(session, clock.now() + timedelta(minutes=59))
+    kept = count(session, PasswordResetRequest)
+    purge_all(session, clock.now() + timedelta(minutes=61))
+
+    assert (kept, count(session, PasswordResetRequest)) == (1, 0)
