@@ -6,10 +6,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from carpool import extensions
 from carpool.clock import Clock, to_paris
@@ -106,6 +106,9 @@ MESSAGES = {
 }
 
 
+UNKNOWN_HOST = "Adresse de site inconnue : utilisez l'adresse publique du service."
+
+
 def register_errorhandlers(app: Flask) -> None:
     def render_error(code: int, message: str) -> tuple[Any, int]:
         if _wants_json():
@@ -115,6 +118,14 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> tuple[Any, int]:
         return render_error(400, "Le formulaire a expiré : rechargez la page et recommencez.")
+
+    @app.errorhandler(SecurityError)
+    def unknown_host(_error: SecurityError) -> Any:
+        # A Host (or X-Forwarded-Host) outside TRUSTED_HOSTS. No page: URLs cannot be built
+        # for a request with no trusted host, and there is nobody to help but a prober.
+        if _wants_json():
+            return jsonify(error=UNKNOWN_HOST, status=400), 400
+        return Response(UNKNOWN_HOST + "\n", status=400, mimetype="text/plain")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Any, int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -12,6 +12,15 @@ MONTHS = (
     "janvier", "février", "mars", "avril", "mai", "juin",
     "juillet", "août", "septembre", "octobre", "novembre", "décembre",
 )  # fmt: skip
+
+
+#: The days a person may ask about (statements, run sheets, filters). Anything outside is a
+#: typo, and near the ends of ``date`` month ends and conversions to UTC overflow (a 500).
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def plausible_day(day: date) -> bool:
+    return EARLIEST_DAY <= day <= LATEST_DAY
 
 
 def utcnow() -> datetime:

@@ -6,9 +6,11 @@ Every setting is documented in the README's configuration table; keep both in st
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 TIMEZONE = "Europe/Paris"
 
@@ -62,6 +64,43 @@ def _api_token_ttl_days() -> int:
     return days
 
 
+#: Always trusted: ``make run``, the tests and a proxy on the same machine talk to these names.
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+#: A host name as TRUSTED_HOSTS takes it (a leading dot accepts every subdomain).
+_HOST_NAME = re.compile(r"\.?[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?")
+
+
+def public_host(public_base_url: str) -> str:
+    """The host of PUBLIC_BASE_URL; a StartupError sentence when it is not an http(s) address."""
+    parts = urlsplit(public_base_url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise StartupError(
+            f"PUBLIC_BASE_URL doit être une adresse complète comme https://covoiturage.exemple.fr "
+            f"(reçu : {public_base_url!r})."
+        )
+    return parts.hostname
+
+
+def trusted_hosts(value: str, public_base_url: str) -> list[str]:
+    """The Host names the web app answers to: TRUSTED_HOSTS (comma-separated) if set, else
+    the host of PUBLIC_BASE_URL and this machine's own names.
+
+    Any other Host header (or X-Forwarded-Host behind PROXY_FIX_HOPS proxies) is refused
+    with a 400: nothing the app does can then depend on a name a client made up.
+    """
+    default = sorted({public_host(public_base_url), *LOCAL_HOSTS})  # checks PUBLIC_BASE_URL too
+    names = [name.strip().lower() for name in value.split(",") if name.strip()]
+    if not names:
+        return default
+    for name in names:
+        if not _HOST_NAME.fullmatch(name):
+            raise StartupError(
+                "TRUSTED_HOSTS attend des noms de domaine séparés par des virgules, sans https:// "
+                f"(reçu : {name!r})."
+            )
+    return names
+
+
 def load_config(instance: Path) -> dict[str, Any]:
     """Build the Flask config mapping from the environment."""
     from carpool.notify.backends import sms_settings
@@ -69,6 +108,7 @@ def load_config(instance: Path) -> dict[str, Any]:
     backend = os.environ.get("SMS_BACKEND", "console").strip().lower()
     if backend not in {"console", "twilio"}:
         raise StartupError(f"SMS_BACKEND doit valoir « console » ou « twilio » (reçu : {backend!r}).")
+    sms = sms_settings()  # Twilio and dispatcher settings: see carpool/notify/backends.py
     return {
         "DATABASE_URL": os.environ.get("DATABASE_URL") or default_database_url(instance),
         "SECRET_KEY": _secret_key(instance),
@@ -84,7 +124,8 @@ def load_config(instance: Path) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
-        **sms_settings(),  # Twilio and dispatcher settings: see carpool/notify/backends.py
+        **sms,
+        "TRUSTED_HOSTS": trusted_hosts(os.environ.get("TRUSTED_HOSTS", ""), sms["PUBLIC_BASE_URL"]),
         "PASSWORD_RESET_TTL_MIN": int(os.environ.get("PASSWORD_RESET_TTL_MIN", "30") or 30),
         "API_TOKEN_TTL_DAYS": _api_token_ttl_days(),
         # Against SMS pumping: replies per hour to one number and in all (see services/sms_inbound.py).

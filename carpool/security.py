@@ -1,5 +1,6 @@
 """HTTP security headers on every response, no caching of pages with personal data, and
-hostile input turned away before it reaches a service: NUL characters, ids out of range.
+hostile input turned away before it reaches a service: NUL characters, ids out of range,
+JSON nested too deep.
 
 The policy forbids inline scripts and styles: templates load ``static/*.js`` and
 ``static/*.css`` only, so an injected ``<script>`` or ``onclick=`` never runs even
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, abort, request, session
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter, Map
 
 #: Where the coordinators' map fetches its background tiles (see static/map.js).
@@ -69,11 +71,46 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, MAX_ID if max is None else max, signed)
 
 
+#: No request body of the API nests deeper than 3; anything past this is refused as unreadable.
+MAX_JSON_DEPTH = 32
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested deeper than MAX_JSON_DEPTH is malformed.
+
+    ``[`` × 500,000 made the parser raise RecursionError (a 500): as a ValueError, it is
+    the 400 of any malformed body, and code walking a parsed body never recurses far.
+    """
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            data = super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deep") from None
+        if _nesting_exceeds(data, MAX_JSON_DEPTH):
+            raise ValueError("JSON nested too deep")
+        return data
+
+
+def _nesting_exceeds(data: Any, limit: int) -> bool:
+    """Whether ``data`` has lists or objects nested more than ``limit`` deep (no recursion)."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+    return False
+
+
 def register_security(app: Flask) -> None:
     """Headers on every response (error pages and static files included); NUL refused.
 
     Runs before the blueprints are registered: their ``<int:…>`` rules take IdConverter.
     """
+    app.json = BoundedJSONProvider(app)
     app.url_map.converters["int"] = IdConverter
     app.before_request(refuse_nul_characters)
     app.after_request(add_security_headers)

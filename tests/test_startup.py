@@ -110,3 +110,40 @@ def test_an_unknown_sms_backend_is_refused(tmp_path, monkeypatch):
 
     with pytest.raises(StartupError, match="SMS_BACKEND"):
         load_config(tmp_path)
+
+
+def test_the_web_app_refuses_real_sms_without_a_webhook_token(db):
+    from carpool import create_app
+
+    config = {"DATABASE": db, "SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": ""}
+    with pytest.raises(StartupError, match="SMS_BACKEND=twilio demande aussi TWILIO_AUTH_TOKEN"):
+        create_app(config)
+
+
+def test_gunicorn_refuses_real_sms_without_a_webhook_token_in_one_sentence(database_url):
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SMS_BACKEND": "twilio",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_FROM": "+33639980000",
+        "TWILIO_AUTH_TOKEN": "",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import carpool.wsgi"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+    assert_one_clear_line(result, "TWILIO_AUTH_TOKEN", "webhooks")
+
+
+def test_the_console_backend_still_starts_without_a_token(db):
+    from carpool import create_app
+
+    app = create_app({"DATABASE": db, "SMS_BACKEND": "console", "TWILIO_AUTH_TOKEN": ""})
+
+    assert "sms.inbound" in app.view_functions

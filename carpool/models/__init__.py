@@ -1,6 +1,6 @@
 """All models, imported here so the metadata is complete for Alembic and create_all."""
 
-from carpool.models.accounts import ApiToken, PasswordResetToken, PhoneVerification
+from carpool.models.accounts import ApiToken, PasswordResetRequest, PasswordResetToken, PhoneVerification
 from carpool.models.audit import AuditEvent
 from carpool.models.base import Base
 from carpool.models.jobs import JobRun, SchedulerLease
@@ -62,6 +62,7 @@ __all__ = [
     "OfferStatus",
     "OutboundMessage",
     "OutboundStatus",
+    "PasswordResetRequest",
     "PasswordResetToken",
     "PhoneVerification",
     "Purpose",

@@ -26,6 +26,17 @@ class PasswordResetToken(Timestamped, Base):
     used_at: Mapped[datetime | None]
 
 
+class PasswordResetRequest(Base):
+    """A "mot de passe oublié" form sent, known e-mail or not, by client address (a keyed hash,
+    never the address): the per-client limit on reset requests, shared by every worker."""
+
+    __tablename__ = "password_reset_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    client_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+
+
 class ApiToken(Timestamped, Base):
     """A bearer token for the JSON API, created and revoked by its owner; it expires, and a
     password change, a reset or a log-out revokes every token of the account."""

@@ -19,7 +19,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
-from carpool.models import ApiToken, Association, LoginFailure, PasswordResetToken, UserAccount
+from carpool.models import (
+    ApiToken,
+    Association,
+    AuditEvent,
+    Driver,
+    LoginFailure,
+    PasswordResetRequest,
+    PasswordResetToken,
+    UserAccount,
+)
 from carpool.services import audit
 from carpool.services.validation import InvalidInput
 
@@ -326,18 +335,75 @@ def change_password(
 
 #: At most one reset SMS per account in this time: nobody can flood a driver's phone.
 RESET_COOLDOWN = timedelta(minutes=2)
+#: At most this many reset SMS to one phone number a day, whichever accounts it belongs to.
+MAX_RESET_SMS_PER_PHONE = 3
+RESET_PHONE_WINDOW = timedelta(days=1)
+#: At most this many reset requests (known e-mail or not) from one client address an hour.
+MAX_RESET_REQUESTS_PER_CLIENT = 10
+RESET_CLIENT_WINDOW = timedelta(hours=1)
+
+
+def note_reset_request(session: Session, client: str, clock: Clock) -> None:
+    """Count a reset request from ``client`` (a keyed hash of the address, never the address).
+
+    Raises TooManyAttempts past MAX_RESET_REQUESTS_PER_CLIENT within RESET_CLIENT_WINDOW,
+    whether the e-mails asked for exist or not: one place cannot send SMS to many phones,
+    and the refusal says nothing about which accounts exist. Rows older than the window
+    are deleted here and by the retention job: they no longer count. The caller commits.
+    """
+    now = clock.now()
+    since = now - RESET_CLIENT_WINDOW
+    forget_old_reset_requests(session, now)
+    recent = session.scalar(
+        sa.select(sa.func.count()).where(
+            PasswordResetRequest.client_hash == client, PasswordResetRequest.at > since
+        )
+    )
+    if int(recent or 0) >= MAX_RESET_REQUESTS_PER_CLIENT:
+        raise TooManyAttempts()
+    session.add(PasswordResetRequest(at=now, client_hash=client))
+
+
+def forget_old_reset_requests(session: Session, now: datetime) -> int:
+    """Reset requests only count for RESET_CLIENT_WINDOW: delete older ones (also run by retention)."""
+    result = session.execute(
+        sa.delete(PasswordResetRequest)
+        .where(PasswordResetRequest.at <= now - RESET_CLIENT_WINDOW)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _reset_sms_to_same_phone(session: Session, user: UserAccount, since: datetime) -> int:
+    """Reset links sent since ``since`` to the phone of ``user`` (all its accounts counted)."""
+    accounts: sa.ColumnElement[bool] = UserAccount.id == user.id
+    if user.driver_id is not None:
+        phone = sa.select(Driver.phone).where(Driver.id == user.driver_id).scalar_subquery()
+        accounts = sa.or_(accounts, Driver.phone == phone)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(PasswordResetToken)
+        .join(UserAccount, UserAccount.id == PasswordResetToken.user_id)
+        .outerjoin(Driver, Driver.id == UserAccount.driver_id)
+        .where(accounts, PasswordResetToken.created_at > since)
+    )
+    return int(session.scalar(query) or 0)
 
 
 def start_password_reset(session: Session, user: UserAccount, clock: Clock, ttl: timedelta) -> str | None:
     """A new one-time secret for ``user`` (earlier unused links stop working); store only its digest.
 
-    None when a link was already sent less than RESET_COOLDOWN ago.
+    None when a link was already sent less than RESET_COOLDOWN ago, or when the phone it
+    goes to already had MAX_RESET_SMS_PER_PHONE links within RESET_PHONE_WINDOW: the person
+    is told the same either way, so the answer never says whether an account exists.
     """
     now = clock.now()
     recent = session.scalar(
         sa.select(sa.func.max(PasswordResetToken.created_at)).where(PasswordResetToken.user_id == user.id)
     )
     if recent is not None and now - recent < RESET_COOLDOWN:
+        return None
+    if _reset_sms_to_same_phone(session, user, now - RESET_PHONE_WINDOW) >= MAX_RESET_SMS_PER_PHONE:
         return None
     session.execute(
         sa.update(PasswordResetToken)

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from carpool.clock import PARIS
+from carpool.clock import PARIS, plausible_day
 from carpool.models import AuditEvent, Driver, Resident, Role, UserAccount
 from carpool.notify import privacy
 from carpool.services.mileage import safe_cell
@@ -375,9 +375,10 @@ def _detail(key: str, value: Any) -> tuple[str, str]:
 def _day(text: str) -> date | None:
     for parse in (date.fromisoformat, lambda t: datetime.strptime(t, "%d/%m/%Y").date()):
         try:
-            return parse(text.strip())
+            day = parse(text.strip())
         except ValueError:
             continue
+        return day if plausible_day(day) else None  # 31/12/9999: its next midnight overflows
     return None
 
 

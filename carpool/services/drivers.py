@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
@@ -34,6 +35,11 @@ from carpool.services.accounts import hash_password, password_problem
 from carpool.services.validation import InvalidInput
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: A driver's first name goes into SMS to residents ("Sophie passera vous prendre"): letters
+#: (accents welcome), single spaces, hyphens and apostrophes, so nothing else (links, numbers,
+#: control or direction characters) can be slipped into a message.
+FIRST_NAME_MAX = 40
+_NAME_SEPARATORS = " -'"
 MAX_TIME_OFF_DAYS = 366
 
 # --- phone numbers -------------------------------------------------------------------------
@@ -194,6 +200,28 @@ def associations(session: Session) -> list[Association]:
     return list(session.scalars(sa.select(Association).order_by(Association.name)))
 
 
+def clean_first_name(text: str) -> str:
+    """Composed accents, the typographic apostrophe as a plain one (GSM-7), single spaces."""
+    text = unicodedata.normalize("NFC", text).replace("\u2019", "'")
+    return re.sub(r" ?- ?", "-", " ".join(text.split()))
+
+
+def first_name_problem(name: str) -> str | None:
+    """A plain-French reason ``name`` (cleaned) is refused as a first name, or None."""
+    if not name:
+        return "Indiquez votre prénom."
+    if len(name) > FIRST_NAME_MAX:
+        return f"Votre prénom doit faire {FIRST_NAME_MAX} caractères au plus."
+    letters_only = all(ch.isalpha() or ch in _NAME_SEPARATORS for ch in name)
+    well_formed = name[0].isalpha() and name[-1].isalpha() and not re.search(r"[ '-]{2}", name)
+    if not (letters_only and well_formed):
+        return (
+            "Votre prénom ne peut contenir que des lettres (accents compris), des espaces, "
+            "des traits d'union et des apostrophes, par exemple « Marie-Hélène »."
+        )
+    return None
+
+
 def sign_up(session: Session, form: SignUp, clock: Clock) -> UserAccount:
     """Create a PENDING driver and their log-in; raises InvalidInput with every problem found.
 
@@ -201,8 +229,9 @@ def sign_up(session: Session, form: SignUp, clock: Clock) -> UserAccount:
     """
     errors: dict[str, str] = {}
     email = form.email.strip().lower()
-    if not form.first_name.strip():
-        errors["first_name"] = "Indiquez votre prénom."
+    first_name = clean_first_name(form.first_name)
+    if problem := first_name_problem(first_name):
+        errors["first_name"] = problem
     if not form.last_name.strip():
         errors["last_name"] = "Indiquez votre nom."
     if not EMAIL.match(email) or len(email) > 254:
@@ -237,7 +266,7 @@ def sign_up(session: Session, form: SignUp, clock: Clock) -> UserAccount:
     assert commune is not None and association is not None
     driver = Driver(
         association_id=association.id,
-        first_name=form.first_name.strip()[:80],
+        first_name=first_name,
         last_name=form.last_name.strip()[:80],
         email=email,
         phone=phone,

@@ -31,6 +31,7 @@ from carpool.models import (
     OfferStatus,
     Request,
     Resident,
+    VettingStatus,
 )
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
@@ -43,6 +44,11 @@ MAX_DETOUR_MIN = 60
 MAX_REPEAT = timedelta(weeks=12)
 MAX_AHEAD = timedelta(days=365)
 ACTIVE = tuple(SEAT_HOLDING)
+#: Open offers still to come that a driver may have at once. A pending driver is never assigned,
+#: so a handful lets them try the service without loading the matcher; a vetted one can still
+#: offer twelve weeks of daily return trips (12 × 7 × 2 = 168).
+MAX_UPCOMING_OFFERS_PENDING = 5
+MAX_UPCOMING_OFFERS = 200
 
 
 class NotFound(LookupError):
@@ -137,6 +143,8 @@ def _occurrences(form: OfferInput, errors: dict[str, str]) -> list[date]:
         errors["repeat_until"] = "La date de fin doit être après la date du premier trajet."
     elif form.repeat_until - form.day > MAX_REPEAT:
         errors["repeat_until"] = "Répétez un trajet sur douze semaines au plus."
+    if "repeat_until" in errors:
+        return [form.day]  # not the days up to a far-off end: 9999-12-31 overflowed
     days, day = [form.day], form.day + timedelta(days=1)
     while day <= form.repeat_until:
         if day.weekday() in form.repeat_days:
@@ -171,6 +179,7 @@ def _new_offer(
 def create_offers(session: Session, driver: Driver, form: OfferInput, clock: Clock) -> list[Offer]:
     """One offer per occurrence (weekly repeat), each followed by its return if asked; all or nothing."""
     checked = check(session, driver, form, clock)
+    _check_upcoming_cap(session, driver, len(checked.days) * (2 if checked.return_time else 1), clock.now())
     series = uuid.uuid4().hex if len(checked.days) > 1 else None
     created = []
     for day in checked.days:
@@ -202,6 +211,30 @@ def create_offers(session: Session, driver: Driver, form: OfferInput, clock: Clo
             association_id=driver.association_id,
         )
     return created
+
+
+def _check_upcoming_cap(session: Session, driver: Driver, adding: int, now: datetime) -> None:
+    """InvalidInput when ``adding`` more offers would pass the driver's cap of upcoming offers."""
+    pending = driver.vetting is VettingStatus.PENDING
+    cap = MAX_UPCOMING_OFFERS_PENDING if pending else MAX_UPCOMING_OFFERS
+    upcoming = int(
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                Offer.driver_id == driver.id, Offer.status == OfferStatus.OPEN, Offer.depart_latest >= now
+            )
+        )
+        or 0
+    )
+    if upcoming + adding <= cap:
+        return
+    if pending:
+        message = (
+            f"Tant qu'un coordinateur n'a pas validé votre inscription, vous pouvez proposer "
+            f"{cap} trajets à venir au plus (vous en avez déjà {upcoming})."
+        )
+    else:
+        message = f"Vous pouvez proposer {cap} trajets à venir au plus (vous en avez déjà {upcoming})."
+    raise InvalidInput.on("", message + " Proposez-en moins, ou annulez-en d'autres.")
 
 
 def own_offer(session: Session, driver: Driver, offer_id: int) -> Offer:

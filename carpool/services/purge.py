@@ -69,6 +69,9 @@ def purge_all(session: Session, now: datetime) -> PurgeReport:
     report.audit_events_deleted = _delete(session, sa.delete(AuditEvent).where(AuditEvent.at < cutoff))
     report.job_runs_deleted = _delete(session, sa.delete(JobRun).where(JobRun.started_at < cutoff))
     forget_sms_guards(session, now)
+    from carpool.services.accounts import forget_old_reset_requests  # Argon2 set-up: only here
+
+    forget_old_reset_requests(session, now)  # hashed client addresses, kept an hour
     return report
 
 

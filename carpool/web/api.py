@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from carpool.clock import PARIS
+from carpool.clock import EARLIEST_DAY, LATEST_DAY, PARIS, plausible_day
 from carpool.extensions import csrf, db_session
 from carpool.models import AvailabilitySlot, Driver, MatchStatus, Offer, Role, TimeOff
 from carpool.services import accounts, bookings, drivers, mileage, offers, places
@@ -406,6 +406,8 @@ def get_mileage() -> tuple[Response, int]:
         month = datetime.strptime(month_text, "%Y-%m").date()
     except ValueError:
         raise InvalidInput.on("month", "Mois attendu au format AAAA-MM.") from None
+    if not plausible_day(month):
+        raise InvalidInput.on("month", f"Mois attendu entre {EARLIEST_DAY:%Y-%m} et {LATEST_DAY:%Y-%m}.")
     statement = mileage.statement(db_session(), me(), month)
     return done(
         {

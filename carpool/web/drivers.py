@@ -26,7 +26,7 @@ from flask import session as cookie
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from carpool.clock import MONTHS, PARIS
+from carpool.clock import MONTHS, PARIS, plausible_day
 from carpool.extensions import db_session
 from carpool.models import (
     ApiToken,
@@ -61,6 +61,7 @@ from carpool.web.forms import (
     TimeOffForm,
     show_errors,
 )
+from carpool.web.links import public_url
 
 bp = Blueprint("drivers", __name__, url_prefix="/conducteurs")
 driver_required = auth.role_required(Role.DRIVER)
@@ -258,12 +259,20 @@ def logout() -> BaseResponse:
     return auth.log_out_and_go(url_for("public.index"))
 
 
+TOO_MANY_RESETS = "Trop de demandes depuis cette connexion : réessayez dans une heure."
+
+
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
 def forgot_password() -> View:
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
         return render_template("drivers/forgot.html", form=form), 422 if form.is_submitted() else 200
     session = db_session()
+    try:
+        accounts.note_reset_request(session, auth.client_key(), auth.clock())
+    except accounts.TooManyAttempts:
+        form.email.errors = [TOO_MANY_RESETS]
+        return render_template("drivers/forgot.html", form=form), 429
     email = (form.email.data or "").strip().lower()
     user = session.query(UserAccount).filter_by(email=email).one_or_none()
     driver = drivers.driver_of(session, user) if user else None
@@ -271,7 +280,7 @@ def forgot_password() -> View:
         minutes = current_app.config.get("PASSWORD_RESET_TTL_MIN", 30)
         secret = accounts.start_password_reset(session, user, auth.clock(), timedelta(minutes=minutes))
         if secret is not None:
-            link = url_for("drivers.reset_password", token=secret, _external=True)
+            link = public_url("drivers.reset_password", token=secret)
             enqueue(
                 session,
                 f"account:{user.id}:reset:{accounts.digest(secret)[:16]}",
@@ -280,8 +289,8 @@ def forgot_password() -> View:
                 association_id=user.association_id,
                 respect_opt_out=False,
             )
-        session.commit()
-    # The same answer whether or not the address has an account.
+    session.commit()  # the request counts against this client even for an unknown address
+    # The same answer whether or not the address has an account, or its phone had enough links today.
     flash("Si cette adresse correspond à un compte, un SMS avec un lien vient d'être envoyé.")
     return redirect(url_for("drivers.login"))
 
@@ -454,6 +463,8 @@ def run_sheet() -> str:
     try:
         day = date.fromisoformat(request.args.get("jour", ""))
     except ValueError:
+        day = today()
+    if not plausible_day(day):
         day = today()
     start = datetime.combine(day, time(0), tzinfo=PARIS)
     session = db_session()

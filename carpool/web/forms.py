@@ -115,7 +115,8 @@ def _find(form: Form, name: str) -> Any:
 
 
 class SignUpForm(BaseForm):
-    first_name = StringField("Prénom", [required(), Length(max=80)], render_kw={"autocomplete": "given-name"})
+    # Length and characters are the service's rules (drivers.first_name_problem), in French.
+    first_name = StringField("Prénom", [required()], render_kw={"autocomplete": "given-name"})
     last_name = StringField("Nom", [required(), Length(max=80)], render_kw={"autocomplete": "family-name"})
     email = EmailField("Adresse e-mail", [required(), Length(max=254)], render_kw={"autocomplete": "email"})
     phone = TelField(

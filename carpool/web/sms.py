@@ -1,7 +1,8 @@
 """Twilio webhooks: inbound SMS and delivery status.
 
 Signatures are checked whenever TWILIO_AUTH_TOKEN is set, whatever the backend;
-without a token the webhooks only accept requests from this machine (loopback).
+without a token (console backend only: the twilio one refuses to start) the webhooks
+only accept requests from this machine (loopback).
 The answer is an empty TwiML document: replies leave through the outbox.
 """
 
@@ -12,6 +13,7 @@ import logging
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 
+from carpool.config import StartupError
 from carpool.extensions import csrf, db_session
 from carpool.notify.signature import valid_twilio_signature
 
@@ -21,12 +23,22 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 def init_app(app: Flask) -> None:
-    csrf.exempt(bp)
-    app.register_blueprint(bp)
+    """Register the webhooks; with real SMS, refuse to start unless their signatures can be checked.
+
+    Without a token they trust loopback requests, and behind a proxy on the same machine
+    every request comes from loopback: anyone could post an SMS "from" any number.
+    """
     if not app.config.get("TWILIO_AUTH_TOKEN"):
+        if app.config.get("SMS_BACKEND") == "twilio":
+            raise StartupError(
+                "SMS_BACKEND=twilio demande aussi TWILIO_AUTH_TOKEN : sans lui, les webhooks SMS "
+                "ne peuvent pas vérifier que les requêtes viennent de Twilio."
+            )
         log.warning(
             "TWILIO_AUTH_TOKEN absent : les webhooks SMS n'acceptent que les requêtes locales (127.0.0.1)"
         )
+    csrf.exempt(bp)
+    app.register_blueprint(bp)
 
 
 def _twiml() -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Response, render_template, request
 
 from carpool.extensions import db_session
+from carpool.security import MAX_ID
 from carpool.services import audit_view
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import association_id, coordinator_required, record, today
@@ -20,6 +21,8 @@ from carpool.web.coordinators.common import association_id, coordinator_required
 def audit_page() -> str:
     filters, problems = audit_view.Filters.from_query(request.args)
     before = request.args.get("avant", type=int)
+    if before is not None and not 0 < before <= MAX_ID:
+        before = None  # no such event: the first page, not a database error
     page = audit_view.page(db_session(), association_id(), filters, before=before)
     db_session().rollback()  # read only: end the transaction (SQLite holds the write lock)
     return render_template(

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from flask import Response, render_template, request
 from markupsafe import Markup, escape
 
-from carpool.clock import PARIS
+from carpool.clock import PARIS, plausible_day
 from carpool.extensions import db_session
 from carpool.models import Purpose
 from carpool.services import figures as service
@@ -186,7 +186,7 @@ def _month(value: str | None, name: str, word: str, period: Period) -> date | No
         month = datetime.strptime(value.strip(), "%Y-%m").date()
     except ValueError:
         month = None
-    if month is None or month.year < 2000:
+    if month is None or not plausible_day(month):
         period.problems.append(
             f"Le mois de {word} n'est pas valide : écrivez-le sous la forme AAAA-MM (2026-01)."
         )
