@@ -403,6 +403,7 @@ def _solve_heuristic(t: _Trips, rounds: int = 3) -> None:
     one_way = {leg for leg in eligible if t.back[t.owner[leg]] is None}
     _residual(b, one_way, rounds)
     _insert_round_trips(t)
+    _release_half_served(t)  # a no-op unless taking a leg off emptied a route
 
 
 def _leg_edges(b: _Batch, eligible: set[int]) -> list[tuple[int, Target, int]]:
@@ -505,27 +506,24 @@ def _insert_round_trips(t: _Trips) -> None:
     for k in todo:
         back = t.back[k]
         assert back is not None
-        pair_cost: int | None = None
+        wait = _best_waiting(t, k)
         out = _best_leg_option(b, k)
+        ret = None
         if out is not None:
             _place(b, k, out[1], out[2])
-            ret = _best_leg_option(b, back)
-            _unplace(b, k)
-            if ret is not None:
-                pair_cost = out[0] + ret[0]
-        wait = _best_waiting(t, k)
-        if wait is not None and (pair_cost is None or _vol_sec(wait[1].duty.effort_min) <= pair_cost):
-            _place_waiting(t, k, wait[0], wait[1])
-        elif pair_cost is not None and out is not None:
-            again = _best_leg_option(b, k)  # recomputed: the unplace may have changed the route memo
-            if again is None:
-                continue
-            _place(b, k, again[1], again[2])
             ret = _best_leg_option(b, back)
             if ret is None:
                 _unplace(b, k)
             else:
                 _place(b, back, ret[1], ret[2])
+        if wait is None or (
+            out is not None and ret is not None and out[0] + ret[0] < _vol_sec(wait[1].duty.effort_min)
+        ):
+            continue
+        if out is not None and ret is not None:  # waiting is cheaper: the state before, then the duty
+            _unplace(b, back)
+            _unplace(b, k)
+        _place_waiting(t, k, wait[0], wait[1])
 
 
 def _best_waiting(t: _Trips, k: int) -> tuple[str, Waiting] | None:

@@ -11,7 +11,8 @@ from matchkit import BASES, PARAMS, ROUTER, offers, requests, volunteers
 from carpool.matching import Offer, Request, Volunteer, match_batch
 from carpool.matching.model import EPS_MIN, MatchResult, to_min
 from carpool.matching.oracle import oracle_max_round_trips, oracle_route_feasible
-from carpool.matching.roundtrip import leg_requests, match_round_trips, return_latest
+from carpool.matching.roundtrip import leg_requests, match_round_trips, outward_first_greedy, return_latest
+from carpool.matching.synth import generate_round_trips
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FIGEAC, CAHORS, CAJARC = (2.0346, 44.6098), (1.44062, 44.44683), (1.84315, 44.48475)
@@ -190,3 +191,14 @@ def test_the_out_seat_goes_to_whoever_can_come_home() -> None:
     result = match_round_trips([out, back], [], [stuck, fine], PARAMS)
     assert {a.request_id for a in result.assignments} == {"fine"}
     assert [(u.request_id, u.reason) for u in result.unmatched] == [("stuck", "no_return")]
+
+
+def test_a_synthetic_day_exact_beats_heuristic_and_outward_first_greedy() -> None:
+    w = generate_round_trips(120, 60, seed=1, days=1)
+    exact = match_round_trips(w.offers, w.volunteers, w.requests, PARAMS)
+    heuristic = match_round_trips(w.offers, w.volunteers, w.requests, PARAMS, exact_limit=0)
+    greedy = outward_first_greedy(w.offers, w.volunteers, w.requests, PARAMS)
+    assert exact.stats["exact"] == 1 and heuristic.stats["exact"] == 0
+    assert _problems(w.offers, w.requests, exact) == _problems(w.offers, w.requests, heuristic) == []
+    pax = exact.stats["served_passengers"]
+    assert pax >= heuristic.stats["served_passengers"] and pax >= greedy.stats["served_passengers"]
