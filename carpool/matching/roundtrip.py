@@ -698,7 +698,7 @@ def _stats(t: _Trips, result: MatchResult, done: set[int]) -> None:
         "served_requests": len(served),
         "served_passengers": sum(r.passengers for r in served),
         "served_medical": sum(1 for r in served if r.medical),
-        "served_by_volunteers": sum(1 for a in result.assignments if a.volunteer_id is not None),
+        "served_by_volunteers": len({a.request_id for a in result.assignments if a.volunteer_id is not None}),
         "shared_offers": sum(1 for m in b.offer_sets.values() if len(m) > 1),
         "total_offer_detour_min": round(sum(s.detour for s in b.offer_sol.values()), 1),
         "unmatched": len(result.unmatched),
