@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from matchkit import BASES, PARAMS, ROUTER, offers, requests, volunteers
 
-from carpool.matching import Offer, Request, Volunteer, match_batch
+from carpool.matching import Offer, Request, Slot, Volunteer, match_batch
 from carpool.matching.model import EPS_MIN, MatchResult, to_min
 from carpool.matching.oracle import oracle_max_round_trips, oracle_route_feasible
 from carpool.matching.roundtrip import leg_requests, match_round_trips, outward_first_greedy, return_latest
@@ -202,3 +202,14 @@ def test_a_synthetic_day_exact_beats_heuristic_and_outward_first_greedy() -> Non
     assert _problems(w.offers, w.requests, exact) == _problems(w.offers, w.requests, heuristic) == []
     pax = exact.stats["served_passengers"]
     assert pax >= heuristic.stats["served_passengers"] and pax >= greedy.stats["served_passengers"]
+
+
+def test_the_same_volunteer_both_ways_when_it_costs_the_same() -> None:
+    """Two identical volunteers, slots in the morning and the afternoon (no waiting possible),
+    two identical residents: each volunteer brings home the resident they took out."""
+    slots = (Slot(_at("07:00"), _at("11:00")), Slot(_at("14:00"), _at("18:00")))
+    twins = [Volunteer(v, (1.80, 44.50), 30.0, slots, max_trips=2) for v in ("v1", "v2")]
+    result = match_round_trips([], twins, [_trip("a", ret="15:00"), _trip("b", ret="15:00")], PARAMS)
+    assert len(result.assignments) == 4
+    for rid in ("a", "b"):
+        assert len({a.volunteer_id for a in result.assignments if a.request_id == rid}) == 1
