@@ -80,10 +80,15 @@ RETURN_WINDOW_MIN = 90.0
 """Default time to get home: return_latest = return_time + this."""
 EXACT_LIMIT = 60
 """Batches up to this many requests are solved exactly (CP-SAT)."""
-EXACT_TIME_LIMIT_S = 20.0
-"""Safety net only: a daily problem is proved optimal in well under a second."""
-MAX_COLUMNS_PER_OFFER = 2000
-"""Packings enumerated per offer; reaching it makes the answer non-exact (stats["exact"] = 0)."""
+EXACT_DETERMINISTIC_LIMIT = 10.0
+"""CP-SAT's deterministic time limit (about seconds, independent of the machine's load, so
+the same file gives the same answer); a daily problem is proved optimal far below it."""
+MAX_COLUMNS_PER_OFFER = 500
+MAX_COLUMNS = 20_000
+MAX_ROUTE_SEARCHES = 10_000
+"""Packings enumerated per offer, in all, and exact insertion searches spent on them (about
+a second): past any of them the batch is left to the heuristic (stats["exact"] = 0) rather
+than solved slowly. Counts, not clock time, so that the same file gives the same answer."""
 
 
 def return_latest(request: Request) -> datetime:
@@ -247,10 +252,11 @@ def _alone(b: _Batch, leg: int, slot: int) -> RouteSolution:
     return RouteSolution(float(h.depart[k]), float(h.detour[k]), ((0, True), (0, False)), ())
 
 
-def _offer_columns(t: _Trips, usable: set[int]) -> tuple[list[_Column], bool]:
+def _offer_columns(t: _Trips, usable: set[int]) -> list[_Column] | None:
     """Every feasible packing of legs per offer (grown from feasible smaller packings).
 
-    Returns the columns and whether the enumeration was complete.
+    None when the enumeration goes past :data:`MAX_COLUMNS_PER_OFFER`, :data:`MAX_COLUMNS`
+    or :data:`MAX_ROUTE_SEARCHES` (dense days: many legs fit many cars).
     """
     b = t.b
     by_slot: dict[int, list[int]] = {}
@@ -259,7 +265,7 @@ def _offer_columns(t: _Trips, usable: set[int]) -> tuple[list[_Column], bool]:
             for s in h.slots.tolist():
                 by_slot.setdefault(int(s), []).append(leg)
     columns: list[_Column] = []
-    complete = True
+    searches = b.route_calls + MAX_ROUTE_SEARCHES
     for slot, cands in sorted(by_slot.items()):
         layer: dict[tuple[int, ...], RouteSolution] = {(leg,): _alone(b, leg, slot) for leg in cands}
         found = dict(layer)
@@ -275,28 +281,30 @@ def _offer_columns(t: _Trips, usable: set[int]) -> tuple[list[_Column], bool]:
                     sol = b.route(slot, list(members))
                     if sol is not None:
                         grown[members] = sol
-                if len(found) + len(grown) > MAX_COLUMNS_PER_OFFER:
-                    complete = False
-                    break
+                too_many = len(found) + len(grown) > MAX_COLUMNS_PER_OFFER
+                if too_many or len(columns) + len(found) > MAX_COLUMNS or b.route_calls > searches:
+                    return None
             found.update(grown)
             layer = grown
-            if not layer or not complete:
+            if not layer:
                 break
         columns.extend(_Column(slot, legs, sol) for legs, sol in found.items())
-    return columns, complete
+    return columns
 
 
 def _solve_exact(t: _Trips) -> bool | None:
     """CP-SAT over offer packings and volunteer duties, placed into the batch.
 
-    True when proved optimal, False when only a feasible answer was found in the
-    time limit (or the packings were capped), None when nothing was placed.
+    True when proved optimal; None (nothing placed) when the packings are too many
+    or the optimum is not proved within the limit: the heuristic then answers.
     """
     from ortools.sat.python import cp_model
 
     b = t.b
     usable = {k for k in range(len(t.requests)) if t.servable(k)}
-    columns, complete = _offer_columns(t, usable)
+    columns = _offer_columns(t, usable)
+    if columns is None:
+        return None
     m = cp_model.CpModel()
     served = {k: m.new_bool_var(f"y{k}") for k in usable}
     cover: dict[int, list[cp_model.IntVar]] = {leg: [] for k in usable for leg in t.legs_of(k)}
@@ -356,9 +364,9 @@ def _solve_exact(t: _Trips) -> bool | None:
     m.maximize(cp_model.LinearExpr.weighted_sum(variables, [w for _, w in gains] + [w for _, w in terms]))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # deterministic: the same file gives the same answer
-    solver.parameters.max_time_in_seconds = EXACT_TIME_LIMIT_S
+    solver.parameters.max_deterministic_time = EXACT_DETERMINISTIC_LIMIT
     status = solver.solve(m)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if status != cp_model.OPTIMAL:
         return None
     for x, c in col_vars:
         if solver.boolean_value(x):
@@ -370,7 +378,7 @@ def _solve_exact(t: _Trips) -> bool | None:
                 _place_waiting(t, key, vid, pick)
             else:
                 b.place_volunteer(key, vid, pick)
-    return status == cp_model.OPTIMAL and complete
+    return True
 
 
 def _place_waiting(t: _Trips, k: int, vid: str, w: Waiting) -> None:
