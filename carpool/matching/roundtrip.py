@@ -15,7 +15,8 @@ driver for both legs.
 
 * Up to :data:`EXACT_LIMIT` requests (an association's day): exact. Every
   feasible packing of legs on each offer is enumerated (exact insertion search
-  per subset) and CP-SAT chooses columns and duties.
+  per subset) and CP-SAT chooses columns and duties. A day too dense to enumerate
+  within fixed counts goes to the heuristic (``stats["exact"]`` says which answered).
 * Above: a heuristic on the machinery of ``match_batch`` (min-cost flow over
   the legs, exact repair per offer), then half-served round trips are released
   and both legs are inserted together, most valuable first. Its gap to the
