@@ -84,12 +84,16 @@ EXACT_LIMIT = 60
 EXACT_DETERMINISTIC_LIMIT = 10.0
 """CP-SAT's deterministic time limit (about seconds, independent of the machine's load, so
 the same file gives the same answer); a daily problem is proved optimal far below it."""
+IMPROVE_DETERMINISTIC_LIMIT = 1.0
+"""The same for the improvement of the heuristic's answer on a dense day (any answer found
+is kept, as it is never worse than the hint)."""
 MAX_COLUMNS_PER_OFFER = 500
 MAX_COLUMNS = 20_000
-MAX_ROUTE_SEARCHES = 10_000
+MAX_ROUTE_SEARCHES = 5_000
 """Packings enumerated per offer, in all, and exact insertion searches spent on them (about
-a second): past any of them the batch is left to the heuristic (stats["exact"] = 0) rather
-than solved slowly. Counts, not clock time, so that the same file gives the same answer."""
+half a second): past any of them the batch goes to the heuristic, improved by CP-SAT over
+single legs and the heuristic's packings (stats["exact"] = 0), rather than solved slowly.
+Counts, not clock time, so that the same file gives the same answer."""
 
 
 def return_latest(request: Request) -> datetime:
@@ -230,6 +234,8 @@ def match_round_trips(
     proved = _solve_exact(t) if len(requests) <= exact_limit else None
     if proved is None:
         _solve_heuristic(t)
+        if len(requests) <= exact_limit:
+            _improve(t)
     exact = bool(proved)
     result = _finish_trips(t)
     result.stats["exact"] = int(exact)
@@ -294,24 +300,55 @@ def _offer_columns(t: _Trips, usable: set[int]) -> list[_Column] | None:
 
 
 def _solve_exact(t: _Trips) -> bool | None:
-    """CP-SAT over offer packings and volunteer duties, placed into the batch.
+    """CP-SAT over every offer packing and volunteer duty, placed into the batch.
 
     True when proved optimal; None (nothing placed) when the packings are too many
     or the optimum is not proved within the limit: the heuristic then answers.
     """
-    from ortools.sat.python import cp_model
-
-    b = t.b
     usable = {k for k in range(len(t.requests)) if t.servable(k)}
     columns = _offer_columns(t, usable)
     if columns is None:
         return None
+    return _cp_sat(t, usable, columns, improve=False)
+
+
+def _improve(t: _Trips) -> None:
+    """After the heuristic on a small batch: CP-SAT over every single leg per offer, the
+    heuristic's own packings and every duty, started from the heuristic's answer.
+
+    Never worse than the heuristic, and at least the best answer with one leg per offer
+    (the brute-force floor of the tests), also on days too dense to enumerate.
+    """
+    b = t.b
+    usable = {k for k in range(len(t.requests)) if t.servable(k)}
+    columns = [
+        _Column(int(s), (leg,), _alone(b, leg, int(s)))
+        for leg, h in enumerate(b.hits)
+        if t.owner[leg] in usable
+        for s in h.slots.tolist()
+    ]
+    columns.extend(
+        _Column(slot, tuple(members), b.offer_sol[slot])
+        for slot, members in b.offer_sets.items()
+        if len(members) > 1
+    )
+    _cp_sat(t, usable, columns, improve=True)
+
+
+def _cp_sat(t: _Trips, usable: set[int], columns: list[_Column], improve: bool) -> bool | None:
+    """Choose columns and duties (see :func:`_solve_exact`); with ``improve``, the current
+    placement is the hint and is replaced only by what CP-SAT finds (never worse)."""
+    from ortools.sat.python import cp_model
+
+    b = t.b
     m = cp_model.CpModel()
     served = {k: m.new_bool_var(f"y{k}") for k in usable}
     cover: dict[int, list[cp_model.IntVar]] = {leg: [] for k in usable for leg in t.legs_of(k)}
     terms: list[tuple[cp_model.IntVar, int]] = []
     col_vars: list[tuple[cp_model.IntVar, _Column]] = []
     per_slot: dict[int, list[cp_model.IntVar]] = {}
+    kept = {(slot, tuple(members)) for slot, members in b.offer_sets.items()}
+    hints: list[tuple[cp_model.IntVar, bool]] = [(y, k in b.served) for k, y in served.items()]
     for c in columns:
         x = m.new_bool_var("")
         col_vars.append((x, c))
@@ -319,8 +356,11 @@ def _solve_exact(t: _Trips) -> bool | None:
         for leg in c.legs:
             cover[leg].append(x)
         terms.append((x, -2 * _offer_sec(c.sol.detour)))
+        hints.append((x, (c.slot, c.legs) in kept))
     for xs in per_slot.values():
         m.add_at_most_one(xs)
+    chosen_duties = {id(d) for placed in b.vol_kept.values() for _, d in placed}
+    chosen_duties |= {id(w) for _, w in t.wait_kept.values()}
     duty_vars: list[tuple[cp_model.IntVar, str, int, Duty | Waiting]] = []
     per_vol: dict[str, list[tuple[cp_model.IntVar, Duty]]] = {}
     one_way: dict[tuple[int, str, bool], list[cp_model.IntVar]] = {}
@@ -335,6 +375,7 @@ def _solve_exact(t: _Trips) -> bool | None:
                 cover[leg].append(x)
                 terms.append((x, -2 * _vol_sec(d.effort_min)))
                 one_way.setdefault((t.owner[leg], vid, leg != t.owner[leg]), []).append(x)
+                hints.append((x, id(d) in chosen_duties))
     for k in usable:
         for vid, waits in t.waiting[k].items():
             for w in waits:
@@ -344,6 +385,7 @@ def _solve_exact(t: _Trips) -> bool | None:
                 for leg in t.legs_of(k):
                     cover[leg].append(x)
                 terms.append((x, 1 - 2 * _vol_sec(w.duty.effort_min)))  # same driver both ways
+                hints.append((x, id(w) in chosen_duties))
     for (k, vid, is_back), xs in one_way.items():
         if is_back and (k, vid, False) in one_way:
             same = m.new_bool_var("")
@@ -363,12 +405,18 @@ def _solve_exact(t: _Trips) -> bool | None:
     gains = [(served[k], b.value(k)[0] * pax_w + b.value(k)[1] * med_w) for k in usable]
     variables = [x for x, _ in gains] + [x for x, _ in terms]
     m.maximize(cp_model.LinearExpr.weighted_sum(variables, [w for _, w in gains] + [w for _, w in terms]))
+    if improve:
+        for x, on in hints:
+            m.add_hint(x, on)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # deterministic: the same file gives the same answer
-    solver.parameters.max_deterministic_time = EXACT_DETERMINISTIC_LIMIT
+    solver.parameters.max_deterministic_time = (
+        IMPROVE_DETERMINISTIC_LIMIT if improve else EXACT_DETERMINISTIC_LIMIT
+    )
     status = solver.solve(m)
-    if status != cp_model.OPTIMAL:
+    if status != cp_model.OPTIMAL and not (improve and status == cp_model.FEASIBLE):
         return None
+    _clear(t)
     for x, c in col_vars:
         if solver.boolean_value(x):
             for leg in c.legs:
@@ -379,7 +427,15 @@ def _solve_exact(t: _Trips) -> bool | None:
                 _place_waiting(t, key, vid, pick)
             else:
                 b.place_volunteer(key, vid, pick)
-    return True
+    return not improve
+
+
+def _clear(t: _Trips) -> None:
+    t.b.offer_sets.clear()
+    t.b.offer_sol.clear()
+    t.b.vol_kept.clear()
+    t.b.served.clear()
+    t.wait_kept.clear()
 
 
 def _place_waiting(t: _Trips, k: int, vid: str, w: Waiting) -> None:
