@@ -729,6 +729,9 @@ def _unmatched(t: _Trips, result: MatchResult, done: set[int]) -> None:
         elif back is not None and not (t.has_option(back) or waits):
             why[k] = None
             lonely.append(back)
+        elif back is not None and _only_back_missing(t, k, back):
+            found = _reason(b, back)
+            why[k] = ("no_return", None if found is None else found[1])
         else:
             found = _reason(b, k) or (None if back is None else _reason(b, back))
             if found is None and waits:
@@ -745,6 +748,12 @@ def _unmatched(t: _Trips, result: MatchResult, done: set[int]) -> None:
             found = ("no_return", diagnosed[back][1])
         assert found is not None
         result.unmatched.append(Unmatched(t.requests[k].id, found[0], found[1]))
+
+
+def _only_back_missing(t: _Trips, k: int, back: int) -> bool:
+    """The way out would still fit next to what is kept, the way back would not."""
+    out_fits = _best_leg_option(t.b, k) is not None or _best_waiting(t, k) is not None
+    return out_fits and _best_leg_option(t.b, back) is None
 
 
 def _taken(vid: str) -> NearMiss:

@@ -213,3 +213,12 @@ def test_the_same_volunteer_both_ways_when_it_costs_the_same() -> None:
     assert len(result.assignments) == 4
     for rid in ("a", "b"):
         assert len({a.volunteer_id for a in result.assignments if a.request_id == rid}) == 1
+
+
+def test_a_way_back_taken_by_another_resident_is_no_return() -> None:
+    out = Offer("out", FIGEAC, CAHORS, _at("08:00"), _at("08:30"), 2, 30.0)  # room for both
+    back = _offer("back", CAHORS, FIGEAC, "11:20", seats=1)
+    result = match_round_trips([out, back], [], [_trip("a"), _trip("b")], PARAMS)
+    assert len(result.assignments) == 2
+    (u,) = result.unmatched
+    assert u.reason == "no_return" and u.near_miss is not None and u.near_miss.offer_id == "back"
