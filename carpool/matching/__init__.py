@@ -3,6 +3,9 @@
 Public API::
 
     match_batch(offers, volunteers, requests, params=None, router=None) -> MatchResult
+    match_round_trips(offers, volunteers, requests, params=None, router=None) -> MatchResult
+        (both legs of round trips jointly; assignments carry ``leg``; the same as
+        match_batch when no request has a return_time)
     CandidateIndex(offers=(), volunteers=(), params=None, router=None)
         .add(offer) / .remove(offer_id) / .candidates(request, limit=None) -> list[Option]
 
@@ -31,6 +34,7 @@ from carpool.matching.model import (
     Unmatched,
     Volunteer,
 )
+from carpool.matching.roundtrip import match_round_trips
 from carpool.matching.router import CrowFlyRouter, Router, haversine_km
 
 __all__ = [
@@ -54,4 +58,5 @@ __all__ = [
     "greedy_batch",
     "haversine_km",
     "match_batch",
+    "match_round_trips",
 ]

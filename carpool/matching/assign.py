@@ -23,7 +23,7 @@ resource).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 
@@ -300,10 +300,13 @@ def _repair(b: _Batch, choice: dict[int, Target]) -> None:
             b.place_volunteer(i, vid, duty)
 
 
-def _residual_edges(b: _Batch) -> tuple[list[tuple[int, Target, int]], Callable[[Target], int]]:
+def _residual_edges(
+    b: _Batch, allowed: Collection[int] | None = None
+) -> tuple[list[tuple[int, Target, int]], Callable[[Target], int]]:
+    """Edges of the unserved requests (only those in ``allowed`` if given)."""
     edges: list[tuple[int, Target, int]] = []
     for i, h in enumerate(b.hits):
-        if i in b.served:
+        if i in b.served or (allowed is not None and i not in allowed):
             continue
         for s in h.slots[:RESIDUAL_OPTIONS]:
             slot = int(s)

@@ -166,6 +166,12 @@ def _request(raw: dict[str, Any], where: str) -> Request:
     ret = None if ret_raw is None else parse_time(ret_raw, where, "return_time")
     if ret is not None and ret < earliest:
         raise InputError(f"{where}: return_time is before earliest")
+    home_raw = raw.get("return_latest")
+    home = None if home_raw is None else parse_time(home_raw, where, "return_latest")
+    if home is not None and ret is None:
+        raise InputError(f"{where}: return_latest needs a return_time")
+    if home is not None and ret is not None and home < ret:
+        raise InputError(f"{where}: return_latest is before return_time")
     needs = raw.get("needs", [])
     if not isinstance(needs, list) or not all(isinstance(n, str) and n for n in needs):
         raise InputError(f"{where}: needs must be a list of strings")
@@ -179,6 +185,7 @@ def _request(raw: dict[str, Any], where: str) -> Request:
         frozenset(needs),
         _bool(raw.get("medical", False), where, "medical"),
         ret,
+        home,
     )
 
 
@@ -226,6 +233,7 @@ def result_to_json(result: MatchResult) -> dict[str, Any]:
                 "pickup_at": iso_paris(a.pickup_at),
                 "dropoff_at": iso_paris(a.dropoff_at),
                 "detour_min": round(a.detour_min, 1),
+                "leg": a.leg,
             }
             for a in result.assignments
         ],
@@ -273,10 +281,12 @@ def main_match_file(input_path: str, output_path: str | None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from carpool.matching.assign import match_batch
+    from carpool.matching.roundtrip import match_round_trips
 
     text = json.dumps(
-        result_to_json(match_batch(offers, vols, reqs, params)), ensure_ascii=False, separators=(",", ":")
+        result_to_json(match_round_trips(offers, vols, reqs, params)),
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     if output_path is None:
         sys.stdout.write(text + "\n")

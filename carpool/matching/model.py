@@ -92,6 +92,10 @@ class Request:
     needs: frozenset[str] = frozenset()
     medical: bool = False
     return_time: datetime | None = None
+    """Round trip: the resident is ready to come home from this time (None: one way)."""
+    return_latest: datetime | None = None
+    """Round trip: home no later than this (None: return_time + 90 min in
+    :func:`carpool.matching.roundtrip.match_round_trips`; ignored by ``match_batch``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,8 @@ class Option:
 
 
 StopKind = Literal["pickup", "dropoff"]
+Leg = Literal["out", "back"]
+"""Which leg of a request: "out" (to the appointment, or a one-way trip) or "back" (home)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +127,7 @@ class Stop:
     request_id: str
     kind: StopKind
     at: datetime
+    leg: Leg = "out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +153,7 @@ class Assignment:
     depart_at: datetime
     passengers: int = 1
     medical: bool = False
+    leg: Leg = "out"
 
 
 Reason = Literal[
@@ -158,6 +166,7 @@ Reason = Literal[
     "no_volunteer_slot",
     "volunteer_trip_cap_reached",
     "taken_by_other_request",
+    "no_return",
 ]
 
 

@@ -250,3 +250,35 @@ def oracle_max_served(
         return memo[(k, used)]
 
     return best(0, frozenset())
+
+
+def oracle_max_round_trips(
+    offers: Sequence[Offer], requests: Sequence[Request], params: Params, router: Router
+) -> int:
+    """Maximum passengers of fully served requests when every offer carries one leg (brute force).
+
+    A round trip needs an offer for its out leg and another for its back leg
+    (dropoff → pickup, ready from return_time, home by return_latest, default
+    return_time + 90 min); a one-way request needs one offer.
+    """
+    from carpool.matching.roundtrip import leg_requests
+
+    legs, _, back = leg_requests(requests)
+    feas = [{o.id for o in offers if oracle_single(o, leg, params, router) is not None} for leg in legs]
+    memo: dict[tuple[int, frozenset[str]], int] = {}
+
+    def best(k: int, used: frozenset[str]) -> int:
+        if k == len(requests):
+            return 0
+        if (k, used) not in memo:
+            value = best(k + 1, used)
+            for out in feas[k] - used:
+                b = back[k]
+                returns = [None] if b is None else sorted(feas[b] - used - {out})
+                for ret in returns:
+                    taken = used | {out} | ({ret} if ret else set())
+                    value = max(value, requests[k].passengers + best(k + 1, frozenset(taken)))
+            memo[(k, used)] = value
+        return memo[(k, used)]
+
+    return best(0, frozenset())

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from carpool.gazetteer import CommuneRecord, read_communes, read_places
@@ -24,6 +25,7 @@ from carpool.matching.model import Offer, Point, Request, Slot, Volunteer
 from carpool.matching.router import haversine_km
 
 PARIS = ZoneInfo("Europe/Paris")
+_T = TypeVar("_T", Offer, Request)
 START = datetime(2026, 12, 1, tzinfo=PARIS)
 HORIZON_DAYS = 14
 HUBS = {"46042": 5.0, "46102": 5.0, "46127": 5.0, "46309": 5.0, "46251": 2.0, "46128": 2.0}
@@ -222,3 +224,92 @@ def to_json(work: Workload) -> dict[str, object]:
             for r in work.requests
         ],
     }
+
+
+RETURN_DELAYS_MIN = (60, 90, 90, 120, 150, 180)
+"""Appointment length + waiting, from the appointment to the ready-to-leave time."""
+
+
+def _with_return(rng: random.Random, r: Request, share: float) -> Request:
+    if rng.random() >= share:
+        return replace(r, return_time=None)
+    return replace(r, return_time=r.latest + timedelta(minutes=rng.choice(RETURN_DELAYS_MIN)))
+
+
+def _way_back(rng: random.Random, o: Offer, k: int) -> Offer:
+    """The driver's trip home the same day (drivers who do errands come back at midday too)."""
+    mid = rng.random() < 0.4
+    at = rng.gauss(12 * 60 + 30, 60) if mid else rng.gauss(17 * 60 + 15, 50)
+    day = o.depart_earliest.astimezone(PARIS)
+    earliest = _at(day, max(o.depart_earliest.hour * 60 + 60, min(21 * 60, at)))
+    width = o.depart_latest - o.depart_earliest
+    return replace(
+        o,
+        id=f"b{k}",
+        origin=o.destination,
+        destination=o.origin,
+        depart_earliest=earliest,
+        depart_latest=earliest + width,
+    )
+
+
+def generate_round_trips(
+    n_offers: int, n_requests: int, seed: int = 0, share: float = 0.7, days: int = HORIZON_DAYS
+) -> Workload:
+    """A workload where ``share`` of the requests ask to come home the same day.
+
+    About half of the offers are a morning trip whose driver's way back is a second
+    offer (n_offers counts both); ``days`` squeezes everything onto the first days
+    of the horizon (1 = an association's daily problem).
+    """
+    rng = random.Random(f"rt:{n_offers}:{n_requests}:{seed}:{share}:{days}")
+    geo = _Geo()
+    n_vol = max(2, min(200, n_requests // 25))
+    offers: list[Offer] = []
+    k = 0
+    while len(offers) < n_offers:
+        o = _squeeze(_offer(rng, geo, k), days)
+        offers.append(o)
+        if len(offers) < n_offers and o.depart_earliest.hour < 12 and rng.random() < 0.6:
+            offers.append(_way_back(rng, o, k))
+        k += 1
+    vols = [_squeeze_volunteer(_volunteer(rng, geo, j), days) for j in range(n_vol)]
+    reqs = [_with_return(rng, _squeeze(_request(rng, geo, j), days), share) for j in range(n_requests)]
+    return Workload(offers, vols, reqs)
+
+
+def _shift(moment: datetime, days: int) -> timedelta:
+    local = moment.astimezone(PARIS)
+    day = (local.date() - START.date()).days
+    return timedelta(days=day % days - day)
+
+
+def _squeeze(item: _T, days: int) -> _T:
+    """Move an offer or a request to day (its day mod ``days``), same wall-clock times."""
+    if days >= HORIZON_DAYS:
+        return item
+    if isinstance(item, Offer):
+        d = _shift(item.depart_earliest, days)
+        return replace(
+            item,
+            depart_earliest=_rewall(item.depart_earliest, d),
+            depart_latest=_rewall(item.depart_latest, d),
+        )
+    assert isinstance(item, Request)
+    d = _shift(item.earliest, days)
+    return replace(item, earliest=_rewall(item.earliest, d), latest=_rewall(item.latest, d))
+
+
+def _squeeze_volunteer(v: Volunteer, days: int) -> Volunteer:
+    if days >= HORIZON_DAYS:
+        return v
+    slots = tuple(
+        Slot(_rewall(s.start, _shift(s.start, days)), _rewall(s.end, _shift(s.start, days))) for s in v.slots
+    )
+    return replace(v, slots=tuple(sorted(set(slots), key=lambda s: s.start)))
+
+
+def _rewall(moment: datetime, by: timedelta) -> datetime:
+    """Same wall-clock time ``by`` days earlier in Paris (DST-correct)."""
+    local = moment.astimezone(PARIS)
+    return (local.replace(tzinfo=None) + by).replace(tzinfo=PARIS)

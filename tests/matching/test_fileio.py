@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +166,98 @@ def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_empty_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(tmp_path, {"offers": [], "requests": []}, capsys)
     assert code == 0 and json.loads(out)["assignments"] == []
+
+
+# -- round trips (issue 16) ----------------------------------------------------------------
+
+BACK_OFFER = {
+    "id": "o2",
+    "origin": [1.44062, 44.44683],
+    "destination": [2.0346, 44.6098],
+    "depart_earliest": "2026-12-01T11:20:00+01:00",
+    "depart_latest": "2026-12-01T11:50:00+01:00",
+    "seats": 3,
+    "max_detour_min": 15,
+}
+
+
+def _round_trip_doc(ret: str = "2026-12-01T11:30:00+01:00", **extra: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(GOOD)
+    doc["offers"].append(copy.deepcopy(BACK_OFFER))
+    doc["requests"][0]["return_time"] = ret
+    doc["requests"][0].update(extra)
+    return doc
+
+
+def _legs(doc: dict[str, Any], request: str) -> list[dict[str, Any]]:
+    return [a for a in doc["assignments"] if a["request"] == request]
+
+
+def test_round_trip_gets_one_out_and_one_back_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(tmp_path, _round_trip_doc(), capsys)
+    legs = _legs(json.loads(out), "r1")
+    assert code == 0 and sorted(a["leg"] for a in legs) == ["back", "out"]
+
+
+def test_every_assignment_says_its_leg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = _run(tmp_path, _round_trip_doc(), capsys)
+    assert all(a["leg"] in ("out", "back") for a in json.loads(out)["assignments"])
+
+
+def test_each_leg_inside_its_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _round_trip_doc(return_latest="2026-12-01T13:00:00+01:00")
+    _, out, _ = _run(tmp_path, doc, capsys)
+    by_leg = {a["leg"]: a for a in _legs(json.loads(out), "r1")}
+    at = datetime.fromisoformat
+    assert at("2026-12-01T07:00:00Z") <= at(by_leg["out"]["pickup_at"])
+    assert at(by_leg["out"]["dropoff_at"]) <= at("2026-12-01T10:00:00+01:00")
+    assert at("2026-12-01T11:30:00+01:00") <= at(by_leg["back"]["pickup_at"])
+    assert at(by_leg["back"]["dropoff_at"]) <= at("2026-12-01T13:00:00+01:00")
+
+
+def test_waiting_volunteer_gives_two_entries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = copy.deepcopy(GOOD)
+    doc["requests"][2]["return_time"] = "2026-12-01T10:30:00+01:00"
+    _, out, _ = _run(tmp_path, doc, capsys)
+    legs = _legs(json.loads(out), "r3")
+    assert sorted((a["leg"], a["volunteer"]) for a in legs) == [("back", "v1"), ("out", "v1")]
+
+
+def test_no_way_back_is_no_return_with_the_near_miss(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = _round_trip_doc()
+    doc["offers"][1]["depart_earliest"] = "2026-12-01T16:00:00+01:00"
+    doc["offers"][1]["depart_latest"] = "2026-12-01T16:30:00+01:00"
+    doc["volunteers"] = []
+    _, out, _ = _run(tmp_path, doc, capsys)
+    result = json.loads(out)
+    assert _legs(result, "r1") == []
+    (miss,) = [u for u in result["unmatched"] if u["request"] == "r1"]
+    assert miss["reason"] == "no_return" and miss["near_miss"]["offer"] == "o2"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"return_latest": "2026-12-01T11:00:00+01:00"},
+            'requests[0] (id "r1"): return_latest is before return_time',
+        ),
+        ({"return_latest": "soon"}, "return_latest is not an ISO 8601 timestamp"),
+    ],
+)
+def test_bad_return_window(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: dict[str, Any], message: str
+) -> None:
+    code, out, err = _run(tmp_path, _round_trip_doc(**extra), capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_return_latest_without_return_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _set(("requests", 2, "return_latest"), "2026-12-01T13:00:00+01:00")
+    code, _, err = _run(tmp_path, doc, capsys)
+    assert code == 2 and err.count("\n") == 1 and "return_latest needs a return_time" in err
