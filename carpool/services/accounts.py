@@ -22,7 +22,6 @@ from carpool.clock import Clock
 from carpool.models import (
     ApiToken,
     Association,
-    AuditEvent,
     Driver,
     LoginFailure,
     PasswordResetRequest,
