@@ -353,13 +353,13 @@ def note_reset_request(session: Session, client: str, clock: Clock) -> None:
     now = clock.now()
     since = now - RESET_CLIENT_WINDOW
     forget_old_reset_requests(session, now)
-    recent = session.scalar(
-        sa.select(sa.func.count()).where(
+    recent, oldest = session.execute(
+        sa.select(sa.func.count(), sa.func.min(PasswordResetRequest.at)).where(
             PasswordResetRequest.client_hash == client, PasswordResetRequest.at > since
         )
-    )
+    ).one()
     if int(recent or 0) >= MAX_RESET_REQUESTS_PER_CLIENT:
-        raise TooManyAttempts()
+        raise TooManyAttempts(math.ceil((oldest + RESET_CLIENT_WINDOW - now).total_seconds()))
     session.add(PasswordResetRequest(at=now, client_hash=client))
 
 
