@@ -19,7 +19,7 @@ from drivers_kit import PASSWORD, make_association
 from factories import add_driver, add_offer, add_request
 from fake_twilio import FakeTwilio
 
-from carpool.models import Match, MatchStatus, Request, RequestStatus
+from carpool.models import Match, MatchStatus, Request, RequestStatus, Role
 from carpool.notify.backends import TwilioBackend
 from carpool.notify.dispatcher import dispatch_once
 
@@ -157,3 +157,22 @@ def test_the_figures_page_has_a_chart_and_the_csv_opens_with_the_right_columns(
     assert "co2_evite_kg" in rows[0] and "demandes_non_satisfaites" in rows[0]
     november = next(r for r in rows if r[0] == "2026-11")
     assert november[1:3] == ["1", "1"]
+
+
+def test_an_admin_without_a_second_factor_enrols_before_anything_else(
+    page, live_server, db, association, clock, axe_violations, screenshot
+):
+    with rows_of(db) as session:
+        make_coordinator(session, association, email="admin@example.org", role=Role.ADMIN, totp=False)
+    page.goto(live_server + "/coordination/")
+    page.get_by_label("Adresse e-mail").fill("admin@example.org")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+
+    assert page.get_by_role("heading", name="Activer le second facteur").is_visible()
+    accessible(page, axe_violations, screenshot, "coordination-second-facteur")
+    key = page.locator("code").first.inner_text()
+    page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(key).at(clock.now()))
+    page.get_by_role("button", name="Activer le second facteur").click()
+
+    assert page.get_by_role("heading", name="Aujourd'hui et cette semaine").is_visible()
