@@ -37,6 +37,15 @@ def make_coordinator(
     return user
 
 
+def second_factor_in_browser(page, clock) -> None:
+    """The code step of a log-in in a real browser (after « Se connecter »)."""
+    import pyotp
+
+    clock.advance(seconds=30)
+    page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(TOTP_SECRET).at(clock.now()))
+    page.get_by_role("button", name="Valider").click()
+
+
 def second_factor(client, clock=None) -> object:
     """Finish a log-in at the code step with the next code (each code works once)."""
     import pyotp

@@ -19,7 +19,7 @@ from drivers_kit import PASSWORD, add_resident, make_association
 from factories import add_driver, add_offer, add_request
 from fake_twilio import FakeTwilio
 
-from carpool.models import Match, MatchStatus, Request, RequestStatus
+from carpool.models import Match, MatchStatus, Request, RequestStatus, Role
 from carpool.notify.backends import TwilioBackend
 from carpool.notify.dispatcher import dispatch_once
 from carpool.services.drivers import display_phone
@@ -189,3 +189,22 @@ def test_a_text_asking_to_be_called_is_called_back_then_marked_done_by_keyboard(
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "Aucun message à traiter" in page.get_by_role("region", name="À traiter").inner_text()
+
+
+def test_an_admin_without_a_second_factor_enrols_before_anything_else(
+    page, live_server, db, association, clock, axe_violations, screenshot
+):
+    with rows_of(db) as session:
+        make_coordinator(session, association, email="admin@example.org", role=Role.ADMIN, totp=False)
+    page.goto(live_server + "/coordination/")
+    page.get_by_label("Adresse e-mail").fill("admin@example.org")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+
+    assert page.get_by_role("heading", name="Activer le second facteur").is_visible()
+    accessible(page, axe_violations, screenshot, "coordination-second-facteur")
+    key = page.locator("code").first.inner_text()
+    page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(key).at(clock.now()))
+    page.get_by_role("button", name="Activer le second facteur").click()
+
+    assert page.get_by_role("heading", name="Aujourd'hui et cette semaine").is_visible()

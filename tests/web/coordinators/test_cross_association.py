@@ -136,7 +136,13 @@ def test_lists_and_exports_show_nothing_of_another_association(app, intruder_cli
 
 def test_every_route_needs_a_coordinator(app, client, session, association, clock, theirs):
     driver = session.scalars(sa.select(UserAccount).where(UserAccount.role == Role.DRIVER)).one()
-    driver_cookie = {"user_id": driver.id, "session_version": driver.session_version}
+    now = int(clock.now().timestamp())
+    driver_cookie = {
+        "user_id": driver.id,
+        "session_version": driver.session_version,
+        "login_at": now,
+        "seen_at": now,
+    }
     session.rollback()
     open_to_visitors = {"coord.login", "coord.second_factor", "coord.logout"}
     for rule in dashboard_rules(app):

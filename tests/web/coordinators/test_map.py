@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from coordkit import make_coordinator
+from coordkit import make_coordinator, second_factor_in_browser
 from drivers_kit import PASSWORD, add_resident, make_association, make_driver, propose_passenger, text
 from factories import CAHORS, CAJARC, FIGEAC, GOURDON, PARIS, WHERE, add_driver
 
@@ -234,6 +234,7 @@ def test_the_map_draws_offline_over_an_accessible_list_and_the_journal_passes_ax
     page.get_by_label("Adresse e-mail").fill("claire@example.org")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    second_factor_in_browser(page, clock)
     page.get_by_role("link", name="Carte", exact=True).click()
 
     page.wait_for_url("**/coordination/carte")

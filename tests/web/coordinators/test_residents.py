@@ -6,7 +6,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator
+from coordkit import make_coordinator, second_factor_in_browser
 from drivers_kit import add_resident, count, log_in, make_driver, one, propose_passenger, text
 
 from carpool.models import AuditEvent, Resident
@@ -329,6 +329,7 @@ def test_a_coordinator_records_finds_and_erases_a_resident_with_the_keyboard_fri
     page.get_by_label("Adresse e-mail").fill("claire@example.org")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    second_factor_in_browser(page, clock)
 
     page.goto(live_server + "/coordination/habitants")
     accessible(page, axe_violations)
