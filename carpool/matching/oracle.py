@@ -234,7 +234,10 @@ def oracle_verify(
 def oracle_max_served(
     offers: Sequence[Offer], requests: Sequence[Request], params: Params, router: Router
 ) -> int:
-    """Maximum passengers servable when every offer holds one request (brute force)."""
+    """Maximum passengers servable when every offer holds one request (brute force).
+
+    Only a lower bound for ``match_batch``: even a one-seat offer may carry several
+    requests one after another, since the load is counted on board."""
     feas = [[o.id for o in offers if oracle_single(o, r, params, router) is not None] for r in requests]
     memo: dict[tuple[int, frozenset[str]], int] = {}
 
