@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 
 from carpool import extensions
 from carpool.clock import Clock, to_paris
-from carpool.config import instance_path, load_config
+from carpool.config import instance_path, load_config, trusted_hosts
 from carpool.db import Database, check_database, first_line
 from carpool.security import register_security
 
@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     register_logging(app)
+    register_trusted_hosts(app)
     register_proxy_fix(app)
     register_database(app)
     register_extensions(app)
@@ -52,6 +53,13 @@ def register_logging(app: Flask) -> None:
     )
     privacy.install()
     privacy.install(app.logger)
+
+
+def register_trusted_hosts(app: Flask) -> None:
+    """Serve only the names in TRUSTED_HOSTS (Flask checks each request's host against them)."""
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(
+        ",".join(app.config.get("TRUSTED_HOSTS") or ()), str(app.config["PUBLIC_BASE_URL"])
+    )
 
 
 def register_proxy_fix(app: Flask) -> None:

@@ -89,9 +89,12 @@ def trusted_hosts(value: str, public_base_url: str) -> list[str]:
     with a 400: nothing the app does can then depend on a name a client made up.
     """
     default = sorted({public_host(public_base_url), *LOCAL_HOSTS})  # checks PUBLIC_BASE_URL too
+    return listed_hosts(value) or default
+
+
+def listed_hosts(value: str) -> list[str]:
+    """TRUSTED_HOSTS as a list (empty when unset); a StartupError sentence for a malformed name."""
     names = [name.strip().lower() for name in value.split(",") if name.strip()]
-    if not names:
-        return default
     for name in names:
         if not _HOST_NAME.fullmatch(name):
             raise StartupError(
@@ -125,7 +128,8 @@ def load_config(instance: Path) -> dict[str, Any]:
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         "PROXY_FIX_HOPS": _int("PROXY_FIX_HOPS", 0),
         **sms,
-        "TRUSTED_HOSTS": trusted_hosts(os.environ.get("TRUSTED_HOSTS", ""), sms["PUBLIC_BASE_URL"]),
+        # None: derived from the final PUBLIC_BASE_URL by create_app (see trusted_hosts).
+        "TRUSTED_HOSTS": listed_hosts(os.environ.get("TRUSTED_HOSTS", "")) or None,
         "PASSWORD_RESET_TTL_MIN": int(os.environ.get("PASSWORD_RESET_TTL_MIN", "30") or 30),
         "API_TOKEN_TTL_DAYS": _api_token_ttl_days(),
         # Against SMS pumping: replies per hour to one number and in all (see services/sms_inbound.py).

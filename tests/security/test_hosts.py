@@ -36,8 +36,7 @@ def proxied_app(db, clock):
             "SECRET_KEY": "test",
             "WTF_CSRF_ENABLED": False,
             "PROXY_FIX_HOPS": 1,
-            "PUBLIC_BASE_URL": PUBLIC,
-            "TRUSTED_HOSTS": trusted_hosts("", PUBLIC),
+            "PUBLIC_BASE_URL": PUBLIC,  # TRUSTED_HOSTS unset: derived from it
         }
     )
 
@@ -133,11 +132,17 @@ def test_a_malformed_trusted_host_stops_the_start_with_one_sentence(value):
         trusted_hosts(value, PUBLIC)
 
 
-@pytest.mark.parametrize("trusted", ["", "covoit.example.org"])
-def test_a_public_base_url_without_scheme_stops_the_start(tmp_path, monkeypatch, trusted):
-    from carpool.config import load_config
+@pytest.mark.parametrize("trusted", [None, ["covoit.example.org"]])
+def test_a_public_base_url_without_scheme_stops_the_start(db, trusted):
+    config = {"DATABASE": db, "PUBLIC_BASE_URL": "covoit.example.org", "TRUSTED_HOSTS": trusted}
 
-    monkeypatch.setenv("PUBLIC_BASE_URL", "covoit.example.org")
-    monkeypatch.setenv("TRUSTED_HOSTS", trusted)
     with pytest.raises(StartupError, match="PUBLIC_BASE_URL"):
-        load_config(tmp_path)
+        create_app(config)
+
+
+def test_trusted_hosts_from_the_environment_are_the_only_ones_served(db, monkeypatch):
+    monkeypatch.setenv("TRUSTED_HOSTS", "covoit.example.org")
+    app = create_app({"DATABASE": db})
+
+    assert app.test_client().get("/", base_url="https://covoit.example.org").status_code == 200
+    assert app.test_client().get("/").status_code == 400  # localhost: not listed

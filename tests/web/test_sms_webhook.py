@@ -309,6 +309,7 @@ class TestSignedWebhooks:
                 "CLOCK": clock,
                 "TWILIO_AUTH_TOKEN": self.TOKEN,
                 "PROXY_FIX_HOPS": 1,
+                "PUBLIC_BASE_URL": "https://covoit.example.org",  # only its host is served
             }
         )
         form = self.form()
