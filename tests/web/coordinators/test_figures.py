@@ -445,7 +445,9 @@ def test_exports_are_audited(coord_client, session, association, coordinator):
     coord_client.get("/coordination/chiffres.csv?du=2026-10&au=2026-11&commune=")
     coord_client.get("/coordination/chiffres.xlsx?du=2026-10&au=2026-11")
 
-    events = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "figures.exported")).all()
+    events = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "figures.exported").order_by(AuditEvent.id)
+    ).all()
     assert [(e.actor, e.association_id, e.details["format"], e.details["du"]) for e in events] == [
         (f"user:{coordinator.id}", association.id, "csv", "2026-10"),
         (f"user:{coordinator.id}", association.id, "xlsx", "2026-10"),
