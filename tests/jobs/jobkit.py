@@ -121,4 +121,6 @@ def queued(db: Database) -> dict[str, OutboundMessage]:
 
 def audits(db: Database, action: str) -> list[AuditEvent]:
     with db.session() as session:
-        return list(session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
+        return list(
+            session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+        )
