@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import count, one, text
+from drivers_kit import FIRST_PHONE, count, one, prove_phone_on_the_web, text
 from test_drivers_account import SIGN_UP
 
 from carpool.models import Driver
@@ -13,6 +13,8 @@ from carpool.services import drivers
 
 
 def sign_up(client, first_name: str):
+    """The sign-up form with this first name, after the phone's code step."""
+    prove_phone_on_the_web(client, FIRST_PHONE)
     return client.post("/conducteurs/inscription", data={**SIGN_UP, "first_name": first_name})
 
 

@@ -25,8 +25,8 @@ def pending_client(client, no_csrf, pending):
     return client
 
 
-def bearer(session, user) -> dict[str, str]:
-    _token, secret = accounts.create_api_token(session, user, "tests")
+def bearer(session, user, clock) -> dict[str, str]:
+    _token, secret = accounts.create_api_token(session, user, "tests", clock)
     session.commit()
     return {"Authorization": f"Bearer {secret}"}
 
@@ -47,10 +47,10 @@ def test_a_pending_driver_may_have_five_upcoming_offers(pending_client, session)
     assert count(session, Offer) == 5
 
 
-def test_a_pending_drivers_series_past_the_cap_is_refused_whole_in_json(client, session, pending):
+def test_a_pending_drivers_series_past_the_cap_is_refused_whole_in_json(client, session, pending, clock):
     series = {**API_OFFER, "repeat_days": [1, 3], "repeat_until": "2026-12-17"}  # six days
 
-    response = client.post("/api/v1/offers", json=series, headers=bearer(session, pending))
+    response = client.post("/api/v1/offers", json=series, headers=bearer(session, pending, clock))
 
     assert response.status_code == 422
     assert "5 trajets à venir au plus" in response.get_json()["fields"][""]
@@ -66,13 +66,14 @@ def test_past_and_cancelled_offers_leave_room(pending_client, session, pending, 
 
     again = pending_client.post("/conducteurs/trajets/nouveau", data=offer_on(7))
     clock.advance(days=9)  # 2 December: the offer of the 1st is past
+    log_in(pending_client, pending)  # nine days later the session has long timed out
     once_more = pending_client.post("/conducteurs/trajets/nouveau", data=offer_on(9))
 
     assert (again.status_code, once_more.status_code) == (303, 303)
 
 
-def test_a_vetted_driver_may_offer_twelve_weeks_of_daily_returns_but_not_twice(client, session, user):
-    headers = bearer(session, user)
+def test_a_vetted_driver_may_offer_twelve_weeks_of_daily_returns_but_not_twice(client, session, user, clock):
+    headers = bearer(session, user, clock)
     daily = {
         **API_OFFER,
         "return_time": "17:00",

@@ -175,7 +175,7 @@ def test_a_text_asking_to_be_called_is_called_back_then_marked_done_by_keyboard(
             body="AIDE",
             clock=clock,
         )
-    log_in(page, live_server)
+    log_in(page, live_server, clock)
     section = page.get_by_role("region", name="À traiter")
     assert "« AIDE »" in section.inner_text() and "demande à être rappelé(e)" in section.inner_text()
 
