@@ -62,6 +62,16 @@ def take_seats(session: Session, offer_id: int, seats: int, now: datetime) -> No
         raise SeatUnavailable()
 
 
+def lock_offer(session: Session, offer_id: int) -> None:
+    """Hold the offer's row until the transaction ends (PostgreSQL; SQLite's BEGIN IMMEDIATE already does).
+
+    Everything that changes an offer's matches takes this lock first, so the
+    order is always offer then match: a driver cancelling the offer and a click
+    on one of its passengers queue up instead of deadlocking or refusing each other.
+    """
+    session.execute(sa.select(Offer.id).where(Offer.id == offer_id).with_for_update())
+
+
 def give_back_seats(session: Session, offer_id: int, seats: int, now: datetime) -> None:
     session.execute(
         sa.update(Offer)
@@ -141,8 +151,11 @@ def transition(
     """The only way a match changes state: checked against MATCH_TRANSITIONS, guarded, audited.
 
     The UPDATE is guarded by the state we read, so two people acting at once
-    (a driver accepting while a coordinator cancels) cannot both win.
+    (a driver accepting while a coordinator cancels) cannot both win. A match on
+    an offer locks the offer first (see ``lock_offer``).
     """
+    if match.offer_id is not None:
+        lock_offer(session, match.offer_id)
     current = match.status
     if to not in MATCH_TRANSITIONS[current]:
         raise TransitionRefused(current, to)

@@ -237,21 +237,29 @@ def _check_upcoming_cap(session: Session, driver: Driver, adding: int, now: date
     raise InvalidInput.on("", message + " Proposez-en moins, ou annulez-en d'autres.")
 
 
-def own_offer(session: Session, driver: Driver, offer_id: int) -> Offer:
-    offer = session.scalar(sa.select(Offer).where(Offer.id == offer_id, Offer.driver_id == driver.id))
+def own_offer(session: Session, driver: Driver, offer_id: int, *, lock: bool = False) -> Offer:
+    """The driver's offer; ``lock`` holds its row (see ``bookings.lock_offer``) and reads it afresh."""
+    query = sa.select(Offer).where(Offer.id == offer_id, Offer.driver_id == driver.id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    offer = session.scalar(query)
     if offer is None:
         raise NotFound(offer_id)
     return offer
 
 
-def active_matches(session: Session, offer: Offer) -> list[Match]:
-    return list(
-        session.scalars(
-            sa.select(Match)
-            .where(Match.offer_id == offer.id, Match.status.in_(ACTIVE))
-            .order_by(Match.pickup_at)
-        )
+def active_matches(session: Session, offer: Offer, *, lock: bool = False) -> list[Match]:
+    """The offer's passengers under way; ``lock`` holds their rows and reads them afresh.
+
+    Afresh matters: the page may have loaded these matches earlier in the same
+    session, and a stale status would make the guarded transition refuse.
+    """
+    query = (
+        sa.select(Match).where(Match.offer_id == offer.id, Match.status.in_(ACTIVE)).order_by(Match.pickup_at)
     )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(session.scalars(query))
 
 
 def form_of(session: Session, offer: Offer) -> OfferInput:
@@ -340,14 +348,18 @@ def _set_seats(session: Session, offer: Offer, seats: int, clock: Clock) -> None
 def cancel_offer(session: Session, driver: Driver, offer_id: int, reason: str, clock: Clock) -> list[Match]:
     """Cancel an offer: its passengers' matches are cancelled, each passenger and the coordinator told.
 
-    A reason is required when passengers were proposed or confirmed. The offer is
-    closed first (guarded UPDATE), so no booking can slip in while its matches end.
+    A reason is required when passengers were proposed or confirmed. The offer's
+    row is locked first, as every match transition does (``bookings.lock_offer``):
+    a passenger accepted or declined at the same moment either lands before (and
+    is cancelled here) or waits and finds the match cancelled. The matches are
+    then read afresh and locked, so none changes between this read and its
+    cancellation (a stale read made the cancel fail on PostgreSQL, see tests).
     """
-    offer = own_offer(session, driver, offer_id)
+    offer = own_offer(session, driver, offer_id, lock=True)
     reason = reason.strip()
     if offer.status is not OfferStatus.OPEN:
         raise InvalidInput.on("", "Ce trajet est déjà annulé ou terminé.")
-    if active_matches(session, offer) and not reason:
+    if active_matches(session, offer, lock=True) and not reason:
         raise InvalidInput.on("reason", "Des passagers sont prévus : indiquez-leur pourquoi vous annulez.")
     if len(reason) > 300:
         raise InvalidInput.on("reason", "Le motif doit faire au plus 300 caractères.")
@@ -361,7 +373,7 @@ def cancel_offer(session: Session, driver: Driver, offer_id: int, reason: str, c
         raise InvalidInput.on("", "Ce trajet est déjà annulé ou terminé.")
     actor = f"driver:{driver.id}"
     cancelled = []
-    for match in active_matches(session, offer):
+    for match in active_matches(session, offer, lock=True):
         bookings.transition(session, match, MatchStatus.CANCELLED, actor=actor, clock=clock, reason=reason)
         resident = _resident_of(session, match)
         enqueue(
@@ -656,6 +668,24 @@ def _chosen_by_resident(session: Session, match: Match) -> bool:
     return bool(event.actor.startswith("resident:") or (event.details or {}).get("for_resident"))
 
 
+class OfferCancelled(bookings.BookingError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Ce trajet vient d'être annulé : le passager est prévenu, il n'y a rien d'autre à faire."
+        )
+
+
+def _answer(session: Session, driver: Driver, match: Match, to: MatchStatus, clock: Clock) -> None:
+    """The driver's transition; a click that lost to the offer's cancellation is told so plainly."""
+    try:
+        bookings.transition(session, match, to, actor=f"driver:{driver.id}", clock=clock)
+    except bookings.TransitionRefused as refused:
+        offer_status = session.scalar(sa.select(Offer.status).where(Offer.id == match.offer_id))
+        if refused.current is MatchStatus.CANCELLED and offer_status is OfferStatus.CANCELLED:
+            raise OfferCancelled() from refused
+        raise
+
+
 def accept(session: Session, driver: Driver, match_id: int, clock: Clock) -> Match:
     """The driver takes a proposed passenger (PROPOSED → ACCEPTED).
 
@@ -664,7 +694,7 @@ def accept(session: Session, driver: Driver, match_id: int, clock: Clock) -> Mat
     confirmed and the resident told. Otherwise it waits for the passenger.
     """
     match = own_match(session, driver, match_id)
-    bookings.transition(session, match, MatchStatus.ACCEPTED, actor=f"driver:{driver.id}", clock=clock)
+    _answer(session, driver, match, MatchStatus.ACCEPTED, clock)
     if _chosen_by_resident(session, match):
         resident = _resident_of(session, match)
         bookings.transition(
@@ -695,7 +725,7 @@ def accept(session: Session, driver: Driver, match_id: int, clock: Clock) -> Mat
 def decline(session: Session, driver: Driver, match_id: int, clock: Clock) -> Match:
     """The driver cannot take this passenger: the request waits for someone else, the resident is told."""
     match = own_match(session, driver, match_id)
-    bookings.transition(session, match, MatchStatus.DECLINED, actor=f"driver:{driver.id}", clock=clock)
+    _answer(session, driver, match, MatchStatus.DECLINED, clock)
     resident = _resident_of(session, match)
     enqueue(
         session,

@@ -666,6 +666,10 @@ def cancel_offer(offer_id: int) -> View:
         cancelled = offers.cancel_offer(session, driver, offer_id, form.reason.data or "", auth.clock())
     except InvalidInput as error:
         return invalid("drivers/cancel.html", form, error, **context)
+    except offers.bookings.BookingError as error:  # never expected (the offer is locked): no 500 if it is
+        session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("drivers.rides"), code=303)
     session.commit()
     flash(
         f"Le trajet est annulé. {len(cancelled)} passager(s) et l'association sont prévenus par SMS."

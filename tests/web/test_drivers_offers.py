@@ -533,13 +533,64 @@ def test_fifty_drivers_cancelling_and_accepting_at_once_never_leave_a_passenger_
         return clients[n].post(f"/conducteurs/passagers/{matches[n % 3].id}/accepter").status_code
 
     with ThreadPoolExecutor(max_workers=50) as pool:
-        list(pool.map(act, range(50)))
+        codes = list(pool.map(act, range(50)))
 
+    assert set(codes) == {303}, "every click ends on the rides page (a flashed message), never an error page"
     (cancelled,) = offers_of(session, user)
     assert cancelled.status is OfferStatus.CANCELLED
     statuses = {m.status for m in session.scalars(sa.select(Match).execution_options(populate_existing=True))}
     assert statuses == {MatchStatus.CANCELLED}
     assert cancelled.seats_left == cancelled.seats_total
+
+
+@pytest.mark.parametrize("answer", ["accept", "decline"])
+def test_a_passenger_answered_while_the_driver_cancels_the_offer_is_cancelled_too(
+    db, monkeypatch, session, association, user, clock, answer
+):
+    """The interleaving the fifty-thread test hit once on PostgreSQL, forced: the answer comes between
+    the cancel's read of the matches and its write. The cancel must still win and end every match;
+    the answer waits for it, then is refused politely (on SQLite, BEGIN IMMEDIATE already serialises)."""
+    offer = an_offer(session, user, clock)
+    match = propose_passenger(session, association, user, clock, offer=offer, actor="user:1")
+    driver_id, offer_id, match_id, request_id = user.driver_id, offer.id, match.id, match.request_id
+    session.commit()
+    outcome: list[object] = []
+
+    def answer_meanwhile() -> None:
+        with db.sessionmaker() as other:
+            try:
+                getattr(offer_service, answer)(other, other.get_one(Driver, driver_id), match_id, clock)
+                other.commit()
+                outcome.append("answered")
+            except Exception as error:  # the outcome is what the test checks
+                other.rollback()
+                outcome.append(error)
+
+    meanwhile = threading.Thread(target=answer_meanwhile)
+    real_transition = offer_service.bookings.transition
+
+    with db.sessionmaker() as cancelling:
+
+        def answer_before_the_write(on, *args, **kwargs):
+            if on is cancelling and meanwhile.ident is None:
+                meanwhile.start()
+                meanwhile.join(timeout=1.5)  # it finishes, or waits for the cancel to commit
+            return real_transition(on, *args, **kwargs)
+
+        monkeypatch.setattr(offer_service.bookings, "transition", answer_before_the_write)
+        driver = cancelling.get_one(Driver, driver_id)
+        cancelled = offer_service.cancel_offer(cancelling, driver, offer_id, "panne", clock)
+        cancelling.commit()
+    meanwhile.join(timeout=30)
+
+    assert [m.id for m in cancelled] == [match_id]
+    (refused,) = outcome
+    assert isinstance(refused, offer_service.bookings.BookingError), refused
+    assert str(refused).startswith("Ce trajet vient d'être annulé"), "said plainly, not as match states"
+    assert one(session, sa.select(Match).where(Match.id == match_id)).status is MatchStatus.CANCELLED
+    (closed,) = offers_of(session, user)
+    assert (closed.status, closed.seats_left) == (OfferStatus.CANCELLED, closed.seats_total)
+    assert one(session, sa.select(Request).where(Request.id == request_id)).status is RequestStatus.OPEN
 
 
 def test_the_places_endpoint_suggests_communes_and_named_places(driver_client):
