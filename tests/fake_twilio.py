@@ -45,7 +45,10 @@ class FakeTwilio:
 
     account_sid: str = field(default_factory=lambda: "AC" + secrets.token_hex(16))
     auth_token: str = field(default_factory=lambda: secrets.token_hex(16))
-    delay_seconds: float = 0.0  # added to every POST, to widen windows in crash tests
+    delay_seconds: float = 0.0  # added to every POST before it is accepted, to widen windows in crash tests
+    #: Added after a message is accepted, before the answer: the window in which a crash leaves a
+    #: message sent but unrecorded, which only reconciliation can tell.
+    answer_delay_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
@@ -156,6 +159,8 @@ class FakeTwilio:
         message = self._accept(account_sid, to, body, form)
         if script is not None:
             time.sleep(script.hang_seconds)
+        if self.answer_delay_seconds:
+            time.sleep(self.answer_delay_seconds)
         return jsonify(_resource(message)), 201
 
     def _accept(self, account_sid: str, to: str, body: str, form: Any) -> dict[str, Any]:

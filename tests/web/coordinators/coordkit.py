@@ -43,7 +43,8 @@ def second_factor_in_browser(page, clock) -> None:
 
     clock.advance(seconds=30)
     page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(TOTP_SECRET).at(clock.now()))
-    page.get_by_role("button", name="Valider").click()
+    with page.expect_navigation():  # is_visible() right after must see the next page
+        page.get_by_role("button", name="Valider").click()
 
 
 def second_factor(client, clock=None) -> object:

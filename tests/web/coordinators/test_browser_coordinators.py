@@ -58,9 +58,11 @@ def log_in(page, live_server: str, clock) -> None:
     page.goto(live_server + "/coordination/")
     page.get_by_label("Adresse e-mail").fill("claire@example.org")
     page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    with page.expect_navigation():  # a loaded machine answers later than is_visible() looks
+        page.get_by_role("button", name="Se connecter").click()
     page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(TOTP_SECRET).at(clock.now()))
-    page.get_by_role("button", name="Valider").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Valider").click()
 
 
 def test_an_unmatched_request_its_reason_and_a_near_miss_proposed_by_sms(

@@ -61,7 +61,8 @@ def open_logged_in(browser, live_server: str, clock, **options):  # type: ignore
     page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(DEMO_TOTP_SECRET).at(clock.now()))
-    page.get_by_role("button", name="Valider").click()
+    with page.expect_navigation():  # is_visible() right after must see the next page
+        page.get_by_role("button", name="Valider").click()
     return context, page
 
 
