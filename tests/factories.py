@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from carpool.db import point
 from carpool.gazetteer import read_communes
 from carpool.models import (
+    Association,
     Conversation,
     Driver,
     InboundMessage,
@@ -27,6 +29,45 @@ PARIS = ZoneInfo("Europe/Paris")
 WHERE = {c.insee: (c.lon, c.lat) for c in read_communes()}
 FIGEAC, CAHORS, CAJARC, GOURDON = "46102", "46042", "46045", "46127"
 TUESDAY = datetime(2026, 12, 1, tzinfo=PARIS)
+SERVICE_NUMBER = "+33639980000"
+"""The association's SMS number (``add_association``) in E.164, as Twilio posts it in "To"."""
+_sids = itertools.count(1)
+_resident_phones = itertools.count(100)
+
+
+def add_association(session) -> Association:
+    """The Lot's association, answering texts on :data:`SERVICE_NUMBER`."""
+    association = Association(name="Lot Mobilité", sms_number="06 39 98 00 00", phone="05 39 98 00 01")
+    session.add(association)
+    session.flush()
+    return association
+
+
+def add_resident(session, association, phone: str | None = None, **fields) -> Resident:
+    """Jeanne Delpech at home in Cajarc (a fresh phone number unless one is given)."""
+    resident = Resident(
+        association_id=association.id,
+        phone=phone or f"+336399{next(_resident_phones):05d}",
+        first_name="Jeanne",
+        last_name="Delpech",
+        home_commune_insee=CAJARC,
+        home_point=point(*WHERE[CAJARC]),
+        **fields,
+    )
+    session.add(resident)
+    session.flush()
+    return resident
+
+
+def new_message_sid() -> str:
+    """A Twilio-shaped message SID never used before in this test run."""
+    return f"SM{next(_sids):032d}"
+
+
+def post_text(client, body: str, sender: str, sid: str | None = None, **extra: str):
+    """A resident texts the service: Twilio's webhook POST, as the fake Twilio would send it."""
+    form = {"MessageSid": sid or new_message_sid(), "From": sender, "To": SERVICE_NUMBER, "Body": body}
+    return client.post("/sms/inbound", data={**form, **extra})
 
 
 def add_driver(session, association, insee=FIGEAC, vetting=VettingStatus.VETTED, **fields) -> Driver:

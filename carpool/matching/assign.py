@@ -40,6 +40,7 @@ from carpool.matching.feasibility import (
 from carpool.matching.index import CandidateIndex, OfferHits
 from carpool.matching.model import (
     Assignment,
+    Leg,
     MatchResult,
     NearMiss,
     Offer,
@@ -110,14 +111,18 @@ class _Batch:
         self.vol_kept.setdefault(vid, []).append((i, duty))
         self.served[i] = ("v", vid)
 
+    def alone(self, i: int, slot: int) -> RouteSolution:
+        """Request i alone on the offer, from the vectorised single check (no search)."""
+        h = self.hits[i]
+        k = int(np.flatnonzero(h.slots == slot)[0])
+        return RouteSolution(float(h.depart[k]), float(h.detour[k]), ((0, True), (0, False)), ())
+
     def try_offer(self, i: int, slot: int) -> tuple[float, RouteSolution] | None:
         """Marginal detour of adding request i to the offer's current set, if feasible."""
         members = self.offer_sets.get(slot, [])
         if not members:
-            h = self.hits[i]
-            k = int(np.flatnonzero(h.slots == slot)[0])
-            alone = RouteSolution(float(h.depart[k]), float(h.detour[k]), ((0, True), (0, False)), ())
-            return float(h.detour[k]), alone
+            alone = self.alone(i, slot)
+            return alone.detour, alone
         sol = self.route(slot, [*members, i])
         return None if sol is None else (sol.detour - self.offer_sol[slot].detour, sol)
 
@@ -239,21 +244,35 @@ def _prepare(
     router: Router,
     index: CandidateIndex | None,
 ) -> _Batch:
+    check_unique_ids(requests)
+    idx = index or CandidateIndex(offers, volunteers, params, router)
+    return batch_of(idx, offers, requests, params, router)
+
+
+def check_unique_ids(requests: Sequence[Request]) -> None:
+    """Requests are told apart by id in the result, so an id may appear only once."""
     seen: set[str] = set()
     for r in requests:
         if r.id in seen:
             raise ValueError(f"duplicate request id {r.id!r}")
         seen.add(r.id)
-    idx = index or CandidateIndex(offers, volunteers, params, router)
+
+
+def batch_of(
+    idx: CandidateIndex, offers: Sequence[Offer], requests: Sequence[Request], params: Params, router: Router
+) -> _Batch:
+    """The batch state with every request's single options (offers and duties)."""
     hits = idx.hits_many(requests)
     duties = idx.volunteer_table().duties_many(requests)
-    by_id = {o.id: o for o in offers}
-    return _Batch(idx, by_id, list(requests), hits, duties, params, router)
+    return _Batch(idx, {o.id: o for o in offers}, list(requests), hits, duties, params, router)
 
 
-def _first_edges(b: _Batch) -> list[tuple[int, Target, int]]:
+def _first_edges(b: _Batch, allowed: Collection[int] | None = None) -> list[tuple[int, Target, int]]:
+    """Every single option of each request (only those in ``allowed`` if given)."""
     edges: list[tuple[int, Target, int]] = []
     for i, h in enumerate(b.hits):
+        if allowed is not None and i not in allowed:
+            continue
         edges.extend(
             (i, ("o", s), _offer_sec(d)) for s, d in zip(h.slots.tolist(), h.detour.tolist(), strict=True)
         )
@@ -334,63 +353,15 @@ def _finish(b: _Batch) -> MatchResult:
     result = MatchResult()
     paris = _paris()
     for slot, members in sorted(b.offer_sets.items()):
-        offer = b.offers[b.index.offer_id(slot)]
-        if len(members) == 1:
-            sol = single_route(offer, b.requests[members[0]], b.params, b.router)
-        else:
-            sol = b.route(slot, members, fresh=True)
-        if sol is None:
-            raise AssertionError(f"internal error: offer {b.index.offer_id(slot)} route no longer feasible")
-        b.offer_sol[slot] = sol
-        oid = b.index.offer_id(slot)
-        stops = tuple(
-            Stop(b.requests[members[k]].id, "pickup" if up else "dropoff", from_min(at, paris))
-            for (k, up), at in zip(sol.order, sol.arrivals, strict=True)
-        )
-        result.routes.append(RoutePlan(oid, from_min(sol.depart, paris), stops, sol.detour))
-        alone = {i: float(b.hits[i].detour[b.hits[i].slots == slot][0]) for i in members}
-        total_alone = sum(alone.values())
-        times: dict[int, dict[bool, float]] = {}
-        for (k, up), at in zip(sol.order, sol.arrivals, strict=True):
-            times.setdefault(members[k], {})[up] = at
-        for i in members:
-            share = sol.detour * alone[i] / total_alone if total_alone > 0 else sol.detour / len(members)
-            r = b.requests[i]
-            result.assignments.append(
-                Assignment(
-                    r.id,
-                    oid,
-                    None,
-                    from_min(times[i][True], paris),
-                    from_min(times[i][False], paris),
-                    share,
-                    from_min(sol.depart, paris),
-                    r.passengers,
-                    r.medical,
-                )
-            )
+        plan, assignments = _offer_route(b, slot, members, paris)
+        result.routes.append(plan)
+        result.assignments.extend(assignments.values())
     for vid, kept in sorted(b.vol_kept.items()):
-        vol = b.index.volunteers[vid]
-        duties = [d for _, d in kept]
-        if len(kept) > vol.max_trips or not duties_compatible(duties):
-            raise AssertionError(f"internal error: volunteer {vid} over-committed")
+        vol = _verified_volunteer(b, vid, kept)
         for i, d in kept:
             r = b.requests[i]
-            if not any(_same_duty(d, ref) for ref in volunteer_duties(vol, r, b.params, b.router)):
-                raise AssertionError(f"internal error: duty of {vid} for {r.id} not feasible")
-            result.assignments.append(
-                Assignment(
-                    r.id,
-                    None,
-                    vid,
-                    from_min(d.pickup, paris),
-                    from_min(d.dropoff, paris),
-                    d.effort_min,
-                    from_min(d.leave_home, paris),
-                    r.passengers,
-                    r.medical,
-                )
-            )
+            _verify_duty(b, vol, r, d)
+            result.assignments.append(_duty_assignment(r, vid, d, paris))
     order = {r.id: k for k, r in enumerate(b.requests)}
     result.assignments.sort(key=lambda a: order[a.request_id])
     reasons = {i: _reason(b, i) for i in range(len(b.requests)) if i not in b.served}
@@ -413,6 +384,81 @@ def _finish(b: _Batch) -> MatchResult:
         "unmatched": len(result.unmatched),
     }
     return result
+
+
+def _offer_route(
+    b: _Batch, slot: int, members: Sequence[int], paris: tzinfo, legs: Sequence[Leg] | None = None
+) -> tuple[RoutePlan, dict[int, Assignment]]:
+    """Re-verify an offer's route from scratch, then its plan and its requests' assignments
+    (``legs`` gives each request's leg for round trips; all "out" without it)."""
+    offer = b.offers[b.index.offer_id(slot)]
+    if len(members) == 1:
+        sol = single_route(offer, b.requests[members[0]], b.params, b.router)
+    else:
+        sol = b.route(slot, members, fresh=True)
+    if sol is None:
+        raise AssertionError(f"internal error: offer {offer.id} route no longer feasible")
+    b.offer_sol[slot] = sol
+
+    def leg(i: int) -> Leg:
+        return "out" if legs is None else legs[i]
+
+    stops = tuple(
+        Stop(b.requests[members[k]].id, "pickup" if up else "dropoff", from_min(at, paris), leg(members[k]))
+        for (k, up), at in zip(sol.order, sol.arrivals, strict=True)
+    )
+    plan = RoutePlan(offer.id, from_min(sol.depart, paris), stops, sol.detour)
+    alone = {i: float(b.hits[i].detour[b.hits[i].slots == slot][0]) for i in members}
+    total_alone = sum(alone.values())
+    times: dict[int, dict[bool, float]] = {}
+    for (k, up), at in zip(sol.order, sol.arrivals, strict=True):
+        times.setdefault(members[k], {})[up] = at
+    assignments: dict[int, Assignment] = {}
+    for i in members:
+        share = sol.detour * alone[i] / total_alone if total_alone > 0 else sol.detour / len(members)
+        r = b.requests[i]
+        assignments[i] = Assignment(
+            r.id,
+            offer.id,
+            None,
+            from_min(times[i][True], paris),
+            from_min(times[i][False], paris),
+            share,
+            from_min(sol.depart, paris),
+            r.passengers,
+            r.medical,
+            leg(i),
+        )
+    return plan, assignments
+
+
+def _verified_volunteer(b: _Batch, vid: str, kept: Sequence[tuple[int, Duty]]) -> Volunteer:
+    """The volunteer, once their kept duties are checked to fit their day together."""
+    vol = b.index.volunteers[vid]
+    if len(kept) > vol.max_trips or not duties_compatible([d for _, d in kept]):
+        raise AssertionError(f"internal error: volunteer {vid} over-committed")
+    return vol
+
+
+def _verify_duty(b: _Batch, vol: Volunteer, r: Request, d: Duty) -> None:
+    """The vectorised duty must be one the scalar duty rule finds for this request."""
+    if not any(_same_duty(d, ref) for ref in volunteer_duties(vol, r, b.params, b.router)):
+        raise AssertionError(f"internal error: duty of {vol.id} for {r.id} not feasible")
+
+
+def _duty_assignment(r: Request, vid: str, d: Duty, paris: tzinfo, leg: Leg = "out") -> Assignment:
+    return Assignment(
+        r.id,
+        None,
+        vid,
+        from_min(d.pickup, paris),
+        from_min(d.dropoff, paris),
+        d.effort_min,
+        from_min(d.leave_home, paris),
+        r.passengers,
+        r.medical,
+        leg,
+    )
 
 
 def _same_duty(a: Duty, b: Duty) -> bool:
@@ -467,23 +513,33 @@ def match_batch(
     params = params or Params()
     router = router or CrowFlyRouter(params.circuity, params.speed_kmh)
     b = _prepare(offers, volunteers, requests, params, router, index)
+    _first_round(b)
+    _residual_rounds(b, None, max_rounds)
+    return _finish(b)
 
-    def first_capacity(t: Target) -> int:
+
+def _first_round(b: _Batch, allowed: Collection[int] | None = None) -> None:
+    """Flow over every single option at full capacity, then exact repair."""
+
+    def capacity(t: Target) -> int:
         kind, key = t
         if kind == "o":
             return b.offers[b.index.offer_id(int(key))].seats
         return b.index.volunteers[str(key)].max_trips
 
-    _repair(b, solve_flow(len(requests), _first_edges(b), first_capacity, b.value))
-    for _ in range(max_rounds):
-        edges, capacity = _residual_edges(b)
+    _repair(b, solve_flow(len(b.requests), _first_edges(b, allowed), capacity, b.value))
+
+
+def _residual_rounds(b: _Batch, allowed: Collection[int] | None, rounds: int) -> None:
+    """Residual flow + repair until nothing more is served (at most ``rounds`` times)."""
+    for _ in range(rounds):
+        edges, capacity = _residual_edges(b, allowed)
         if not edges:
-            break
+            return
         before = len(b.served)
-        _repair(b, solve_flow(len(requests), edges, capacity, b.value))
+        _repair(b, solve_flow(len(b.requests), edges, capacity, b.value))
         if len(b.served) == before:
-            break
-    return _finish(b)
+            return
 
 
 def greedy_batch(

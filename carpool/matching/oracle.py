@@ -8,7 +8,7 @@ Nothing here is clever: loops over everything, every permutation, every subset.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from carpool.matching.model import (
@@ -239,20 +239,11 @@ def oracle_max_served(
     Only a lower bound for ``match_batch``: even a one-seat offer may carry several
     requests one after another, since the load is counted on board."""
     feas = [[o.id for o in offers if oracle_single(o, r, params, router) is not None] for r in requests]
-    memo: dict[tuple[int, frozenset[str]], int] = {}
 
-    def best(k: int, used: frozenset[str]) -> int:
-        if k == len(requests):
-            return 0
-        if (k, used) not in memo:
-            value = best(k + 1, used)
-            for oid in feas[k]:
-                if oid not in used:
-                    value = max(value, requests[k].passengers + best(k + 1, used | {oid}))
-            memo[(k, used)] = value
-        return memo[(k, used)]
+    def choices(k: int, used: frozenset[str]) -> Iterator[frozenset[str]]:
+        return (frozenset({oid}) for oid in feas[k] if oid not in used)
 
-    return best(0, frozenset())
+    return _max_passengers(requests, choices)
 
 
 def oracle_max_round_trips(
@@ -268,6 +259,22 @@ def oracle_max_round_trips(
 
     legs, _, back = leg_requests(requests)
     feas = [{o.id for o in offers if oracle_single(o, leg, params, router) is not None} for leg in legs]
+
+    def choices(k: int, used: frozenset[str]) -> Iterator[frozenset[str]]:
+        for out in feas[k] - used:
+            b = back[k]
+            returns = [None] if b is None else sorted(feas[b] - used - {out})
+            for ret in returns:
+                yield frozenset({out} | ({ret} if ret else set()))
+
+    return _max_passengers(requests, choices)
+
+
+def _max_passengers(
+    requests: Sequence[Request], choices: Callable[[int, frozenset[str]], Iterable[frozenset[str]]]
+) -> int:
+    """Brute force in request order: each request takes one of its choices of offers (none
+    already used) or is left out; the most passengers served."""
     memo: dict[tuple[int, frozenset[str]], int] = {}
 
     def best(k: int, used: frozenset[str]) -> int:
@@ -275,12 +282,8 @@ def oracle_max_round_trips(
             return 0
         if (k, used) not in memo:
             value = best(k + 1, used)
-            for out in feas[k] - used:
-                b = back[k]
-                returns = [None] if b is None else sorted(feas[b] - used - {out})
-                for ret in returns:
-                    taken = used | {out} | ({ret} if ret else set())
-                    value = max(value, requests[k].passengers + best(k + 1, frozenset(taken)))
+            for taken in choices(k, used):
+                value = max(value, requests[k].passengers + best(k + 1, used | taken))
             memo[(k, used)] = value
         return memo[(k, used)]
 

@@ -33,29 +33,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import numpy as np
-
 from carpool.matching.assign import (
     RESIDUAL_OPTIONS,
     SEC_MAX,
     Target,
     _Batch,
+    _duty_assignment,
+    _first_round,
+    _offer_route,
     _offer_sec,
     _paris,
     _reason,
-    _repair,
-    _residual_edges,
-    _same_duty,
+    _residual_rounds,
+    _verified_volunteer,
+    _verify_duty,
     _vol_sec,
+    batch_of,
+    check_unique_ids,
     match_batch,
-    solve_flow,
 )
 from carpool.matching.feasibility import (
     Duty,
     RouteSolution,
     duties_compatible,
     single_route,
-    volunteer_duties,
 )
 from carpool.matching.index import CandidateIndex
 from carpool.matching.model import (
@@ -68,8 +69,6 @@ from carpool.matching.model import (
     Params,
     Reason,
     Request,
-    RoutePlan,
-    Stop,
     Unmatched,
     Volunteer,
     from_min,
@@ -198,16 +197,10 @@ def _prepare_trips(
     params: Params,
     router: Router,
 ) -> _Trips:
-    seen: set[str] = set()
-    for r in requests:
-        if r.id in seen:
-            raise ValueError(f"duplicate request id {r.id!r}")
-        seen.add(r.id)
+    check_unique_ids(requests)
     legs, owner, back = leg_requests(requests)
     idx = CandidateIndex(offers, volunteers, params, router)
-    hits = idx.hits_many(legs)
-    duties = idx.volunteer_table().duties_many(legs)
-    b = _Batch(idx, {o.id: o for o in offers}, legs, hits, duties, params, router)
+    b = batch_of(idx, offers, legs, params, router)
     return _Trips(b, list(requests), owner, back, _waiting_duties(idx, requests, router, params), {})
 
 
@@ -253,12 +246,6 @@ class _Column:
     sol: RouteSolution
 
 
-def _alone(b: _Batch, leg: int, slot: int) -> RouteSolution:
-    h = b.hits[leg]
-    k = int(np.flatnonzero(h.slots == slot)[0])
-    return RouteSolution(float(h.depart[k]), float(h.detour[k]), ((0, True), (0, False)), ())
-
-
 def _offer_columns(t: _Trips, usable: set[int]) -> list[_Column] | None:
     """Every feasible packing of legs per offer (grown from feasible smaller packings).
 
@@ -274,7 +261,7 @@ def _offer_columns(t: _Trips, usable: set[int]) -> list[_Column] | None:
     columns: list[_Column] = []
     searches = b.route_calls + MAX_ROUTE_SEARCHES
     for slot, cands in sorted(by_slot.items()):
-        layer: dict[tuple[int, ...], RouteSolution] = {(leg,): _alone(b, leg, slot) for leg in cands}
+        layer: dict[tuple[int, ...], RouteSolution] = {(leg,): b.alone(leg, slot) for leg in cands}
         found = dict(layer)
         for size in range(2, min(b.params.max_requests_per_offer, len(cands)) + 1):
             grown: dict[tuple[int, ...], RouteSolution] = {}
@@ -322,7 +309,7 @@ def _improve(t: _Trips) -> None:
     b = t.b
     usable = {k for k in range(len(t.requests)) if t.servable(k)}
     columns = [
-        _Column(int(s), (leg,), _alone(b, leg, int(s)))
+        _Column(int(s), (leg,), b.alone(leg, int(s)))
         for leg, h in enumerate(b.hits)
         if t.owner[leg] in usable
         for s in h.slots.tolist()
@@ -453,44 +440,14 @@ def _solve_heuristic(t: _Trips, rounds: int = 3) -> None:
     """Flow over the legs, release half-served round trips, insert both legs together."""
     b = t.b
     eligible = {leg for leg, k in enumerate(t.owner) if t.servable(k) and t.has_option(leg)}
-
-    def first_capacity(target: Target) -> int:
-        kind, key = target
-        if kind == "o":
-            return b.offers[b.index.offer_id(int(key))].seats
-        return b.index.volunteers[str(key)].max_trips
-
-    edges = _leg_edges(b, eligible)
-    _repair(b, solve_flow(len(b.requests), edges, first_capacity, b.value))
-    _residual(b, eligible, rounds)
+    _first_round(b, eligible)
+    _residual_rounds(b, eligible, rounds)
     _release_half_served(t)
     _insert_round_trips(t)
     one_way = {leg for leg in eligible if t.back[t.owner[leg]] is None}
-    _residual(b, one_way, rounds)
+    _residual_rounds(b, one_way, rounds)
     _insert_round_trips(t)
     _release_half_served(t)  # a no-op unless taking a leg off emptied a route
-
-
-def _leg_edges(b: _Batch, eligible: set[int]) -> list[tuple[int, Target, int]]:
-    edges: list[tuple[int, Target, int]] = []
-    for i in sorted(eligible):
-        h = b.hits[i]
-        edges.extend(
-            (i, ("o", s), _offer_sec(d)) for s, d in zip(h.slots.tolist(), h.detour.tolist(), strict=True)
-        )
-        edges.extend((i, ("v", vid), _vol_sec(ds[0].effort_min)) for vid, ds in b.duties[i].items())
-    return edges
-
-
-def _residual(b: _Batch, allowed: set[int], rounds: int) -> None:
-    for _ in range(rounds):
-        edges, capacity = _residual_edges(b, allowed)
-        if not edges:
-            return
-        before = len(b.served)
-        _repair(b, solve_flow(len(b.requests), edges, capacity, b.value))
-        if len(b.served) == before:
-            return
 
 
 def _unplace(b: _Batch, leg: int) -> list[int]:
@@ -616,48 +573,11 @@ def _finish_trips(t: _Trips) -> MatchResult:
     legs: dict[int, Assignment] = {}
     kind: list[Leg] = ["out" if t.owner[i] == i else "back" for i in range(len(b.requests))]
     for slot, members in sorted(b.offer_sets.items()):
-        offer = b.offers[b.index.offer_id(slot)]
-        if len(members) == 1:
-            sol = single_route(offer, b.requests[members[0]], b.params, b.router)
-        else:
-            sol = b.route(slot, members, fresh=True)
-        if sol is None:
-            raise AssertionError(f"internal error: offer {offer.id} route no longer feasible")
-        b.offer_sol[slot] = sol
-        stops = tuple(
-            Stop(
-                b.requests[members[j]].id,
-                "pickup" if up else "dropoff",
-                from_min(at, paris),
-                kind[members[j]],
-            )
-            for (j, up), at in zip(sol.order, sol.arrivals, strict=True)
-        )
-        result.routes.append(RoutePlan(offer.id, from_min(sol.depart, paris), stops, sol.detour))
-        alone = {i: float(b.hits[i].detour[b.hits[i].slots == slot][0]) for i in members}
-        total = sum(alone.values())
-        times: dict[int, dict[bool, float]] = {}
-        for (j, up), at in zip(sol.order, sol.arrivals, strict=True):
-            times.setdefault(members[j], {})[up] = at
-        for i in members:
-            share = sol.detour * alone[i] / total if total > 0 else sol.detour / len(members)
-            r = b.requests[i]
-            legs[i] = Assignment(
-                r.id,
-                offer.id,
-                None,
-                from_min(times[i][True], paris),
-                from_min(times[i][False], paris),
-                share,
-                from_min(sol.depart, paris),
-                r.passengers,
-                r.medical,
-                kind[i],
-            )
+        plan, assignments = _offer_route(b, slot, members, paris, kind)
+        result.routes.append(plan)
+        legs.update(assignments)
     for vid, kept in sorted(b.vol_kept.items()):
-        vol = b.index.volunteers[vid]
-        if len(kept) > vol.max_trips or not duties_compatible([d for _, d in kept]):
-            raise AssertionError(f"internal error: volunteer {vid} over-committed")
+        vol = _verified_volunteer(b, vid, kept)
         for i, d in kept:
             legs.update(_duty_assignments(t, i, vid, d, vol))
     for k, back in enumerate(t.back):
@@ -675,23 +595,9 @@ def _duty_assignments(t: _Trips, i: int, vid: str, d: Duty, vol: Volunteer) -> d
     b, paris = t.b, _paris()
     waiting = t.wait_kept.get(i)
     r = t.requests[i] if waiting is not None else b.requests[i]
-    if not any(_same_duty(d, ref) for ref in volunteer_duties(vol, r, b.params, b.router)):
-        raise AssertionError(f"internal error: duty of {vid} for {r.id} not feasible")
+    _verify_duty(b, vol, r, d)
     kind: Leg = "out" if t.owner[i] == i else "back"
-    out = {
-        i: Assignment(
-            r.id,
-            None,
-            vid,
-            from_min(d.pickup, paris),
-            from_min(d.dropoff, paris),
-            d.effort_min,
-            from_min(d.leave_home, paris),
-            r.passengers,
-            r.medical,
-            kind,
-        )
-    }
+    out = {i: _duty_assignment(r, vid, d, paris, kind)}
     if waiting is not None:
         back = t.back[i]
         assert back is not None

@@ -11,6 +11,7 @@ import hashlib
 import math
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyotp
 import sqlalchemy as sa
@@ -484,44 +485,34 @@ def create_api_token(
 
 
 def revoke_api_token(session: Session, user: UserAccount, token_id: int, clock: Clock) -> bool:
-    result = session.execute(
-        sa.update(ApiToken)
-        .where(ApiToken.id == token_id, ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 1:  # type: ignore[attr-defined]
-        audit.record(
-            session,
-            f"user:{user.id}",
-            "api_token.revoked",
-            subject=None,
-            association_id=user.association_id,
-            token_id=token_id,
-        )
+    if _revoke_live_tokens(session, user, clock, ApiToken.id == token_id) == 1:
+        _audit_revoked(session, user, token_id=token_id)
         return True
     return False
 
 
 def revoke_all_api_tokens(session: Session, user: UserAccount, clock: Clock) -> int:
     """Revoke every live token of the account (a compromise ends them all); returns how many."""
+    revoked = _revoke_live_tokens(session, user, clock)
+    if revoked:
+        _audit_revoked(session, user, count=revoked)
+    return revoked
+
+
+def _revoke_live_tokens(session: Session, user: UserAccount, clock: Clock, *where: Any) -> int:
+    """One UPDATE (no read first, so two revocations cannot both count a token); how many."""
     result = session.execute(
         sa.update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), *where)
         .values(revoked_at=clock.now())
         .execution_options(synchronize_session=False)
     )
-    revoked = int(result.rowcount)  # type: ignore[attr-defined]
-    if revoked:
-        audit.record(
-            session,
-            f"user:{user.id}",
-            "api_token.revoked",
-            subject=None,
-            association_id=user.association_id,
-            count=revoked,
-        )
-    return revoked
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _audit_revoked(session: Session, user: UserAccount, **detail: Any) -> None:
+    actor, scope = f"user:{user.id}", user.association_id
+    audit.record(session, actor, "api_token.revoked", subject=None, association_id=scope, **detail)
 
 
 #: ``last_used_at`` is rewritten only when it is older than this. The account page shows the day

@@ -6,7 +6,7 @@ import itertools
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from factories import CAHORS, CAJARC, WHERE, add_driver
+from factories import CAHORS, CAJARC, WHERE, add_driver, add_resident
 
 from carpool.clock import Clock
 from carpool.db import Database, point
@@ -22,7 +22,6 @@ from carpool.models import (
     Request,
     RequestSource,
     RequestStatus,
-    Resident,
 )
 
 _phones = itertools.count(1000)
@@ -38,19 +37,8 @@ def association(session) -> Association:
     return association
 
 
-def resident(session, association: Association, **fields) -> Resident:
-    person = Resident(
-        association_id=association.id,
-        phone=f"+336399{next(_phones):05d}",
-        first_name="Jeanne",
-        last_name="Delpech",
-        home_commune_insee=CAJARC,
-        home_point=point(*WHERE[CAJARC]),
-        **fields,
-    )
-    session.add(person)
-    session.flush()
-    return person
+resident = add_resident
+"""A resident of ``association`` (Jeanne Delpech in Cajarc, a fresh phone number)."""
 
 
 def request(session, association, person, *, latest: datetime, status=RequestStatus.MATCHED) -> Request:

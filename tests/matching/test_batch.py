@@ -77,23 +77,15 @@ ONE_SEAT_SHARED = (
     [],
     [
         Request(
-            "r0",
+            f"r{k}",
             _POINT,
             _POINT,
             _AT - timedelta(hours=1),
-            _AT + timedelta(minutes=3),
+            _AT + timedelta(minutes=m),
             1,
             frozenset({"wheelchair"}),
-        ),
-        Request(
-            "r1",
-            _POINT,
-            _POINT,
-            _AT - timedelta(hours=1),
-            _AT + timedelta(minutes=9),
-            1,
-            frozenset({"wheelchair"}),
-        ),
+        )
+        for k, m in enumerate((3, 9))
     ],
 )
 

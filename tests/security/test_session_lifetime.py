@@ -27,24 +27,24 @@ def plain_coordinator(session, association):
     return make_coordinator(session, association, email="paul@example.org", sees_health_data=False)
 
 
-def test_a_coordinator_idle_for_half_an_hour_is_logged_out(client, no_csrf, plain_coordinator, clock):
-    form_log_in(client, "/coordination/connexion", plain_coordinator.email)
-    clock.advance(minutes=29)
-    assert is_logged_in(client, COORD_HOME)
+@pytest.mark.parametrize(
+    ("who", "login_url", "home", "idle_min"),
+    [
+        ("plain_coordinator", "/coordination/connexion", COORD_HOME, 30),
+        ("driver", "/conducteurs/connexion", DRIVER_HOME, 120),
+    ],
+    ids=["coordinator-half-an-hour", "driver-two-hours"],
+)
+def test_a_session_idle_too_long_is_logged_out(
+    request, client, no_csrf, clock, who, login_url, home, idle_min
+):
+    form_log_in(client, login_url, request.getfixturevalue(who).email)
+    clock.advance(minutes=idle_min - 1)
+    assert is_logged_in(client, home)
 
-    clock.advance(minutes=30, seconds=1)
+    clock.advance(minutes=idle_min, seconds=1)
 
-    assert not is_logged_in(client, COORD_HOME)
-
-
-def test_a_driver_idle_for_two_hours_is_logged_out(client, no_csrf, driver, clock):
-    form_log_in(client, "/conducteurs/connexion", driver.email)
-    clock.advance(minutes=119)
-    assert is_logged_in(client, DRIVER_HOME)
-
-    clock.advance(hours=2, seconds=1)
-
-    assert not is_logged_in(client, DRIVER_HOME)
+    assert not is_logged_in(client, home)
 
 
 def test_an_active_session_still_ends_twelve_hours_after_the_log_in(client, no_csrf, driver, clock):

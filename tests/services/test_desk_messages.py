@@ -2,41 +2,28 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 import sqlalchemy as sa
-from factories import CAJARC, WHERE
+from factories import SERVICE_NUMBER, add_association, add_resident, new_message_sid
 
-from carpool.db import point
 from carpool.models import Association, AuditEvent, InboundMessage, Resident, Role, UserAccount
 from carpool.services import board, desk
 from carpool.services.sms_inbound import handle_inbound
 from carpool.services.validation import InvalidInput
 
 UNKNOWN = "+33639985555"
-_sids = itertools.count(1)
 
 
 @pytest.fixture
 def lot(session) -> Association:
-    association = Association(name="Lot Mobilité", sms_number="06 39 98 00 00", phone="05 39 98 00 01")
-    session.add(association)
+    association = add_association(session)
     session.commit()
     return association
 
 
 @pytest.fixture
 def jeanne(session, lot) -> Resident:
-    resident = Resident(
-        association_id=lot.id,
-        phone="+33639981234",
-        first_name="Jeanne",
-        last_name="Delpech",
-        home_commune_insee=CAJARC,
-        home_point=point(*WHERE[CAJARC]),
-    )
-    session.add(resident)
+    resident = add_resident(session, lot, phone="+33639981234")
     session.commit()
     return resident
 
@@ -54,9 +41,9 @@ def claire(session, lot) -> UserAccount:
 def texted(session, clock, sender: str, body: str) -> InboundMessage:
     """One SMS through the real inbound path, a minute after the previous one."""
     clock.advance(minutes=1)
-    sid = f"SM{next(_sids):032d}"
+    sid = new_message_sid()
     handle_inbound(
-        session, message_sid=sid, from_phone=sender, to_phone="+33639980000", body=body, clock=clock
+        session, message_sid=sid, from_phone=sender, to_phone=SERVICE_NUMBER, body=body, clock=clock
     )
     session.commit()
     return session.scalars(sa.select(InboundMessage).where(InboundMessage.message_sid == sid)).one()

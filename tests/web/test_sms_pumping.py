@@ -5,12 +5,12 @@ Each rule counts the outbox rows the dispatcher would send; the inbound text is 
 
 from __future__ import annotations
 
-import itertools
 import threading
 
+import factories
 import pytest
 import sqlalchemy as sa
-from factories import CAJARC, WHERE
+from factories import CAJARC, WHERE, new_message_sid, post_text
 
 from carpool.db import point
 from carpool.models import AuditEvent, Driver, InboundMessage, OutboundMessage, Resident
@@ -19,37 +19,23 @@ from carpool.notify.budget import ReplyLimits
 from carpool.services.sms_inbound import BUDGET_REACHED, handle_inbound
 
 STRANGER = "+33639985555"
-_sids = itertools.count(1)
-_phones = itertools.count(100)
 
 
 @pytest.fixture
 def association(session):
-    from carpool.models import Association
-
-    association = Association(name="Lot Mobilité", sms_number="06 39 98 00 00", phone="05 39 98 00 01")
-    session.add(association)
+    association = factories.add_association(session)
     session.commit()
     return association
 
 
 def add_resident(session, association, phone: str | None = None) -> Resident:
-    resident = Resident(
-        association_id=association.id,
-        phone=phone or f"+336399{next(_phones):05d}",
-        first_name="Jeanne",
-        last_name="Delpech",
-        home_commune_insee=CAJARC,
-        home_point=point(*WHERE[CAJARC]),
-    )
-    session.add(resident)
+    resident = factories.add_resident(session, association, phone)
     session.commit()
     return resident
 
 
 def text(client, body: str, sender: str):
-    form = {"MessageSid": f"SMP{next(_sids):031d}", "From": sender, "To": "+33639980000", "Body": body}
-    response = client.post("/sms/inbound", data=form)
+    response = post_text(client, body, sender)
     assert response.status_code == 200
     return response
 
@@ -220,7 +206,7 @@ def test_budgets_hold_with_many_workers_at_once(db, session, association, clock)
                 barrier.wait()
                 handle_inbound(
                     mine,
-                    message_sid=f"SMP{next(_sids):031d}",
+                    message_sid=new_message_sid(),
                     from_phone=resident.phone,
                     to_phone="+33639980000",
                     body="blablabla",

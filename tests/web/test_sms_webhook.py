@@ -8,9 +8,8 @@ from datetime import date, time
 
 import pytest
 import sqlalchemy as sa
-from factories import CAJARC, WHERE, add_driver, add_offer
+from factories import add_association, add_driver, add_offer, add_resident, post_text
 
-from carpool.db import point
 from carpool.models import (
     Association,
     Conversation,
@@ -29,28 +28,18 @@ from carpool.services.sms_inbound import handle_inbound
 
 RESIDENT_PHONE = "+33639981234"
 NEXT_TUESDAY = date(2026, 11, 24)  # the clock fixture says Monday 23 November 2026, 10:00 in Paris
-_sids = itertools.count(1)
 
 
 @pytest.fixture
 def association(session) -> Association:
-    association = Association(name="Lot Mobilité", sms_number="06 39 98 00 00", phone="05 39 98 00 01")
-    session.add(association)
+    association = add_association(session)
     session.commit()
     return association
 
 
 @pytest.fixture
 def resident(session, association) -> Resident:
-    resident = Resident(
-        association_id=association.id,
-        phone=RESIDENT_PHONE,
-        first_name="Jeanne",
-        last_name="Delpech",
-        home_commune_insee=CAJARC,
-        home_point=point(*WHERE[CAJARC]),
-    )
-    session.add(resident)
+    resident = add_resident(session, association, phone=RESIDENT_PHONE)
     session.commit()
     return resident
 
@@ -64,8 +53,7 @@ def offer(session, association) -> Offer:
 
 
 def text(client, body: str, sender: str = RESIDENT_PHONE, sid: str | None = None, **extra: str):
-    form = {"MessageSid": sid or f"SM{next(_sids):032d}", "From": sender, "To": "+33639980000", "Body": body}
-    return client.post("/sms/inbound", data={**form, **extra})
+    return post_text(client, body, sender, sid, **extra)
 
 
 def replies_to(db, phone: str) -> list[str]:

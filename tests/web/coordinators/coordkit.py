@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from drivers_kit import PASSWORD
 
 from carpool.models import Role, UserAccount
@@ -9,6 +10,18 @@ from carpool.services import accounts
 
 #: The second factor of the coordinators built here (tests compute their codes from it).
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def page_queries(db, client, url: str) -> int:
+    """SQL statements one page view runs (the pages must not run one per row)."""
+    seen: list[str] = []
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    return len(seen)
 
 
 def make_coordinator(

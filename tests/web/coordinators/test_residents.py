@@ -6,7 +6,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator, second_factor_in_browser
+from coordkit import make_coordinator, page_queries, second_factor_in_browser
 from drivers_kit import add_resident, count, log_in, make_driver, one, propose_passenger, text
 
 from carpool.models import AuditEvent, Resident
@@ -101,22 +101,12 @@ def test_the_detail_page_runs_a_fixed_number_of_queries(coord_client, db, sessio
     session.commit()
     driver = make_driver(session, association, clock)
 
-    def queries() -> int:
-        seen: list[str] = []
-        listener = lambda *args: seen.append(args[2])  # noqa: E731
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            assert coord_client.get(url(person)).status_code == 200
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
-        return len(seen)
-
     propose_passenger(session, association, driver, clock, resident=person)
-    few = queries()
+    few = page_queries(db, coord_client, url(person))
     for _ in range(5):
         propose_passenger(session, association, driver, clock, resident=person)
 
-    assert queries() == few
+    assert page_queries(db, coord_client, url(person)) == few
 
 
 # --- create ----------------------------------------------------------------------------------

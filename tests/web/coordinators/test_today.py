@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator
+from coordkit import make_coordinator, page_queries
 from drivers_kit import add_resident, log_in, make_driver, propose_passenger, text
 
 from carpool.models import Driver, Match, MatchStatus, OutboundMessage, OutboundStatus
@@ -148,21 +148,11 @@ def test_a_passengers_needs_and_names_are_shown_in_a_fixed_order(session, associ
 def test_the_board_runs_a_fixed_number_of_queries(
     coord_client, db, session, association, driver_account, clock
 ):
-    def queries() -> int:
-        seen: list[str] = []
-        listener = lambda *args: seen.append(args[2])  # noqa: E731
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            assert coord_client.get("/coordination/").status_code == 200
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
-        return len(seen)
-
     trip(session, association, driver_account, clock)
-    few = queries()
+    few = page_queries(db, coord_client, "/coordination/")
     for days in range(1, 6):
         trip(session, association, driver_account, clock, days=days)
-    assert queries() == few
+    assert page_queries(db, coord_client, "/coordination/") == few
 
 
 def test_names_in_the_trip_rows_are_escaped(coord_client, session, association, driver_account, clock):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator
+from coordkit import make_coordinator, page_queries
 from drivers_kit import add_resident, csrf_token, log_in, text
 
 from carpool.models import AuditEvent, InboundMessage
@@ -157,18 +157,8 @@ def test_another_associations_text_is_neither_shown_nor_reachable(
 
 
 def test_the_page_reads_the_texts_in_a_fixed_number_of_queries(coord_client, db, session, clock, jeanne):
-    def queries() -> int:
-        seen: list[str] = []
-        listener = lambda *args: seen.append(args[2])  # noqa: E731
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            assert coord_client.get("/coordination/").status_code == 200
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
-        return len(seen)
-
     texted(session, clock, jeanne.phone, "AIDE")
-    few = queries()
+    few = page_queries(db, coord_client, "/coordination/")
     for n in range(6):
         texted(session, clock, f"+3363998550{n}", "allo")
-    assert queries() == few
+    assert page_queries(db, coord_client, "/coordination/") == few
