@@ -11,7 +11,7 @@ run: system-deps-run $(STAMP)
 
 test: system-deps-test $(STAMP) node_modules/.installed
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy carpool/matching carpool/notify
+	$(VENV)/bin/mypy carpool
 	scripts/test-all.sh
 
 # The SIGKILL tests again with other random seeds (SOAK_SEEDS), on both backends.
@@ -22,7 +22,7 @@ soak: system-deps-test $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy carpool/matching carpool/notify
+	$(VENV)/bin/mypy carpool
 
 bench: $(STAMP)
 	$(VENV)/bin/carpool bench matching --size L

@@ -120,10 +120,9 @@ def least(dialect_name: str, a: Any, b: Any) -> sa.ColumnElement[Any]:
 def insert_or_ignore(dialect_name: str, entity: Any, unique: str) -> Any:
     """``INSERT … ON CONFLICT (unique) DO NOTHING`` for both backends: one statement, no savepoint,
     where a check-then-insert needs three and a race still ends at the unique index."""
-    if dialect_name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     return insert(entity).on_conflict_do_nothing(index_elements=[unique])
 
 

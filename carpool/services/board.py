@@ -9,8 +9,10 @@ pickup falls in the window; its stage is what a coordinator cares about
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -123,7 +125,7 @@ def _trips(
     # Plain columns, not entities: a département has hundreds of trips a week, and loading four
     # whole entities per trip (then geometries, timestamps...) was most of the page's time.
     origin, destination = aliased(Commune), aliased(Commune)
-    rows = session.execute(
+    rows: Iterable[Any] = session.execute(
         sa.select(
             Match.id,
             Match.request_id,

@@ -20,8 +20,10 @@ marks the text done; "call back" notes who phones the resident.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -80,7 +82,7 @@ def proposals_waiting(session: Session, request_ids: list[int]) -> set[int]:
     query = sa.select(Conversation.request_id).where(
         Conversation.request_id.in_(request_ids), Conversation.state == ConversationState.CHOOSING
     )
-    return {int(i) for i in session.scalars(query)}
+    return {i for i in session.scalars(query) if i is not None}
 
 
 def is_open(session: Session, request: Request) -> bool:
@@ -275,7 +277,7 @@ def messages_to_handle(
 ) -> MessagesToHandle:
     """The association's texts waiting for a person, newest first, and how many in all (one query)."""
     caller = aliased(UserAccount)
-    rows = session.execute(
+    rows: Sequence[Any] = session.execute(
         sa.select(
             InboundMessage.id,
             InboundMessage.created_at,

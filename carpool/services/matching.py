@@ -193,9 +193,9 @@ def _volunteers(session: Session, association_id: int, now: datetime) -> list[ma
     return volunteers
 
 
-def _volunteer_key_statements() -> tuple[sa.Select[Any], sa.Select[Any]]:
+def _volunteer_key_statements() -> tuple[sa.Select[*tuple[Any, ...]], sa.Select[int, date, date]]:
     """Built once (they run on every matcher call; building them cost more than running them)."""
-    association = sa.bindparam("association_id")
+    association: sa.BindParameter[int] = sa.bindparam("association_id")
     drivers = sa.select(Driver.id).where(Driver.association_id == association).scalar_subquery()
     vetted = sa.and_(Driver.association_id == association, Driver.vetting == VettingStatus.VETTED)
     wheelchair = sa.case((Driver.wheelchair_accessible, Driver.id), else_=0)
@@ -287,8 +287,8 @@ def _refresh(cached: _CachedIndex, session: Session, association_id: int, now: d
     cached.seen_until = max([cached.seen_until, *(at for _i, at in changed)])
     volunteer_key = _volunteer_key(session, association_id, now.astimezone(PARIS).date())
     if volunteer_key != cached.volunteer_key:
-        for stale in list(cached.index.volunteers):
-            cached.index.remove_volunteer(stale)
+        for gone in list(cached.index.volunteers):
+            cached.index.remove_volunteer(gone)
         for volunteer in _volunteers(session, association_id, now):
             cached.index.add_volunteer(volunteer)
         cached.volunteer_key = volunteer_key

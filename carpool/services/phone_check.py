@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -74,7 +75,7 @@ def confirm_code(session: Session, verification_id: int, code: str, now: datetim
     Each try is counted by one guarded UPDATE (concurrent tries cannot exceed the
     limit); the caller commits in both cases, so a wrong try is never forgotten.
     """
-    table = PhoneVerification.__table__
+    table = cast(sa.Table, PhoneVerification.__table__)
     tried = session.execute(
         sa.update(table)
         .where(
@@ -88,7 +89,8 @@ def confirm_code(session: Session, verification_id: int, code: str, now: datetim
     ).first()
     if tried is None:
         return "Ce code n'est plus valable : demandez-en un nouveau."
-    code_hash, attempts = tried
+    code_hash: str = tried.code_hash
+    attempts: int = tried.attempts
     if not _matches(code_hash, code.strip()):
         left = MAX_ATTEMPTS - attempts
         if left <= 0:
@@ -113,7 +115,7 @@ def use_proof(session: Session, verification_id: int | None, phone: str, now: da
     """Spend the proof on one sign-up (one guarded UPDATE: two sign-ups cannot share it)."""
     if verification_id is None:
         return False
-    used = session.execute(
+    used: sa.CursorResult[Any] = session.execute(  # type: ignore[assignment]
         sa.update(PhoneVerification)
         .where(
             PhoneVerification.id == verification_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import abort, render_template
 from werkzeug.wrappers import Response as BaseResponse
@@ -67,7 +67,7 @@ def scoped(model: type[T], record_id: int, *, via: Callable[[Any], int] | None =
     record = db_session().get(model, record_id)
     if record is None:
         abort(404)
-    owner = via(record) if via is not None else record.association_id
+    owner = via(record) if via is not None else cast(Any, record).association_id
     if owner != association_id():
         abort(404)
     return record

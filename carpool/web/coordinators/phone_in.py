@@ -84,7 +84,7 @@ def phone_in_request(resident_id: int) -> View:
     data = phone_requests.PhoneRequestInput(
         destination=form.destination.data or "",
         origin=form.origin.data or "",
-        day=form.day.data,  # type: ignore[arg-type]
+        day=form.day.data,
         arrive_by=form.arrive_by.data,
         depart_after=form.depart_after.data,
         return_at=form.return_at.data,

@@ -8,6 +8,7 @@ dashboard answers nothing else until it is done.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import qrcode
 import qrcode.image.svg
@@ -69,8 +70,9 @@ def login() -> View:
 
 @bp.route("/connexion/code", methods=["GET", "POST"])
 def second_factor() -> View:
-    pending = session.get(PENDING)
-    user = db_session().get(UserAccount, pending["id"]) if isinstance(pending, dict) else None
+    stored = session.get(PENDING)
+    pending: dict[str, Any] = stored if isinstance(stored, dict) else {}
+    user = db_session().get(UserAccount, pending["id"]) if "id" in pending else None
     if user is None or user.session_version != pending.get("v") or not user.totp_secret or _stale(pending):
         session.pop(PENDING, None)
         return redirect(url_for("coord.login"))

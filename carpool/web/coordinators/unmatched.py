@@ -228,7 +228,7 @@ def request_manual(request_id: int) -> View:
     if not form.validate_on_submit():
         db_session().rollback()
         return _detail(ride, form), 422
-    pickup = datetime.combine(form.day.data, form.time.data, tzinfo=PARIS)  # type: ignore[arg-type]
+    pickup = datetime.combine(form.day.data, form.time.data, tzinfo=PARIS)
     try:
         option = desk.manual_option(
             db_session(),
