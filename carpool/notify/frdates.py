@@ -74,6 +74,7 @@ _WEEKDAY_FORMS: dict[str, int] = {
     "dimache": 6,
     "dimance": 6,
 }
+WEEKDAY_FORMS = _WEEKDAY_FORMS  # read by ``recurrence`` ("tous les mardis")
 _ABBREVIATIONS = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
 _MONTH_FORMS: dict[str, int] = {
     "janvier": 1,

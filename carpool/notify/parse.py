@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from rapidfuzz.distance import Levenshtein
+
 from carpool.notify.frdates import TimeMention, find_date, find_times, fold_for_dates
 from carpool.notify.places import Gazetteer, Match, default_gazetteer
+from carpool.notify.recurrence import Recurrence, find_recurrence
 
 INTENTS = ("request", "accept", "decline", "cancel", "help", "stop", "start", "unknown")
 MAX_CHARS = 2000  # longer texts are cut: an SMS chain of 10 segments is 1,530 characters
@@ -83,7 +86,30 @@ SMS_WORDS: dict[str, str] = {
     "dacc": "d accord",
     "dac": "d accord",
     "allerretour": "aller retour",
+    # Yes and no as typed on a small keypad or dictated.
+    "wi": "oui",
+    "ui": "oui",
+    "oue": "ouais",
+    "ouep": "ouais",
+    "ouaip": "ouais",
+    "ouai": "ouais",
+    "nn": "non",
+    "dacor": "d accord",
+    "daccor": "d accord",
+    "daccors": "d accord",
+    "mrc": "merci",
+    "mci": "merci",
 }
+# Stretched words ("ouiii", "nonnn", "stoppp", "annuller"): a token whose letters, each run of repeats
+# cut to one, spell one of these is read as it. Only short answers: "aidee" may be "aidée".
+_STRETCHED = {re.sub(r"(.)\1+", r"\1", w): w for w in ("oui", "ouais", "non", "nan", "ok", "okay", "stop")}
+_STRETCHED |= {
+    re.sub(r"(.)\1+", r"\1", w): w for w in ("start", "annuler", "annule", "merci", "arret", "daccord")
+}
+# Misspelt long keywords ("anuler", "desincription"): one slip, two from 12 letters. Not "daccord":
+# "d'accord" folds to "d accord", and "accord" is one slip from it.
+_KEYWORDS = frozenset(["annuler", "annulation", "desinscription", "desinscrire", "desabonner"])
+_KEYWORDS |= {"reprendre", "volontiers", "reactiver"}
 _QMARK = "zqmarkz"  # survives folding, which drops punctuation
 _GREETINGS = frozenset(["bonjour", "bonsoir", "salut", "coucou", "hello", "allo", "madame", "monsieur"])
 _GREETINGS |= {"mademoiselle", "re"}
@@ -94,11 +120,13 @@ _ACCEPT = re.compile(
     r"^(?:oui|ouais|ouai|ok|okay|oki|okk|d accord|c est d accord|parfait|entendu|tres bien|c est bon|"
     r"ca marche|ca me va|ca me convient|volontiers|je confirme|confirme|confirmer|confirmation|super|top|"
     r"yes|bien recu|c est note|note|avec plaisir|impeccable|nickel|genial|merci oui|"
-    r"c est (?:parfait|tres bien|super|ok|entendu|gentil)|ca ira|pas de (?:probleme|souci)|sans probleme)\b"
+    r"c est (?:parfait|tres bien|super|ok|entendu|gentil)|ca ira|pas de (?:probleme|souci)|sans probleme|"
+    r"bien sur|bien entendu|ca roule|ca m arrange|c est tout bon)\b"
 )
 _DECLINE = re.compile(
-    r"^(?:non|nan|no|pas possible|impossible|pas besoin|ca ne (?:m arrange|me convient|me va|va) pas|"
-    r"je refuse|pas interesse|pas disponible|je ne suis pas disponible)\b"
+    r"^(?:non|nan|no|pas possible|impossible|pas besoin|ca (?:ne )?(?:m arrange|me convient|me va|va) pas|"
+    r"je refuse|pas interesse|pas disponible|je ne suis pas disponible|pas cette fois|sans facon|"
+    r"(?:ce n est|c est|ce n sera|ca ne sera) pas possible|ca ne m interesse pas)\b"
 )
 _CHOICE = re.compile(
     r"^(?:je (?:prends|choisis|veux|prendrai|retiens) )?(?:(?:choix|option|numero|n|no|le|la|proposition) )?"
@@ -113,9 +141,28 @@ _STOP_ANY = re.compile(
     r"\b(?:ne (?:veux|veut|souhaite|souhaitons|voulons) plus (?:recevoir|de sms|de messages)|"
     r"ne m envoyez plus|plus de sms|stop sms|desabonn\w*|desinscri\w*)\b"
 )
+_STOP_SENTENCE = re.compile(
+    r"\b(?:(?:arretez|arreter|arrete|stop|stoppez|stopper|cessez|cesser)(?: \w+){0,3} "
+    r"(?:sms|messages?|textos?|envoyer|envois)|ne plus (?:me |nous |m |lui )?(?:envoyer|recevoir|ecrire)|"
+    r"(?:veux|veut|souhaite|voulons) plus (?:de |d |recevoir )?(?:sms|messages?|textos?|vos)|"
+    r"plus de textos?)\b"
+)
+_START_SENTENCE = re.compile(
+    r"\b(?:recevoir (?:a|de) nouveau|(?:a|de) nouveau recevoir|recevoir (?:encore|a nouveau|de nouveau)|"
+    r"re ?recevoir|renvoy\w* (?:les|vos|des|mes) (?:sms|messages?|textos?)|"
+    r"remett\w* (?:moi |nous )?(?:les|vos|des) (?:sms|messages?|textos?)|stop par erreur|"
+    r"reinscri\w*|reabonn\w*|reactiv\w*)\b"
+)
 _START = re.compile(
     r"^(?:start|reprendre|reprise|demarrer|unstop|reactiver|reabonner|recommencer|je reprends)"
     r"(?: (?:svp|stp|merci|sms|les sms))*$"
+)
+_HELP_QUESTION = re.compile(
+    r"\b(?:comment (?:on fait|faire|je fais|je dois faire|proceder|ca se passe|vous contacter)|"
+    r"(?:on|je) fais? comment|(?:je|on) (?:dois|doit) faire quoi|(?:sais|savoir) (?:pas )?(?:quoi|comment) "
+    r"(?:faire|repondre)|que (?:dois je|faut il|faire|repondre)|qu est ce que? (?:je dois|il faut|on doit|"
+    r"je fais|on fait|je reponds|je dois repondre)|repondre quoi|je (?:ne )?comprends? (?:pas|rien)|"
+    r"n y comprends rien|m expliquer)\b"
 )
 _HELP_EXACT = re.compile(r"^(?:(?:\? ?)+|aide|help|info|infos|menu|aidez moi|au secours|sos)$")
 _HELP_ANY = re.compile(
@@ -125,7 +172,13 @@ _HELP_ANY = re.compile(
 _CANCEL = re.compile(
     r"\b(?:annul\w*|decommand\w*|ne (?:peux|peut|pourrai|pourrais|pourra|pourrons|pouvons) (?:plus|pas) "
     r"(?:venir|y aller|aller|me deplacer|faire le trajet|etre la)|n (?:ai|a) plus besoin|plus besoin|"
-    r"empeche\w*|laisser tomber|ne viendrai pas|ne viendra pas|ne venez pas)\b"
+    r"empeche\w*|laisser tomber|ne viendrai pas|ne viendra pas|ne venez pas|"
+    # "je ne viendrai plus", "j'irai pas", "je ne vais plus au kiné": saying they will not come
+    r"(?:je|j|on|nous|ne|n) (?:viendrai|viendra|viendrons|viendront|viens|vient|venons|irai|ira|irons|iront) "
+    r"(?:pas|plus)(?! (?:seule?|tout seule?|a pied|avec))|"
+    r"(?:je|on|nous|il|elle) ne (?:vais|va|allons|vont) plus|"
+    r"pas (?:la peine|besoin) de (?:venir|passer|me chercher|la chercher|le chercher|nous chercher)|"
+    r"(?:rdv|rendez vous|seance|consultation) (?:est |a ete )?supprime\w*)\b"
 )
 _WISH = re.compile(
     r"\b(?:aller|emmener|emmene|emmenez|amener|amene|conduire|conduise|transport|voiture|chauffeur|vehicule|"
@@ -210,6 +263,7 @@ class ParsedMessage:
     destination_place: str | None = None
     choice: int | None = None
     confidence: float = 0.0
+    recurrence: Recurrence | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, one key per field, the date as YYYY-MM-DD."""
@@ -225,6 +279,7 @@ class ParsedMessage:
             "destination_place": self.destination_place,
             "choice": self.choice,
             "confidence": round(self.confidence, 2),
+            "recurrence": self.recurrence.to_dict() if self.recurrence else None,
         }
 
 
@@ -237,8 +292,22 @@ def normalize(text: str) -> list[str]:
         if word == "c" and (i + 1 >= len(raw) or raw[i + 1] != "est"):
             tokens += ["c", "est"]
         else:
-            tokens += SMS_WORDS.get(word, word).split()
+            tokens += SMS_WORDS.get(_forgiven(word), _forgiven(word)).split()
     return tokens
+
+
+def _forgiven(word: str) -> str:
+    """``word``, or the answer keyword it stretches or misspells ("ouiii" → oui, "anuler" → annuler)."""
+    if word in SMS_WORDS or not word.isalpha():
+        return word
+    squeezed = _STRETCHED.get(re.sub(r"(.)\1+", r"\1", word))
+    if squeezed is not None:
+        return squeezed
+    if len(word) >= 6:
+        for keyword in sorted(_KEYWORDS):
+            if Levenshtein.distance(word, keyword, score_cutoff=2) <= (2 if len(keyword) >= 12 else 1):
+                return keyword
+    return word
 
 
 def _core(tokens: list[str]) -> str:
@@ -359,13 +428,14 @@ def _intent(tokens: list[str], norm: str, result: ParsedMessage) -> str:
     has_trip = result.destination is not None or result.date is not None or result.arrive_by is not None
     has_time = any(x is not None for x in (result.arrive_by, result.depart_after, result.return_time))
     if not core:
+        if re.search(r"\btres bien\b", norm):
+            return "accept"  # "très bien merci": every word is also a polite one
         return "help" if tokens and set(tokens) <= {"?"} else "unknown"
     if _HELP_EXACT.match(core):
         return "help"
-    if _STOP_EXACT.match(core) or _STOP_ANY.search(norm) or (core.startswith("stop ") and not has_trip):
-        return "stop"
-    if _START.match(core):
-        return "start"
+    opt_out = _opt_out(core, norm, has_trip)
+    if opt_out is not None:
+        return opt_out
     if _DECLINE.match(core):
         return "cancel" if "annul" in core else "decline"
     if _CANCEL.search(norm):
@@ -374,7 +444,7 @@ def _intent(tokens: list[str], norm: str, result: ParsedMessage) -> str:
         return "accept"
     if _CHOICE.match(core):
         return "accept"
-    if _HELP_ANY.search(norm) and not has_trip and not has_time:
+    if (_HELP_ANY.search(norm) or _HELP_QUESTION.search(norm)) and not has_trip and not has_time:
         return "help"
     if result.destination is not None:
         return "request"
@@ -415,6 +485,10 @@ def parse_message(
     result.passengers = _passengers(norm)
     exact = _places(tokens, gazetteer, home_insee, result)
     result.intent = _intent(tokens, norm, result)
+    if result.intent in ("request", "cancel"):
+        result.recurrence = find_recurrence(norm, today)
+        if result.recurrence is not None:
+            result.date = result.recurrence.first(today)
     if result.intent == "accept":
         result.choice = _choice(_core(tokens))
         if result.choice is not None and re.search(rf"\b(?:le|la) {result.choice}\b", norm):
@@ -429,9 +503,16 @@ def opt_out_intent(text: str) -> str | None:
     A stranger's STOP must be honoured as surely as a resident's, and costs no place lookup.
     """
     tokens = normalize(text)
-    core, norm = _core(tokens), " ".join(tokens)
-    if _STOP_EXACT.match(core) or _STOP_ANY.search(norm) or core.startswith("stop "):
-        return "stop"
+    return _opt_out(_core(tokens), " ".join(tokens), has_trip=False)
+
+
+def _opt_out(core: str, norm: str, has_trip: bool) -> str | None:
+    """ "stop", "start" or None; asking for messages again wins over the word stop ("stop par erreur")."""
     if _START.match(core):
         return "start"
+    wants_out = bool(_STOP_EXACT.match(core) or _STOP_ANY.search(norm) or _STOP_SENTENCE.search(norm))
+    if _START_SENTENCE.search(norm) and not re.search(r"\b(?:ne|n) \w+ plus\b|\bplus (?:de|d)\b", norm):
+        return "start"
+    if wants_out or (core.startswith("stop ") and not has_trip):
+        return "stop"
     return None

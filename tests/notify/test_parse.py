@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carpool.notify.parse import INTENTS, normalize, parse_message
+from carpool.notify.parse import INTENTS, normalize, opt_out_intent, parse_message
 from carpool.notify.places import Gazetteer
 
 MONDAY = date(2026, 11, 23)
@@ -82,6 +82,77 @@ def test_normalize_expands_sms_shorthand() -> None:
 def test_intents(text: str, intent: str, choice: int | None) -> None:
     result = parse(text)
     assert (result["intent"], result["choice"]) == (intent, choice)
+
+
+# Issue 16: how elderly residents and their relatives really answer (not the hold-out's messages).
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("ouiiiii", "accept"),
+        ("OUIII MERCI", "accept"),
+        ("okkkk", "accept"),
+        ("wi merci", "accept"),
+        ("oui bien sûr", "accept"),
+        ("très bien merci beaucoup", "accept"),
+        ("dacor", "accept"),
+        ("ça roule", "accept"),
+        ("nonnnn merci", "decline"),
+        ("nn", "decline"),
+        ("c'est pas possible ce jour là", "decline"),
+        ("ça m'arrange pas", "decline"),
+        ("non pas cette fois merci", "decline"),
+        ("je viendrai plus", "cancel"),
+        ("on ne viendra pas vendredi", "cancel"),
+        ("j'irai plus chez la kiné", "cancel"),
+        ("pas la peine de passer me chercher jeudi", "cancel"),
+        ("anulé", "cancel"),
+        ("annuller le rdv svp", "cancel"),
+        ("comment je fais ?", "help"),
+        ("je ne sais pas quoi répondre", "help"),
+        ("que dois-je faire ?", "help"),
+        ("vous pouvez m'expliquer ?", "help"),
+        ("stoppez les textos", "stop"),
+        ("merci de ne plus m'envoyer de messages", "stop"),
+        ("je veux plus de sms", "stop"),
+        ("je voudrais recevoir de nouveau vos sms", "start"),
+        ("j'ai envoyé stop par erreur", "start"),
+        ("startttt", "start"),
+        ("réactivez mes sms svp", "start"),
+        ("je veux me réinscrire", "start"),
+    ],
+)
+def test_forgiving_words(text: str, intent: str) -> None:
+    assert parse(text)["intent"] == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # A companion who cannot drive is not a cancelled trip.
+        ("mon fils ne pourra pas m'emmener mardi, pouvez vous me conduire a Cahors pour 10h", "request"),
+        ("je vous attends à l'arrêt de bus, envoyez-moi un message", "unknown"),
+        ("j'ai répondu oui par erreur", "unknown"),
+        ("je ne vais pas bien", "unknown"),
+        ("Merci, j'ai été bien aidée", "unknown"),
+        ("je suis attendu à 10h", "unknown"),
+    ],
+)
+def test_forgiving_words_stay_in_their_place(text: str, intent: str) -> None:
+    assert parse(text)["intent"] == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("merci de ne plus m'envoyer de sms", "stop"),
+        ("stopppp", "stop"),
+        ("je souhaite recevoir à nouveau les messages", "start"),
+        ("je veux me réinscrire", "start"),
+        ("rdv mardi à Cahors", None),
+    ],
+)
+def test_opt_out_for_any_sender_reads_sentences(text: str, expected: str | None) -> None:
+    assert opt_out_intent(text) == expected
 
 
 def test_choice_is_not_a_date() -> None:
@@ -222,6 +293,14 @@ def _check_output(result: dict[str, Any], today: date, gazetteer: Gazetteer) -> 
     assert isinstance(result["passengers"], int) and 1 <= result["passengers"] <= 8
     assert result["choice"] is None or 1 <= result["choice"] <= 9
     assert 0.0 <= result["confidence"] <= 1.0
+    series = result["recurrence"]
+    if series is not None:
+        assert series["weekdays"] and series["weekdays"] == sorted(set(series["weekdays"]))
+        assert all(0 <= day <= 6 for day in series["weekdays"]) and series["every_weeks"] in (1, 2)
+        assert series["until"] is None or date.fromisoformat(series["until"])
+        assert (
+            result["date"] is not None and date.fromisoformat(result["date"]).weekday() in series["weekdays"]
+        )
 
 
 _WORDS = re.split(
@@ -229,7 +308,8 @@ _WORDS = re.split(
     "bonjour bjr rdv à a au de pour vers le la l' hôpital lhopital Cahors cahor Figeac st cere Saint-Céré "
     "Cergy Argenteuil Espère Lacave demain dmain mardi lundi le 3 3/12 29/02 31/11 décembre 9h 9h30 09:30 "
     "midi minuit 2h de l'après-midi retour départ partir avec mon mari nous sommes 2 oui non 1 stop ? "
-    "annuler aide 😊 🚗 « » ’ … 0 99 25h 00:00 23:59 le 0 le 32",
+    "annuler aide 😊 🚗 « » ’ … 0 99 25h 00:00 23:59 le 0 le 32 tous les mardis chaque jeudi sur deux "
+    "jusqu'au jusqu'à fin à partir du ouiii nonnn du lundi au vendredi",
 )
 
 

@@ -31,6 +31,7 @@ def test_one_json_object_per_input_line() -> None:
         "depart_after",
         "return_time",
         "passengers",
+        "recurrence",
     }
     assert all(required <= set(r) for r in rows)
 
@@ -52,11 +53,18 @@ def test_output_is_utf8_json_not_escaped() -> None:
     assert "Hôpital de Gramat" in out.getvalue()
 
 
+def test_recurrence_is_null_or_weekdays_every_weeks_until() -> None:
+    rows = _run("lundi mercredi vendredi 8h dialyse à Figeac retour 12h30 jusqu'au 18/12\nrdv mardi 10h\n")
+    assert rows[0]["recurrence"] == {"weekdays": [0, 2, 4], "every_weeks": 1, "until": "2026-12-18"}
+    assert (rows[0]["date"], rows[0]["arrive_by"], rows[0]["return_time"]) == ("2026-11-25", "08:00", "12:30")
+    assert rows[1]["recurrence"] is None
+
+
 def test_sms_layer_imports_no_web_stack() -> None:
     code = (
         "import sys\n"
         "import carpool.notify.parse, carpool.notify.parse_cli, carpool.notify.gsm\n"
-        "import carpool.notify.frdates, carpool.notify.places\n"
+        "import carpool.notify.frdates, carpool.notify.places, carpool.notify.recurrence\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'twilio')))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
