@@ -172,7 +172,9 @@ _HELP_ANY = re.compile(
 _CANCEL = re.compile(
     r"\b(?:annul\w*|decommand\w*|ne (?:peux|peut|pourrai|pourrais|pourra|pourrons|pouvons) (?:plus|pas) "
     r"(?:venir|y aller|aller|me deplacer|faire le trajet|etre la)|n (?:ai|a) plus besoin|plus besoin|"
-    r"empeche\w*|laisser tomber|ne viendrai pas|ne viendra pas|ne venez pas|"
+    r"empeche\w*|laisser tomber|ne venez pas|"
+    # "ma fille ne viendra pas avec moi" is about company, not the trip
+    r"ne (?:viendrai|viendra) pas(?! (?:seule?|tout seule?|a pied|avec))|"
     # "je ne viendrai plus", "j'irai pas", "je ne vais plus au kiné": saying they will not come
     r"(?:je|j|on|nous|ne|n) (?:viendrai|viendra|viendrons|viendront|viens|vient|venons|irai|ira|irons|iront) "
     r"(?:pas|plus)(?! (?:seule?|tout seule?|a pied|avec))|"

@@ -135,6 +135,9 @@ def test_forgiving_words(text: str, intent: str) -> None:
         ("je ne vais pas bien", "unknown"),
         ("Merci, j'ai été bien aidée", "unknown"),
         ("je suis attendu à 10h", "unknown"),
+        # Company, not the trip: a cancel by SMS is immediate, so it must not be read here.
+        ("ma fille ne viendra pas avec moi, rdv Figeac jeudi 14h", "request"),
+        ("je ne viendrai pas seule, mon mari m'accompagne", "unknown"),
     ],
 )
 def test_forgiving_words_stay_in_their_place(text: str, intent: str) -> None:
