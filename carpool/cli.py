@@ -28,7 +28,7 @@ def one_line_errors(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from carpool.config import StartupError
+        from carpool.errors import StartupError
         from carpool.gazetteer import GazetteerError
 
         try:
@@ -400,7 +400,7 @@ def jobs_run(name: str, dry_run: bool) -> None:
     """Exécute une tâche maintenant (ex. : carpool jobs run retention --dry-run)."""
     from carpool import jobs
     from carpool.clock import clock_from_env
-    from carpool.config import StartupError
+    from carpool.errors import StartupError
 
     if name not in jobs.JOBS:
         raise StartupError(f"tâche inconnue « {name} » : {', '.join(jobs.JOBS)}")

@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from carpool.errors import StartupError
+
 TIMEZONE = "Europe/Paris"
-
-
-class StartupError(RuntimeError):
-    """A problem a person must fix before the app can start: one clear French sentence."""
 
 
 def instance_path() -> Path:

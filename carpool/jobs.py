@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
-from carpool.config import StartupError
 from carpool.db import Database
+from carpool.errors import StartupError
 from carpool.leader import LeadershipLost
 from carpool.models import JobRun, Match, MatchStatus, Request, RequestStatus
 from carpool.services import audit, bookings, reminders

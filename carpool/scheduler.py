@@ -28,8 +28,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from carpool import jobs
 from carpool.clock import PARIS, Clock
-from carpool.config import StartupError
 from carpool.db import Database
+from carpool.errors import StartupError
 from carpool.leader import Leadership, LeadershipLost, leadership_for
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from carpool.config import StartupError, load_config
+from carpool.config import load_config
 from carpool.db import Database, check_database
+from carpool.errors import StartupError
 
 CARPOOL = str(Path(sys.executable).with_name("carpool"))
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TextIO
 from urllib.parse import unquote
 
-from carpool.config import StartupError
+from carpool.errors import StartupError
 from carpool.notify.privacy import mask, mask_text
 
 log = logging.getLogger(__name__)

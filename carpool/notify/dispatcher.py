@@ -33,8 +33,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from carpool.clock import Clock, utcnow
-from carpool.config import StartupError
 from carpool.db import Database
+from carpool.errors import StartupError
 from carpool.models.messages import OutboundMessage, OutboundStatus
 from carpool.notify.backends import (
     DEFAULT_PUBLIC_BASE_URL,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sendkit import SENDER, phone
 
-from carpool.config import StartupError
+from carpool.errors import StartupError
 from carpool.notify.backends import (
     ConsoleBackend,
     PermanentSendError,
