@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,12 +39,12 @@ class Settings:
 
     carpool_instance_path: str = ""  # empty: ./instance
     database_url: str = ""  # empty: SQLite in the instance folder
-    secret_key: str = ""  # empty: generated once into the instance folder
+    secret_key: str = field(default="", repr=False)  # empty: generated once into the instance folder
     sms_backend: str = "console"
     sms_public_number: str = ""
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
     twilio_account_sid: str = ""
-    twilio_auth_token: str = ""
+    twilio_auth_token: str = field(default="", repr=False)
     twilio_from: str = ""
     twilio_messaging_service_sid: str = ""
     twilio_api_base_url: str = TWILIO_API
@@ -77,7 +77,7 @@ class Settings:
         return cls(
             carpool_instance_path=env.text("CARPOOL_INSTANCE_PATH", cls.carpool_instance_path),
             database_url=env.text("DATABASE_URL", cls.database_url),
-            secret_key=env.text("SECRET_KEY", cls.secret_key),
+            secret_key=env.environ.get("SECRET_KEY") or "",  # as given: it signs the sessions
             sms_backend=sms_backend(env.text("SMS_BACKEND", cls.sms_backend)),
             sms_public_number=env.text("SMS_PUBLIC_NUMBER", cls.sms_public_number),
             public_base_url=public_base_url,
@@ -127,7 +127,7 @@ class Settings:
 
     def as_config(self) -> dict[str, Any]:
         """Every setting under its variable's name, as the app's config holds it."""
-        return {field.name.upper(): getattr(self, field.name) for field in fields(self)}
+        return {setting.name.upper(): getattr(self, setting.name) for setting in fields(self)}
 
     def flask_config(self, instance: Path) -> dict[str, Any]:
         """The Flask config mapping: every setting, with defaults resolved, plus fixed ones."""
