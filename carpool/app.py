@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 
 from carpool import extensions
 from carpool.clock import Clock, to_paris
-from carpool.config import instance_path, load_config, trusted_hosts
+from carpool.config import Settings, load_config, trusted_hosts
 from carpool.db import Database, check_database, first_line
 from carpool.security import register_security
 
@@ -22,14 +22,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create the web app; raises ``StartupError`` with one clear sentence when it cannot start."""
-    instance = instance_path()
+    settings = Settings.from_env()  # every setting checked before anything starts
+    instance = settings.instance_path()
     app = Flask(
         __name__,
         instance_path=str(instance),
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    app.config.from_mapping(load_config(instance))
+    app.config.from_mapping(load_config(instance, settings))
     if test_config:
         app.config.from_mapping(test_config)
     register_logging(app)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from carpool.config import Settings
     from carpool.db import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -28,7 +29,7 @@ def one_line_errors(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from carpool.config import StartupError
+        from carpool.errors import StartupError
         from carpool.gazetteer import GazetteerError
 
         try:
@@ -40,14 +41,22 @@ def one_line_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def read_settings() -> Settings:
+    """Every setting, checked now: a bad value stops the command before it does anything."""
+    from carpool.config import Settings
+
+    return Settings.from_env()
+
+
 @contextmanager
-def open_database(create_extension: bool = False) -> Iterator[Database]:
+def open_database(create_extension: bool = False, settings: Settings | None = None) -> Iterator[Database]:
     """The configured database, checked; ``create_extension`` first enables PostGIS if it can."""
     from carpool import migrate
-    from carpool.config import instance_path, load_config
+    from carpool.config import default_database_url
     from carpool.db import Database, check_database
 
-    database = Database(load_config(instance_path())["DATABASE_URL"])
+    settings = settings or read_settings()
+    database = Database(settings.database_url or default_database_url(settings.instance_path()))
     try:
         if create_extension:
             migrate.prepare(database.engine)
@@ -272,25 +281,26 @@ def dispatch(once: bool) -> None:
     import threading
 
     from carpool.clock import Clock
-    from carpool.config import instance_path, load_config
+    from carpool.config import load_config
     from carpool.notify import privacy
     from carpool.notify.backends import backend_from_config
     from carpool.notify.dispatcher import DispatchSettings, dispatch_once, run_forever
 
-    config = load_config(instance_path())
+    settings = read_settings()
+    config = load_config(settings.instance_path(), settings)
     logging.basicConfig(level=config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     privacy.install()
     backend = backend_from_config(config)
-    settings = DispatchSettings.from_config(config, backend)
-    with open_database() as database:
+    sending = DispatchSettings.from_config(config, backend)
+    with open_database(settings=settings) as database:
         if once:
             report = dispatch_once(
                 database,
                 backend,
                 Clock(),
-                batch=settings.batch,
-                lease_seconds=settings.lease_seconds,
-                public_base_url=settings.public_base_url,
+                batch=sending.batch,
+                lease_seconds=sending.lease_seconds,
+                public_base_url=sending.public_base_url,
             )
             click.echo(
                 f"SMS : {report.sent} envoyés, {report.reconciled} retrouvés chez le fournisseur, "
@@ -305,10 +315,10 @@ def dispatch(once: bool) -> None:
             backend,
             Clock(),
             stop,
-            settings.poll_seconds,
-            batch=settings.batch,
-            lease_seconds=settings.lease_seconds,
-            public_base_url=settings.public_base_url,
+            sending.poll_seconds,
+            batch=sending.batch,
+            lease_seconds=sending.lease_seconds,
+            public_base_url=sending.public_base_url,
         )
 
 
@@ -330,31 +340,29 @@ def scheduler(once: bool, wait: bool) -> None:
     import threading
 
     from carpool import scheduler as clock_process
-    from carpool.clock import clock_from_env
-    from carpool.config import instance_path, load_config
+    from carpool.clock import clock_for
     from carpool.notify import privacy
 
-    config = load_config(instance_path())
-    logging.basicConfig(level=config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = read_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     privacy.install()
-    settings = clock_process.SchedulerSettings.from_env()
-    dispatcher = clock_process.Dispatcher() if settings.dispatch_seconds else None
+    dispatcher = clock_process.Dispatcher(settings) if settings.scheduler_dispatch_seconds else None
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with open_database() as database:
+    with open_database(settings=settings) as database:
         leader = clock_process.lead(database, settings, wait=wait, stop=stop)
         if leader is None:
             return  # SIGTERM while waiting for the lead
         try:
             if once:
-                outcomes = clock_process.run_once(database, clock_from_env(), leader, dispatcher)
+                outcomes = clock_process.run_once(database, clock_for(settings), leader, settings, dispatcher)
                 for outcome in outcomes:
                     click.echo(f"{outcome.name} : {outcome.result}" + ("" if outcome.ok else " (ÉCHEC)"))
                 code = 0 if all(o.ok for o in outcomes) else 1
             else:
                 code = clock_process.run_forever(
-                    database, clock_from_env(), leader, settings, dispatcher, stop
+                    database, clock_for(settings), leader, settings, dispatcher, stop
                 )
         finally:
             leader.release()
@@ -371,13 +379,13 @@ def jobs_group(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from carpool import jobs
-    from carpool.clock import PARIS, clock_from_env
+    from carpool.clock import PARIS, clock_for
     from carpool.leader import current_leader
-    from carpool.scheduler import SchedulerSettings, next_runs
+    from carpool.scheduler import next_runs
 
-    now = clock_from_env().now()
-    upcoming = next_runs(SchedulerSettings.from_env(), now)
-    with open_database() as database:
+    settings = read_settings()
+    upcoming = next_runs(settings, clock_for(settings).now())
+    with open_database(settings=settings) as database:
         with database.session() as session:
             last = jobs.last_runs(session)
         leader = current_leader(database)
@@ -399,13 +407,14 @@ def jobs_group(ctx: click.Context) -> None:
 def jobs_run(name: str, dry_run: bool) -> None:
     """Exécute une tâche maintenant (ex. : carpool jobs run retention --dry-run)."""
     from carpool import jobs
-    from carpool.clock import clock_from_env
-    from carpool.config import StartupError
+    from carpool.clock import clock_for
+    from carpool.errors import StartupError
 
     if name not in jobs.JOBS:
         raise StartupError(f"tâche inconnue « {name} » : {', '.join(jobs.JOBS)}")
-    with open_database() as database:
-        outcome = jobs.run_job(database, name, clock_from_env(), dry_run=dry_run)
+    settings = read_settings()
+    with open_database(settings=settings) as database:
+        outcome = jobs.run_job(database, name, clock_for(settings), settings=settings, dry_run=dry_run)
     prefix = "simulation (rien n'est modifié) — " if dry_run else ""
     click.echo(f"{prefix}{name} : {outcome.result}")
     if not outcome.ok:

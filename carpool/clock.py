@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from carpool.config import Settings
 
 PARIS = ZoneInfo("Europe/Paris")
 #: Month names as French people write them (pages, exports).
@@ -74,9 +78,7 @@ class FileClock(Clock):
         return moment.astimezone(UTC)
 
 
-def clock_from_env() -> Clock:
+def clock_for(settings: Settings) -> Clock:
     """The real clock, or a FileClock when ``CARPOOL_CLOCK_FILE`` names a file (tests only)."""
-    import os
-
-    path = os.environ.get("CARPOOL_CLOCK_FILE")
+    path = settings.carpool_clock_file
     return FileClock(path) if path else Clock()

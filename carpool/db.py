@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from carpool.config import StartupError
+from carpool.errors import StartupError
 
 SRID = 4326
 SPATIALITE_INSTALL = "apt-get install libsqlite3-mod-spatialite"

@@ -3,14 +3,14 @@
 APScheduler is only a ticker (see carpool/scheduler.py): a job finds what is due
 *now* from rows and writes its effects with unique keys, so a missed tick, a
 tick run twice, or a restart after hours of downtime all end with the same
-messages, each exactly once. Each job takes a session and a clock and returns a
-one-line French summary; ``run_job`` commits it and records a ``JobRun``.
+messages, each exactly once. Each job takes a session, a clock and the settings
+(checked at start-up, never read here from the environment) and returns a one-line
+French summary; ``run_job`` commits it and records a ``JobRun``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
-from carpool.config import StartupError
+from carpool.config import Settings
 from carpool.db import Database
 from carpool.leader import LeadershipLost
 from carpool.models import JobRun, Match, MatchStatus, Request, RequestStatus
@@ -29,37 +29,23 @@ log = logging.getLogger(__name__)
 
 SYSTEM = "system"
 IDLE = "rien à faire"
-DEFAULT_PROPOSAL_TIMEOUT_HOURS = 12
-
-
-def proposal_timeout() -> timedelta:
-    """``PROPOSAL_TIMEOUT_HOURS`` (default 12): how long a proposal may wait for an answer."""
-    value = os.environ.get("PROPOSAL_TIMEOUT_HOURS", "").strip() or str(DEFAULT_PROPOSAL_TIMEOUT_HOURS)
-    try:
-        hours = float(value)
-    except ValueError:
-        raise StartupError(
-            f"PROPOSAL_TIMEOUT_HOURS doit être un nombre d'heures (reçu : {value!r})."
-        ) from None
-    if hours <= 0:
-        raise StartupError("PROPOSAL_TIMEOUT_HOURS doit être positif.")
-    return timedelta(hours=hours)
-
-
 # --- the jobs -----------------------------------------------------------------
 
 
-def expire_proposals(session: Session, clock: Clock) -> str:
+def expire_proposals(session: Session, clock: Clock, settings: Settings) -> str:
     """Proposals nobody answered in time (or whose pickup passed) expire: seats back, request reopened.
+
+    In time: within ``PROPOSAL_TIMEOUT_HOURS`` of the last change of state.
 
     The resident is told by the ``notices`` job (``match:<id>:expired``), out of quiet hours.
     """
     now = clock.now()
+    timeout = timedelta(hours=settings.proposal_timeout_hours)
     stale = session.scalars(
         sa.select(Match)
         .where(
             Match.status.in_((MatchStatus.PROPOSED, MatchStatus.ACCEPTED)),
-            sa.or_(Match.status_changed_at <= now - proposal_timeout(), Match.pickup_at <= now),
+            sa.or_(Match.status_changed_at <= now - timeout, Match.pickup_at <= now),
         )
         .order_by(Match.id)
     ).all()
@@ -82,7 +68,7 @@ def expire_proposals(session: Session, clock: Clock) -> str:
     return f"propositions expirées : {len(expired)} {_ids(expired)}" if expired else IDLE
 
 
-def expire_requests(session: Session, clock: Clock) -> str:
+def expire_requests(session: Session, clock: Clock, settings: Settings) -> str:
     """Open requests whose time has passed become unmet demand (the reason why is kept)."""
     now = clock.now()
     late = session.scalars(
@@ -104,7 +90,7 @@ def expire_requests(session: Session, clock: Clock) -> str:
     return f"demandes expirées (demande non satisfaite) : {len(late)}" if late else IDLE
 
 
-def complete_trips(session: Session, clock: Clock) -> str:
+def complete_trips(session: Session, clock: Clock, settings: Settings) -> str:
     """Confirmed trips whose drop-off time has passed are completed (the feedback question follows)."""
     now = clock.now()
     done = session.scalars(
@@ -123,21 +109,21 @@ def complete_trips(session: Session, clock: Clock) -> str:
     return f"trajets terminés : {completed}" if completed else IDLE
 
 
-def send_notices(session: Session, clock: Clock) -> str:
+def send_notices(session: Session, clock: Clock, settings: Settings) -> str:
     """Confirmations, reminders, expiry notices and feedback questions now due (see reminders.py)."""
     return str(reminders.send_due(session, clock))
 
 
-def retention(session: Session, clock: Clock) -> str:
+def retention(session: Session, clock: Clock, settings: Settings) -> str:
     """SMS texts, inactive residents, old audit events and job history, per the retention rules."""
     from carpool.services.purge import purge_all
 
-    return str(purge_all(session, clock.now()))
+    return str(purge_all(session, clock.now(), audit_retention_days=settings.audit_retention_days))
 
 
 # --- running ------------------------------------------------------------------
 
-JobFunction = Callable[[Session, Clock], str]
+JobFunction = Callable[[Session, Clock, Settings], str]
 
 #: The database jobs, in the order ``carpool scheduler --once`` runs them.
 JOBS: dict[str, JobFunction] = {
@@ -161,10 +147,13 @@ def run_job(
     name: str,
     clock: Clock,
     *,
+    settings: Settings | None = None,
     dry_run: bool = False,
     fence: Callable[[Session], None] | None = None,
 ) -> JobOutcome:
     """Run one job in one transaction and record it; ``dry_run`` rolls everything back.
+
+    ``settings`` defaults to ``Settings()``, the defaults (tests); processes pass theirs.
 
     ``fence`` runs first inside the transaction (the scheduler checks it still
     holds its lease there), so a scheduler that lost leadership writes nothing.
@@ -174,7 +163,7 @@ def run_job(
         with database.sessionmaker() as session, session.begin() as transaction:
             if fence is not None:
                 fence(session)
-            result = JOBS[name](session, clock)
+            result = JOBS[name](session, clock, settings or Settings())
             if dry_run:
                 transaction.rollback()
             else:

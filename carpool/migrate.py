@@ -14,8 +14,8 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from carpool.config import StartupError
 from carpool.db import POSTGIS_INSTALL, first_line, is_spatial_internal, unreachable
+from carpool.errors import StartupError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -13,11 +13,9 @@ downtime. Only the leader acts (carpool/leader.py).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +26,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from carpool import jobs
 from carpool.clock import PARIS, Clock
-from carpool.config import StartupError
+from carpool.config import Settings, load_config
 from carpool.db import Database
+from carpool.errors import StartupError
 from carpool.leader import Leadership, LeadershipLost, leadership_for
 
 log = logging.getLogger(__name__)
@@ -42,50 +41,23 @@ ANOTHER_LEADER = (
 )
 
 
-@dataclass(frozen=True)
-class SchedulerSettings:
-    """``SCHEDULER_TICK_SECONDS``, ``SCHEDULER_DISPATCH_SECONDS``, ``SCHEDULER_LEASE_SECONDS``."""
-
-    tick_seconds: float = 60  # how often due work is looked for
-    dispatch_seconds: float = 5  # how often the outbox is sent; 0 leaves it to `carpool dispatch`
-    lease_seconds: float = 30  # SQLite: a dead leader is replaced after this long
-
-    @classmethod
-    def from_env(cls) -> SchedulerSettings:
-        def number(name: str, default: float) -> float:
-            value = os.environ.get(name, "").strip()
-            try:
-                return float(value) if value else default
-            except ValueError:
-                raise StartupError(f"{name} doit être un nombre de secondes (reçu : {value!r}).") from None
-
-        settings = cls(
-            tick_seconds=number("SCHEDULER_TICK_SECONDS", cls.tick_seconds),
-            dispatch_seconds=number("SCHEDULER_DISPATCH_SECONDS", cls.dispatch_seconds),
-            lease_seconds=number("SCHEDULER_LEASE_SECONDS", cls.lease_seconds),
-        )
-        if settings.tick_seconds <= 0 or settings.lease_seconds <= 0 or settings.dispatch_seconds < 0:
-            raise StartupError("Les durées SCHEDULER_* doivent être positives.")
-        return settings
-
-
 #: The due-work jobs run one after the other in a single tick, in this order: a proposal
 #: expires before its request is counted, a trip completes before its feedback question.
 TICK = ("expire_proposals", "expire_requests", "complete_trips", "notices")
 
 
-def schedule(settings: SchedulerSettings) -> dict[str, BaseTrigger]:
+def schedule(settings: Settings) -> dict[str, BaseTrigger]:
     """When each job ticks (Europe/Paris); ``carpool jobs`` shows the next run from here."""
-    tick = IntervalTrigger(seconds=settings.tick_seconds, timezone=PARIS)
+    tick = IntervalTrigger(seconds=settings.scheduler_tick_seconds, timezone=PARIS)
     triggers: dict[str, BaseTrigger] = dict.fromkeys(TICK, tick)
     # 04:10 exists exactly once on every day, DST changes included (they happen between 02:00 and 03:00).
     triggers["retention"] = CronTrigger(hour=4, minute=10, timezone=PARIS)
-    if settings.dispatch_seconds:
-        triggers[DISPATCH] = IntervalTrigger(seconds=settings.dispatch_seconds, timezone=PARIS)
+    if settings.scheduler_dispatch_seconds:
+        triggers[DISPATCH] = IntervalTrigger(seconds=settings.scheduler_dispatch_seconds, timezone=PARIS)
     return triggers
 
 
-def next_runs(settings: SchedulerSettings, now: datetime) -> dict[str, str]:
+def next_runs(settings: Settings, now: datetime) -> dict[str, str]:
     """Each job's next run as people read it: a time for daily jobs, the period for ticking ones."""
     shown = {}
     for name, trigger in schedule(settings).items():
@@ -103,12 +75,11 @@ def next_runs(settings: SchedulerSettings, now: datetime) -> dict[str, str]:
 class Dispatcher:
     """Sends the outbox with the configured backend, on the wall clock (leases measure real time)."""
 
-    def __init__(self) -> None:
-        from carpool.config import instance_path, load_config
+    def __init__(self, settings: Settings) -> None:
         from carpool.notify.backends import backend_from_config
         from carpool.notify.dispatcher import DispatchSettings
 
-        config = load_config(instance_path())
+        config = load_config(settings.instance_path(), settings)
         self.backend = backend_from_config(config)
         self.settings = DispatchSettings.from_config(config, self.backend)
 
@@ -146,26 +117,30 @@ def run_dispatch(database: Database, dispatcher: Dispatcher, clock: Clock) -> jo
 # --- leading ------------------------------------------------------------------
 
 
-def lead(
-    database: Database, settings: SchedulerSettings, *, wait: bool, stop: threading.Event
-) -> Leadership | None:
+def lead(database: Database, settings: Settings, *, wait: bool, stop: threading.Event) -> Leadership | None:
     """Become the leader, or raise StartupError; with ``wait``, wait (None if stopped meanwhile)."""
-    leader = leadership_for(database, settings.lease_seconds)
+    leader = leadership_for(database, settings.scheduler_lease_seconds)
     while not leader.acquire():
         if not wait:
             raise StartupError(ANOTHER_LEADER)
         log.info("un autre planificateur est actif : attente")
-        if stop.wait(min(settings.lease_seconds / 3, 5)):
+        if stop.wait(min(settings.scheduler_lease_seconds / 3, 5)):
             return None  # stopped while waiting: nothing to do, a clean exit
     log.info("planificateur actif (%s)", leader.holder)
     return leader
 
 
 def run_once(
-    database: Database, clock: Clock, leader: Leadership, dispatcher: Dispatcher | None
+    database: Database,
+    clock: Clock,
+    leader: Leadership,
+    settings: Settings,
+    dispatcher: Dispatcher | None,
 ) -> list[jobs.JobOutcome]:
     """Every job once, in order (``carpool scheduler --once``, cron, tests)."""
-    outcomes = [jobs.run_job(database, name, clock, fence=leader.fence) for name in jobs.JOBS]
+    outcomes = [
+        jobs.run_job(database, name, clock, settings=settings, fence=leader.fence) for name in jobs.JOBS
+    ]
     if dispatcher is not None:
         outcomes.append(run_dispatch(database, dispatcher, clock))
     return outcomes
@@ -175,7 +150,7 @@ def run_forever(
     database: Database,
     clock: Clock,
     leader: Leadership,
-    settings: SchedulerSettings,
+    settings: Settings,
     dispatcher: Dispatcher | None,
     stop: threading.Event,
 ) -> int:
@@ -207,21 +182,27 @@ def run_forever(
             lost.set()
 
     def tick() -> jobs.JobOutcome:
-        outcomes = [jobs.run_job(database, name, clock, fence=leader.fence) for name in TICK]
+        outcomes = [
+            jobs.run_job(database, name, clock, settings=settings, fence=leader.fence) for name in TICK
+        ]
         busy = [f"{o.name} : {o.result}" for o in outcomes if o.result != jobs.IDLE]
         return jobs.JobOutcome("tick", all(o.ok for o in outcomes), " ; ".join(busy) or jobs.IDLE)
 
     triggers = schedule(settings)
     # Every ticking job runs once at start-up: a restart catches up at once after downtime.
     scheduler.add_job(guarded, triggers[TICK[0]], args=("tick", tick), id="tick", next_run_time=start)
-    retention = lambda: jobs.run_job(database, "retention", clock, fence=leader.fence)  # noqa: E731
+    retention = lambda: jobs.run_job(  # noqa: E731
+        database, "retention", clock, settings=settings, fence=leader.fence
+    )
     scheduler.add_job(guarded, triggers["retention"], args=("retention", retention), id="retention")
     if dispatcher is not None:
         send = lambda: run_dispatch(database, dispatcher, clock)  # noqa: E731
         scheduler.add_job(
             guarded, triggers[DISPATCH], args=(DISPATCH, send), id=DISPATCH, next_run_time=start
         )
-    scheduler.add_job(renew, IntervalTrigger(seconds=max(settings.lease_seconds / 3, 0.2)), id="lease")
+    scheduler.add_job(
+        renew, IntervalTrigger(seconds=max(settings.scheduler_lease_seconds / 3, 0.2)), id="lease"
+    )
 
     def watch() -> None:
         while not (stop.wait(0.2) or lost.is_set()):

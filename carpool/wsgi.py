@@ -6,7 +6,7 @@ import gc
 import sys
 
 from carpool import create_app
-from carpool.config import StartupError
+from carpool.errors import StartupError
 
 try:
     app = create_app()

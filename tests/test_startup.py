@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from carpool.config import StartupError, load_config
+from carpool.config import load_config
 from carpool.db import Database, check_database
+from carpool.errors import StartupError
 
 CARPOOL = str(Path(sys.executable).with_name("carpool"))
 
@@ -147,3 +148,84 @@ def test_the_console_backend_still_starts_without_a_token(db):
     app = create_app({"DATABASE": db, "SMS_BACKEND": "console", "TWILIO_AUTH_TOKEN": ""})
 
     assert "sms.inbound" in app.view_functions
+
+
+#: One wrong value per setting that has a form: each must stop every process at start-up.
+BAD_SETTINGS = {
+    "CARPOOL_INSTANCE_PATH": "/dev/null/instance",
+    "SMS_BACKEND": "pigeon",
+    "PUBLIC_BASE_URL": "covoit.example.org",
+    "SMS_TIMEOUT_SECONDS": "dix",
+    "SMS_LEASE_SECONDS": "-1",
+    "SMS_BATCH": "0",
+    "SMS_POLL_SECONDS": "inf",
+    "TRUSTED_HOSTS": "https://covoit.example.org",
+    "PROXY_FIX_HOPS": "un",
+    "SESSION_COOKIE_SECURE": "peut-être",
+    "LOG_LEVEL": "BAVARD",
+    "PASSWORD_RESET_TTL_MIN": "abc",
+    "API_TOKEN_TTL_DAYS": "9999",
+    "SMS_REPLY_BUDGET_PER_NUMBER": "-3",
+    "SMS_REPLY_BUDGET_GLOBAL": "beaucoup",
+    "PROPOSAL_TIMEOUT_HOURS": "douze",
+    "AUDIT_RETENTION_DAYS": "un an",
+    "SCHEDULER_TICK_SECONDS": "0",
+    "SCHEDULER_DISPATCH_SECONDS": "-5",
+    "SCHEDULER_LEASE_SECONDS": "nan",
+}
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_SETTINGS.items())
+def test_a_bad_setting_stops_the_scheduler_with_one_sentence_naming_it(tmp_path, name, value):
+    env = {"CARPOOL_INSTANCE_PATH": str(tmp_path), name: value}
+
+    assert_one_clear_line(run_carpool("scheduler", "--once", **env), "erreur : ", name)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("serve",),
+        ("scheduler",),
+        ("dispatch", "--once"),
+        ("jobs",),
+        ("jobs", "run", "retention"),
+        ("db", "current"),
+    ],
+)
+def test_every_process_checks_the_settings_before_starting(tmp_path, command):
+    result = run_carpool(*command, CARPOOL_INSTANCE_PATH=str(tmp_path), PASSWORD_RESET_TTL_MIN="abc")
+
+    assert_one_clear_line(result, "PASSWORD_RESET_TTL_MIN doit être un nombre entier")
+
+
+def test_the_gunicorn_entry_point_checks_the_settings_too(tmp_path):
+    env = {**os.environ, "CARPOOL_INSTANCE_PATH": str(tmp_path), "AUDIT_RETENTION_DAYS": "un an"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import carpool.wsgi"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+    assert_one_clear_line(result, "AUDIT_RETENTION_DAYS")
+
+
+def test_an_empty_environment_gives_the_default_settings():
+    from carpool.config import Settings
+
+    assert Settings.from_env({}) == Settings()
+
+
+def test_the_readme_lists_every_setting_once():
+    from dataclasses import fields
+
+    from carpool.config import Settings
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = [line for line in readme.splitlines() if line.startswith("| `")]
+    for field in fields(Settings):
+        rows = [line for line in table if f"`{field.name.upper()}`" in line.split("|")[1]]
+        assert len(rows) == 1, field.name.upper()

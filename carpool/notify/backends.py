@@ -9,7 +9,6 @@ is all the dispatcher needs to know about a provider.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import uuid
 from collections.abc import Iterator, Mapping
@@ -18,13 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TextIO
 from urllib.parse import unquote
 
-from carpool.config import StartupError
+from carpool.config import TWILIO_API, positive_number, sms_backend
+from carpool.errors import StartupError
 from carpool.notify.privacy import mask, mask_text
 
 log = logging.getLogger(__name__)
 
-TWILIO_API = "https://api.twilio.com"
-DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 # Twilio answers these with a 4xx: retrying cannot help (invalid number, landline,
@@ -184,58 +182,34 @@ def _twilio_client(account_sid: str, auth_token: str, api_base_url: str, timeout
 
 # --- configuration -------------------------------------------------------------
 
-SMS_SETTINGS = {
-    "PUBLIC_BASE_URL": DEFAULT_PUBLIC_BASE_URL,
-    "TWILIO_ACCOUNT_SID": "",
-    "TWILIO_AUTH_TOKEN": "",
-    "TWILIO_FROM": "",
-    "TWILIO_MESSAGING_SERVICE_SID": "",
-    "TWILIO_API_BASE_URL": TWILIO_API,
-    "SMS_TIMEOUT_SECONDS": str(DEFAULT_TIMEOUT_SECONDS),
-    "SMS_LEASE_SECONDS": "60",
-    "SMS_BATCH": "20",
-    "SMS_POLL_SECONDS": "2",
-}
-
-
-def sms_settings(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The sending settings from the environment, with their defaults."""
-    env = os.environ if environ is None else environ
-    return {name: (env.get(name) or default).strip() for name, default in SMS_SETTINGS.items()}
-
 
 def backend_from_config(config: Mapping[str, Any]) -> SmsBackend:
-    """The backend ``SMS_BACKEND`` names; a ``StartupError`` sentence when Twilio is half-configured."""
-    name = str(config.get("SMS_BACKEND", "console")).strip().lower()
-    if name == "console":
+    """The backend ``SMS_BACKEND`` names; a ``StartupError`` sentence when Twilio is half-configured.
+
+    ``config`` is the app's config (see ``carpool.config.Settings``), values already checked
+    unless a test overrides them.
+    """
+    if sms_backend(str(config.get("SMS_BACKEND") or "console")) == "console":
         return ConsoleBackend()
-    if name != "twilio":
-        raise StartupError(f"SMS_BACKEND doit valoir « console » ou « twilio » (reçu : {name!r}).")
     missing = [key for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not config.get(key)]
     if not (config.get("TWILIO_FROM") or config.get("TWILIO_MESSAGING_SERVICE_SID")):
         missing.append("TWILIO_FROM ou TWILIO_MESSAGING_SERVICE_SID")
     if missing:
         raise StartupError(f"SMS_BACKEND=twilio demande aussi : {', '.join(missing)}.")
-    timeout = number_setting(config, "SMS_TIMEOUT_SECONDS")
     return TwilioBackend(
         str(config["TWILIO_ACCOUNT_SID"]),
         str(config["TWILIO_AUTH_TOKEN"]),
         from_number=str(config.get("TWILIO_FROM") or ""),
         messaging_service_sid=str(config.get("TWILIO_MESSAGING_SERVICE_SID") or ""),
         api_base_url=str(config.get("TWILIO_API_BASE_URL") or TWILIO_API),
-        timeout_seconds=timeout,
+        timeout_seconds=number_setting(config, "SMS_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS),
     )
 
 
-def number_setting(config: Mapping[str, Any], name: str) -> float:
-    """A positive number from the settings (its default if absent), or a StartupError sentence."""
-    try:
-        value = float(config.get(name) or SMS_SETTINGS[name])
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise StartupError(f"{name} doit être un nombre positif (reçu : {config.get(name)!r}).")
-    return value
+def number_setting(config: Mapping[str, Any], name: str, default: float) -> float:
+    """A positive number from the config (``default`` if absent), or a StartupError sentence."""
+    value = config.get(name)
+    return positive_number(name, default if value in (None, "") else value)
 
 
 def reconcile_window(first_attempt_at: datetime) -> datetime:

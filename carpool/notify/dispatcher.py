@@ -33,11 +33,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from carpool.clock import Clock, utcnow
-from carpool.config import StartupError
+from carpool.config import DEFAULT_PUBLIC_BASE_URL
 from carpool.db import Database
+from carpool.errors import StartupError
 from carpool.models.messages import OutboundMessage, OutboundStatus
 from carpool.notify.backends import (
-    DEFAULT_PUBLIC_BASE_URL,
     PermanentSendError,
     SmsBackend,
     TransientSendError,
@@ -92,9 +92,9 @@ class DispatchSettings:
     def from_config(cls, config: Mapping[str, Any], backend: SmsBackend) -> DispatchSettings:
         """Read and check the settings; a StartupError sentence when they cannot work."""
         settings = cls(
-            batch=int(number_setting(config, "SMS_BATCH")),
-            lease_seconds=number_setting(config, "SMS_LEASE_SECONDS"),
-            poll_seconds=number_setting(config, "SMS_POLL_SECONDS"),
+            batch=int(number_setting(config, "SMS_BATCH", cls.batch)),
+            lease_seconds=number_setting(config, "SMS_LEASE_SECONDS", cls.lease_seconds),
+            poll_seconds=number_setting(config, "SMS_POLL_SECONDS", cls.poll_seconds),
             public_base_url=str(config.get("PUBLIC_BASE_URL") or DEFAULT_PUBLIC_BASE_URL),
         )
         if settings.lease_seconds <= 2 * backend.timeout_seconds:

@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
+from carpool.errors import InvalidInput
 from carpool.models import (
     ApiToken,
     Association,
@@ -30,7 +31,6 @@ from carpool.models import (
     UserAccount,
 )
 from carpool.services import audit
-from carpool.services.validation import InvalidInput
 
 _hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
 

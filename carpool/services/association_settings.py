@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
+from carpool.errors import InvalidInput
 from carpool.models import ApiToken, Association, PasswordResetToken, Role, UserAccount
 from carpool.services import audit
 from carpool.services.accounts import end_sessions, hash_password, password_problem
 from carpool.services.drivers import EMAIL, display_phone, normalise_mobile
-from carpool.services.validation import InvalidInput
 
 RATE_RANGE = (Decimal("0"), Decimal("2"))
 SMS_RETENTION_RANGE = (7, 365)

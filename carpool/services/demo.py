@@ -162,7 +162,7 @@ def seed_demo(session: Session, seed: int = 46, clock: Clock | None = None, *, s
         session.scalars(sa.select(Commune).where(Commune.insee.like("46%")).order_by(Commune.insee))
     )
     if not communes:
-        from carpool.config import StartupError
+        from carpool.errors import StartupError
 
         raise StartupError("aucune commune en base : lancez d'abord « carpool import-communes ».")
     rng = random.Random(seed)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, aliased
 
 from carpool.clock import Clock
 from carpool.db import dialect_of, distance_m, lon_lat
+from carpool.errors import InvalidInput
 from carpool.matching import CrowFlyRouter, Params
 from carpool.models import (
     AttentionReason,
@@ -52,7 +53,6 @@ from carpool.notify.outbox import enqueue
 from carpool.notify.privacy import mask
 from carpool.services import audit, booking_flow, sms_inbound
 from carpool.services.matching import ACTIVE_MATCH, RideOption
-from carpool.services.validation import InvalidInput
 
 #: Volunteers shown to call for a request: vetted drivers living this close to the pickup.
 CALL_RADIUS_KM = 40

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from unidecode import unidecode
 
 from carpool.clock import PARIS, Clock
+from carpool.errors import InvalidInput
 from carpool.models import (
     Association,
     AvailabilitySlot,
@@ -32,7 +33,6 @@ from carpool.models import (
 )
 from carpool.services import audit, phone_check
 from carpool.services.accounts import hash_password, password_problem
-from carpool.services.validation import InvalidInput
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: A driver's first name goes into SMS to residents ("Sophie passera vous prendre"): letters

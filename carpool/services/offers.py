@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, load_only
 
 from carpool.clock import PARIS, Clock
+from carpool.errors import InvalidInput
 from carpool.models import (
     SEAT_HOLDING,
     Association,
@@ -37,7 +38,6 @@ from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
 from carpool.services import audit, bookings
 from carpool.services.drivers import Place, commune_label, resolve_place
-from carpool.services.validation import InvalidInput
 
 MAX_FLEX_MIN = 120
 MAX_DETOUR_MIN = 60

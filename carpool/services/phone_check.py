@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
+from carpool.errors import InvalidInput
 from carpool.models import Driver, PhoneVerification
 from carpool.notify.budget import Verdict, hour_window, number_key, take
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
-from carpool.services.validation import InvalidInput
 
 CODE_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 5

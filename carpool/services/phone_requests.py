@@ -13,12 +13,12 @@ from datetime import date, datetime, time
 from sqlalchemy.orm import Session
 
 from carpool.clock import PARIS
+from carpool.errors import InvalidInput
 from carpool.models import Commune, Purpose, Request, RequestSource, Resident
 from carpool.notify.purpose import guess_purpose
 from carpool.services import audit
 from carpool.services.drivers import Place, resolve_place
 from carpool.services.sms_inbound import request_window
-from carpool.services.validation import InvalidInput
 
 
 @dataclass(frozen=True)

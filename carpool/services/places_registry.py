@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
 from carpool.db import lon_lat, point
+from carpool.errors import InvalidInput
 from carpool.models import Commune, NamedPlace
 from carpool.services import audit
 from carpool.services.drivers import fold, resolve_commune
-from carpool.services.validation import InvalidInput
 
 KINDS = {
     "hopital": "Hôpital",

@@ -6,18 +6,18 @@ resident keeps their row — so trip statistics stay true — but loses name,
 phone, notes and home point. Audit events and the job history older than
 12 months (``AUDIT_RETENTION_DAYS``) are deleted. ``carpool jobs run retention
 --dry-run`` shows the counts without changing anything (the transaction is
-rolled back).
+rolled back). Their caller passes the settings' values: services never read the environment.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from carpool.config import Settings
 from carpool.models import (
     Association,
     AuditEvent,
@@ -38,7 +38,6 @@ from carpool.services.matching import ACTIVE_MATCH
 from carpool.services.retention import RetentionReport, purge_sms_bodies
 
 ANONYMOUS_PREFIX = "anon:"
-DEFAULT_AUDIT_RETENTION_DAYS = 365
 
 
 @dataclass
@@ -56,16 +55,13 @@ class PurgeReport:
         )
 
 
-def audit_retention() -> timedelta:
-    value = os.environ.get("AUDIT_RETENTION_DAYS", "").strip()
-    return timedelta(days=int(value) if value.isdigit() else DEFAULT_AUDIT_RETENTION_DAYS)
-
-
-def purge_all(session: Session, now: datetime) -> PurgeReport:
+def purge_all(
+    session: Session, now: datetime, *, audit_retention_days: int = Settings.audit_retention_days
+) -> PurgeReport:
     """Apply every retention rule once; idempotent (a second run finds nothing more)."""
     report = PurgeReport(sms=purge_sms_bodies(session, now))
     report.residents_anonymised = anonymise_inactive_residents(session, now)
-    cutoff = now - audit_retention()
+    cutoff = now - timedelta(days=audit_retention_days)
     report.audit_events_deleted = _delete(session, sa.delete(AuditEvent).where(AuditEvent.at < cutoff))
     report.job_runs_deleted = _delete(session, sa.delete(JobRun).where(JobRun.started_at < cutoff))
     forget_sms_guards(session, now)

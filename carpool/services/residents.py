@@ -31,6 +31,7 @@ from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, defer
 
+from carpool.errors import InvalidInput
 from carpool.models import (
     Association,
     AuditEvent,
@@ -48,7 +49,6 @@ from carpool.models import (
 from carpool.services import audit, purge
 from carpool.services.drivers import commune_label, fold, normalise_mobile, resolve_commune
 from carpool.services.matching import ACTIVE_MATCH
-from carpool.services.validation import InvalidInput
 
 NAME_MAX, NOTES_MAX = 80, 2000
 #: A typed word this close to a name (0–100) still finds it: "Delpeche" → "Delpech".

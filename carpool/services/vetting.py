@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.clock import PARIS, Clock
+from carpool.errors import InvalidInput
 from carpool.models import AuditEvent, Commune, Driver, VettingStatus
 from carpool.services import audit
 from carpool.services.drivers import set_vetting
-from carpool.services.validation import InvalidInput
 
 #: A licence or an insurance ending within this many days is flagged in the registry.
 EXPIRY_WARNING_DAYS = 30

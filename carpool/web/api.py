@@ -16,10 +16,10 @@ from flask import Blueprint, Flask, Response, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from carpool.clock import EARLIEST_DAY, LATEST_DAY, PARIS, plausible_day
+from carpool.errors import InvalidInput
 from carpool.extensions import csrf, db_session
 from carpool.models import AvailabilitySlot, Driver, MatchStatus, Offer, Role, TimeOff
 from carpool.services import accounts, bookings, drivers, mileage, offers, places
-from carpool.services.validation import InvalidInput
 from carpool.web.auth import clock
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -27,6 +27,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.clock import MONTHS, PARIS, plausible_day
+from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import (
     ApiToken,
@@ -42,7 +43,6 @@ from carpool.models import (
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
 from carpool.services import accounts, drivers, mileage, offers, phone_check, places
-from carpool.services.validation import InvalidInput
 from carpool.web import auth
 from carpool.web.forms import (
     ActionForm,

@@ -13,7 +13,7 @@ import logging
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 
-from carpool.config import StartupError
+from carpool.errors import StartupError
 from carpool.extensions import csrf, db_session
 from carpool.notify.signature import valid_twilio_signature
 

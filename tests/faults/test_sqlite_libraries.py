@@ -19,8 +19,8 @@ import textwrap
 import pytest
 import sqlalchemy as sa
 
-from carpool.config import StartupError
 from carpool.db import make_engine
+from carpool.errors import StartupError
 
 SQLITE_ONLY = pytest.mark.skipif(
     os.environ.get("CARPOOL_TEST_BACKEND", "sqlite") != "sqlite", reason="SQLite files only"
@@ -109,7 +109,7 @@ def test_the_app_refuses_a_second_sqlite_library_in_its_process_without_the_test
         f"""
         import sys
         import sqlalchemy as sa
-        from carpool.config import StartupError
+        from carpool.errors import StartupError
         from carpool.db import Database
         app = Database({sqlite_file!r})
         with app.session() as session:

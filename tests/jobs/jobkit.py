@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from factories import CAHORS, CAJARC, WHERE, add_driver, add_resident
 
 from carpool.clock import Clock
+from carpool.config import Settings
 from carpool.db import Database, point
 from carpool.jobs import run_job
 from carpool.models import (
@@ -88,10 +89,10 @@ def trip(
     return match
 
 
-def tick(db: Database, clock: Clock, *names: str) -> None:
+def tick(db: Database, clock: Clock, *names: str, settings: Settings | None = None) -> None:
     """One scheduler tick: the named jobs (default: every job but retention), each committed."""
     for name in names or ("expire_proposals", "expire_requests", "complete_trips", "notices"):
-        outcome = run_job(db, name, clock)
+        outcome = run_job(db, name, clock, settings=settings)
         assert outcome.ok, outcome.result
 
 

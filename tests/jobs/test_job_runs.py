@@ -24,7 +24,7 @@ def test_consecutive_idle_runs_share_one_row(db, clock):
 
 
 def test_a_failing_job_is_recorded_as_failed_and_its_work_rolled_back(db, clock, monkeypatch):
-    def broken(session, clock):
+    def broken(session, clock, settings):
         session.add(JobRun(name="ghost", started_at=clock.now(), ok=True, result=""))
         raise RuntimeError("boom")
 

@@ -9,6 +9,7 @@ from factories import add_driver, add_offer
 from jobkit import association, audits, queued, request, resident, tick, trip
 
 from carpool.clock import PARIS, FrozenClock
+from carpool.config import Settings
 from carpool.models import Match, MatchStatus, Offer, Request, RequestStatus
 from carpool.services import bookings
 
@@ -92,13 +93,12 @@ def test_an_accepted_proposal_the_passenger_never_confirms_expires_too(db, sessi
     assert state(db, match.id)[0] is MatchStatus.EXPIRED
 
 
-def test_the_timeout_is_a_setting(db, session, lot, monkeypatch):
-    monkeypatch.setenv("PROPOSAL_TIMEOUT_HOURS", "2")
+def test_the_timeout_is_a_setting(db, session, lot):
     clock = FrozenClock(paris(2026, 11, 23, 10).astimezone(UTC))
     match = proposal(session, lot, clock, pickup_at=paris(2026, 12, 1, 8))
     clock.advance(hours=2)
 
-    tick(db, clock, "expire_proposals")
+    tick(db, clock, "expire_proposals", settings=Settings(proposal_timeout_hours=2))
 
     assert state(db, match.id)[0] is MatchStatus.EXPIRED
 

@@ -8,8 +8,9 @@ import time
 import pytest
 from sendkit import CARPOOL
 
+from carpool.config import Settings
 from carpool.leader import leadership_for
-from carpool.scheduler import JOB_DEFAULTS, SchedulerSettings, schedule
+from carpool.scheduler import JOB_DEFAULTS, schedule
 
 
 def env(database_url, **extra):
@@ -52,7 +53,7 @@ def test_runs_are_never_dropped_for_being_late_and_never_pile_up():
 
 
 def test_every_job_has_a_schedule_and_retention_runs_at_04h10():
-    triggers = schedule(SchedulerSettings())
+    triggers = schedule(Settings())
 
     assert set(triggers) == {
         "expire_proposals",

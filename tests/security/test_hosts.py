@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from drivers_kit import count
 
 from carpool import create_app
-from carpool.config import StartupError, trusted_hosts
+from carpool.config import trusted_hosts
+from carpool.errors import StartupError
 from carpool.models import OutboundMessage
 
 PUBLIC = "https://covoit.example.org"

@@ -10,26 +10,26 @@ from datetime import UTC, datetime
 import pytest
 from sendkit import SENDER, phone
 
-from carpool.config import StartupError
+from carpool.config import Settings
+from carpool.errors import StartupError
 from carpool.notify.backends import (
     ConsoleBackend,
     PermanentSendError,
     TransientSendError,
     TwilioBackend,
     backend_from_config,
-    sms_settings,
 )
 from carpool.notify.dispatcher import DispatchSettings, dispatch_once
 
 
-def twilio_config(**overrides: str) -> dict[str, str]:
+def twilio_config(**overrides: str) -> dict[str, object]:
     config = {
         "SMS_BACKEND": "twilio",
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "secret",
         "TWILIO_FROM": SENDER,
     }
-    return {**sms_settings({}), **config, **overrides}
+    return {**Settings().as_config(), **config, **overrides}
 
 
 def test_the_console_is_the_default_backend():

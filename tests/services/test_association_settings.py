@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from carpool.errors import InvalidInput
 from carpool.models import ApiToken, Association, AuditEvent, Role, UserAccount
 from carpool.services import accounts
 from carpool.services.association_settings import (
@@ -18,7 +19,6 @@ from carpool.services.association_settings import (
     update_account,
     update_settings,
 )
-from carpool.services.validation import InvalidInput
 
 PASSWORD = "cheval-agrafe-42"
 

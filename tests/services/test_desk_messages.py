@@ -6,10 +6,10 @@ import pytest
 import sqlalchemy as sa
 from factories import SERVICE_NUMBER, add_association, add_resident, new_message_sid
 
+from carpool.errors import InvalidInput
 from carpool.models import Association, AuditEvent, InboundMessage, Resident, Role, UserAccount
 from carpool.services import board, desk
 from carpool.services.sms_inbound import handle_inbound
-from carpool.services.validation import InvalidInput
 
 UNKNOWN = "+33639985555"
 

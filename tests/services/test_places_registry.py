@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from factories import CAHORS, FIGEAC, WHERE
 
 from carpool.db import lon_lat
+from carpool.errors import InvalidInput
 from carpool.models import Association, AuditEvent, NamedPlace
 from carpool.services import drivers, places
 from carpool.services.places_registry import (
@@ -17,7 +18,6 @@ from carpool.services.places_registry import (
     restore_place,
     update_place,
 )
-from carpool.services.validation import InvalidInput
 
 
 @pytest.fixture

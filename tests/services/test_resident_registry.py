@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from factories import CAHORS, CAJARC, WHERE, add_driver, add_texts
 
 from carpool.db import point
+from carpool.errors import InvalidInput
 from carpool.models import (
     Association,
     AuditEvent,
@@ -25,7 +26,6 @@ from carpool.models import (
 )
 from carpool.services import residents
 from carpool.services.residents import ResidentInput
-from carpool.services.validation import InvalidInput
 
 ACTOR = "user:1"
 PHONE = "+33639971234"  # details()' number, as stored

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from factories import CAHORS, FIGEAC, PARIS, add_driver, add_offer, add_request
 
 from carpool.clock import FrozenClock
+from carpool.errors import InvalidInput
 from carpool.models import Association, AuditEvent, VettingStatus
 from carpool.services import matching
-from carpool.services.validation import InvalidInput
 from carpool.services.vetting import (
     Validity,
     VettingInput,

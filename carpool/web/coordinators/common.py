@@ -10,10 +10,10 @@ from flask import abort, render_template
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.clock import PARIS, Clock
+from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Association, Purpose, Role, UserAccount
 from carpool.services import audit, board
-from carpool.services.validation import InvalidInput
 from carpool.web import auth
 from carpool.web.coordinators import bp
 from carpool.web.forms import show_errors

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Resident
 from carpool.services import phone_requests, places, residents
-from carpool.services.validation import InvalidInput
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
     View,

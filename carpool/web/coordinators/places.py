@@ -12,12 +12,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.db import lon_lat
+from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Commune, NamedPlace
 from carpool.services import drivers, places_registry
 from carpool.services.places import place_suggestions
 from carpool.services.places_registry import PlaceInput
-from carpool.services.validation import InvalidInput
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
     View,

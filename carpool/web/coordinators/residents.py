@@ -16,13 +16,13 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from sqlalchemy.orm import aliased, defer
 from werkzeug.wrappers import Response as BaseResponse
 
+from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Commune, Driver, Match, Request, Resident
 from carpool.services import residents
 from carpool.services.board import NEEDS, PURPOSES
 from carpool.services.drivers import commune_label, display_phone
 from carpool.services.places import place_suggestions
-from carpool.services.validation import InvalidInput
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
     View,

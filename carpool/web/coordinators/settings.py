@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Association, Role, UserAccount
 from carpool.services import association_settings as settings_service
-from carpool.services.validation import InvalidInput
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
     View,

@@ -16,10 +16,10 @@ from flask import flash, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
+from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Association, UserAccount
 from carpool.services import accounts
-from carpool.services.validation import InvalidInput
 from carpool.web import auth
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import View, coordinator_required, me

@@ -9,10 +9,10 @@ from flask import abort, flash, redirect, render_template, url_for
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response as BaseResponse
 
+from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import InboundMessage
 from carpool.services import board, desk, sms_inbound
-from carpool.services.validation import InvalidInput
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import association_id, clock, coordinator_required, me, now, scoped
 from carpool.web.drivers import heure_filter

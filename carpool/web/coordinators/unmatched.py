@@ -10,11 +10,11 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import aliased, defer
 
 from carpool.clock import PARIS
+from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Commune, Driver, Offer, Request, RequestStatus, Resident, VettingStatus
 from carpool.services import bookings, desk, matching
 from carpool.services.reasons import near_miss_label, reason_label
-from carpool.services.validation import InvalidInput
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
     View,

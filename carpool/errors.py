@@ -1,6 +1,15 @@
-"""The one exception services raise for input a person must correct."""
+"""The two exceptions every layer shares, in a module that imports nothing.
+
+Services raise them, and each boundary translates them once: a form message, a JSON
+problem, a CLI line, an SMS text. Living here rather than in ``config`` or a service
+module, they let any module raise them without importing its way into a cycle.
+"""
 
 from __future__ import annotations
+
+
+class StartupError(RuntimeError):
+    """A problem a person must fix before the app can start: one clear French sentence."""
 
 
 class InvalidInput(ValueError):
