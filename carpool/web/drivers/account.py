@@ -11,8 +11,6 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.extensions import db_session
 from carpool.models import ApiToken, PhoneVerification, Role, UserAccount
-from carpool.notify.compose import render
-from carpool.notify.outbox import enqueue
 from carpool.services import accounts, drivers, phone_check, places
 from carpool.services.validation import InvalidInput
 from carpool.web import auth
@@ -178,22 +176,14 @@ def forgot_password() -> View:
     except accounts.TooManyAttempts:
         form.email.errors = [TOO_MANY_RESETS]
         return render_template("drivers/forgot.html", form=form), 429
-    email = (form.email.data or "").strip().lower()
-    user = session.query(UserAccount).filter_by(email=email).one_or_none()
-    driver = drivers.driver_of(session, user) if user else None
-    if user is not None and driver is not None:
-        minutes = current_app.config.get("PASSWORD_RESET_TTL_MIN", 30)
-        secret = accounts.start_password_reset(session, user, auth.clock(), timedelta(minutes=minutes))
-        if secret is not None:
-            link = public_url("drivers.reset_password", token=secret)
-            enqueue(
-                session,
-                f"account:{user.id}:reset:{accounts.digest(secret)[:16]}",
-                driver.phone,
-                render("password_reset", link=link, minutes=minutes),
-                association_id=user.association_id,
-                respect_opt_out=False,
-            )
+    minutes = current_app.config.get("PASSWORD_RESET_TTL_MIN", 30)
+    accounts.send_password_reset(
+        session,
+        form.email.data or "",
+        auth.clock(),
+        minutes=minutes,
+        link_for=lambda secret: public_url("drivers.reset_password", token=secret),
+    )
     session.commit()  # the request counts against this client even for an unknown address
     # The same answer whether or not the address has an account, or its phone had enough links today.
     flash("Si cette adresse correspond à un compte, un SMS avec un lien vient d'être envoyé.")
@@ -266,12 +256,7 @@ def account() -> View:
 
 
 def _tokens(user: UserAccount) -> list[ApiToken]:
-    return list(
-        db_session()
-        .query(ApiToken)
-        .filter(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .order_by(ApiToken.id)
-    )
+    return accounts.live_api_tokens(db_session(), user)
 
 
 @bp.post("/compte/jetons")

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.extensions import db_session
-from carpool.models import AvailabilitySlot, Driver, TimeOff
+from carpool.models import Driver, TimeOff
 from carpool.services import drivers
 from carpool.services.validation import InvalidInput
 from carpool.web import auth
@@ -20,12 +20,7 @@ def _availability_form(driver: Driver, *, posted: bool) -> AvailabilityForm:
     if posted:
         form = AvailabilityForm()
     else:
-        current = (
-            db_session()
-            .query(AvailabilitySlot)
-            .filter_by(driver_id=driver.id)
-            .order_by(AvailabilitySlot.weekday, AvailabilitySlot.starts_at)
-        )
+        current = drivers.weekly_slots(db_session(), driver)
         rows = [{"weekday": str(s.weekday), "starts_at": s.starts_at, "ends_at": s.ends_at} for s in current]
         form = AvailabilityForm(
             formdata=None,
@@ -90,12 +85,7 @@ def _slots(form: AvailabilityForm) -> tuple[list[drivers.WeeklySlot], dict[str, 
 
 
 def _time_off(driver: Driver) -> list[TimeOff]:
-    return list(
-        db_session()
-        .query(TimeOff)
-        .filter(TimeOff.driver_id == driver.id, TimeOff.last_day >= today())
-        .order_by(TimeOff.first_day)
-    )
+    return drivers.time_off(db_session(), driver, until_at_least=today())
 
 
 @bp.post("/absences")
