@@ -142,9 +142,7 @@ class Settings:
             "TIMEZONE": TIMEZONE,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
-            "SESSION_COOKIE_SECURE": self.public_base_url.startswith("https://")
-            if secure is None
-            else secure,
+            "SESSION_COOKIE_SECURE": secure,
             "MAX_CONTENT_LENGTH": 1024 * 1024,
             # None: derived from the final PUBLIC_BASE_URL by create_app (see trusted_hosts).
             "TRUSTED_HOSTS": list(self.trusted_hosts) or None,

@@ -352,26 +352,47 @@ def _finish(b: _Batch) -> MatchResult:
     """Re-verify every route and duty, then build the result and the reasons."""
     result = MatchResult()
     paris = _paris()
+    result.routes, result.assignments = _verified_plans(b, paris)
+    result.unmatched = _unmatched(b)
+    result.stats = _stats(b, unmatched=len(result.unmatched))
+    return result
+
+
+def _verified_plans(b: _Batch, paris: tzinfo) -> tuple[list[RoutePlan], list[Assignment]]:
+    """Every kept offer route and volunteer duty checked again from scratch, in request order."""
+    routes: list[RoutePlan] = []
+    assignments: list[Assignment] = []
     for slot, members in sorted(b.offer_sets.items()):
-        plan, assignments = _offer_route(b, slot, members, paris)
-        result.routes.append(plan)
-        result.assignments.extend(assignments.values())
+        plan, by_request = _offer_route(b, slot, members, paris)
+        routes.append(plan)
+        assignments.extend(by_request.values())
     for vid, kept in sorted(b.vol_kept.items()):
         vol = _verified_volunteer(b, vid, kept)
         for i, d in kept:
             r = b.requests[i]
             _verify_duty(b, vol, r, d)
-            result.assignments.append(_duty_assignment(r, vid, d, paris))
+            assignments.append(_duty_assignment(r, vid, d, paris))
     order = {r.id: k for k, r in enumerate(b.requests)}
-    result.assignments.sort(key=lambda a: order[a.request_id])
+    assignments.sort(key=lambda a: order[a.request_id])
+    return routes, assignments
+
+
+def _unmatched(b: _Batch) -> list[Unmatched]:
+    """Why each request left unserved is: taken by another, else the index's diagnosis."""
     reasons = {i: _reason(b, i) for i in range(len(b.requests)) if i not in b.served}
     lonely = [i for i, why in reasons.items() if why is None]
     reasons.update(zip(lonely, b.index.diagnose_many([b.requests[i] for i in lonely]), strict=True))
+    unmatched = []
     for i, why in sorted(reasons.items()):
         assert why is not None
-        result.unmatched.append(Unmatched(b.requests[i].id, why[0], why[1]))
+        unmatched.append(Unmatched(b.requests[i].id, why[0], why[1]))
+    return unmatched
+
+
+def _stats(b: _Batch, *, unmatched: int) -> dict[str, float | int]:
+    """The batch's counters (after the routes are verified: the detour total reads them)."""
     served = [b.requests[i] for i in b.served]
-    result.stats = {
+    return {
         "offers": len(b.offers),
         "volunteers": len(b.index.volunteers),
         "requests": len(b.requests),
@@ -381,9 +402,8 @@ def _finish(b: _Batch) -> MatchResult:
         "served_by_volunteers": sum(1 for t in b.served.values() if t[0] == "v"),
         "shared_offers": sum(1 for m in b.offer_sets.values() if len(m) > 1),
         "total_offer_detour_min": round(sum(s.detour for s in b.offer_sol.values()), 1),
-        "unmatched": len(result.unmatched),
+        "unmatched": unmatched,
     }
-    return result
 
 
 def _offer_route(

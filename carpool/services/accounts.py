@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,8 @@ from carpool.models import (
     PasswordResetToken,
     UserAccount,
 )
+from carpool.notify.compose import render
+from carpool.notify.outbox import enqueue
 from carpool.services import audit
 
 _hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
@@ -422,6 +425,34 @@ def start_password_reset(session: Session, user: UserAccount, clock: Clock, ttl:
     return secret
 
 
+def send_password_reset(
+    session: Session, email: str, clock: Clock, *, minutes: int, link_for: Callable[[str], str]
+) -> None:
+    """Queue the reset SMS for the driver account of ``email``, when there is one and it may get a link.
+
+    Returns nothing either way: the page answers the same whether the address has an
+    account or its phone had enough links today. ``link_for`` turns the secret into the
+    public URL (the web layer knows its routes). The caller counts the request
+    (``note_reset_request``) and commits.
+    """
+    wanted = sa.select(UserAccount).where(UserAccount.email == email.strip().lower())
+    user = session.scalars(wanted).one_or_none()
+    driver = session.get(Driver, user.driver_id) if user is not None and user.driver_id else None
+    if user is None or driver is None:
+        return
+    secret = start_password_reset(session, user, clock, timedelta(minutes=minutes))
+    if secret is None:
+        return
+    enqueue(
+        session,
+        f"account:{user.id}:reset:{digest(secret)[:16]}",
+        driver.phone,
+        render("password_reset", link=link_for(secret), minutes=minutes),
+        association_id=user.association_id,
+        respect_opt_out=False,
+    )
+
+
 def reset_token_user(session: Session, secret: str, clock: Clock) -> UserAccount | None:
     """The account a still-valid link belongs to, without using it up."""
     token = session.scalar(
@@ -482,6 +513,17 @@ def create_api_token(
         session, f"user:{user.id}", "api_token.created", subject=token, association_id=user.association_id
     )
     return token, secret
+
+
+def live_api_tokens(session: Session, user: UserAccount) -> list[ApiToken]:
+    """The account's tokens not revoked (expired ones included: the page says they expired)."""
+    return list(
+        session.scalars(
+            sa.select(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.id)
+        )
+    )
 
 
 def revoke_api_token(session: Session, user: UserAccount, token_id: int, clock: Clock) -> bool:

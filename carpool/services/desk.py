@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defer
 
 from carpool.clock import Clock
 from carpool.db import dialect_of, distance_m, lon_lat
@@ -35,6 +35,7 @@ from carpool.matching import CrowFlyRouter, Params
 from carpool.models import (
     AttentionReason,
     AuditEvent,
+    Commune,
     Conversation,
     ConversationState,
     Driver,
@@ -238,6 +239,98 @@ def open_offers_of(session: Session, association_id: int, now: datetime) -> list
             .order_by(Offer.depart_earliest)
             .limit(200)
         )
+    )
+
+
+def vetted_drivers(session: Session, association_id: int) -> list[Driver]:
+    """Every vetted driver of the association by name: who a manual match may go to."""
+    return list(
+        session.scalars(
+            sa.select(Driver)
+            .where(Driver.association_id == association_id, Driver.vetting == VettingStatus.VETTED)
+            .order_by(Driver.last_name, Driver.first_name)
+        )
+    )
+
+
+def drivers_by_id(session: Session, ids: set[int]) -> dict[int, Driver]:
+    """The drivers named by ride options, in one query."""
+    if not ids:
+        return {}
+    return {d.id: d for d in session.scalars(sa.select(Driver).where(Driver.id.in_(ids)))}
+
+
+# --- requests nobody serves ----------------------------------------------------------------
+
+#: Unmet requests whose time passed this recently are listed under the open ones.
+RECENTLY = timedelta(days=7)
+#: Open requests per page, soonest first: only the page's are run through the matcher.
+PAGE_SIZE = 50
+#: The most recent unmet requests listed (the page says how many there are in all).
+UNMET_LISTED = 50
+
+
+@dataclass(frozen=True)
+class Unserved:
+    """A request nobody serves yet, with its resident and its communes' names."""
+
+    request: Request
+    resident: Resident
+    origin: str
+    destination: str
+
+
+@dataclass(frozen=True)
+class UnservedPage:
+    """One page of open requests (soonest first) and the latest unmet ones, with their counts."""
+
+    open: list[Unserved]
+    number: int
+    pages: int
+    open_total: int
+    unmet: list[Unserved]
+    unmet_total: int
+
+
+def unserved(session: Session, association_id: int, now: datetime, *, page: int) -> UnservedPage:
+    """Open requests of page ``page`` (past the end: the last page) and those unmet within RECENTLY."""
+    origin, destination = aliased(Commune), aliased(Commune)
+    base = (
+        sa.select(Request, Resident, origin.name, destination.name)
+        .join(Resident, Resident.id == Request.resident_id)
+        .join(origin, origin.insee == Request.pickup_commune_insee)
+        .join(destination, destination.insee == Request.dropoff_commune_insee)
+        .where(Request.association_id == association_id)
+        .options(defer(Resident.home_point))
+    )
+    is_open = sa.and_(Request.status == RequestStatus.OPEN, Request.latest > now)
+    is_unmet = sa.and_(Request.status == RequestStatus.EXPIRED, Request.latest > now - RECENTLY)
+    open_total, unmet_total = session.execute(
+        sa.select(sa.func.count(sa.case((is_open, 1))), sa.func.count(sa.case((is_unmet, 1)))).where(
+            Request.association_id == association_id, sa.or_(is_open, is_unmet)
+        )
+    ).one()
+    pages = max(1, -(-open_total // PAGE_SIZE))
+    number = min(max(1, page), pages)
+    rows = session.execute(
+        base.where(is_open)
+        .order_by(Request.latest, Request.id)
+        .limit(PAGE_SIZE)
+        .offset((number - 1) * PAGE_SIZE)
+    ).all()
+    unmet = session.execute(
+        base.where(is_unmet)
+        .options(defer(Request.pickup_point), defer(Request.dropoff_point))
+        .order_by(Request.latest.desc(), Request.id.desc())
+        .limit(UNMET_LISTED)
+    ).all()
+    return UnservedPage(
+        open=[Unserved(*row) for row in rows],
+        number=number,
+        pages=pages,
+        open_total=open_total,
+        unmet=[Unserved(*row) for row in unmet],
+        unmet_total=unmet_total,
     )
 
 

@@ -405,6 +405,25 @@ def set_availability(
     )
 
 
+def weekly_slots(session: Session, driver: Driver) -> list[AvailabilitySlot]:
+    """The driver's weekly grid, Monday first, each day in time order."""
+    return list(
+        session.scalars(
+            sa.select(AvailabilitySlot)
+            .where(AvailabilitySlot.driver_id == driver.id)
+            .order_by(AvailabilitySlot.weekday, AvailabilitySlot.starts_at)
+        )
+    )
+
+
+def time_off(session: Session, driver: Driver, *, until_at_least: date | None = None) -> list[TimeOff]:
+    """The driver's periods of absence by first day; only those not over before ``until_at_least``."""
+    query = sa.select(TimeOff).where(TimeOff.driver_id == driver.id).order_by(TimeOff.first_day)
+    if until_at_least is not None:
+        query = query.where(TimeOff.last_day >= until_at_least)
+    return list(session.scalars(query))
+
+
 def add_time_off(
     session: Session, driver: Driver, first_day: date, last_day: date, *, actor: str, clock: Clock
 ) -> TimeOff:

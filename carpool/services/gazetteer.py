@@ -15,6 +15,11 @@ from carpool.services import audit
 from carpool.services.places import forget_commune_labels
 
 
+def commune_count(session: Session) -> int:
+    """How many communes are loaded (the health check's proof that the database answers)."""
+    return int(session.scalar(sa.select(sa.func.count()).select_from(Commune)) or 0)
+
+
 @dataclass(frozen=True)
 class ImportReport:
     created: int

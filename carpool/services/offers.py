@@ -90,6 +90,22 @@ def check(
 ) -> _Checked:
     """Every problem of the form at once, as InvalidInput; nothing is written."""
     errors: dict[str, str] = {}
+    places = _check_places(session, driver, form, errors)
+    _check_departure(form, clock.now(), errors)
+    _check_amounts(driver, form, errors)
+    days = [form.day] if form.day else []
+    if not editing and (form.repeat_days or form.repeat_until):
+        days = _occurrences(form, errors)
+    if errors:
+        raise InvalidInput(errors)
+    assert form.depart is not None
+    return _Checked(places["origin"], places["destination"], days, form.depart, form.return_time)
+
+
+def _check_places(
+    session: Session, driver: Driver, form: OfferInput, errors: dict[str, str]
+) -> dict[str, Place]:
+    """The origin and destination found (a named place or a commune), and not the same."""
     places: dict[str, Place] = {}
     for name in ("origin", "destination"):
         try:
@@ -98,7 +114,11 @@ def check(
             errors.update(exc.errors)
     if len(places) == 2 and places["origin"] == places["destination"]:
         errors["destination"] = "Le départ et l'arrivée sont au même endroit."
-    now = clock.now()
+    return places
+
+
+def _check_departure(form: OfferInput, now: datetime, errors: dict[str, str]) -> None:
+    """A day and a time, in the coming twelve months."""
     if form.day is None:
         errors["day"] = "Indiquez la date du trajet."
     if form.depart is None:
@@ -109,6 +129,10 @@ def check(
             errors["day"] = "Cette date et cette heure sont déjà passées."
         elif leaving - now > MAX_AHEAD:
             errors["day"] = "Proposez un trajet dans les douze prochains mois."
+
+
+def _check_amounts(driver: Driver, form: OfferInput, errors: dict[str, str]) -> None:
+    """Flexibility, seats (within the car's), detour, comment and return time within their bounds."""
     if not 0 <= form.flex_min <= MAX_FLEX_MIN:
         errors["flex_min"] = f"La souplesse doit être entre 0 et {MAX_FLEX_MIN} minutes."
     if not 1 <= form.seats <= 8:
@@ -121,13 +145,6 @@ def check(
         errors["comment"] = "Le commentaire doit faire au plus 500 caractères."
     if form.return_time is not None and form.depart is not None and form.return_time <= form.depart:
         errors["return_time"] = "L'heure du retour doit être après l'heure de départ."
-    days = [form.day] if form.day else []
-    if not editing and (form.repeat_days or form.repeat_until):
-        days = _occurrences(form, errors)
-    if errors:
-        raise InvalidInput(errors)
-    assert form.depart is not None
-    return _Checked(places["origin"], places["destination"], days, form.depart, form.return_time)
 
 
 def _occurrences(form: OfferInput, errors: dict[str, str]) -> list[date]:

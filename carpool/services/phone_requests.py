@@ -39,30 +39,8 @@ def create_request(
     session: Session, resident: Resident, data: PhoneRequestInput, *, actor: str, now: datetime
 ) -> Request:
     """A new open request for ``resident``; raises InvalidInput with every problem found."""
-    errors: dict[str, str] = {}
-    destination = _place(session, resident, data.destination, "destination", errors)
-    origin = _place(session, resident, data.origin, "origin", errors) if data.origin.strip() else None
-    if data.day < now.astimezone(PARIS).date():
-        errors["day"] = "Cette date est passée."
-    if data.arrive_by is None and data.depart_after is None:
-        errors["arrive_by"] = "Indiquez l'heure du rendez-vous (ou au moins l'heure de départ)."
-    if not 1 <= data.passengers <= 8:
-        errors["passengers"] = "Le nombre de personnes doit être entre 1 et 8."
-    if data.purpose and data.purpose not in {p.value for p in Purpose}:
-        errors["purpose"] = "Choisissez un motif de la liste."
-    if errors:
-        raise InvalidInput(errors)
-    assert destination is not None
-    earliest, latest = request_window(
-        data.day,
-        data.arrive_by.strftime("%H:%M") if data.arrive_by else None,
-        data.depart_after.strftime("%H:%M") if data.depart_after else None,
-    )
-    if latest <= now:
-        raise InvalidInput.on("arrive_by", "Cette heure est déjà passée.")
-    return_at = datetime.combine(data.day, data.return_at, tzinfo=PARIS) if data.return_at else None
-    if return_at is not None and return_at <= latest:
-        raise InvalidInput.on("return_at", "Le retour doit être après le rendez-vous.")
+    origin, destination = _checked_places(session, resident, data, now)
+    earliest, latest, return_at = _window(data, now)
     start_commune, start_point = _start(session, resident, origin)
     if start_commune.insee == destination.commune.insee and destination.named is None:
         raise InvalidInput.on(
@@ -87,14 +65,7 @@ def create_request(
     session.add(request)
     session.flush()
     resident.last_contact_at = now
-    if data.needs is not None and data.needs != resident.needs:
-        resident.uses_wheelchair = "wheelchair" in data.needs
-        resident.uses_walker = "walker" in data.needs
-        resident.needs_help_boarding = "boarding_help" in data.needs
-        audit.record(
-            session, actor, "resident.updated", subject=resident, association_id=resident.association_id,
-            fields=["needs"],
-        )  # fmt: skip
+    _note_needs(session, resident, data, actor)
     audit.record(
         session,
         actor,
@@ -104,6 +75,55 @@ def create_request(
         source="phone",
     )
     return request
+
+
+def _checked_places(
+    session: Session, resident: Resident, data: PhoneRequestInput, now: datetime
+) -> tuple[Place | None, Place]:
+    """The start (None: home) and the destination, once every problem of the form is reported together."""
+    errors: dict[str, str] = {}
+    destination = _place(session, resident, data.destination, "destination", errors)
+    origin = _place(session, resident, data.origin, "origin", errors) if data.origin.strip() else None
+    if data.day < now.astimezone(PARIS).date():
+        errors["day"] = "Cette date est passée."
+    if data.arrive_by is None and data.depart_after is None:
+        errors["arrive_by"] = "Indiquez l'heure du rendez-vous (ou au moins l'heure de départ)."
+    if not 1 <= data.passengers <= 8:
+        errors["passengers"] = "Le nombre de personnes doit être entre 1 et 8."
+    if data.purpose and data.purpose not in {p.value for p in Purpose}:
+        errors["purpose"] = "Choisissez un motif de la liste."
+    if errors:
+        raise InvalidInput(errors)
+    assert destination is not None
+    return origin, destination
+
+
+def _window(data: PhoneRequestInput, now: datetime) -> tuple[datetime, datetime, datetime | None]:
+    """Earliest and latest arrival, and the return time: not already passed, the return after."""
+    earliest, latest = request_window(
+        data.day,
+        data.arrive_by.strftime("%H:%M") if data.arrive_by else None,
+        data.depart_after.strftime("%H:%M") if data.depart_after else None,
+    )
+    if latest <= now:
+        raise InvalidInput.on("arrive_by", "Cette heure est déjà passée.")
+    return_at = datetime.combine(data.day, data.return_at, tzinfo=PARIS) if data.return_at else None
+    if return_at is not None and return_at <= latest:
+        raise InvalidInput.on("return_at", "Le retour doit être après le rendez-vous.")
+    return earliest, latest, return_at
+
+
+def _note_needs(session: Session, resident: Resident, data: PhoneRequestInput, actor: str) -> None:
+    """Needs told on the phone replace the resident's (audited) when they differ."""
+    if data.needs is None or data.needs == resident.needs:
+        return
+    resident.uses_wheelchair = "wheelchair" in data.needs
+    resident.uses_walker = "walker" in data.needs
+    resident.needs_help_boarding = "boarding_help" in data.needs
+    audit.record(
+        session, actor, "resident.updated", subject=resident, association_id=resident.association_id,
+        fields=["needs"],
+    )  # fmt: skip
 
 
 def _place(

@@ -18,6 +18,7 @@ the erasure itself: nobody else is involved.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import operator
@@ -247,6 +248,41 @@ def _word_score(word: str, name: str) -> float:
         score = fuzz.ratio(word, name)
         return score if score >= FUZZY_SCORE else 0.0
     return 0.0
+
+
+@dataclass
+class TripLine:
+    """One request on the resident's page, with the drivers asked for it."""
+
+    request: Request
+    origin: str
+    destination: str
+    matches: list[tuple[Match, str]] = dataclasses.field(default_factory=list)  # (match, driver's first name)
+
+
+def trips(session: Session, person: Resident, limit: int = 100) -> list[TripLine]:
+    """Their latest requests with their matches and drivers: two queries, whatever the count."""
+    pickup, dropoff = aliased(Commune), aliased(Commune)
+    rows = session.execute(
+        sa.select(Request, pickup.name, dropoff.name)
+        .join(pickup, pickup.insee == Request.pickup_commune_insee)
+        .join(dropoff, dropoff.insee == Request.dropoff_commune_insee)
+        .where(Request.resident_id == person.id)
+        .options(defer(Request.pickup_point), defer(Request.dropoff_point))
+        .order_by(Request.latest.desc(), Request.id.desc())
+        .limit(limit)
+    ).all()
+    lines = [TripLine(r, origin, destination) for r, origin, destination in rows]
+    by_request = {line.request.id: line for line in lines}
+    if by_request:
+        for match, first_name in session.execute(
+            sa.select(Match, Driver.first_name)
+            .join(Driver, Driver.id == Match.driver_id)
+            .where(Match.request_id.in_(list(by_request)))
+            .order_by(Match.pickup_at, Match.id)
+        ).all():
+            by_request[match.request_id].matches.append((match, first_name))
+    return lines
 
 
 # --- adding and correcting -----------------------------------------------------------------

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from carpool.clock import EARLIEST_DAY, LATEST_DAY, PARIS, plausible_day
 from carpool.errors import InvalidInput
 from carpool.extensions import csrf, db_session
-from carpool.models import AvailabilitySlot, Driver, MatchStatus, Offer, Role, TimeOff
+from carpool.models import Driver, MatchStatus, Offer, Role
 from carpool.services import accounts, bookings, drivers, mileage, offers, places
 from carpool.web.auth import clock
 
@@ -324,12 +324,8 @@ def decline(match_id: int) -> tuple[Response, int]:
 
 def _availability_json(driver: Driver) -> dict[str, Any]:
     session = db_session()
-    slots = (
-        session.query(AvailabilitySlot)
-        .filter_by(driver_id=driver.id)
-        .order_by(AvailabilitySlot.weekday, AvailabilitySlot.starts_at)
-    )
-    away = session.query(TimeOff).filter_by(driver_id=driver.id).order_by(TimeOff.first_day)
+    slots = drivers.weekly_slots(session, driver)
+    away = drivers.time_off(session, driver)
     return {
         "slots": [
             {

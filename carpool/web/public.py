@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, render_template
 from sqlalchemy.exc import SQLAlchemyError
 
 from carpool.extensions import database, db_session
-from carpool.models import Association, Commune
+from carpool.services import drivers, gazetteer
 
 bp = Blueprint("public", __name__)
 
 
 @bp.get("/")
 def index() -> str:
-    associations = db_session().scalars(sa.select(Association).order_by(Association.name)).all()
+    associations = drivers.associations(db_session())
     sms_number = current_app.config["SMS_PUBLIC_NUMBER"] or next(
         (a.sms_number for a in associations if a.sms_number), ""
     )
@@ -27,7 +26,7 @@ def index() -> str:
 def healthz() -> tuple[Any, int]:
     """For load balancers and monitoring: 200 when the database answers, 503 otherwise."""
     try:
-        communes = db_session().scalar(sa.select(sa.func.count()).select_from(Commune))
+        communes = gazetteer.commune_count(db_session())
     except SQLAlchemyError:
         current_app.logger.warning("health check: database unreachable")
         return jsonify(status="error", database="unreachable"), 503

@@ -75,8 +75,8 @@ def inbound() -> Response:
         body=request.form.get("Body", ""),
         clock=current_app.extensions["carpool.clock"],
         limits=ReplyLimits(
-            per_number_hour=current_app.config.get("SMS_REPLY_BUDGET_PER_NUMBER", 10),
-            global_hour=current_app.config.get("SMS_REPLY_BUDGET_GLOBAL", 300),
+            per_number_hour=current_app.config["SMS_REPLY_BUDGET_PER_NUMBER"],
+            global_hour=current_app.config["SMS_REPLY_BUDGET_GLOBAL"],
         ),
     )
     db_session().commit()

@@ -8,17 +8,14 @@ must contain them — is produced only by those accounts.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy.orm import aliased, defer
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
-from carpool.models import Commune, Driver, Match, Request, Resident
+from carpool.models import Commune, Resident
 from carpool.services import residents
 from carpool.services.board import NEEDS, PURPOSES
 from carpool.services.drivers import commune_label, display_phone
@@ -99,7 +96,7 @@ def resident(resident_id: int) -> str:
         "coordinators/resident_detail.html",
         resident=person,
         commune=commune_label(commune) if commune else "",
-        trips=_trips(person),
+        trips=residents.trips(db_session(), person),
         opt_out_form=OptOutForm(opted_out="0" if person.sms_opted_out else "1"),
         needs=NEEDS,
         purposes=PURPOSES,
@@ -108,42 +105,6 @@ def resident(resident_id: int) -> str:
         sources=SOURCES,
         may_see_purpose=me().may_see_purpose,
     )
-
-
-@dataclass
-class TripLine:
-    """One request on the resident's page, with the drivers asked for it."""
-
-    request: Request
-    origin: str
-    destination: str
-    matches: list[tuple[Match, str]] = field(default_factory=list)  # (match, driver's first name)
-
-
-def _trips(person: Resident, limit: int = 100) -> list[TripLine]:
-    """Their latest requests with their matches and drivers: two queries, whatever the count."""
-    session = db_session()
-    pickup, dropoff = aliased(Commune), aliased(Commune)
-    rows = session.execute(
-        sa.select(Request, pickup.name, dropoff.name)
-        .join(pickup, pickup.insee == Request.pickup_commune_insee)
-        .join(dropoff, dropoff.insee == Request.dropoff_commune_insee)
-        .where(Request.resident_id == person.id)
-        .options(defer(Request.pickup_point), defer(Request.dropoff_point))
-        .order_by(Request.latest.desc(), Request.id.desc())
-        .limit(limit)
-    ).all()
-    trips = [TripLine(r, origin, destination) for r, origin, destination in rows]
-    by_request = {trip.request.id: trip for trip in trips}
-    if by_request:
-        for match, first_name in session.execute(
-            sa.select(Match, Driver.first_name)
-            .join(Driver, Driver.id == Match.driver_id)
-            .where(Match.request_id.in_(list(by_request)))
-            .order_by(Match.pickup_at, Match.id)
-        ).all():
-            by_request[match.request_id].matches.append((match, first_name))
-    return trips
 
 
 # --- record and correct --------------------------------------------------------------------

@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
-from sqlalchemy.orm import aliased, defer
 
 from carpool.clock import PARIS
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
-from carpool.models import Commune, Driver, Offer, Request, RequestStatus, Resident, VettingStatus
+from carpool.models import Commune, Offer, Request, Resident
 from carpool.services import bookings, desk, matching
 from carpool.services.reasons import near_miss_label, reason_label
 from carpool.web.coordinators import bp
@@ -28,13 +26,6 @@ from carpool.web.coordinators.common import (
     scoped,
 )
 from carpool.web.coordinators.forms import ManualMatchForm, ProposeForm
-
-#: Unmet requests whose time passed this recently are listed under the open ones.
-RECENTLY = timedelta(days=7)
-#: Open requests per page, soonest first: only the page's are run through the matcher.
-PAGE_SIZE = 50
-#: The most recent unmet requests listed (the page says how many there are in all).
-EXPIRED_LISTED = 50
 
 
 @dataclass(frozen=True)
@@ -57,55 +48,31 @@ class Pager:
 @bp.get("/sans-solution")
 @coordinator_required
 def unmatched() -> str:
-    session, moment = db_session(), now()
-    origin, destination = aliased(Commune), aliased(Commune)
-    base = (
-        sa.select(Request, Resident, origin.name, destination.name)
-        .join(Resident, Resident.id == Request.resident_id)
-        .join(origin, origin.insee == Request.pickup_commune_insee)
-        .join(destination, destination.insee == Request.dropoff_commune_insee)
-        .where(Request.association_id == association_id())
-        .options(defer(Resident.home_point))
-    )
-    is_open = sa.and_(Request.status == RequestStatus.OPEN, Request.latest > moment)
-    is_unmet = sa.and_(Request.status == RequestStatus.EXPIRED, Request.latest > moment - RECENTLY)
-    open_total, unmet_total = session.execute(
-        sa.select(sa.func.count(sa.case((is_open, 1))), sa.func.count(sa.case((is_unmet, 1)))).where(
-            Request.association_id == association_id(), sa.or_(is_open, is_unmet)
-        )
-    ).one()
-    pages = max(1, -(-open_total // PAGE_SIZE))
-    number = min(max(1, request.args.get("page", 1, type=int) or 1), pages)  # past the end: the last page
-    rows = session.execute(
-        base.where(is_open)
-        .order_by(Request.latest, Request.id)
-        .limit(PAGE_SIZE)
-        .offset((number - 1) * PAGE_SIZE)
-    ).all()
-    found = matching.diagnose_many(session, association_id(), [row.Request for row in rows], clock())
+    session = db_session()
+    number = request.args.get("page", 1, type=int) or 1
+    found = desk.unserved(session, association_id(), now(), page=number)
+    diagnosed = matching.diagnose_many(session, association_id(), [u.request for u in found.open], clock())
     waiting = [
         Waiting(
-            r,
-            p,
-            o,
-            d,
+            u.request,
+            u.resident,
+            u.origin,
+            u.destination,
             reason_label(reason),
             near_miss_label(near.reason, near.missed_by_min) if near else "",
         )
-        for (r, p, o, d), (reason, near) in zip(rows, found, strict=True)
+        for u, (reason, near) in zip(found.open, diagnosed, strict=True)
     ]
-    expired = session.execute(
-        base.where(is_unmet)
-        .options(defer(Request.pickup_point), defer(Request.dropoff_point))
-        .order_by(Request.latest.desc(), Request.id.desc())
-        .limit(EXPIRED_LISTED)
-    ).all()
+    expired = [
+        Waiting(u.request, u.resident, u.origin, u.destination, reason_label(u.request.unmatched_reason), "")
+        for u in found.unmet
+    ]
     return render_template(
         "coordinators/unmatched.html",
         waiting=waiting,
-        pager=Pager(number, pages, open_total),
-        expired=[Waiting(r, p, o, d, reason_label(r.unmatched_reason), "") for r, p, o, d in expired],
-        expired_total=unmet_total,
+        pager=Pager(found.number, found.pages, found.open_total),
+        expired=expired,
+        expired_total=found.unmet_total,
         proposals=desk.proposals_waiting(session, [w.request.id for w in waiting]),
     )
 
@@ -131,7 +98,8 @@ def _detail(ride: Request, manual: ManualMatchForm, problems: list[str] | None =
     misses = matching.near_misses(session, ride, clock(), limit=3) if is_open else []
     reason, _near = matching.why_unmatched(session, ride, clock()) if is_open and not options else ("", None)
     _fill_manual_choices(manual, ride)
-    drivers = _drivers({o.driver_id for o in options} | {m.option.driver_id for m in misses})
+    named = {o.driver_id for o in options} | {m.option.driver_id for m in misses}
+    drivers = desk.drivers_by_id(session, named)
     return render_template(
         "coordinators/request.html",
         ride=ride,
@@ -152,19 +120,9 @@ def _detail(ride: Request, manual: ManualMatchForm, problems: list[str] | None =
     )
 
 
-def _drivers(ids: set[int]) -> dict[int, Driver]:
-    if not ids:
-        return {}
-    return {d.id: d for d in db_session().scalars(sa.select(Driver).where(Driver.id.in_(ids)))}
-
-
 def _fill_manual_choices(form: ManualMatchForm, ride: Request) -> None:
     session = db_session()
-    vetted = session.scalars(
-        sa.select(Driver)
-        .where(Driver.association_id == association_id(), Driver.vetting == VettingStatus.VETTED)
-        .order_by(Driver.last_name, Driver.first_name)
-    ).all()
+    vetted = desk.vetted_drivers(session, association_id())
     form.driver.choices = [("", "— choisir —")] + [
         (str(d.id), f"{d.last_name} {d.first_name}") for d in vetted
     ]

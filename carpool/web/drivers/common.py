@@ -1,0 +1,81 @@
+"""What every driver view needs: who is there, the time, the form error page, the filters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from flask import abort, render_template
+from werkzeug.wrappers import Response as BaseResponse
+
+from carpool.clock import MONTHS, PARIS
+from carpool.errors import InvalidInput
+from carpool.extensions import db_session
+from carpool.models import Driver, Offer, Role, UserAccount
+from carpool.services import drivers, offers
+from carpool.web import auth
+from carpool.web.drivers import bp
+from carpool.web.forms import ActionForm, show_errors
+
+driver_required = auth.role_required(Role.DRIVER)
+View = str | BaseResponse | tuple[str, int]
+
+
+def me() -> tuple[UserAccount, Driver]:
+    """The logged-in driver (the decorator has checked the role)."""
+    user = auth.current_user()
+    driver = drivers.driver_of(db_session(), user) if user else None
+    if user is None or driver is None:
+        abort(403)
+    return user, driver
+
+
+def now() -> datetime:
+    return auth.clock().now()
+
+
+def today() -> date:
+    return now().astimezone(PARIS).date()
+
+
+def invalid(template: str, form: Any, error: InvalidInput, **context: Any) -> tuple[str, int]:
+    """Nothing of this request is kept; the form comes back with the messages."""
+    db_session().rollback()
+    problems = show_errors(form, error)
+    return render_template(template, form=form, problems=problems, **context), 422
+
+
+@bp.app_template_filter("jour")
+def jour_filter(moment: datetime | date) -> str:
+    day = moment.astimezone(PARIS).date() if isinstance(moment, datetime) else moment
+    return f"{drivers.WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+@bp.app_template_filter("mois")
+def mois_filter(day: date) -> str:
+    return f"{MONTHS[day.month - 1]} {day.year}"
+
+
+@bp.app_template_filter("heure")
+def heure_filter(moment: datetime | time) -> str:
+    at = moment.astimezone(PARIS) if isinstance(moment, datetime) else moment
+    return f"{at.hour} h {at.minute:02d}"
+
+
+@bp.app_template_filter("iso_day")
+def iso_day_filter(moment: datetime) -> str:
+    return moment.astimezone(PARIS).date().isoformat()
+
+
+@bp.app_template_filter("tel")
+def tel_filter(phone: str) -> str:
+    return drivers.display_phone(phone)
+
+
+@bp.app_context_processor
+def inject() -> dict[str, Any]:
+    return {"current_user": auth.current_user, "logout_form": ActionForm}
+
+
+def offer_labels(items: list[Offer]) -> dict[int, tuple[str, str]]:
+    return offers.offer_labels(db_session(), items)
