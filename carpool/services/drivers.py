@@ -6,7 +6,6 @@ but the matcher never assigns them and the web never shows them residents' data.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -14,7 +13,6 @@ from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from unidecode import unidecode
 
 from carpool.clock import PARIS, Clock
 from carpool.models import (
@@ -33,8 +31,8 @@ from carpool.models import (
 from carpool.services import audit, phone_check
 from carpool.services.accounts import hash_password, password_problem
 from carpool.services.validation import InvalidInput
+from carpool.text import EMAIL_PROBLEM, fold, is_email, normalise_mobile
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: A driver's first name goes into SMS to residents ("Sophie passera vous prendre"): letters
 #: (accents welcome), single spaces, hyphens and apostrophes, so nothing else (links, numbers,
 #: control or direction characters) can be slipped into a message.
@@ -42,54 +40,7 @@ FIRST_NAME_MAX = 40
 _NAME_SEPARATORS = " -'"
 MAX_TIME_OFF_DAYS = 366
 
-# --- phone numbers -------------------------------------------------------------------------
-
-
-def normalise_mobile(text: str) -> str:
-    """A French mobile number as people write it → E.164 (+336…/+337…); raises InvalidInput.
-
-    Accepts "06 12 34 56 78", "06.12.34.56.78", "+33 6 12 34 56 78", "+33 (0)6…", "0033 6…".
-    Landlines are refused: the service talks to drivers by SMS.
-    """
-    raw = text.strip()
-    digits = re.sub(r"\D", "", raw.replace("(0)", ""))
-    if raw.startswith("+"):
-        national = digits[2:] if digits.startswith("33") else None
-    elif digits.startswith("0033"):
-        national = digits[4:]
-    elif digits.startswith("0") and len(digits) == 10:
-        national = digits[1:]
-    else:
-        national = None
-    if national is None or len(national) != 9:
-        raise InvalidInput.on("phone", "Indiquez un numéro de portable français, par exemple 06 12 34 56 78.")
-    if national[0] not in "67":
-        raise InvalidInput.on(
-            "phone", "Ce numéro n'est pas un portable : indiquez un numéro en 06 ou 07 pour recevoir les SMS."
-        )
-    return "+33" + national
-
-
-def display_phone(e164: str) -> str:
-    """+33612345678 → 06 12 34 56 78 (French habit); other numbers unchanged."""
-    if e164.startswith("+33") and len(e164) == 12:
-        national = "0" + e164[3:]
-        return " ".join(national[i : i + 2] for i in range(0, 10, 2))
-    return e164
-
-
 # --- communes and named places -------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=65536)
-def fold(text: str) -> str:
-    """Case-, accent-, hyphen- and apostrophe-insensitive form of a place name.
-
-    Cached: the same names (communes, places, residents) are folded over and over.
-    """
-    text = unidecode(text).lower()
-    text = re.sub(r"\bst\b", "saint", re.sub(r"\bste\b", "sainte", text))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
 def commune_label(commune: Commune) -> str:
@@ -234,8 +185,8 @@ def sign_up(session: Session, form: SignUp, clock: Clock) -> UserAccount:
         errors["first_name"] = problem
     if not form.last_name.strip():
         errors["last_name"] = "Indiquez votre nom."
-    if not EMAIL.match(email) or len(email) > 254:
-        errors["email"] = "Indiquez une adresse e-mail valide, par exemple prenom.nom@exemple.fr."
+    if not is_email(email):
+        errors["email"] = EMAIL_PROBLEM
     elif session.scalar(sa.select(UserAccount.id).where(UserAccount.email == email)) or session.scalar(
         sa.select(Driver.id).where(Driver.email == email)
     ):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from carpool.db import dialect_of, distance_m, point
 from carpool.models import Commune, NamedPlace
-from carpool.services.drivers import fold
+from carpool.text import fold
 
 
 class UnknownCommune(LookupError):

@@ -23,8 +23,9 @@ from carpool.clock import Clock
 from carpool.db import lon_lat, point
 from carpool.models import Commune, NamedPlace
 from carpool.services import audit
-from carpool.services.drivers import fold, resolve_commune
+from carpool.services.drivers import resolve_commune
 from carpool.services.validation import InvalidInput
+from carpool.text import fold
 
 KINDS = {
     "hopital": "Hôpital",

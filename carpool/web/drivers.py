@@ -43,6 +43,7 @@ from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
 from carpool.services import accounts, drivers, mileage, offers, phone_check, places
 from carpool.services.validation import InvalidInput
+from carpool.text import display_phone
 from carpool.web import auth
 from carpool.web.forms import (
     ActionForm,
@@ -116,7 +117,7 @@ def iso_day_filter(moment: datetime) -> str:
 
 @bp.app_template_filter("tel")
 def tel_filter(phone: str) -> str:
-    return drivers.display_phone(phone)
+    return display_phone(phone)
 
 
 @bp.app_context_processor
@@ -155,7 +156,7 @@ def signup() -> View:
     context = {
         "several": len(choices) > 1,
         "none": not choices,
-        "phone": drivers.display_phone(phone),
+        "phone": display_phone(phone),
         **_place_lists(),
     }
     if not form.validate_on_submit():
@@ -223,7 +224,7 @@ def signup_code() -> View:
     if verification is None:
         return redirect(url_for("drivers.signup"))
     form = CodeForm()
-    phone = drivers.display_phone(verification.phone)
+    phone = display_phone(verification.phone)
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template("drivers/signup_code.html", form=form, phone=phone), status

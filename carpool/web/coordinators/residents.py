@@ -20,9 +20,10 @@ from carpool.extensions import db_session
 from carpool.models import Commune, Driver, Match, Request, Resident
 from carpool.services import residents
 from carpool.services.board import NEEDS, PURPOSES
-from carpool.services.drivers import commune_label, display_phone
+from carpool.services.drivers import commune_label
 from carpool.services.places import place_suggestions
 from carpool.services.validation import InvalidInput
+from carpool.text import display_phone
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
     View,
