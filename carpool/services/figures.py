@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from carpool.clock import MONTHS
 from carpool.db import dialect_of, hours_between, sphere_distance_m
+from carpool.labels import PURPOSES
 from carpool.models import Commune, Driver, Match, MatchStatus, Purpose, Request, RequestStatus, Resident
 from carpool.services.mileage import ROUTER, month_bounds, safe_cell
 from carpool.services.reasons import REASONS
@@ -57,14 +58,6 @@ TAXI_TRIP_FACTOR = 2.0
 #: The longest period one report covers (keeps the CASE and the chart readable).
 MAX_MONTHS = 36
 
-#: Purposes in the order funders read them; "autre" keeps the columns adding up.
-PURPOSES: dict[Purpose, str] = {
-    Purpose.MEDICAL: "santé",
-    Purpose.SHOPPING: "courses",
-    Purpose.ADMINISTRATION: "démarches administratives",
-    Purpose.SOCIAL: "vie sociale",
-    Purpose.OTHER: "autre",
-}
 _PURPOSE_COLUMNS = {
     Purpose.MEDICAL: "passagers_sante",
     Purpose.SHOPPING: "passagers_courses",

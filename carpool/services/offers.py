@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, load_only
 
 from carpool.clock import PARIS, Clock
+from carpool.labels import NEEDS
 from carpool.models import (
     SEAT_HOLDING,
     Association,
@@ -541,13 +542,6 @@ class Passenger:
     @property
     def status(self) -> MatchStatus:
         return self.match.status
-
-
-NEEDS = {
-    "wheelchair": "fauteuil roulant",
-    "walker": "déambulateur",
-    "boarding_help": "aide pour monter en voiture",
-}
 
 
 _PICKUP, _DROPOFF = aliased(Commune, name="pickup_commune"), aliased(Commune, name="dropoff_commune")

@@ -9,10 +9,11 @@ from typing import Any, TypeVar
 from flask import abort, render_template
 from werkzeug.wrappers import Response as BaseResponse
 
+from carpool import labels
 from carpool.clock import PARIS, Clock
 from carpool.extensions import db_session
 from carpool.models import Association, Purpose, Role, UserAccount
-from carpool.services import audit, board
+from carpool.services import audit
 from carpool.services.validation import InvalidInput
 from carpool.web import auth
 from carpool.web.coordinators import bp
@@ -80,12 +81,12 @@ def record(action: str, subject: Any = None, **details: Any) -> None:
 
 @bp.app_template_filter("needs_label")
 def needs_label(code: str) -> str:
-    return board.NEEDS.get(code, code)
+    return labels.NEEDS.get(code, code)
 
 
 @bp.app_template_filter("purpose_label")
 def purpose_label(purpose: Purpose) -> str:
-    return board.PURPOSES.get(purpose, purpose.value)
+    return labels.PURPOSES.get(purpose, purpose.value)
 
 
 def invalid(template: str, form: Any, error: InvalidInput, **context: Any) -> tuple[str, int]:

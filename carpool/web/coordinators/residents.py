@@ -17,9 +17,9 @@ from sqlalchemy.orm import aliased, defer
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.extensions import db_session
+from carpool.labels import NEEDS, PURPOSES
 from carpool.models import Commune, Driver, Match, Request, Resident
 from carpool.services import residents
-from carpool.services.board import NEEDS, PURPOSES
 from carpool.services.drivers import commune_label
 from carpool.services.places import place_suggestions
 from carpool.services.validation import InvalidInput
