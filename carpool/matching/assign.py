@@ -29,6 +29,7 @@ from datetime import tzinfo
 
 import numpy as np
 
+from carpool.clock import PARIS
 from carpool.matching.feasibility import (
     Duty,
     RouteSolution,
@@ -351,9 +352,8 @@ def _residual_edges(
 def _finish(b: _Batch) -> MatchResult:
     """Re-verify every route and duty, then build the result and the reasons."""
     result = MatchResult()
-    paris = _paris()
     for slot, members in sorted(b.offer_sets.items()):
-        plan, assignments = _offer_route(b, slot, members, paris)
+        plan, assignments = _offer_route(b, slot, members, PARIS)
         result.routes.append(plan)
         result.assignments.extend(assignments.values())
     for vid, kept in sorted(b.vol_kept.items()):
@@ -361,7 +361,7 @@ def _finish(b: _Batch) -> MatchResult:
         for i, d in kept:
             r = b.requests[i]
             _verify_duty(b, vol, r, d)
-            result.assignments.append(_duty_assignment(r, vid, d, paris))
+            result.assignments.append(_duty_assignment(r, vid, d, PARIS))
     order = {r.id: k for k, r in enumerate(b.requests)}
     result.assignments.sort(key=lambda a: order[a.request_id])
     reasons = {i: _reason(b, i) for i in range(len(b.requests)) if i not in b.served}
@@ -491,12 +491,6 @@ def _reason(b: _Batch, i: int) -> tuple[Reason, NearMiss | None] | None:
         detail = "feasible alone; volunteer already has max_trips duties"
         return "volunteer_trip_cap_reached", NearMiss(None, vid, "volunteer_trip_cap_reached", 0.0, detail)
     return None
-
-
-def _paris() -> tzinfo:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("Europe/Paris")
 
 
 def match_batch(

@@ -30,13 +30,11 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from unidecode import unidecode
 
+from carpool.clock import PARIS
 from carpool.notify.gsm import to_gsm7
-
-PARIS = ZoneInfo("Europe/Paris")
 
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTH_ABBR = (

@@ -20,6 +20,9 @@ from sqlalchemy.orm import Session, aliased, load_only
 from carpool.clock import PARIS, Clock
 from carpool.labels import NEEDS
 from carpool.models import (
+    OFFER_FLEX_MIN,
+    OFFER_MAX_DETOUR_MIN,
+    OFFER_SEATS,
     SEAT_HOLDING,
     Association,
     AuditEvent,
@@ -64,9 +67,9 @@ class OfferInput:
     destination: str
     day: date | None
     depart: time | None
-    flex_min: int = 15
-    seats: int = 3
-    max_detour_min: int = 15
+    flex_min: int = OFFER_FLEX_MIN
+    seats: int = OFFER_SEATS
+    max_detour_min: int = OFFER_MAX_DETOUR_MIN
     comment: str = ""
     return_time: time | None = None
     repeat_days: frozenset[int] = field(default_factory=frozenset)
