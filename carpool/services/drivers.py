@@ -1,4 +1,4 @@
-"""Volunteer drivers: sign-up, vetting, availability, and the places they type.
+"""Volunteer drivers: sign-up, vetting and availability.
 
 A new driver is PENDING until a coordinator vets them: they may offer rides,
 but the matcher never assigns them and the web never shows them residents' data.
@@ -18,9 +18,7 @@ from carpool.clock import PARIS, Clock
 from carpool.models import (
     Association,
     AvailabilitySlot,
-    Commune,
     Driver,
-    NamedPlace,
     Offer,
     OfferStatus,
     Role,
@@ -30,8 +28,9 @@ from carpool.models import (
 )
 from carpool.services import audit, phone_check
 from carpool.services.accounts import hash_password, password_problem
+from carpool.services.places import resolve_commune
 from carpool.services.validation import InvalidInput
-from carpool.text import EMAIL_PROBLEM, fold, is_email, normalise_mobile
+from carpool.text import EMAIL_PROBLEM, is_email, normalise_mobile
 
 #: A driver's first name goes into SMS to residents ("Sophie passera vous prendre"): letters
 #: (accents welcome), single spaces, hyphens and apostrophes, so nothing else (links, numbers,
@@ -39,95 +38,6 @@ from carpool.text import EMAIL_PROBLEM, fold, is_email, normalise_mobile
 FIRST_NAME_MAX = 40
 _NAME_SEPARATORS = " -'"
 MAX_TIME_OFF_DAYS = 366
-
-# --- communes and named places -------------------------------------------------------------
-
-
-def commune_label(commune: Commune) -> str:
-    """What the autocomplete proposes and the resolver reads back: "Cahors (46000)"."""
-    return f"{commune.name} ({commune.postcode})"
-
-
-_LABELLED = re.compile(r"^(?P<name>.+?)\s*\((?P<code>\d{5})\)$")
-_CODE_FIRST = re.compile(r"^(?P<code>\d{5})\s+(?P<name>.+)$")
-_CODE_LAST = re.compile(r"^(?P<name>.+?)\s+(?P<code>\d{5})$")
-
-
-def resolve_commune(session: Session, text: str, field: str = "commune") -> Commune:
-    """A commune from "Cahors", "46000 Cahors", "Cahors (46000)", "Cahors 46000" or "46042" (INSEE).
-
-    Raises InvalidInput on ``field`` when nothing, or more than one commune, fits.
-    """
-    text = " ".join(text.split())
-    if not text:
-        raise InvalidInput.on(field, "Indiquez une commune.")
-    if re.fullmatch(r"\d[\dAB]\d{3}", text.upper()):
-        number = text.upper()
-        commune = session.get(Commune, number)
-        if commune is not None:
-            return commune
-        by_postcode = session.scalars(sa.select(Commune).where(Commune.postcode == number)).all()
-        if len(by_postcode) == 1:
-            return by_postcode[0]
-        if by_postcode:
-            raise InvalidInput.on(field, f"Plusieurs communes ont le code postal {number} : ajoutez le nom.")
-        raise InvalidInput.on(field, f"Aucune commune ne correspond au code « {number} ».")
-    code: str | None = None
-    for pattern in (_LABELLED, _CODE_FIRST, _CODE_LAST):
-        if found := pattern.match(text):
-            text, code = found["name"], found["code"]
-            break
-    wanted = fold(text)
-    candidates = [c for c in session.scalars(sa.select(Commune)) if fold(c.name) == wanted]
-    if code and len(candidates) > 1:
-        candidates = [c for c in candidates if code in (c.postcode, c.insee)] or candidates
-    if len(candidates) == 1:
-        return candidates[0]
-    if candidates:
-        raise InvalidInput.on(
-            field,
-            f"Plusieurs communes s'appellent « {text} » : précisez le code postal, ex. « 46000 Cahors ».",
-        )
-    raise InvalidInput.on(field, f"Nous ne connaissons pas la commune « {text} » : vérifiez l'orthographe.")
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a trip starts or ends: a commune, possibly a named place in it."""
-
-    commune: Commune
-    named: NamedPlace | None
-
-    @property
-    def label(self) -> str:
-        return self.named.name if self.named else commune_label(self.commune)
-
-    @property
-    def point(self):  # type: ignore[no-untyped-def]
-        return self.named.point if self.named else self.commune.point
-
-
-def named_places(session: Session, association_id: int) -> list[NamedPlace]:
-    """The shared registry plus the association's own places."""
-    return list(
-        session.scalars(
-            sa.select(NamedPlace)
-            .where(sa.or_(NamedPlace.association_id.is_(None), NamedPlace.association_id == association_id))
-            .where(NamedPlace.archived_at.is_(None))
-            .order_by(NamedPlace.name)
-        )
-    )
-
-
-def resolve_place(session: Session, text: str, association_id: int, field: str) -> Place:
-    """A named place ("Centre hospitalier de Cahors") by its exact name, otherwise a commune."""
-    wanted = fold(text)
-    if wanted:
-        for place in named_places(session, association_id):
-            if fold(place.name) == wanted:
-                return Place(session.get_one(Commune, place.commune_insee), place)
-    return Place(resolve_commune(session, text, field), None)
-
 
 # --- sign-up and vetting -------------------------------------------------------------------
 

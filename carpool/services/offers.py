@@ -40,7 +40,7 @@ from carpool.models import (
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
 from carpool.services import audit, bookings
-from carpool.services.drivers import Place, commune_label, resolve_place
+from carpool.services.places import Place, commune_label, resolve_place
 from carpool.services.validation import InvalidInput
 
 MAX_FLEX_MIN = 120

@@ -46,8 +46,8 @@ from carpool.models import (
     Resident,
 )
 from carpool.services import audit, purge
-from carpool.services.drivers import commune_label, resolve_commune
 from carpool.services.matching import ACTIVE_MATCH
+from carpool.services.places import commune_label, resolve_commune
 from carpool.services.validation import InvalidInput
 from carpool.text import fold, normalise_mobile
 

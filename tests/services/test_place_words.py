@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from carpool.notify.parse import parse_message
-from carpool.services.drivers import resolve_commune
+from carpool.services.places import resolve_commune
 
 SAINT_CERE = "46251"
 

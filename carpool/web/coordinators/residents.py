@@ -20,8 +20,7 @@ from carpool.extensions import db_session
 from carpool.labels import NEEDS, PURPOSES
 from carpool.models import Commune, Driver, Match, Request, Resident
 from carpool.services import residents
-from carpool.services.drivers import commune_label
-from carpool.services.places import place_suggestions
+from carpool.services.places import commune_label, place_suggestions
 from carpool.services.validation import InvalidInput
 from carpool.text import display_phone
 from carpool.web.coordinators import bp
