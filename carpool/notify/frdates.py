@@ -33,10 +33,9 @@ from datetime import date, datetime, timedelta
 
 from unidecode import unidecode
 
-from carpool.clock import PARIS
+from carpool.clock import PARIS, WEEKDAYS
 from carpool.notify.gsm import to_gsm7
 
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTH_ABBR = (
     "janv.",
     "févr.",

@@ -204,8 +204,6 @@ def driver_of(session: Session, user: UserAccount) -> Driver | None:
 
 # --- availability --------------------------------------------------------------------------
 
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-
 
 @dataclass(frozen=True)
 class WeeklySlot:

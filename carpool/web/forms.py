@@ -32,8 +32,8 @@ from wtforms.i18n import get_translations
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from carpool.clock import WEEKDAYS
 from carpool.models import OFFER_FLEX_MIN, OFFER_MAX_DETOUR_MIN, OFFER_SEATS
-from carpool.services.drivers import WEEKDAYS
 from carpool.services.validation import InvalidInput
 
 REQUIRED = "Ce champ est obligatoire."

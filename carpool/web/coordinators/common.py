@@ -9,14 +9,12 @@ from typing import Any, TypeVar
 from flask import abort, render_template
 from werkzeug.wrappers import Response as BaseResponse
 
-from carpool import labels
 from carpool.clock import PARIS, Clock
 from carpool.extensions import db_session
-from carpool.models import Association, Purpose, Role, UserAccount
+from carpool.models import Association, Role, UserAccount
 from carpool.services import audit
 from carpool.services.validation import InvalidInput
 from carpool.web import auth
-from carpool.web.coordinators import bp
 from carpool.web.forms import show_errors
 
 T = TypeVar("T")
@@ -77,16 +75,6 @@ def scoped(model: type[T], record_id: int, *, via: Callable[[Any], int] | None =
 def record(action: str, subject: Any = None, **details: Any) -> None:
     """Audit a coordinator's action in their association (commits with the change)."""
     audit.record(db_session(), actor(), action, subject=subject, association_id=association_id(), **details)
-
-
-@bp.app_template_filter("needs_label")
-def needs_label(code: str) -> str:
-    return labels.NEEDS.get(code, code)
-
-
-@bp.app_template_filter("purpose_label")
-def purpose_label(purpose: Purpose) -> str:
-    return labels.PURPOSES.get(purpose, purpose.value)
 
 
 def invalid(template: str, form: Any, error: InvalidInput, **context: Any) -> tuple[str, int]:
