@@ -12,7 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from carpool import extensions
-from carpool.clock import Clock, to_paris
+from carpool.clock import Clock
 from carpool.config import Settings, load_config, trusted_hosts
 from carpool.db import Database, check_database, first_line
 from carpool.security import register_security
@@ -156,7 +156,9 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    """Filters and globals every blueprint's templates may use, whichever blueprints are on."""
     from carpool.gazetteer import ATTRIBUTION
+    from carpool.web.filters import register_filters
 
     @app.context_processor
     def inject() -> dict[str, Any]:
@@ -165,4 +167,4 @@ def register_template_helpers(app: Flask) -> None:
             "has_endpoint": lambda name: name in app.view_functions,
         }
 
-    app.jinja_env.filters["paris"] = lambda moment: to_paris(moment).strftime("%d/%m/%Y %H:%M")
+    register_filters(app)

@@ -29,6 +29,7 @@ from datetime import tzinfo
 
 import numpy as np
 
+from carpool.clock import PARIS
 from carpool.matching.feasibility import (
     Duty,
     RouteSolution,
@@ -351,8 +352,7 @@ def _residual_edges(
 def _finish(b: _Batch) -> MatchResult:
     """Re-verify every route and duty, then build the result and the reasons."""
     result = MatchResult()
-    paris = _paris()
-    result.routes, result.assignments = _verified_plans(b, paris)
+    result.routes, result.assignments = _verified_plans(b, PARIS)
     result.unmatched = _unmatched(b)
     result.stats = _stats(b, unmatched=len(result.unmatched))
     return result
@@ -511,12 +511,6 @@ def _reason(b: _Batch, i: int) -> tuple[Reason, NearMiss | None] | None:
         detail = "feasible alone; volunteer already has max_trips duties"
         return "volunteer_trip_cap_reached", NearMiss(None, vid, "volunteer_trip_cap_reached", 0.0, detail)
     return None
-
-
-def _paris() -> tzinfo:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("Europe/Paris")
 
 
 def match_batch(

@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from carpool.clock import PARIS
 from carpool.matching.model import MatchResult, Offer, Params, Request, Slot, Volunteer
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class InputError(ValueError):

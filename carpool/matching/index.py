@@ -146,7 +146,7 @@ class CandidateIndex:
         self._vol_table: VolunteerTable | None = None
         offers = list(offers)
         self._grow(len(offers))
-        slots = self._store_many(offers)
+        slots = self._store(offers)
         if len(slots):
             self._boxes[slots] = self._box_rows(slots)
         self._rtree: Any = None
@@ -217,17 +217,22 @@ class CandidateIndex:
             bits |= 1 << self._cap_bits[name]
         return bits
 
-    def _store(self, offer: Offer) -> int:
-        """Write the offer's columns (not its box) and return its slot."""
-        if offer.id in self._slot_of:
-            raise ValueError(f"duplicate offer id {offer.id!r}")
+    def _claim_slot(self, offer_id: str) -> int:
+        """A free slot (a removed offer's, else a new one) now holding ``offer_id``."""
+        if offer_id in self._slot_of:
+            raise ValueError(f"duplicate offer id {offer_id!r}")
         slot = self._free.pop() if self._free else len(self._ids)
         if slot == len(self._ids):
-            self._ids.append(offer.id)
+            self._ids.append(offer_id)
         else:
-            self._ids[slot] = offer.id
+            self._ids[slot] = offer_id
+        self._slot_of[offer_id] = slot
+        return slot
+
+    def _row(self, offer: Offer) -> tuple[float, ...]:
+        """The offer's float columns, in ``_FLOAT_COLS`` order."""
         t_oe = self.router.time_min(offer.origin, offer.destination)
-        values = (
+        return (
             offer.origin[0],
             offer.origin[1],
             offer.destination[0],
@@ -237,52 +242,18 @@ class CandidateIndex:
             t_oe,
             default_max_detour(t_oe) if offer.max_detour_min is None else float(offer.max_detour_min),
         )
-        for c, v in zip(_FLOAT_COLS, values, strict=True):
-            self._cols[c][slot] = v
-        self._seats[slot] = offer.seats
-        self._caps[slot] = self._bits(offer.capabilities, create=True)
-        self._slot_of[offer.id] = slot
-        return slot
 
-    def _store_many(self, offers: Sequence[Offer]) -> IntArray:
-        """:meth:`_store` for many offers, the columns written at once (same values)."""
+    def _store(self, offers: Sequence[Offer]) -> IntArray:
+        """Write the offers' columns (not their boxes) at once and return their slots."""
         if not offers:
             return np.zeros(0, dtype=np.int64)
-        rows: list[tuple[float, ...]] = []
-        slots: list[int] = []
-        seats: list[int] = []
-        caps: list[int] = []
-        for offer in offers:
-            if offer.id in self._slot_of:
-                raise ValueError(f"duplicate offer id {offer.id!r}")
-            slot = self._free.pop() if self._free else len(self._ids)
-            if slot == len(self._ids):
-                self._ids.append(offer.id)
-            else:
-                self._ids[slot] = offer.id
-            self._slot_of[offer.id] = slot
-            t_oe = self.router.time_min(offer.origin, offer.destination)
-            rows.append(
-                (
-                    offer.origin[0],
-                    offer.origin[1],
-                    offer.destination[0],
-                    offer.destination[1],
-                    to_min(offer.depart_earliest),
-                    to_min(offer.depart_latest),
-                    t_oe,
-                    default_max_detour(t_oe) if offer.max_detour_min is None else float(offer.max_detour_min),
-                )
-            )
-            slots.append(slot)
-            seats.append(offer.seats)
-            caps.append(self._bits(offer.capabilities, create=True))
+        slots = [self._claim_slot(offer.id) for offer in offers]
         at = np.array(slots, dtype=np.int64)
-        values = np.array(rows, dtype=np.float64)
+        values = np.array([self._row(offer) for offer in offers], dtype=np.float64)
         for k, c in enumerate(_FLOAT_COLS):
             self._cols[c][at] = values[:, k]
-        self._seats[at] = seats
-        self._caps[at] = caps
+        self._seats[at] = [offer.seats for offer in offers]
+        self._caps[at] = [self._bits(offer.capabilities, create=True) for offer in offers]
         return at
 
     def _box_rows(self, slots: IntArray) -> FloatArray:
@@ -318,7 +289,7 @@ class CandidateIndex:
     def add(self, offer: Offer) -> None:
         """Insert one offer (O(log n)); ids must be unique."""
         self._grow(1)
-        slot = self._store(offer)
+        slot = int(self._store([offer])[0])
         self._boxes[slot] = self._box_rows(np.array([slot]))[0]
         if self._rtree is not None:
             self._rtree.insert(slot, self._box(slot))

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from carpool.clock import PARIS
 from carpool.matching.assign import (
     RESIDUAL_OPTIONS,
     SEC_MAX,
@@ -42,7 +43,6 @@ from carpool.matching.assign import (
     _first_round,
     _offer_route,
     _offer_sec,
-    _paris,
     _reason,
     _residual_rounds,
     _verified_volunteer,
@@ -568,12 +568,11 @@ def _best_waiting(t: _Trips, k: int) -> tuple[str, Waiting] | None:
 def _finish_trips(t: _Trips) -> MatchResult:
     """Re-verify every route and duty, check atomicity, build assignments and reasons."""
     b = t.b
-    paris = _paris()
     result = MatchResult()
     legs: dict[int, Assignment] = {}
     kind: list[Leg] = ["out" if t.owner[i] == i else "back" for i in range(len(b.requests))]
     for slot, members in sorted(b.offer_sets.items()):
-        plan, assignments = _offer_route(b, slot, members, paris, kind)
+        plan, assignments = _offer_route(b, slot, members, PARIS, kind)
         result.routes.append(plan)
         legs.update(assignments)
     for vid, kept in sorted(b.vol_kept.items()):
@@ -592,12 +591,12 @@ def _finish_trips(t: _Trips) -> MatchResult:
 
 def _duty_assignments(t: _Trips, i: int, vid: str, d: Duty, vol: Volunteer) -> dict[int, Assignment]:
     """The legs one duty carries, each re-verified against the scalar duty rule."""
-    b, paris = t.b, _paris()
+    b = t.b
     waiting = t.wait_kept.get(i)
     r = t.requests[i] if waiting is not None else b.requests[i]
     _verify_duty(b, vol, r, d)
     kind: Leg = "out" if t.owner[i] == i else "back"
-    out = {i: _duty_assignment(r, vid, d, paris, kind)}
+    out = {i: _duty_assignment(r, vid, d, PARIS, kind)}
     if waiting is not None:
         back = t.back[i]
         assert back is not None
@@ -608,10 +607,10 @@ def _duty_assignments(t: _Trips, i: int, vid: str, d: Duty, vol: Volunteer) -> d
             r.id,
             None,
             vid,
-            from_min(w.back_pickup, paris),
-            from_min(w.back_dropoff, paris),
+            from_min(w.back_pickup, PARIS),
+            from_min(w.back_dropoff, PARIS),
             0.0,
-            from_min(w.back_pickup, paris),
+            from_min(w.back_pickup, PARIS),
             r.passengers,
             r.medical,
             "back",

@@ -18,13 +18,12 @@ import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
+from carpool.clock import PARIS
 from carpool.gazetteer import CommuneRecord, read_communes, read_places
 from carpool.matching.model import Offer, Point, Request, Slot, Volunteer
 from carpool.matching.router import haversine_km
 
-PARIS = ZoneInfo("Europe/Paris")
 _T = TypeVar("_T", Offer, Request)
 START = datetime(2026, 12, 1, tzinfo=PARIS)
 HORIZON_DAYS = 14

@@ -28,6 +28,9 @@ from carpool.models.people import (
 from carpool.models.places import Commune, NamedPlace
 from carpool.models.trips import (
     MATCH_TRANSITIONS,
+    OFFER_FLEX_MIN,
+    OFFER_MAX_DETOUR_MIN,
+    OFFER_SEATS,
     SEAT_HOLDING,
     Match,
     MatchStatus,
@@ -41,6 +44,9 @@ from carpool.models.trips import (
 
 __all__ = [
     "MATCH_TRANSITIONS",
+    "OFFER_FLEX_MIN",
+    "OFFER_MAX_DETOUR_MIN",
+    "OFFER_SEATS",
     "SEAT_HOLDING",
     "ApiToken",
     "Association",

@@ -25,6 +25,12 @@ from carpool.clock import utcnow
 from carpool.db import point_type
 from carpool.models.base import Base, Timestamped, enum_column
 
+#: What an offer holds when the driver leaves a field out: the forms, the API, its
+#: description and the services all read these, so a driver gets the same ride everywhere.
+OFFER_FLEX_MIN = 15
+OFFER_SEATS = 3
+OFFER_MAX_DETOUR_MIN = 15
+
 
 class OfferStatus(enum.Enum):
     OPEN = "open"
@@ -54,7 +60,7 @@ class Offer(Timestamped, Base):
     depart_latest: Mapped[datetime]
     seats_total: Mapped[int]
     seats_left: Mapped[int]
-    max_detour_min: Mapped[int] = mapped_column(default=15)
+    max_detour_min: Mapped[int] = mapped_column(default=OFFER_MAX_DETOUR_MIN)
     status: Mapped[OfferStatus] = enum_column(OfferStatus, default=OfferStatus.OPEN)
     comment: Mapped[str] = mapped_column(sa.Text, default="")
     origin_place_id: Mapped[int | None] = mapped_column(sa.ForeignKey("named_place.id"))

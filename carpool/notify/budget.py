@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,14 +23,7 @@ from carpool.clock import PARIS
 from carpool.db import dialect_of
 from carpool.models.messages import SmsCounter
 
-#: French mobiles (06, 07) in E.164: the only numbers a stranger's text is answered on.
-FRENCH_MOBILE = re.compile(r"^\+33[67]\d{8}$")
 HOUR = timedelta(hours=1)
-
-
-def is_french_mobile(phone: str) -> bool:
-    """True for +336… and +337… (9 digits after +33); false for landlines, 08/089, short codes, abroad."""
-    return FRENCH_MOBILE.match(phone) is not None
 
 
 @dataclass(frozen=True)

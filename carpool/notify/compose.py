@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 
+from carpool.clock import PARIS
 from carpool.notify.frdates import format_day, format_when
 from carpool.notify.gsm import fit_sms
 
-PARIS = ZoneInfo("Europe/Paris")
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "sms"
 
 _env = jinja2.Environment(

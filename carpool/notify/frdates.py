@@ -30,15 +30,12 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from unidecode import unidecode
 
+from carpool.clock import PARIS, WEEKDAYS
 from carpool.notify.gsm import to_gsm7
 
-PARIS = ZoneInfo("Europe/Paris")
-
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTH_ABBR = (
     "janv.",
     "févr.",

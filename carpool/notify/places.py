@@ -25,9 +25,9 @@ from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
-from unidecode import unidecode
 
 from carpool.gazetteer import CommuneRecord, PlaceRecord, read_communes, read_places
+from carpool.text import SAINT_ABBREVIATIONS, fold
 
 
 def _words(text: str) -> frozenset[str]:
@@ -115,13 +115,6 @@ KIND_WORDS: dict[str, str] = {
     "gare": "gare",
     "prefecture": "administration",
 }
-_EXPANSIONS = {"st": "saint", "ste": "sainte", "sts": "saints"}
-
-
-def fold(text: str) -> str:
-    """Lower case, no accents, words separated by single spaces ("Puy-l'Évêque" → "puy l eveque")."""
-    text = unidecode(text).lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +222,7 @@ class Gazetteer:
 
     def find(self, tokens: Sequence[str]) -> list[Match]:
         """Communes and named places in folded tokens, non-overlapping, in reading order."""
-        words = [_EXPANSIONS.get(t, t) for t in tokens]
+        words = [SAINT_ABBREVIATIONS.get(t, t) for t in tokens]
         candidates = self._named_places(words) + self._communes(words)
         candidates.sort(key=lambda m: (not m.exact, -(m.end - m.start), m.start))
         chosen: list[Match] = []

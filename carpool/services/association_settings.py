@@ -21,7 +21,7 @@ from carpool.errors import InvalidInput
 from carpool.models import ApiToken, Association, PasswordResetToken, Role, UserAccount
 from carpool.services import audit
 from carpool.services.accounts import end_sessions, hash_password, password_problem
-from carpool.services.drivers import EMAIL, display_phone, normalise_mobile
+from carpool.text import EMAIL_PROBLEM, display_phone, is_email, normalise_mobile
 
 RATE_RANGE = (Decimal("0"), Decimal("2"))
 SMS_RETENTION_RANGE = (7, 365)
@@ -183,8 +183,8 @@ def create_account(session: Session, association_id: int, data: NewAccount, *, a
     errors: dict[str, str] = {}
     email = data.email.strip().lower()
     existing = None
-    if not EMAIL.match(email) or len(email) > 254:
-        errors["email"] = "Indiquez une adresse e-mail valide, par exemple prenom.nom@exemple.fr."
+    if not is_email(email):
+        errors["email"] = EMAIL_PROBLEM
     else:
         existing = session.scalar(sa.select(UserAccount).where(UserAccount.email == email))
         returning = (

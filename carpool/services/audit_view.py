@@ -9,8 +9,6 @@ Phone numbers never come out in clear: details are masked before display or expo
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -23,7 +21,8 @@ from sqlalchemy.orm import Session
 from carpool.clock import PARIS, plausible_day
 from carpool.models import AuditEvent, Driver, Resident, Role, UserAccount
 from carpool.notify import privacy
-from carpool.services.mileage import safe_cell
+from carpool.services import exports
+from carpool.services.exports import safe_cell
 
 PAGE_SIZE = 50
 #: Rows fetched at a time for the CSV export (bounds the IN lists of the name look-ups).
@@ -298,18 +297,12 @@ def action_label(action: str) -> str:
 
 def to_csv(rows: Iterator[Entry]) -> tuple[str, int]:
     """Semicolon-separated for French spreadsheets, formula-safe; returns the text and the row count."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["date", "qui", "action", "code", "objet", "details"])
-    count = 0
+    lines = []
     for entry in rows:
         details = " ; ".join(f"{key} : {value}" for key, value in entry.details)
         when = entry.at.astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
-        writer.writerow(
-            [when, *map(safe_cell, (entry.who, entry.what, entry.action, entry.subject, details))]
-        )
-        count += 1
-    return out.getvalue(), count
+        lines.append([when, *map(safe_cell, (entry.who, entry.what, entry.action, entry.subject, details))])
+    return exports.to_csv(["date", "qui", "action", "code", "objet", "details"], lines), len(lines)
 
 
 def _conditions(association_id: int, filters: Filters) -> list[sa.ColumnElement[bool]]:

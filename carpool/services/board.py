@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from carpool.clock import PARIS
+from carpool.labels import NEEDS, PURPOSES
 from carpool.models import (
     Commune,
     Driver,
@@ -25,20 +26,11 @@ from carpool.models import (
     MatchStatus,
     OutboundMessage,
     OutboundStatus,
-    Purpose,
     Request,
     Resident,
 )
 from carpool.services import desk
 
-NEEDS = {"wheelchair": "fauteuil roulant", "walker": "déambulateur", "boarding_help": "aide pour monter"}
-PURPOSES = {
-    Purpose.MEDICAL: "santé",
-    Purpose.SHOPPING: "courses",
-    Purpose.ADMINISTRATION: "démarches",
-    Purpose.SOCIAL: "vie sociale",
-    Purpose.OTHER: "autre",
-}
 STAGES = {
     "proposed": "proposé au conducteur",
     "accepted": "accepté, à confirmer",

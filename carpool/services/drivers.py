@@ -1,4 +1,4 @@
-"""Volunteer drivers: sign-up, vetting, availability, and the places they type.
+"""Volunteer drivers: sign-up, vetting and availability.
 
 A new driver is PENDING until a coordinator vets them: they may offer rides,
 but the matcher never assigns them and the web never shows them residents' data.
@@ -6,7 +6,6 @@ but the matcher never assigns them and the web never shows them residents' data.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -14,16 +13,13 @@ from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from unidecode import unidecode
 
 from carpool.clock import PARIS, Clock
 from carpool.errors import InvalidInput
 from carpool.models import (
     Association,
     AvailabilitySlot,
-    Commune,
     Driver,
-    NamedPlace,
     Offer,
     OfferStatus,
     Role,
@@ -33,150 +29,15 @@ from carpool.models import (
 )
 from carpool.services import audit, phone_check
 from carpool.services.accounts import hash_password, password_problem
+from carpool.services.places import resolve_commune
+from carpool.text import EMAIL_PROBLEM, is_email, normalise_mobile
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: A driver's first name goes into SMS to residents ("Sophie passera vous prendre"): letters
 #: (accents welcome), single spaces, hyphens and apostrophes, so nothing else (links, numbers,
 #: control or direction characters) can be slipped into a message.
 FIRST_NAME_MAX = 40
 _NAME_SEPARATORS = " -'"
 MAX_TIME_OFF_DAYS = 366
-
-# --- phone numbers -------------------------------------------------------------------------
-
-
-def normalise_mobile(text: str) -> str:
-    """A French mobile number as people write it → E.164 (+336…/+337…); raises InvalidInput.
-
-    Accepts "06 12 34 56 78", "06.12.34.56.78", "+33 6 12 34 56 78", "+33 (0)6…", "0033 6…".
-    Landlines are refused: the service talks to drivers by SMS.
-    """
-    raw = text.strip()
-    digits = re.sub(r"\D", "", raw.replace("(0)", ""))
-    if raw.startswith("+"):
-        national = digits[2:] if digits.startswith("33") else None
-    elif digits.startswith("0033"):
-        national = digits[4:]
-    elif digits.startswith("0") and len(digits) == 10:
-        national = digits[1:]
-    else:
-        national = None
-    if national is None or len(national) != 9:
-        raise InvalidInput.on("phone", "Indiquez un numéro de portable français, par exemple 06 12 34 56 78.")
-    if national[0] not in "67":
-        raise InvalidInput.on(
-            "phone", "Ce numéro n'est pas un portable : indiquez un numéro en 06 ou 07 pour recevoir les SMS."
-        )
-    return "+33" + national
-
-
-def display_phone(e164: str) -> str:
-    """+33612345678 → 06 12 34 56 78 (French habit); other numbers unchanged."""
-    if e164.startswith("+33") and len(e164) == 12:
-        national = "0" + e164[3:]
-        return " ".join(national[i : i + 2] for i in range(0, 10, 2))
-    return e164
-
-
-# --- communes and named places -------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=65536)
-def fold(text: str) -> str:
-    """Case-, accent-, hyphen- and apostrophe-insensitive form of a place name.
-
-    Cached: the same names (communes, places, residents) are folded over and over.
-    """
-    text = unidecode(text).lower()
-    text = re.sub(r"\bst\b", "saint", re.sub(r"\bste\b", "sainte", text))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
-
-
-def commune_label(commune: Commune) -> str:
-    """What the autocomplete proposes and the resolver reads back: "Cahors (46000)"."""
-    return f"{commune.name} ({commune.postcode})"
-
-
-_LABELLED = re.compile(r"^(?P<name>.+?)\s*\((?P<code>\d{5})\)$")
-_CODE_FIRST = re.compile(r"^(?P<code>\d{5})\s+(?P<name>.+)$")
-_CODE_LAST = re.compile(r"^(?P<name>.+?)\s+(?P<code>\d{5})$")
-
-
-def resolve_commune(session: Session, text: str, field: str = "commune") -> Commune:
-    """A commune from "Cahors", "46000 Cahors", "Cahors (46000)", "Cahors 46000" or "46042" (INSEE).
-
-    Raises InvalidInput on ``field`` when nothing, or more than one commune, fits.
-    """
-    text = " ".join(text.split())
-    if not text:
-        raise InvalidInput.on(field, "Indiquez une commune.")
-    if re.fullmatch(r"\d[\dAB]\d{3}", text.upper()):
-        number = text.upper()
-        commune = session.get(Commune, number)
-        if commune is not None:
-            return commune
-        by_postcode = session.scalars(sa.select(Commune).where(Commune.postcode == number)).all()
-        if len(by_postcode) == 1:
-            return by_postcode[0]
-        if by_postcode:
-            raise InvalidInput.on(field, f"Plusieurs communes ont le code postal {number} : ajoutez le nom.")
-        raise InvalidInput.on(field, f"Aucune commune ne correspond au code « {number} ».")
-    code: str | None = None
-    for pattern in (_LABELLED, _CODE_FIRST, _CODE_LAST):
-        if found := pattern.match(text):
-            text, code = found["name"], found["code"]
-            break
-    wanted = fold(text)
-    candidates = [c for c in session.scalars(sa.select(Commune)) if fold(c.name) == wanted]
-    if code and len(candidates) > 1:
-        candidates = [c for c in candidates if code in (c.postcode, c.insee)] or candidates
-    if len(candidates) == 1:
-        return candidates[0]
-    if candidates:
-        raise InvalidInput.on(
-            field,
-            f"Plusieurs communes s'appellent « {text} » : précisez le code postal, ex. « 46000 Cahors ».",
-        )
-    raise InvalidInput.on(field, f"Nous ne connaissons pas la commune « {text} » : vérifiez l'orthographe.")
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where a trip starts or ends: a commune, possibly a named place in it."""
-
-    commune: Commune
-    named: NamedPlace | None
-
-    @property
-    def label(self) -> str:
-        return self.named.name if self.named else commune_label(self.commune)
-
-    @property
-    def point(self):  # type: ignore[no-untyped-def]
-        return self.named.point if self.named else self.commune.point
-
-
-def named_places(session: Session, association_id: int) -> list[NamedPlace]:
-    """The shared registry plus the association's own places."""
-    return list(
-        session.scalars(
-            sa.select(NamedPlace)
-            .where(sa.or_(NamedPlace.association_id.is_(None), NamedPlace.association_id == association_id))
-            .where(NamedPlace.archived_at.is_(None))
-            .order_by(NamedPlace.name)
-        )
-    )
-
-
-def resolve_place(session: Session, text: str, association_id: int, field: str) -> Place:
-    """A named place ("Centre hospitalier de Cahors") by its exact name, otherwise a commune."""
-    wanted = fold(text)
-    if wanted:
-        for place in named_places(session, association_id):
-            if fold(place.name) == wanted:
-                return Place(session.get_one(Commune, place.commune_insee), place)
-    return Place(resolve_commune(session, text, field), None)
-
 
 # --- sign-up and vetting -------------------------------------------------------------------
 
@@ -234,8 +95,8 @@ def sign_up(session: Session, form: SignUp, clock: Clock) -> UserAccount:
         errors["first_name"] = problem
     if not form.last_name.strip():
         errors["last_name"] = "Indiquez votre nom."
-    if not EMAIL.match(email) or len(email) > 254:
-        errors["email"] = "Indiquez une adresse e-mail valide, par exemple prenom.nom@exemple.fr."
+    if not is_email(email):
+        errors["email"] = EMAIL_PROBLEM
     elif session.scalar(sa.select(UserAccount.id).where(UserAccount.email == email)) or session.scalar(
         sa.select(Driver.id).where(Driver.email == email)
     ):
@@ -342,8 +203,6 @@ def driver_of(session: Session, user: UserAccount) -> Driver | None:
 
 
 # --- availability --------------------------------------------------------------------------
-
-WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,9 @@ What counts, and how (the page states the same):
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import operator
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -45,8 +43,11 @@ from sqlalchemy.orm import Session
 
 from carpool.clock import MONTHS
 from carpool.db import dialect_of, hours_between, sphere_distance_m
+from carpool.labels import PURPOSES
 from carpool.models import Commune, Driver, Match, MatchStatus, Purpose, Request, RequestStatus, Resident
-from carpool.services.mileage import ROUTER, month_bounds, safe_cell
+from carpool.services import exports
+from carpool.services.exports import Sheet, decimal_comma, safe_cell
+from carpool.services.mileage import ROUTER, month_bounds
 from carpool.services.reasons import REASONS
 
 #: Base Carbone (ADEME), "voiture particulière, motorisation moyenne", combustion and
@@ -57,14 +58,6 @@ TAXI_TRIP_FACTOR = 2.0
 #: The longest period one report covers (keeps the CASE and the chart readable).
 MAX_MONTHS = 36
 
-#: Purposes in the order funders read them; "autre" keeps the columns adding up.
-PURPOSES: dict[Purpose, str] = {
-    Purpose.MEDICAL: "santé",
-    Purpose.SHOPPING: "courses",
-    Purpose.ADMINISTRATION: "démarches administratives",
-    Purpose.SOCIAL: "vie sociale",
-    Purpose.OTHER: "autre",
-}
 _PURPOSE_COLUMNS = {
     Purpose.MEDICAL: "passagers_sante",
     Purpose.SHOPPING: "passagers_courses",
@@ -549,63 +542,44 @@ def _row(first: str, f: Figures, with_purpose: bool) -> list[Any]:
 
 def to_csv(report: Report, *, with_purpose: bool) -> str:
     """Semicolon-separated with decimal commas, as French spreadsheets expect."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header(with_purpose=with_purpose))
-    for row in table_rows(report, with_purpose=with_purpose):
-        writer.writerow([_csv_value(value) for value in row])
-    return out.getvalue()
+    rows = table_rows(report, with_purpose=with_purpose)
+    return exports.to_csv(
+        header(with_purpose=with_purpose), [[_csv_value(value) for value in row] for row in rows]
+    )
 
 
 def to_xlsx(report: Report, *, with_purpose: bool, commune_name: str | None = None) -> bytes:
     """A workbook: the months, the communes, the unmet reasons and how figures are computed."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    months = book.active
-    months.title = "Par mois"
-    _sheet(months, header(with_purpose=with_purpose), table_rows(report, with_purpose=with_purpose))
-
-    communes = book.create_sheet("Par commune")
-    _sheet(
-        communes,
-        ["commune_insee", "commune", *header(with_purpose=with_purpose)[1:]],
-        [[f.insee, safe_cell(f.label), *_row("", f, with_purpose)[1:]] for f in report.communes],
-    )
-
-    unmet = book.create_sheet("Non satisfaites")
-    reasons = [[u.reason, u.label, u.count] for u in report.unmet_reasons]
-    _sheet(unmet, ["raison", "libelle", "demandes"], reasons)
-
-    method = book.create_sheet("Méthode")
+    columns = header(with_purpose=with_purpose)
     period = f"{month_label(report.first_month)} à {month_label(report.last_month)}"
-    method.append([f"Période : {period} ({commune_name or 'toutes les communes'})"])
-    method["A1"].font = Font(bold=True)
-    for line in METHOD:
-        method.append([line])
-
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _sheet(sheet: Any, columns: Sequence[str], lines: Iterable[Sequence[Any]]) -> None:
-    from openpyxl.styles import Font
-
-    sheet.append(list(columns))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for line in lines:
-        sheet.append(list(line))
-    sheet.freeze_panes = "A2"
+    return exports.to_xlsx(
+        [
+            Sheet("Par mois", columns, table_rows(report, with_purpose=with_purpose)),
+            Sheet(
+                "Par commune",
+                ["commune_insee", "commune", *columns[1:]],
+                [[f.insee, safe_cell(f.label), *_row("", f, with_purpose)[1:]] for f in report.communes],
+            ),
+            Sheet(
+                "Non satisfaites",
+                ["raison", "libelle", "demandes"],
+                [[u.reason, u.label, u.count] for u in report.unmet_reasons],
+            ),
+            Sheet(
+                "Méthode",
+                [f"Période : {period} ({commune_name or 'toutes les communes'})"],
+                [[line] for line in METHOD],
+                freeze_header=False,
+            ),
+        ]
+    )
 
 
 def _csv_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.1f}".replace(".", ",")
+        return decimal_comma(f"{value:.1f}")
     return safe_cell(str(value))
 
 

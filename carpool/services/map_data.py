@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, aliased
 
 from carpool.clock import PARIS
 from carpool.db import lon_lat
+from carpool.labels import NEEDS
 from carpool.models import (
     Commune,
     Driver,
@@ -31,7 +32,7 @@ from carpool.models import (
     Resident,
     VettingStatus,
 )
-from carpool.services.board import NEEDS, STAGES
+from carpool.services.board import STAGES
 
 #: Grid steps in degrees: 0.01° of latitude ≈ 1.1 km; 0.015° of longitude ≈ 1.05–1.25 km
 #: across mainland France (42–51° N). Cells are about 1 km on each side.

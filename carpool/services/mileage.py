@@ -16,8 +16,6 @@ Only completed trips count.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -29,6 +27,8 @@ from carpool.clock import PARIS
 from carpool.db import lon_lat
 from carpool.matching import CrowFlyRouter
 from carpool.models import Association, Commune, Driver, Match, MatchStatus, Request, Resident
+from carpool.services import exports
+from carpool.services.exports import decimal_comma, safe_cell
 
 ROUTER = CrowFlyRouter()
 CENT = Decimal("0.01")
@@ -115,33 +115,23 @@ def statement(session: Session, driver: Driver, month: date) -> Statement:
 
 def to_csv(statement: Statement) -> str:
     """Semicolon-separated with decimal commas, as French spreadsheets expect."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["date", "passager", "trajet", "type", "km", "participation_eur"])
-    for trip in statement.trips:
-        writer.writerow(
-            [
-                trip.day.isoformat(),
-                safe_cell(trip.passenger),
-                safe_cell(trip.route),
-                trip.kind,
-                str(trip.km).replace(".", ","),
-                str(trip.contribution).replace(".", ","),
-            ]
-        )
-    writer.writerow(
+    rows = [
         [
-            "total",
-            "",
-            "",
-            "",
-            str(statement.total_km).replace(".", ","),
-            str(statement.total_contribution).replace(".", ","),
+            trip.day.isoformat(),
+            safe_cell(trip.passenger),
+            safe_cell(trip.route),
+            trip.kind,
+            decimal_comma(trip.km),
+            decimal_comma(trip.contribution),
         ]
-    )
-    return out.getvalue()
-
-
-def safe_cell(text: str) -> str:
-    """No formula injection when a CSV is opened in a spreadsheet (every export uses this)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+        for trip in statement.trips
+    ]
+    total = [
+        "total",
+        "",
+        "",
+        "",
+        decimal_comma(statement.total_km),
+        decimal_comma(statement.total_contribution),
+    ]
+    return exports.to_csv(["date", "passager", "trajet", "type", "km", "participation_eur"], [*rows, total])

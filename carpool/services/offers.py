@@ -19,7 +19,11 @@ from sqlalchemy.orm import Session, aliased, load_only
 
 from carpool.clock import PARIS, Clock
 from carpool.errors import InvalidInput
+from carpool.labels import NEEDS
 from carpool.models import (
+    OFFER_FLEX_MIN,
+    OFFER_MAX_DETOUR_MIN,
+    OFFER_SEATS,
     SEAT_HOLDING,
     Association,
     AuditEvent,
@@ -37,7 +41,7 @@ from carpool.models import (
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
 from carpool.services import audit, bookings
-from carpool.services.drivers import Place, commune_label, resolve_place
+from carpool.services.places import Place, commune_label, resolve_place
 
 MAX_FLEX_MIN = 120
 MAX_DETOUR_MIN = 60
@@ -63,9 +67,9 @@ class OfferInput:
     destination: str
     day: date | None
     depart: time | None
-    flex_min: int = 15
-    seats: int = 3
-    max_detour_min: int = 15
+    flex_min: int = OFFER_FLEX_MIN
+    seats: int = OFFER_SEATS
+    max_detour_min: int = OFFER_MAX_DETOUR_MIN
     comment: str = ""
     return_time: time | None = None
     repeat_days: frozenset[int] = field(default_factory=frozenset)
@@ -558,13 +562,6 @@ class Passenger:
     @property
     def status(self) -> MatchStatus:
         return self.match.status
-
-
-NEEDS = {
-    "wheelchair": "fauteuil roulant",
-    "walker": "déambulateur",
-    "boarding_help": "aide pour monter en voiture",
-}
 
 
 _PICKUP, _DROPOFF = aliased(Commune, name="pickup_commune"), aliased(Commune, name="dropoff_commune")

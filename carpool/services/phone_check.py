@@ -24,6 +24,7 @@ from carpool.models import Driver, PhoneVerification
 from carpool.notify.budget import Verdict, hour_window, number_key, take
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
+from carpool.text import normalise_mobile
 
 CODE_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -43,8 +44,6 @@ def phone_has_account(session: Session, phone: str) -> bool:
 
 def send_code(session: Session, phone_text: str, client: str, clock: Clock) -> PhoneVerification:
     """Queue a new code to this French mobile; raises InvalidInput (field ``phone``) when refused."""
-    from carpool.services.drivers import normalise_mobile  # drivers' sign-up uses this module
-
     phone = normalise_mobile(phone_text)
     if phone_has_account(session, phone):
         raise InvalidInput.on("phone", ACCOUNT_EXISTS)

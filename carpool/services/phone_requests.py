@@ -17,7 +17,7 @@ from carpool.errors import InvalidInput
 from carpool.models import Commune, Purpose, Request, RequestSource, Resident
 from carpool.notify.purpose import guess_purpose
 from carpool.services import audit
-from carpool.services.drivers import Place, resolve_place
+from carpool.services.places import Place, resolve_place
 from carpool.services.sms_inbound import request_window
 
 

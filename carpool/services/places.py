@@ -1,4 +1,5 @@
-"""Spatial questions about places, answered the same way on SpatiaLite and PostGIS.
+"""Places: what people type resolved to communes and named places, and spatial questions
+about them, answered the same way on SpatiaLite and PostGIS.
 
 Also the autocomplete's labels, read without geometry: communes from a per-process cache
 (reference data, checked against the table on every call), named places fresh each time.
@@ -6,6 +7,7 @@ Also the autocomplete's labels, read without geometry: communes from a per-proce
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -14,8 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.db import dialect_of, distance_m, point
+from carpool.errors import InvalidInput
 from carpool.models import Commune, NamedPlace
-from carpool.services.drivers import fold
+from carpool.text import fold
 
 
 class UnknownCommune(LookupError):
@@ -55,6 +58,99 @@ def nearest_commune(session: Session, lon: float, lat: float) -> CommuneDistance
         sa.select(Commune, distance.label("metres")).order_by(distance, Commune.insee).limit(1)
     ).one()
     return CommuneDistance(row[0], row[1] / 1000)
+
+
+# --- what people type ----------------------------------------------------------------------
+
+
+def commune_label(commune: Commune) -> str:
+    """What the autocomplete proposes and the resolver reads back: "Cahors (46000)"."""
+    return _label(commune.name, commune.postcode)
+
+
+def _label(name: str, postcode: str) -> str:
+    return f"{name} ({postcode})"
+
+
+_LABELLED = re.compile(r"^(?P<name>.+?)\s*\((?P<code>\d{5})\)$")
+_CODE_FIRST = re.compile(r"^(?P<code>\d{5})\s+(?P<name>.+)$")
+_CODE_LAST = re.compile(r"^(?P<name>.+?)\s+(?P<code>\d{5})$")
+
+
+def resolve_commune(session: Session, text: str, field: str = "commune") -> Commune:
+    """A commune from "Cahors", "46000 Cahors", "Cahors (46000)", "Cahors 46000" or "46042" (INSEE).
+
+    Raises InvalidInput on ``field`` when nothing, or more than one commune, fits.
+    """
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidInput.on(field, "Indiquez une commune.")
+    if re.fullmatch(r"\d[\dAB]\d{3}", text.upper()):
+        number = text.upper()
+        commune = session.get(Commune, number)
+        if commune is not None:
+            return commune
+        by_postcode = session.scalars(sa.select(Commune).where(Commune.postcode == number)).all()
+        if len(by_postcode) == 1:
+            return by_postcode[0]
+        if by_postcode:
+            raise InvalidInput.on(field, f"Plusieurs communes ont le code postal {number} : ajoutez le nom.")
+        raise InvalidInput.on(field, f"Aucune commune ne correspond au code « {number} ».")
+    code: str | None = None
+    for pattern in (_LABELLED, _CODE_FIRST, _CODE_LAST):
+        if found := pattern.match(text):
+            text, code = found["name"], found["code"]
+            break
+    wanted = fold(text)
+    candidates = [c for c in session.scalars(sa.select(Commune)) if fold(c.name) == wanted]
+    if code and len(candidates) > 1:
+        candidates = [c for c in candidates if code in (c.postcode, c.insee)] or candidates
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        raise InvalidInput.on(
+            field,
+            f"Plusieurs communes s'appellent « {text} » : précisez le code postal, ex. « 46000 Cahors ».",
+        )
+    raise InvalidInput.on(field, f"Nous ne connaissons pas la commune « {text} » : vérifiez l'orthographe.")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a trip starts or ends: a commune, possibly a named place in it."""
+
+    commune: Commune
+    named: NamedPlace | None
+
+    @property
+    def label(self) -> str:
+        return self.named.name if self.named else commune_label(self.commune)
+
+    @property
+    def point(self):  # type: ignore[no-untyped-def]
+        return self.named.point if self.named else self.commune.point
+
+
+def named_places(session: Session, association_id: int) -> list[NamedPlace]:
+    """The shared registry plus the association's own places."""
+    return list(
+        session.scalars(
+            sa.select(NamedPlace)
+            .where(sa.or_(NamedPlace.association_id.is_(None), NamedPlace.association_id == association_id))
+            .where(NamedPlace.archived_at.is_(None))
+            .order_by(NamedPlace.name)
+        )
+    )
+
+
+def resolve_place(session: Session, text: str, association_id: int, field: str) -> Place:
+    """A named place ("Centre hospitalier de Cahors") by its exact name, otherwise a commune."""
+    wanted = fold(text)
+    if wanted:
+        for place in named_places(session, association_id):
+            if fold(place.name) == wanted:
+                return Place(session.get_one(Commune, place.commune_insee), place)
+    return Place(resolve_commune(session, text, field), None)
 
 
 # --- autocomplete labels -------------------------------------------------------------------
@@ -109,7 +205,7 @@ def commune_labels(session: Session) -> CommuneLabels:
     ):
         return cached
     rows = session.execute(sa.select(Commune.name, Commune.postcode).order_by(Commune.name)).all()
-    labels = tuple(f"{name} ({postcode})" for name, postcode in rows)  # = drivers.commune_label
+    labels = tuple(_label(name, postcode) for name, postcode in rows)
     fresh = CommuneLabels(fingerprint, labels, tuple(fold(label) for label in labels), time.monotonic())
     with _commune_labels_lock:
         _commune_labels[key] = fresh

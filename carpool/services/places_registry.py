@@ -1,6 +1,6 @@
 """The association's named places (hospitals, markets, town halls…): create, edit, archive.
 
-Residents and drivers type these names, and ``drivers.resolve_place`` reads
+Residents and drivers type these names, and ``places.resolve_place`` reads
 them back by their folded name: two places that fold alike would make one of
 them unreachable, so names are unique (folded) among the association's active
 places and the shared registry. Archiving, not deleting, keeps past trips'
@@ -24,7 +24,8 @@ from carpool.db import lon_lat, point
 from carpool.errors import InvalidInput
 from carpool.models import Commune, NamedPlace
 from carpool.services import audit
-from carpool.services.drivers import fold, resolve_commune
+from carpool.services.places import resolve_commune
+from carpool.text import fold
 
 KINDS = {
     "hopital": "Hôpital",

@@ -48,8 +48,9 @@ from carpool.models import (
     Resident,
 )
 from carpool.services import audit, purge
-from carpool.services.drivers import commune_label, fold, normalise_mobile, resolve_commune
 from carpool.services.matching import ACTIVE_MATCH
+from carpool.services.places import commune_label, resolve_commune
+from carpool.text import fold, normalise_mobile
 
 NAME_MAX, NOTES_MAX = 80, 2000
 #: A typed word this close to a name (0–100) still finds it: "Delpeche" → "Delpech".

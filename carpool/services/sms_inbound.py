@@ -49,7 +49,6 @@ from carpool.notify.budget import (
     ReplyLimits,
     Verdict,
     hour_window,
-    is_french_mobile,
     number_key,
     paris_day_window,
     take,
@@ -60,6 +59,7 @@ from carpool.notify.parse import ParsedMessage, opt_out_intent, parse_message
 from carpool.notify.privacy import mask
 from carpool.notify.purpose import guess_purpose
 from carpool.services import audit, booking_flow, bookings, feedback, matching
+from carpool.text import is_french_mobile
 
 CONVERSATION_TTL = timedelta(hours=48)
 UNKNOWN_BEFORE_ESCALATION = 2
@@ -93,7 +93,7 @@ class _ReplyGuard:
     def allows(self) -> bool:
         phone = self.message.from_phone
         if not self.known:
-            if not is_french_mobile(phone):
+            if not is_french_mobile(phone):  # premium, foreign and short numbers pay attackers
                 return False
             day = paris_day_window(self.now)
             if take(self.session, number_key("stranger", phone), 1, day) is not Verdict.GRANTED:

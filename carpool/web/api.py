@@ -18,7 +18,15 @@ from werkzeug.exceptions import HTTPException
 from carpool.clock import EARLIEST_DAY, LATEST_DAY, PARIS, plausible_day
 from carpool.errors import InvalidInput
 from carpool.extensions import csrf, db_session
-from carpool.models import Driver, MatchStatus, Offer, Role
+from carpool.models import (
+    OFFER_FLEX_MIN,
+    OFFER_MAX_DETOUR_MIN,
+    OFFER_SEATS,
+    Driver,
+    MatchStatus,
+    Offer,
+    Role,
+)
 from carpool.services import accounts, bookings, drivers, mileage, offers, places
 from carpool.web.auth import clock
 
@@ -217,10 +225,12 @@ def offer_input(data: dict[str, Any], base: offers.OfferInput | None = None) -> 
         destination=pick("destination", lambda: _text(data, "destination"), base and base.destination),
         day=pick("date", lambda: _date(data, "date"), base and base.day),
         depart=pick("time", lambda: _time(data, "time"), base and base.depart),
-        flex_min=pick("flex_min", lambda: _int(data, "flex_min", 15), base and base.flex_min),
-        seats=pick("seats", lambda: _int(data, "seats", 3), base and base.seats),
+        flex_min=pick("flex_min", lambda: _int(data, "flex_min", OFFER_FLEX_MIN), base and base.flex_min),
+        seats=pick("seats", lambda: _int(data, "seats", OFFER_SEATS), base and base.seats),
         max_detour_min=pick(
-            "max_detour_min", lambda: _int(data, "max_detour_min", 15), base and base.max_detour_min
+            "max_detour_min",
+            lambda: _int(data, "max_detour_min", OFFER_MAX_DETOUR_MIN),
+            base and base.max_detour_min,
         ),
         comment=pick("comment", lambda: _text(data, "comment"), base and base.comment),
         return_time=None if base else _time(data, "return_time", required=False),

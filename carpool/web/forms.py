@@ -32,8 +32,9 @@ from wtforms.i18n import get_translations
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from carpool.clock import WEEKDAYS
 from carpool.errors import InvalidInput
-from carpool.services.drivers import WEEKDAYS
+from carpool.models import OFFER_FLEX_MIN, OFFER_MAX_DETOUR_MIN, OFFER_SEATS
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -237,19 +238,19 @@ class OfferForm(BaseForm):
     flex_min = IntegerField(
         "Souplesse sur l'heure de départ (± minutes)",
         [required(), number(0, 120, "La souplesse")],
-        default=15,
+        default=OFFER_FLEX_MIN,
         render_kw={"min": 0, "max": 120, "step": 5, "inputmode": "numeric"},
     )
     seats = IntegerField(
         "Places libres",
         [required(), number(1, 8, "Le nombre de places libres")],
-        default=3,
+        default=OFFER_SEATS,
         render_kw={"min": 1, "max": 8, "inputmode": "numeric"},
     )
     max_detour_min = IntegerField(
         "Détour accepté (minutes)",
         [required(), number(0, 60, "Le détour accepté")],
-        default=15,
+        default=OFFER_MAX_DETOUR_MIN,
         description="Le temps que vous acceptez d'ajouter pour prendre un passager, de 0 à 60.",
         render_kw={"min": 0, "max": 60, "step": 5, "inputmode": "numeric"},
     )

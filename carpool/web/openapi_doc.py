@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from carpool.models import OFFER_FLEX_MIN, OFFER_MAX_DETOUR_MIN, OFFER_SEATS
 from carpool.security import MAX_ID
 
 
@@ -214,9 +215,9 @@ def _schemas() -> dict[str, Any]:
         "destination": {"type": "string"},
         "date": DATE,
         "time": TIME,
-        "flex_min": {"type": "integer", "minimum": 0, "maximum": 120, "default": 15},
-        "seats": {"type": "integer", "minimum": 1, "maximum": 8, "default": 3},
-        "max_detour_min": {"type": "integer", "minimum": 0, "maximum": 60, "default": 15},
+        "flex_min": {"type": "integer", "minimum": 0, "maximum": 120, "default": OFFER_FLEX_MIN},
+        "seats": {"type": "integer", "minimum": 1, "maximum": 8, "default": OFFER_SEATS},
+        "max_detour_min": {"type": "integer", "minimum": 0, "maximum": 60, "default": OFFER_MAX_DETOUR_MIN},
         "comment": {"type": "string", "maxLength": 500},
     }
     return {

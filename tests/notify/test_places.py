@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from carpool.gazetteer import read_communes
-from carpool.notify.places import NEVER, Gazetteer, fold, lookup
+from carpool.notify.places import NEVER, Gazetteer, lookup
+from carpool.text import fold
 
 
 def _found(gazetteer: Gazetteer, text: str) -> list[tuple[str, str | None]]:

@@ -9,7 +9,7 @@ from factories import CAHORS, FIGEAC, WHERE
 from carpool.db import lon_lat
 from carpool.errors import InvalidInput
 from carpool.models import Association, AuditEvent, NamedPlace
-from carpool.services import drivers, places
+from carpool.services import places
 from carpool.services.places_registry import (
     PlaceInput,
     archive_place,
@@ -108,7 +108,7 @@ def test_an_archived_place_is_no_longer_offered_nor_resolved(session, associatio
     archive_place(session, place, actor="user:1", clock=clock)
 
     assert place.name not in places.place_suggestions(session, association.id)
-    assert place not in drivers.named_places(session, association.id)
+    assert place not in places.named_places(session, association.id)
     assert registry(session, association.id).archived == [(place, "Figeac")]
 
 
@@ -118,7 +118,7 @@ def test_a_restored_place_is_offered_again(session, association, clock):
 
     restore_place(session, place, actor="user:1")
 
-    assert place in drivers.named_places(session, association.id)
+    assert place in places.named_places(session, association.id)
 
 
 def test_an_archived_name_must_be_restored_rather_than_created_again(session, association, clock):

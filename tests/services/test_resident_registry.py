@@ -186,7 +186,7 @@ TYPED = [
 
 def brute_force_ranking(session, association_id: int, text: str) -> list[int]:
     """The search as first written: every resident folded and scored, one by one."""
-    from carpool.services.drivers import fold
+    from carpool.text import fold
 
     words = fold(text).split()
     if not words:

@@ -24,6 +24,7 @@ from carpool.models import (
     VettingStatus,
 )
 from carpool.services import bookings, drivers, phone_check
+from carpool.text import normalise_mobile
 
 PASSWORD = "cheval-agrafe-42"
 #: The offer form as a driver fills it: Figeac → the hospital, Tuesday 1 December at 8:00.
@@ -84,7 +85,7 @@ def prove_phone_on_the_web(client, phone: str = FIRST_PHONE) -> str:
     response = client.post("/conducteurs/inscription/numero", data={"phone": phone})
     assert response.status_code == 302, response.get_data(as_text=True)
     database = client.application.config["DATABASE"]
-    e164 = drivers.normalise_mobile(phone)
+    e164 = normalise_mobile(phone)
     with database.session() as session:
         code = sent_code(session, e164)
     response = client.post("/conducteurs/inscription/code", data={"code": code})
@@ -95,7 +96,7 @@ def prove_phone_on_the_web(client, phone: str = FIRST_PHONE) -> str:
 def _free_phone(session) -> str:
     """FIRST_PHONE, or a fresh number when a driver already has it."""
     phone = FIRST_PHONE
-    while session.scalar(sa.select(Driver.id).where(Driver.phone == drivers.normalise_mobile(phone))):
+    while session.scalar(sa.select(Driver.id).where(Driver.phone == normalise_mobile(phone))):
         number = next(_driver_phones)
         phone = f"06 39 98 {number // 100:02d} {number % 100:02d}"
     return phone

@@ -18,7 +18,8 @@ from factories import TUESDAY, WHERE, add_offer
 
 from carpool.db import point
 from carpool.models import Commune, Driver, NamedPlace, Request
-from carpool.services import accounts, drivers, places
+from carpool.services import accounts, places
+from carpool.text import fold
 
 # Communes of the shipped gazetteer, all different, so that no lookup is answered by the session.
 COMMUNES = sorted(WHERE)[:80]
@@ -134,12 +135,12 @@ def test_the_offer_form_and_the_places_search_read_no_commune_row_once_warm(
 
 def plain_suggestions(session, association_id: int, query: str, limit: int) -> list[str]:
     """The list by its definition: named places then communes, filtered and ranked on folded labels."""
-    wanted = drivers.fold(query)
-    labels = [p.name for p in drivers.named_places(session, association_id)]
-    labels += [drivers.commune_label(c) for c in session.scalars(sa.select(Commune).order_by(Commune.name))]
+    wanted = fold(query)
+    labels = [p.name for p in places.named_places(session, association_id)]
+    labels += [places.commune_label(c) for c in session.scalars(sa.select(Commune).order_by(Commune.name))]
     if wanted:
-        labels = [label for label in labels if wanted in drivers.fold(label)]
-        labels.sort(key=lambda label: (not drivers.fold(label).startswith(wanted), drivers.fold(label)))
+        labels = [label for label in labels if wanted in fold(label)]
+        labels.sort(key=lambda label: (not fold(label).startswith(wanted), fold(label)))
     return labels[:limit] if limit else labels
 
 

@@ -12,10 +12,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from carpool.clock import PARIS, Clock
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
-from carpool.models import Association, Purpose, Role, UserAccount
-from carpool.services import audit, board
+from carpool.models import Association, Role, UserAccount
+from carpool.services import audit
 from carpool.web import auth
-from carpool.web.coordinators import bp
 from carpool.web.forms import show_errors
 
 T = TypeVar("T")
@@ -76,16 +75,6 @@ def scoped(model: type[T], record_id: int, *, via: Callable[[Any], int] | None =
 def record(action: str, subject: Any = None, **details: Any) -> None:
     """Audit a coordinator's action in their association (commits with the change)."""
     audit.record(db_session(), actor(), action, subject=subject, association_id=association_id(), **details)
-
-
-@bp.app_template_filter("needs_label")
-def needs_label(code: str) -> str:
-    return board.NEEDS.get(code, code)
-
-
-@bp.app_template_filter("purpose_label")
-def purpose_label(purpose: Purpose) -> str:
-    return board.PURPOSES.get(purpose, purpose.value)
 
 
 def invalid(template: str, form: Any, error: InvalidInput, **context: Any) -> tuple[str, int]:

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from carpool.clock import PARIS, plausible_day
 from carpool.extensions import db_session
+from carpool.labels import PURPOSES
 from carpool.models import Purpose
 from carpool.services import figures as service
 from carpool.web.coordinators import bp
@@ -88,7 +89,7 @@ def figures_xlsx() -> View:
 
 def _page(period: Period, communes: dict[str, str]) -> View:
     report = _report(period, communes)
-    purposes = service.PURPOSES if me().may_see_purpose else {}
+    purposes = PURPOSES if me().may_see_purpose else {}
     page = render_template(
         "coordinators/figures.html",
         report=report,

@@ -16,7 +16,7 @@ from carpool.extensions import db_session
 from carpool.services import map_data
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import association_id, coordinator_required, now
-from carpool.web.drivers.common import heure_filter, jour_filter
+from carpool.web.filters import heure_filter, jour_filter
 
 TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 TILES_ATTRIBUTION = (

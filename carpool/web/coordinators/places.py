@@ -15,8 +15,8 @@ from carpool.db import lon_lat
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Commune, NamedPlace
-from carpool.services import drivers, places_registry
-from carpool.services.places import place_suggestions
+from carpool.services import places_registry
+from carpool.services.places import commune_label, place_suggestions
 from carpool.services.places_registry import PlaceInput
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
@@ -127,7 +127,7 @@ def _current(place: NamedPlace) -> dict[str, Any]:
     return {
         "name": place.name,
         "kind": place.kind,
-        "commune": drivers.commune_label(commune),
+        "commune": commune_label(commune),
         "latitude": f"{lat:.5f}".replace(".", ","),
         "longitude": f"{lon:.5f}".replace(".", ","),
     }

@@ -15,11 +15,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
+from carpool.labels import NEEDS, PURPOSES
 from carpool.models import Commune, Resident
 from carpool.services import residents
-from carpool.services.board import NEEDS, PURPOSES
-from carpool.services.drivers import commune_label, display_phone
-from carpool.services.places import place_suggestions
+from carpool.services.places import commune_label, place_suggestions
+from carpool.text import display_phone
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
     View,

@@ -15,7 +15,7 @@ from carpool.models import InboundMessage
 from carpool.services import board, desk, sms_inbound
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import association_id, clock, coordinator_required, me, now, scoped
-from carpool.web.drivers.common import heure_filter
+from carpool.web.filters import heure_filter
 from carpool.web.forms import ActionForm
 
 

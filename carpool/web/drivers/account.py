@@ -13,6 +13,7 @@ from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import ApiToken, PhoneVerification, Role, UserAccount
 from carpool.services import accounts, drivers, phone_check, places
+from carpool.text import display_phone
 from carpool.web import auth
 from carpool.web.drivers import bp
 from carpool.web.drivers.common import View, driver_required, invalid, me, now
@@ -58,7 +59,7 @@ def signup() -> View:
     context = {
         "several": len(choices) > 1,
         "none": not choices,
-        "phone": drivers.display_phone(phone),
+        "phone": display_phone(phone),
         **_place_lists(),
     }
     if not form.validate_on_submit():
@@ -126,7 +127,7 @@ def signup_code() -> View:
     if verification is None:
         return redirect(url_for("drivers.signup"))
     form = CodeForm()
-    phone = drivers.display_phone(verification.phone)
+    phone = display_phone(verification.phone)
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template("drivers/signup_code.html", form=form, phone=phone), status

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from flask import abort, render_template
 from werkzeug.wrappers import Response as BaseResponse
 
-from carpool.clock import MONTHS, PARIS
+from carpool.clock import PARIS
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Driver, Offer, Role, UserAccount
@@ -43,33 +43,6 @@ def invalid(template: str, form: Any, error: InvalidInput, **context: Any) -> tu
     db_session().rollback()
     problems = show_errors(form, error)
     return render_template(template, form=form, problems=problems, **context), 422
-
-
-@bp.app_template_filter("jour")
-def jour_filter(moment: datetime | date) -> str:
-    day = moment.astimezone(PARIS).date() if isinstance(moment, datetime) else moment
-    return f"{drivers.WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-@bp.app_template_filter("mois")
-def mois_filter(day: date) -> str:
-    return f"{MONTHS[day.month - 1]} {day.year}"
-
-
-@bp.app_template_filter("heure")
-def heure_filter(moment: datetime | time) -> str:
-    at = moment.astimezone(PARIS) if isinstance(moment, datetime) else moment
-    return f"{at.hour} h {at.minute:02d}"
-
-
-@bp.app_template_filter("iso_day")
-def iso_day_filter(moment: datetime) -> str:
-    return moment.astimezone(PARIS).date().isoformat()
-
-
-@bp.app_template_filter("tel")
-def tel_filter(phone: str) -> str:
-    return drivers.display_phone(phone)
 
 
 @bp.app_context_processor

@@ -22,8 +22,8 @@ from fake_twilio import FakeTwilio
 from carpool.models import Match, MatchStatus, Request, RequestStatus, Role
 from carpool.notify.backends import TwilioBackend
 from carpool.notify.dispatcher import dispatch_once
-from carpool.services.drivers import display_phone
 from carpool.services.sms_inbound import handle_inbound
+from carpool.text import display_phone
 
 pytestmark = pytest.mark.browser
 

@@ -26,7 +26,7 @@ from carpool.models import (
     RequestStatus,
     Resident,
 )
-from carpool.services import figures
+from carpool.services import exports, figures
 
 NOV, OCT = date(2026, 11, 1), date(2026, 10, 1)
 _phones = itertools.count(5000)
@@ -455,7 +455,7 @@ def test_exports_are_audited(coord_client, session, association, coordinator):
 
 
 def test_a_cell_cannot_become_a_formula():
-    assert figures.safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert exports.safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
 
 
 def _value(cell):

@@ -135,7 +135,7 @@ def test_a_passengers_needs_and_names_are_shown_in_a_fixed_order(session, associ
     session.commit()
     (shown,) = [t for trips in week(session, association, clock).days.values() for t in trips]
     assert shown.match_id == match.id
-    assert shown.needs == ("aide pour monter", "déambulateur", "fauteuil roulant")
+    assert shown.needs == ("aide pour monter en voiture", "déambulateur", "fauteuil roulant")
     assert (shown.passenger, shown.passenger_id, shown.request_id) == (
         "Odette Delpech",
         resident.id,
