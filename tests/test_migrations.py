@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -83,7 +83,10 @@ def _rows(conn: sa.Connection, name: str, *rows: dict) -> list[int]:
     return [conn.execute(sa.insert(table).values(row).returning(table.c.id)).scalar_one() for row in rows]
 
 
-_TYPES = {"created_at": UTCDateTime(timezone=True)}
+_TYPES = {
+    name: UTCDateTime(timezone=True)
+    for name in ("created_at", "earliest", "latest", "return_at", "pickup_at", "dropoff_at")
+}
 _POINT = sa.func.ST_GeomFromText("POINT(1.8 44.5)", 4326)
 _BEFORE, _REGISTERED, _AFTER = (datetime(2026, 11, day, 9, tzinfo=UTC) for day in (1, 2, 3))
 _HERS, _DRIVERS = "+33639971001", "+33639981001"
@@ -162,4 +165,52 @@ def test_existing_texts_are_given_a_resident_only_where_no_one_else_can_be_meant
         into = dict(conn.execute(sa.text("SELECT id, resident_id FROM inbound_message")).all())
     assert [out[i] for i in outbound] == [jeanne, None, None, None]
     assert [into[i] for i in inbound] == [jeanne, None]
+    database.dispose()
+
+
+def test_a_way_back_gets_the_default_window_and_old_matches_the_outward_leg(
+    fresh_database_url,
+):
+    """0013: home by return_at + 90 min; every earlier match took the resident there."""
+    database = Database(fresh_database_url)
+    migrate.upgrade(database.engine, "0012")
+    with database.engine.begin() as conn:
+        lot, _other, jeanne, _impostor = _people_at_0007(conn)
+        asked = {
+            "association_id": lot,
+            "resident_id": jeanne,
+            "pickup_commune_insee": "46042",
+            "pickup_point": _POINT,
+            "dropoff_commune_insee": "46042",
+            "dropoff_point": _POINT,
+            "earliest": _BEFORE,
+            "latest": _REGISTERED,
+            "passengers": 1,
+            "purpose": "medical",
+            "source": "sms",
+            "status": "open",
+            "note": "",
+            "created_at": _BEFORE,
+        }
+        both, one = _rows(conn, "ride_request", {**asked, "return_at": _AFTER}, {**asked, "return_at": None})
+        (driver,) = conn.execute(sa.text("SELECT id FROM driver")).scalars().all()
+        made = {"request_id": both, "driver_id": driver, "seats": 1, "detour_min": 0.0, "status": "confirmed"}
+        _rows(
+            conn,
+            "ride_match",
+            {**made, "pickup_at": _BEFORE, "dropoff_at": _REGISTERED, "created_at": _BEFORE},
+        )
+
+    migrate.upgrade(database.engine)
+
+    with database.engine.connect() as conn:
+        table = sa.table(
+            "ride_request", sa.column("id"), sa.column("return_latest", UTCDateTime(timezone=True))
+        )
+        latest = dict(conn.execute(sa.select(table.c.id, table.c.return_latest)).all())
+        legs = conn.execute(sa.text("SELECT leg FROM ride_match")).scalars().all()
+        one_way = conn.execute(sa.text("SELECT one_way FROM ride_request")).scalars().all()
+        window = conn.execute(sa.text("SELECT return_window_min FROM association")).scalars().all()
+    assert latest == {both: _AFTER + timedelta(minutes=90), one: None}
+    assert legs == ["out"] and not any(one_way) and set(window) == {90}
     database.dispose()

@@ -26,6 +26,8 @@ class Association(Timestamped, Base):
     rate_per_km: Mapped[Decimal] = mapped_column(sa.Numeric(5, 3), default=Decimal("0.320"))
     sms_retention_days: Mapped[int] = mapped_column(default=90)
     inactive_resident_retention_days: Mapped[int] = mapped_column(default=730)
+    # A way back is asked as "ready from" a time; home at the latest this many minutes later.
+    return_window_min: Mapped[int] = mapped_column(default=90, server_default=sa.text("90"))
     # Admins and coordinators who see health data always need a second factor; this asks it of all.
     totp_for_all_coordinators: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 

@@ -113,13 +113,27 @@ class Request(Timestamped, Base):
     dropoff_place_id: Mapped[int | None] = mapped_column(sa.ForeignKey("named_place.id"))
     earliest: Mapped[datetime]  # not picked up before
     latest: Mapped[datetime] = mapped_column(index=True)  # dropped off by (the appointment)
-    return_at: Mapped[datetime | None]  # when to be taken back, if asked
+    # The way back, if asked: ready to leave from return_at, home by return_latest (return_at plus
+    # the association's return window unless said otherwise). Checked by the services, not a CHECK:
+    # SQLite adds one only by copying the table, and this one holds geometries.
+    return_at: Mapped[datetime | None]
+    return_latest: Mapped[datetime | None]
+    # The resident or a coordinator accepted going without a way back ("ma fille me ramène"):
+    # the request is then served by its outward leg alone.
+    one_way: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     passengers: Mapped[int] = mapped_column(default=1)
     purpose: Mapped[Purpose] = enum_column(Purpose, default=Purpose.OTHER)
     source: Mapped[RequestSource] = enum_column(RequestSource)
     status: Mapped[RequestStatus] = enum_column(RequestStatus, default=RequestStatus.OPEN)
     unmatched_reason: Mapped[str | None] = mapped_column(sa.String(40))
     note: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class Leg(enum.Enum):
+    """Which way a match takes the resident: to the appointment, or home again."""
+
+    OUT = "out"
+    BACK = "back"
 
 
 class MatchStatus(enum.Enum):
@@ -162,6 +176,8 @@ class Match(Timestamped, Base):
     driver_id: Mapped[int] = mapped_column(sa.ForeignKey("driver.id"), index=True)
     offer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("offer.id"), index=True)
     seats: Mapped[int] = mapped_column(default=1)
+    # A round trip is two matches on one request, one per leg, each with its own driver and state.
+    leg: Mapped[Leg] = enum_column(Leg, default=Leg.OUT, server_default=Leg.OUT.value)
     pickup_at: Mapped[datetime] = mapped_column(index=True)
     dropoff_at: Mapped[datetime]
     detour_min: Mapped[float] = mapped_column(default=0.0)
