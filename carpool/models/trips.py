@@ -161,6 +161,9 @@ MATCH_TRANSITIONS: dict[MatchStatus, frozenset[MatchStatus]] = {
     MatchStatus.EXPIRED: frozenset(),
 }
 
+#: The SQL of "this match holds its leg" (SEAT_HOLDING), for the partial unique index below.
+LIVE_LEG = "status IN ('proposed', 'accepted', 'confirmed')"
+
 #: States in which a match holds seats on its offer.
 SEAT_HOLDING = frozenset({MatchStatus.PROPOSED, MatchStatus.ACCEPTED, MatchStatus.CONFIRMED})
 
@@ -169,7 +172,19 @@ class Match(Timestamped, Base):
     """A driver taking a request: on an offer (en-route) or as a dedicated volunteer trip."""
 
     __tablename__ = "ride_match"
-    __table_args__ = (sa.CheckConstraint("seats >= 1", name="seats_positive"),)
+    __table_args__ = (
+        sa.CheckConstraint("seats >= 1", name="seats_positive"),
+        # One live match per leg of a request: two people booking the same way back at once
+        # cannot both succeed, whatever the code path (a partial unique index on both backends).
+        sa.Index(
+            "uq_ride_match_live_leg",
+            "request_id",
+            "leg",
+            unique=True,
+            sqlite_where=sa.text(LIVE_LEG),
+            postgresql_where=sa.text(LIVE_LEG),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(sa.ForeignKey("ride_request.id"), index=True)

@@ -42,9 +42,15 @@ def upgrade() -> None:
     # stays part of that match (its duty), as before.
     with op.batch_alter_table('ride_match', schema=None) as batch_op:
         batch_op.add_column(sa.Column('leg', LEG, server_default='out', nullable=False))
+    live = sa.text("status IN ('proposed', 'accepted', 'confirmed')")
+    op.create_index(
+        'uq_ride_match_live_leg', 'ride_match', ['request_id', 'leg'], unique=True,
+        sqlite_where=live, postgresql_where=live,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index('uq_ride_match_live_leg', table_name='ride_match')
     with op.batch_alter_table('ride_match', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_ride_match_leg'), type_='check')
         batch_op.drop_column('leg')
