@@ -34,7 +34,7 @@ from carpool.matching.model import (
     Unmatched,
     Volunteer,
 )
-from carpool.matching.roundtrip import match_round_trips
+from carpool.matching.roundtrip import back_leg, match_round_trips
 from carpool.matching.router import CrowFlyRouter, Router, haversine_km
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "Stop",
     "Unmatched",
     "Volunteer",
+    "back_leg",
     "default_max_detour",
     "greedy_batch",
     "haversine_km",

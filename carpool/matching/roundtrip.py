@@ -103,6 +103,14 @@ def return_latest(request: Request) -> datetime:
     return request.return_time + timedelta(minutes=RETURN_WINDOW_MIN)
 
 
+def back_leg(r: Request) -> Request:
+    """The way home of a round trip as a one-way request: from the appointment, home in its window."""
+    assert r.return_time is not None
+    return Request(
+        r.id, r.dropoff, r.pickup, r.return_time, return_latest(r), r.passengers, r.needs, r.medical
+    )
+
+
 def leg_requests(requests: Sequence[Request]) -> tuple[list[Request], list[int], list[int | None]]:
     """The legs as one-way requests: (legs, request of each leg, back leg of each request).
 
@@ -121,18 +129,7 @@ def leg_requests(requests: Sequence[Request]) -> tuple[list[Request], list[int],
         if r.return_time is not None:
             back[k] = len(legs)
             owner.append(k)
-            legs.append(
-                Request(
-                    r.id,
-                    r.dropoff,
-                    r.pickup,
-                    r.return_time,
-                    return_latest(r),
-                    r.passengers,
-                    r.needs,
-                    r.medical,
-                )
-            )
+            legs.append(back_leg(r))
     return legs, owner, back
 
 

@@ -32,6 +32,7 @@ def book_option(session: Session, request: Request, option: RideOption, *, actor
         actor=actor,
         clock=clock,
         for_resident=True,
+        leg=option.leg,
     )
     if match.offer_id is None:
         return match

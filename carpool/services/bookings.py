@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
@@ -18,6 +19,7 @@ from carpool.db import dialect_of, least
 from carpool.models import (
     MATCH_TRANSITIONS,
     SEAT_HOLDING,
+    Leg,
     Match,
     MatchStatus,
     Offer,
@@ -40,6 +42,11 @@ class SeatUnavailable(BookingError):
 class RequestNotOpen(BookingError):
     def __init__(self) -> None:
         super().__init__("Cette demande n'est plus en attente d'un conducteur.")
+
+
+class LegTaken(BookingError):
+    def __init__(self) -> None:
+        super().__init__("Ce trajet a déjà un conducteur.")
 
 
 class TransitionRefused(BookingError):
@@ -84,7 +91,7 @@ def give_back_seats(session: Session, offer_id: int, seats: int, now: datetime) 
 
 
 def _claim_request(session: Session, request_id: int) -> None:
-    """Move the request from open to matched atomically: one match per request at a time."""
+    """Move the request from open to matched atomically: one outward match per request at a time."""
     result = session.execute(
         sa.update(Request)
         .where(Request.id == request_id, Request.status == RequestStatus.OPEN)
@@ -107,15 +114,23 @@ def propose(
     actor: str,
     clock: Clock,
     for_resident: bool = False,
+    leg: Leg = Leg.OUT,
 ) -> Match:
-    """Hold seats (en-route) and create a proposed match for an open request.
+    """Hold seats (en-route) and create a proposed match for one leg of a request.
+
+    The outward leg moves the request from open to matched; the way back needs a
+    request still asked for (open or matched) and a leg nobody holds, which the
+    database guarantees (``uq_ride_match_live_leg``) against two bookings at once.
 
     ``for_resident``: a coordinator books with the resident's agreement (on the
     phone): once the driver accepts, the trip is confirmed as if the resident
     had chosen it by SMS.
     """
     now = clock.now()
-    _claim_request(session, request.id)
+    if leg is Leg.OUT:
+        _claim_request(session, request.id)
+    else:
+        _check_way_back(session, request)
     if offer_id is not None:
         take_seats(session, offer_id, request.passengers, now)
     match = Match(
@@ -123,14 +138,19 @@ def propose(
         driver_id=driver_id,
         offer_id=offer_id,
         seats=request.passengers,
+        leg=leg,
         pickup_at=pickup_at,
         dropoff_at=dropoff_at,
         detour_min=detour_min,
         status=MatchStatus.PROPOSED,
         status_changed_at=now,
     )
-    session.add(match)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(match)
+            session.flush()
+    except IntegrityError:
+        raise LegTaken() from None
     session.expire(request, ["status", "unmatched_reason"])
     audit.record(
         session,
@@ -140,9 +160,19 @@ def propose(
         association_id=request.association_id,
         request_id=request.id,
         offer_id=offer_id,
+        leg=leg.value,
         for_resident=for_resident or actor.startswith("resident:"),
     )
     return match
+
+
+def _check_way_back(session: Session, request: Request) -> None:
+    """A way back is booked only for a request still asked for, and that asked for one."""
+    status, return_at = session.execute(
+        sa.select(Request.status, Request.return_at).where(Request.id == request.id)
+    ).one()
+    if return_at is None or status not in (RequestStatus.OPEN, RequestStatus.MATCHED):
+        raise RequestNotOpen()
 
 
 def transition(
@@ -193,7 +223,11 @@ def transition(
 
 
 def _release_request(session: Session, match: Match, to: MatchStatus, actor: str) -> None:
-    """A match that ends without the trip: its request waits for someone else again."""
+    """An outward match that ends without the trip: its request waits for someone else again.
+
+    The way back does not move the request: it is free again for another driver."""
+    if match.leg is Leg.BACK:
+        return
     if to in (MatchStatus.COMPLETED, MatchStatus.NO_SHOW):
         status = RequestStatus.DONE
     elif to is MatchStatus.CANCELLED and actor.startswith("resident"):

@@ -26,6 +26,7 @@ from carpool.matching.model import from_min
 from carpool.models import (
     AvailabilitySlot,
     Driver,
+    Leg,
     Match,
     MatchStatus,
     Offer,
@@ -54,6 +55,7 @@ class RideOption:
     pickup_at: datetime
     dropoff_at: datetime
     detour_min: float
+    leg: Leg = Leg.OUT
 
 
 @dataclass
@@ -79,8 +81,13 @@ def volunteer_id(driver: Driver) -> str:
     return f"v{driver.id}"
 
 
-def to_matching_request(request: Request, resident: Resident) -> matching.Request:
-    return matching.Request(
+def to_matching_request(request: Request, resident: Resident, leg: Leg = Leg.OUT) -> matching.Request:
+    """The request as the matcher sees it; ``Leg.BACK``: the way home as a one-way trip.
+
+    The outward form keeps the return time, so a volunteer who waits there and
+    brings the resident home is among its options (his duty covers both legs).
+    """
+    both = matching.Request(
         id=str(request.id),
         pickup=lon_lat(request.pickup_point),
         dropoff=lon_lat(request.dropoff_point),
@@ -90,7 +97,13 @@ def to_matching_request(request: Request, resident: Resident) -> matching.Reques
         needs=frozenset({"wheelchair"}) if resident.uses_wheelchair else frozenset(),
         medical=request.purpose is Purpose.MEDICAL,
         return_time=request.return_at,
+        return_latest=request.return_latest,
     )
+    if leg is Leg.OUT:
+        return both
+    if request.return_at is None:
+        raise ValueError(f"request {request.id} asks for no way back")
+    return matching.back_leg(both)
 
 
 def _capabilities(driver: Driver) -> frozenset[str]:
@@ -314,14 +327,18 @@ def forget_indexes() -> None:
         _cache.clear()
 
 
-def ride_options(session: Session, request: Request, clock: Clock, limit: int = 3) -> list[RideOption]:
-    """Up to ``limit`` ways to serve ``request``: drivers already on the road first, then volunteers."""
+def ride_options(
+    session: Session, request: Request, clock: Clock, limit: int = 3, *, leg: Leg = Leg.OUT
+) -> list[RideOption]:
+    """Up to ``limit`` ways to serve one leg of ``request``: drivers already on the road first,
+    then volunteers (for the way back: offers going the other way, volunteers doing only that)."""
     resident = session.get_one(Resident, request.resident_id)
     index = candidate_index(session, request.association_id, clock)
-    return _ride_options(session, index.candidates(to_matching_request(request, resident), limit=limit))
+    wanted = to_matching_request(request, resident, leg)
+    return _ride_options(session, index.candidates(wanted, limit=limit), leg)
 
 
-def _ride_options(session: Session, options: list[matching.Option]) -> list[RideOption]:
+def _ride_options(session: Session, options: list[matching.Option], leg: Leg = Leg.OUT) -> list[RideOption]:
     offer_ids = [int(o.offer_id[1:]) for o in options if o.offer_id is not None]
     drivers = dict(session.execute(sa.select(Offer.id, Offer.driver_id).where(Offer.id.in_(offer_ids))).all())
     return [
@@ -331,6 +348,7 @@ def _ride_options(session: Session, options: list[matching.Option]) -> list[Ride
             pickup_at=o.pickup_at,
             dropoff_at=o.dropoff_at,
             detour_min=o.detour_min,
+            leg=leg,
         )
         for o in options
         # An offer the index still holds but the database no longer has (deleted by hand) is skipped.
