@@ -6,7 +6,7 @@ import subprocess
 import time
 
 import pytest
-from sendkit import CARPOOL
+from support.sendkit import CARPOOL
 
 from carpool.leader import leadership_for
 from carpool.scheduler import JOB_DEFAULTS, SchedulerSettings, schedule

@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sendkit import rows
+from support.sendkit import rows
 
 from carpool.models import Association, Resident
 from carpool.models.messages import OutboundMessage, OutboundStatus

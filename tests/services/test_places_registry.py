@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from factories import CAHORS, FIGEAC, WHERE
+from support.factories import CAHORS, FIGEAC, WHERE
 
 from carpool.db import lon_lat
 from carpool.models import Association, AuditEvent, NamedPlace
@@ -18,14 +18,6 @@ from carpool.services.places_registry import (
     update_place,
 )
 from carpool.services.validation import InvalidInput
-
-
-@pytest.fixture
-def association(session) -> Association:
-    association = Association(name="Lot Mobilité")
-    session.add(association)
-    session.flush()
-    return association
 
 
 def pharmacy(**changes) -> PlaceInput:
