@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from support.factories import CAHORS, CAJARC, WHERE, add_association, add_driver, add_texts
+from support.factories import CAHORS, CAJARC, WHERE, add_association, add_driver, add_request, add_texts
 
 from carpool.db import point
 from carpool.models import (
@@ -50,23 +50,17 @@ def add(session, association, clock, **fields) -> Resident:
 
 
 def ask(session, association, person, *, at, status=RequestStatus.OPEN, purpose=Purpose.MEDICAL) -> Request:
-    request = Request(
-        association_id=association.id,
-        resident_id=person.id,
-        pickup_commune_insee=CAJARC,
-        pickup_point=point(*WHERE[CAJARC]),
-        dropoff_commune_insee=CAHORS,
-        dropoff_point=point(*WHERE[CAHORS]),
-        earliest=at - timedelta(hours=2),
+    return add_request(
+        session,
+        association,
+        resident=person,
         latest=at,
+        window=timedelta(hours=2),
         purpose=purpose,
         source=RequestSource.PHONE,
         status=status,
         note="rendez-vous chez le cardiologue",
     )
-    session.add(request)
-    session.flush()
-    return request
 
 
 def drive(session, association, request, *, status=MatchStatus.CONFIRMED) -> Match:

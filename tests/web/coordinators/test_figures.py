@@ -18,19 +18,18 @@ from support.factories import (
     add_coordinator,
     add_driver,
     add_offer,
+    add_request,
     add_resident,
 )
 
 from carpool.clock import PARIS
-from carpool.db import point
 from carpool.matching import haversine_km
 from carpool.models import (
+    Association,
     AuditEvent,
     Match,
     MatchStatus,
     Purpose,
-    Request,
-    RequestSource,
     RequestStatus,
 )
 from carpool.services import figures
@@ -39,24 +38,17 @@ NOV, OCT = date(2026, 11, 1), date(2026, 10, 1)
 
 
 def ask(session, person, at, *, purpose=Purpose.MEDICAL, status=RequestStatus.DONE, reason=None, asked=None):
-    request = Request(
-        association_id=person.association_id,
-        resident_id=person.id,
-        pickup_commune_insee=CAJARC,
-        pickup_point=point(*WHERE[CAJARC]),
-        dropoff_commune_insee=CAHORS,
-        dropoff_point=point(*WHERE[CAHORS]),
-        earliest=at - timedelta(hours=1),
+    return add_request(
+        session,
+        session.get_one(Association, person.association_id),
+        resident=person,
         latest=at + timedelta(hours=1),
+        window=timedelta(hours=2),
         purpose=purpose,
-        source=RequestSource.SMS,
         status=status,
         unmatched_reason=reason,
         created_at=asked or at - timedelta(days=3),
     )
-    session.add(request)
-    session.flush()
-    return request
 
 
 def trip(

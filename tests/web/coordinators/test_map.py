@@ -14,7 +14,6 @@ import pytest
 from support.coordkit import second_factor_in_browser
 from support.drivers_kit import text
 from support.factories import (
-    CAHORS,
     CAJARC,
     FIGEAC,
     GOURDON,
@@ -26,11 +25,12 @@ from support.factories import (
     add_driver,
     add_driver_account,
     add_proposal,
+    add_request,
     add_resident,
 )
 
 from carpool.db import point
-from carpool.models import MatchStatus, Purpose, Request, RequestSource, RequestStatus, Role
+from carpool.models import MatchStatus, RequestSource, RequestStatus, Role
 from carpool.services import bookings
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)  # the clock fixture, in Paris
@@ -41,20 +41,16 @@ def open_request(
 ):
     """A request waiting for a driver; its pickup point is the resident's door."""
     resident = resident or add_resident(session, association, first_name="Odette")
-    request = Request(
-        association_id=association.id,
-        resident_id=resident.id,
-        pickup_commune_insee=CAJARC,
-        pickup_point=pickup_point or point(*WHERE[CAJARC]),
-        dropoff_commune_insee=CAHORS,
-        dropoff_point=point(*WHERE[CAHORS]),
-        earliest=latest - timedelta(hours=2),
+    request = add_request(
+        session,
+        association,
+        resident=resident,
         latest=latest,
-        purpose=Purpose.MEDICAL,
+        window=timedelta(hours=2),
         source=RequestSource.PHONE,
         status=status,
+        pickup_point=pickup_point,
     )
-    session.add(request)
     session.commit()
     return request
 
