@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from support.factories import add_association
 
-from carpool.models import ApiToken, Association, AuditEvent, Role, UserAccount
+from carpool.models import ApiToken, AuditEvent, Role, UserAccount
 from carpool.services import accounts
 from carpool.services.association_settings import (
     NewAccount,
@@ -83,8 +84,7 @@ def test_out_of_bounds_settings_are_refused_and_nothing_changes(session, associa
 
 
 def test_two_associations_cannot_share_an_sms_number(session, association):
-    session.add(Association(name="Argenteuil Solidarité", sms_number="+33712345678"))
-    session.flush()
+    add_association(session, "Argenteuil Solidarité", sms_number="+33712345678", phone=None)
 
     with pytest.raises(InvalidInput, match="autre association"):
         update_settings(session, association, settings(sms_number="07 12 34 56 78"), actor="user:1")

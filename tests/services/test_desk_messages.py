@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from support.factories import SERVICE_NUMBER, add_resident, new_message_sid
+from support.factories import SERVICE_NUMBER, add_association, add_resident, new_message_sid
 
-from carpool.models import Association, AuditEvent, InboundMessage, Resident, Role, UserAccount
+from carpool.models import AuditEvent, InboundMessage, Resident, Role, UserAccount
 from carpool.services import board, desk
 from carpool.services.sms_inbound import handle_inbound
 from carpool.services.validation import InvalidInput
@@ -124,8 +124,7 @@ def test_nobody_can_promise_to_call_an_unknown_number(session, clock, associatio
 
 
 def test_another_associations_texts_are_not_listed(session, clock, association, jeanne):
-    other = Association(name="Argenteuil Solidarité", sms_number="01 39 98 00 02")
-    session.add(other)
+    other = add_association(session, "Argenteuil Solidarité", sms_number="01 39 98 00 02", phone=None)
     session.commit()
     texted(session, clock, jeanne.phone, "AIDE")
 

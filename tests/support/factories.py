@@ -60,9 +60,10 @@ def add_association(
     *,
     sms_number: str | None = "06 39 98 00 00",
     phone: str | None = "05 39 98 00 01",
+    **fields,
 ) -> Association:
     """The Lot's association, answering texts on :data:`SERVICE_NUMBER` (names are unique)."""
-    association = Association(name=name, sms_number=sms_number, phone=phone)
+    association = Association(name=name, sms_number=sms_number, phone=phone, **fields)
     session.add(association)
     session.flush()
     return association
