@@ -1,6 +1,6 @@
 """Fixtures of the security tests: one account per role, and every kind of record a URL can name.
 
-The builders are those of the web tests (``support.drivers_kit``, ``support.coordkit``).
+The rows come from ``support.factories``, as in the web tests.
 """
 
 from __future__ import annotations
