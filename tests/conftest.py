@@ -21,6 +21,9 @@ import sqlalchemy as sa
 
 os.environ.setdefault("CARPOOL_INSTANCE_PATH", tempfile.mkdtemp(prefix="carpool-test-instance-"))
 
+from support.factories import add_association
+from support.fake_twilio import FakeTwilio
+
 from carpool.clock import FrozenClock
 from carpool.db import Database, guard_sqlite_library
 from carpool.models import Base
@@ -144,7 +147,7 @@ def fresh_database_url(database_factory: DatabaseFactory) -> str:
 @pytest.fixture(scope="session")
 def database_url(database_factory: DatabaseFactory) -> str:
     """The suite's database: migrated and holding the gazetteer."""
-    from dbkit import migrated_database
+    from support.dbkit import migrated_database
 
     return migrated_database(database_factory)
 
@@ -186,6 +189,22 @@ def session(db: Database) -> Iterator[sa.orm.Session]:
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """Twilio's Messages API on 127.0.0.1, for the real twilio client to talk to."""
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def association(session: sa.orm.Session):  # type: ignore[no-untyped-def]
+    """The Lot's association (support.factories.add_association), committed: the app, other
+    sessions and spawned processes see it. A test wanting another one builds it the same way."""
+    association = add_association(session)
+    session.commit()
+    return association
 
 
 @pytest.fixture

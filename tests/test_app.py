@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from carpool.models import Association
+from support.factories import add_association
 
 
 def test_landing_page_tells_residents_which_number_to_text(client, session):
-    session.add(
-        Association(name="Lot Mobilité Solidaire", sms_number="06 39 98 12 34", phone="05 39 98 00 01")
-    )
+    add_association(session, "Lot Mobilité Solidaire", sms_number="06 39 98 12 34")
     session.commit()
 
     page = client.get("/").get_data(as_text=True)

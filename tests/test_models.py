@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, StatementError
+from support.factories import FIGEAC, WHERE, add_driver, add_offer
 
 from carpool.db import point
 from carpool.models import (
     MATCH_TRANSITIONS,
-    Association,
     Driver,
     MatchStatus,
     Offer,
@@ -21,52 +20,8 @@ from carpool.models import (
 )
 
 
-@pytest.fixture
-def association(session):
-    association = Association(name="Test")
-    session.add(association)
-    session.flush()
-    return association
-
-
-def make_driver(session, association) -> Driver:
-    driver = Driver(
-        association_id=association.id,
-        first_name="Sophie",
-        last_name="Delmas",
-        email="sophie@example.org",
-        phone="+33639980001",
-        home_commune_insee="46102",
-        home_point=point(2.0346, 44.6098),
-    )
-    session.add(driver)
-    session.flush()
-    return driver
-
-
-def make_offer(session, driver, **overrides) -> Offer:
-    start = datetime(2026, 12, 1, 8, 0, tzinfo=ZoneInfo("Europe/Paris"))
-    fields = dict(
-        driver_id=driver.id,
-        origin_commune_insee="46102",
-        origin_point=point(2.0346, 44.6098),
-        destination_commune_insee="46042",
-        destination_point=point(1.4406, 44.4468),
-        depart_earliest=start,
-        depart_latest=start + timedelta(minutes=30),
-        seats_total=3,
-        seats_left=3,
-    )
-    fields.update(overrides)
-    offer = Offer(**fields)
-    session.add(offer)
-    session.flush()
-    return offer
-
-
 def test_times_come_back_as_the_same_instant_in_utc(session, association):
-    driver = make_driver(session, association)
-    offer = make_offer(session, driver)
+    offer = add_offer(session, add_driver(session, association))
     session.commit()
     session.expire_all()
 
@@ -77,17 +32,15 @@ def test_times_come_back_as_the_same_instant_in_utc(session, association):
 
 
 def test_a_naive_time_is_refused(session, association):
-    driver = make_driver(session, association)
+    offer = add_offer(session, add_driver(session, association))
+    offer.depart_earliest, offer.depart_latest = datetime(2026, 12, 1, 8), datetime(2026, 12, 1, 9)
 
     with pytest.raises(StatementError, match="naive datetime"):
-        make_offer(
-            session, driver, depart_earliest=datetime(2026, 12, 1, 8), depart_latest=datetime(2026, 12, 1, 9)
-        )
+        session.flush()
 
 
 def test_seats_left_cannot_go_below_zero(session, association):
-    driver = make_driver(session, association)
-    offer = make_offer(session, driver)
+    offer = add_offer(session, add_driver(session, association))
     session.commit()
 
     with pytest.raises(IntegrityError):
@@ -120,7 +73,19 @@ def test_the_same_business_event_cannot_queue_two_sms(session, association):
 
 
 def test_a_driver_starts_pending(session, association):
-    assert not make_driver(session, association).is_vetted
+    driver = Driver(
+        association_id=association.id,
+        first_name="Sophie",
+        last_name="Delmas",
+        email="sophie@example.org",
+        phone="+33639980001",
+        home_commune_insee=FIGEAC,
+        home_point=point(*WHERE[FIGEAC]),
+    )
+    session.add(driver)
+    session.flush()
+
+    assert not driver.is_vetted
 
 
 def test_final_match_states_allow_no_move():

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from fake_twilio import FakeTwilio
-
-# The drivers' builders (drivers_kit) live with the web tests; these tests log drivers in too.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
 
 from carpool.db import Database
 from carpool.notify import outbox
-
-
-@pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
 
 
 @pytest.fixture

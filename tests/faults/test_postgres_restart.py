@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from dbkit import migrated_database
-from drivers_kit import log_in, make_association, make_driver
-from factories import add_offer, add_request
+from support.dbkit import migrated_database
+from support.drivers_kit import log_in
+from support.factories import add_association, add_driver_account, add_offer, add_request
 
 from carpool.app import MESSAGES
 from carpool.clock import Clock
@@ -154,8 +154,8 @@ def test_a_restart_under_load_heals_itself_without_a_500_storm_or_half_bookings(
     url = migrated_database(OneDatabase(cluster.url))
     bookings_db = Database(url)
     with bookings_db.sessionmaker() as session:
-        association = make_association(session)
-        user = make_driver(session, association, clock)
+        association = add_association(session)
+        user = add_driver_account(session, association, clock)
         driver = session.get_one(Driver, user.driver_id)
         offers = [add_offer(session, driver, seats=SEATS).id for _ in range(OFFERS)]
         session.commit()

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from dbkit import migrated_database
-from drivers_kit import OFFER_FORM, log_in, make_association, make_driver
+from support.dbkit import migrated_database
+from support.drivers_kit import OFFER_FORM, log_in
+from support.factories import add_association, add_driver_account
 
 from carpool.app import MESSAGES
 from carpool.db import Database
@@ -60,7 +61,7 @@ class Site:
         url = migrated_database(_FileFactory(f"sqlite:///{self.path}"))
         self.db = Database(url)
         with self.db.sessionmaker() as session:
-            user = make_driver(session, make_association(session), clock)
+            user = add_driver_account(session, add_association(session), clock)
         from carpool import create_app
 
         app = create_app({"DATABASE": self.db, "CLOCK": clock, "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False})

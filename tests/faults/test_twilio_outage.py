@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from fake_twilio import FakeTwilio
+from support.fake_twilio import FakeTwilio
 
 from carpool.models.messages import OutboundMessage, OutboundStatus
 from carpool.notify.backends import TwilioBackend

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from jobkit import association, outbox, queued, tick, trip
+from support.factories import add_trip
+from support.jobkit import outbox, queued, tick
 
 from carpool.clock import PARIS, FrozenClock
 from carpool.models import InboundMessage, Match, Request
@@ -22,10 +23,11 @@ def paris(*args: int) -> datetime:
 
 
 @pytest.fixture
-def asked(db, session):
+def asked(db, session, association):
     """A trip 10:00–10:40 on Monday 30 November; the question left at 12:40."""
-    lot = association(session)
-    match = trip(session, lot, pickup_at=paris(2026, 11, 30, 10), booked_at=paris(2026, 11, 20, 9))
+    match = add_trip(
+        session, association, pickup_at=paris(2026, 11, 30, 10), booked_at=paris(2026, 11, 20, 9)
+    )
     session.commit()
     clock = FrozenClock(paris(2026, 11, 30, 12, 40).astimezone(UTC))
     tick(db, clock)
@@ -64,9 +66,10 @@ def test_the_question_leaves_two_hours_after_dropoff(db, asked):
     )
 
 
-def test_a_trip_ending_in_the_evening_is_asked_about_the_next_morning(db, session):
-    lot = association(session)
-    match = trip(session, lot, pickup_at=paris(2026, 11, 30, 19), booked_at=paris(2026, 11, 20, 9))
+def test_a_trip_ending_in_the_evening_is_asked_about_the_next_morning(db, session, association):
+    match = add_trip(
+        session, association, pickup_at=paris(2026, 11, 30, 19), booked_at=paris(2026, 11, 20, 9)
+    )
     session.commit()
     clock = FrozenClock(paris(2026, 11, 30, 21, 40).astimezone(UTC))
     tick(db, clock)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from factories import add_driver, add_offer
-from jobkit import association, audits, queued, request, resident, tick, trip
+from support.factories import add_driver, add_offer, add_request, add_resident, add_trip
+from support.jobkit import audits, queued, tick
 
 from carpool.clock import PARIS, FrozenClock
 from carpool.config import Settings
-from carpool.models import Match, MatchStatus, Offer, Request, RequestStatus
+from carpool.models import Match, MatchStatus, Offer, Request, RequestSource, RequestStatus
 from carpool.services import bookings
 
 
@@ -18,17 +17,19 @@ def paris(*args: int) -> datetime:
     return datetime(*args, tzinfo=PARIS)
 
 
-@pytest.fixture
-def lot(session):
-    return association(session)
-
-
-def proposal(session, lot, clock, *, pickup_at):
+def proposal(session, association, clock, *, pickup_at):
     """An en-route proposal holding a seat, as the matcher makes it."""
-    person = resident(session, lot)
-    driver = add_driver(session, lot)
+    person = add_resident(session, association)
+    driver = add_driver(session, association)
     offer = add_offer(session, driver, day=pickup_at.astimezone(PARIS).date())
-    ride = request(session, lot, person, latest=pickup_at + timedelta(hours=1), status=RequestStatus.OPEN)
+    ride = add_request(
+        session,
+        association,
+        resident=person,
+        latest=pickup_at + timedelta(hours=1),
+        source=RequestSource.PHONE,
+        status=RequestStatus.OPEN,
+    )
     match = bookings.propose(
         session,
         ride,
@@ -52,9 +53,9 @@ def state(db, match_id):
         return match.status, ride.status, ride.unmatched_reason, seats
 
 
-def test_a_proposal_unanswered_for_12_hours_expires_and_gives_the_seat_back(db, session, lot):
+def test_a_proposal_unanswered_for_12_hours_expires_and_gives_the_seat_back(db, session, association):
     clock = FrozenClock(paris(2026, 11, 23, 10).astimezone(UTC))
-    match = proposal(session, lot, clock, pickup_at=paris(2026, 12, 1, 8))
+    match = proposal(session, association, clock, pickup_at=paris(2026, 12, 1, 8))
     clock.advance(hours=11, minutes=59)
     tick(db, clock)
     assert state(db, match.id)[0] is MatchStatus.PROPOSED
@@ -67,9 +68,9 @@ def test_a_proposal_unanswered_for_12_hours_expires_and_gives_the_seat_back(db, 
     assert len(audits(db, "match.expired")) == 1
 
 
-def test_the_resident_is_told_a_coordinator_will_look_but_not_at_night(db, session, lot):
+def test_the_resident_is_told_a_coordinator_will_look_but_not_at_night(db, session, association):
     clock = FrozenClock(paris(2026, 11, 23, 10).astimezone(UTC))
-    match = proposal(session, lot, clock, pickup_at=paris(2026, 12, 1, 8))
+    match = proposal(session, association, clock, pickup_at=paris(2026, 12, 1, 8))
     key = f"match:{match.id}:expired"
     clock.current = paris(2026, 11, 23, 22, 0).astimezone(UTC)  # expired at 22:00
     tick(db, clock)
@@ -81,9 +82,9 @@ def test_the_resident_is_told_a_coordinator_will_look_but_not_at_night(db, sessi
     assert queued(db)[key].body.startswith("Votre trajet du mardi 1er déc. n'a pas été confirmé à temps.")
 
 
-def test_an_accepted_proposal_the_passenger_never_confirms_expires_too(db, session, lot):
+def test_an_accepted_proposal_the_passenger_never_confirms_expires_too(db, session, association):
     clock = FrozenClock(paris(2026, 11, 23, 10).astimezone(UTC))
-    match = proposal(session, lot, clock, pickup_at=paris(2026, 12, 1, 8))
+    match = proposal(session, association, clock, pickup_at=paris(2026, 12, 1, 8))
     bookings.transition(session, match, MatchStatus.ACCEPTED, actor="driver:1", clock=clock)
     session.commit()
     clock.advance(hours=12)
@@ -93,9 +94,9 @@ def test_an_accepted_proposal_the_passenger_never_confirms_expires_too(db, sessi
     assert state(db, match.id)[0] is MatchStatus.EXPIRED
 
 
-def test_the_timeout_is_a_setting(db, session, lot):
+def test_the_timeout_is_a_setting(db, session, association):
     clock = FrozenClock(paris(2026, 11, 23, 10).astimezone(UTC))
-    match = proposal(session, lot, clock, pickup_at=paris(2026, 12, 1, 8))
+    match = proposal(session, association, clock, pickup_at=paris(2026, 12, 1, 8))
     clock.advance(hours=2)
 
     tick(db, clock, "expire_proposals", settings=Settings(proposal_timeout_hours=2))
@@ -103,10 +104,15 @@ def test_the_timeout_is_a_setting(db, session, lot):
     assert state(db, match.id)[0] is MatchStatus.EXPIRED
 
 
-def test_an_open_request_past_its_time_becomes_unmet_demand_keeping_its_reason(db, session, lot):
+def test_an_open_request_past_its_time_becomes_unmet_demand_keeping_its_reason(db, session, association):
     clock = FrozenClock(paris(2026, 11, 23, 10).astimezone(UTC))
-    ride = request(
-        session, lot, resident(session, lot), latest=paris(2026, 11, 23, 11), status=RequestStatus.OPEN
+    ride = add_request(
+        session,
+        association,
+        resident=add_resident(session, association),
+        source=RequestSource.PHONE,
+        latest=paris(2026, 11, 23, 11),
+        status=RequestStatus.OPEN,
     )
     ride.unmatched_reason = "no_driver_nearby"
     session.commit()
@@ -120,9 +126,11 @@ def test_an_open_request_past_its_time_becomes_unmet_demand_keeping_its_reason(d
     assert (ride.status, ride.unmatched_reason) == (RequestStatus.EXPIRED, "no_driver_nearby")
 
 
-def test_a_confirmed_trip_is_completed_once_its_dropoff_time_has_passed(db, session, lot):
+def test_a_confirmed_trip_is_completed_once_its_dropoff_time_has_passed(db, session, association):
     clock = FrozenClock(paris(2026, 11, 30, 10).astimezone(UTC))
-    match = trip(session, lot, pickup_at=paris(2026, 11, 30, 10), booked_at=paris(2026, 11, 20, 9))
+    match = add_trip(
+        session, association, pickup_at=paris(2026, 11, 30, 10), booked_at=paris(2026, 11, 20, 9)
+    )
     session.commit()
     tick(db, clock, "complete_trips")
     assert state(db, match.id)[0] is MatchStatus.CONFIRMED
@@ -133,11 +141,11 @@ def test_a_confirmed_trip_is_completed_once_its_dropoff_time_has_passed(db, sess
     assert state(db, match.id)[:2] == (MatchStatus.COMPLETED, RequestStatus.DONE)
 
 
-def test_only_confirmed_trips_are_completed(db, session, lot):
+def test_only_confirmed_trips_are_completed(db, session, association):
     clock = FrozenClock(paris(2026, 11, 30, 12).astimezone(UTC))
-    cancelled = trip(
+    cancelled = add_trip(
         session,
-        lot,
+        association,
         pickup_at=paris(2026, 11, 30, 10),
         booked_at=paris(2026, 11, 20, 9),
         status=MatchStatus.CANCELLED,

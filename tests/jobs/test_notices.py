@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from jobkit import association, audits, outbox, queued, tick, trip
+from support.factories import add_trip
+from support.jobkit import audits, outbox, queued, tick
 
 from carpool.clock import PARIS, FrozenClock
 from carpool.models import Request
@@ -16,13 +17,10 @@ def paris(*args: int) -> datetime:
     return datetime(*args, tzinfo=PARIS)
 
 
-@pytest.fixture
-def lot(session):
-    yield association(session)
-
-
-def test_a_confirmed_match_gets_both_confirmations_once_however_often_the_job_runs(db, session, lot, clock):
-    match = trip(session, lot, pickup_at=paris(2026, 11, 30, 10), booked_at=clock.now())
+def test_a_confirmed_match_gets_both_confirmations_once_however_often_the_job_runs(
+    db, session, association, clock
+):
+    match = add_trip(session, association, pickup_at=paris(2026, 11, 30, 10), booked_at=clock.now())
     session.commit()
 
     tick(db, clock)
@@ -31,8 +29,8 @@ def test_a_confirmed_match_gets_both_confirmations_once_however_often_the_job_ru
     assert set(queued(db)) == {f"match:{match.id}:confirmed:passenger", f"match:{match.id}:confirmed:driver"}
 
 
-def test_confirmations_queued_by_the_sms_conversation_are_not_queued_again(db, session, lot, clock):
-    match = trip(session, lot, pickup_at=paris(2026, 11, 30, 10), booked_at=clock.now())
+def test_confirmations_queued_by_the_sms_conversation_are_not_queued_again(db, session, association, clock):
+    match = add_trip(session, association, pickup_at=paris(2026, 11, 30, 10), booked_at=clock.now())
     reminders.enqueue_confirmation(session, reminders.booking_of(session, match))
     session.commit()
     before = {k: r.id for k, r in queued(db).items()}
@@ -42,9 +40,11 @@ def test_confirmations_queued_by_the_sms_conversation_are_not_queued_again(db, s
     assert {k: r.id for k, r in queued(db).items()} == before
 
 
-def test_the_eve_reminder_leaves_at_18h_the_day_before_to_passenger_and_driver(db, session, lot):
+def test_the_eve_reminder_leaves_at_18h_the_day_before_to_passenger_and_driver(db, session, association):
     clock = FrozenClock(paris(2026, 11, 29, 17, 59).astimezone(UTC))
-    match = trip(session, lot, pickup_at=paris(2026, 11, 30, 10), booked_at=paris(2026, 11, 20, 9))
+    match = add_trip(
+        session, association, pickup_at=paris(2026, 11, 30, 10), booked_at=paris(2026, 11, 20, 9)
+    )
     session.commit()
     eve = {f"match:{match.id}:reminder:eve", f"match:{match.id}:reminder:eve:driver"}
 
@@ -59,9 +59,11 @@ def test_the_eve_reminder_leaves_at_18h_the_day_before_to_passenger_and_driver(d
     )
 
 
-def test_the_one_hour_reminder_goes_to_the_passenger_one_hour_before(db, session, lot):
+def test_the_one_hour_reminder_goes_to_the_passenger_one_hour_before(db, session, association):
     clock = FrozenClock(paris(2026, 11, 30, 8, 59).astimezone(UTC))
-    match = trip(session, lot, pickup_at=paris(2026, 11, 30, 10), booked_at=paris(2026, 11, 20, 9))
+    match = add_trip(
+        session, association, pickup_at=paris(2026, 11, 30, 10), booked_at=paris(2026, 11, 20, 9)
+    )
     session.commit()
     key = f"match:{match.id}:reminder:1h"
 
@@ -91,9 +93,9 @@ def test_nothing_but_the_early_reminder_leaves_between_21h_and_8h():
     assert reminders.after_quiet_hours(paris(2026, 11, 30, 20, 59)) == paris(2026, 11, 30, 20, 59)
 
 
-def test_a_booking_made_after_the_reminder_time_gets_no_reminder(db, session, lot):
+def test_a_booking_made_after_the_reminder_time_gets_no_reminder(db, session, association):
     clock = FrozenClock(paris(2026, 11, 29, 19).astimezone(UTC))
-    match = trip(session, lot, pickup_at=paris(2026, 11, 30, 10), booked_at=clock.now())
+    match = add_trip(session, association, pickup_at=paris(2026, 11, 30, 10), booked_at=clock.now())
     session.commit()
 
     tick(db, clock)
@@ -102,10 +104,10 @@ def test_a_booking_made_after_the_reminder_time_gets_no_reminder(db, session, lo
 
 
 def first_queued(
-    db, session, lot, pickup: datetime, start: datetime, end: datetime, step: timedelta, kind: str
+    db, session, association, pickup: datetime, start: datetime, end: datetime, step: timedelta, kind: str
 ):
     """Tick every ``step`` from ``start`` to ``end``; when was ``kind`` queued and how many rows exist."""
-    match = trip(session, lot, pickup_at=pickup, booked_at=start - timedelta(days=5))
+    match = add_trip(session, association, pickup_at=pickup, booked_at=start - timedelta(days=5))
     session.commit()
     key = f"match:{match.id}:reminder:{kind}"
     clock = FrozenClock(start.astimezone(UTC))
@@ -119,13 +121,13 @@ def first_queued(
     return seen, len(rows)
 
 
-def test_a_reminder_due_at_2h30_on_the_night_clocks_go_back_is_sent_once(db, session, lot):
+def test_a_reminder_due_at_2h30_on_the_night_clocks_go_back_is_sent_once(db, session, association):
     # 25 October 2026: 03:00 CEST becomes 02:00 CET, so 02:30 happens twice; pickup 03:30 CET.
     pickup = datetime(2026, 10, 25, 2, 30, tzinfo=UTC)
     seen, count = first_queued(
         db,
         session,
-        lot,
+        association,
         pickup,
         datetime(2026, 10, 24, 23, 0, tzinfo=UTC),
         datetime(2026, 10, 25, 3, 0, tzinfo=UTC),
@@ -136,13 +138,13 @@ def test_a_reminder_due_at_2h30_on_the_night_clocks_go_back_is_sent_once(db, ses
     assert seen.astimezone(PARIS).strftime("%H:%M %Z") == "02:30 CET"
 
 
-def test_a_reminder_due_in_the_hour_skipped_in_spring_is_sent_once(db, session, lot):
+def test_a_reminder_due_in_the_hour_skipped_in_spring_is_sent_once(db, session, association):
     # 29 March 2026: 02:00 CET jumps to 03:00 CEST, 02:30 does not exist; pickup 03:30 CEST.
     pickup = paris(2026, 3, 29, 3, 30)
     seen, count = first_queued(
         db,
         session,
-        lot,
+        association,
         pickup,
         datetime(2026, 3, 28, 23, 0, tzinfo=UTC),
         datetime(2026, 3, 29, 2, 0, tzinfo=UTC),
@@ -162,11 +164,13 @@ def test_a_reminder_due_in_the_hour_skipped_in_spring_is_sent_once(db, session, 
         (paris(2026, 10, 26, 10), datetime(2026, 10, 25, 17, 0, tzinfo=UTC)),  # eve on the change day
     ],
 )
-def test_the_day_before_at_18h_is_18h_in_paris_across_clock_changes(db, session, lot, pickup, eve_utc):
+def test_the_day_before_at_18h_is_18h_in_paris_across_clock_changes(
+    db, session, association, pickup, eve_utc
+):
     seen, count = first_queued(
         db,
         session,
-        lot,
+        association,
         pickup,
         eve_utc - timedelta(hours=2),
         eve_utc + timedelta(hours=2),
@@ -180,12 +184,14 @@ class TestDownForSixHours:
     """Down from 14:00 to 20:00 on Monday 30 November; restarted at 20:00."""
 
     @pytest.fixture
-    def trips(self, db, session, lot):
+    def trips(self, db, session, association):
         booked = paris(2026, 11, 30, 8)  # after the eve of the first two trips
         trips = {
-            "past": trip(session, lot, pickup_at=paris(2026, 11, 30, 15), booked_at=booked),
-            "tonight": trip(session, lot, pickup_at=paris(2026, 11, 30, 20, 30), booked_at=booked),
-            "tomorrow": trip(session, lot, pickup_at=paris(2026, 12, 1, 10), booked_at=booked),
+            "past": add_trip(session, association, pickup_at=paris(2026, 11, 30, 15), booked_at=booked),
+            "tonight": add_trip(
+                session, association, pickup_at=paris(2026, 11, 30, 20, 30), booked_at=booked
+            ),
+            "tomorrow": add_trip(session, association, pickup_at=paris(2026, 12, 1, 10), booked_at=booked),
         }
         session.commit()
         clock = FrozenClock(paris(2026, 11, 30, 13, 55).astimezone(UTC))
@@ -211,9 +217,11 @@ class TestDownForSixHours:
         assert skipped == [(trips["past"], "reminder.1h")]
 
 
-def test_notices_to_the_passenger_name_the_resident_and_those_to_the_driver_do_not(db, session, lot):
+def test_notices_to_the_passenger_name_the_resident_and_those_to_the_driver_do_not(db, session, association):
     clock = FrozenClock(paris(2026, 11, 29, 18).astimezone(UTC))
-    match = trip(session, lot, pickup_at=paris(2026, 11, 30, 10), booked_at=paris(2026, 11, 20, 9))
+    match = add_trip(
+        session, association, pickup_at=paris(2026, 11, 30, 10), booked_at=paris(2026, 11, 20, 9)
+    )
     resident_id = session.get_one(Request, match.request_id).resident_id
     session.commit()
 

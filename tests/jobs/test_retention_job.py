@@ -6,20 +6,18 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from factories import add_driver
-from jobkit import association, resident
+from support.factories import add_driver, add_resident
 
 from carpool.jobs import run_job
-from carpool.models import AuditEvent, OutboundMessage, Request, Resident
+from carpool.models import AuditEvent, OutboundMessage, Request, RequestSource, RequestStatus, Resident
 from carpool.services import audit
 
 
 @pytest.fixture
-def people(db, session, clock):
-    lot = association(session)
+def people(db, session, clock, association):
     now = clock.now()
-    silent = resident(session, lot, last_contact_at=now - timedelta(days=731), notes="diabétique")
-    recent = resident(session, lot, last_contact_at=now - timedelta(days=30))
+    silent = add_resident(session, association, last_contact_at=now - timedelta(days=731), notes="diabétique")
+    recent = add_resident(session, association, last_contact_at=now - timedelta(days=30))
     session.add(AuditEvent(at=now - timedelta(days=400), actor="system", action="old.thing", details={}))
     audit.record(session, "system", "recent.thing")
     session.commit()
@@ -65,14 +63,19 @@ def test_a_second_run_finds_nothing_more(db, clock, people):
     assert "habitants anonymisés : 0" in run_job(db, "retention", clock).result
 
 
-def test_a_resident_with_a_trip_ahead_is_never_anonymised(db, session, clock, people):
-    from jobkit import request
+def test_a_resident_with_a_trip_ahead_is_never_anonymised(db, session, clock, association, people):
+    from support.factories import add_request
 
     silent, _recent = people
     person = session.get_one(Resident, silent)
-    lot_id = person.association_id
-    lot = type("Lot", (), {"id": lot_id})()
-    request(session, lot, person, latest=clock.now() + timedelta(days=2))
+    add_request(
+        session,
+        association,
+        resident=person,
+        latest=clock.now() + timedelta(days=2),
+        source=RequestSource.PHONE,
+        status=RequestStatus.MATCHED,
+    )
     session.commit()
 
     run_job(db, "retention", clock)

@@ -6,7 +6,7 @@ import subprocess
 import time
 
 import pytest
-from sendkit import CARPOOL
+from support.sendkit import CARPOOL
 
 from carpool.config import Settings
 from carpool.leader import leadership_for

@@ -24,9 +24,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from factories import add_driver
-from jobkit import association, resident, trip
-from sendkit import CARPOOL, dispatcher_env
+from support.factories import add_association, add_driver, add_resident, add_trip
+from support.sendkit import CARPOOL, dispatcher_env
 
 from carpool.clock import PARIS
 from carpool.db import make_engine
@@ -49,7 +48,7 @@ MIN_KILLS = 132 // STEPS_PER_KILL - 1  # 21
 # behind (see the closing note on SQLite) cannot reach the tests that follow.
 @pytest.fixture(scope="module")
 def database_url(database_factory):
-    from dbkit import migrated_database
+    from support.dbkit import migrated_database
 
     return migrated_database(database_factory)
 
@@ -64,17 +63,17 @@ def _shared_database(database_url):
 
 
 def week(session, rng: random.Random) -> None:
-    lot = association(session)
-    drivers = [add_driver(session, lot) for _ in range(25)]
-    people = [resident(session, lot) for _ in range(120)]
+    association = add_association(session)
+    drivers = [add_driver(session, association) for _ in range(25)]
+    people = [add_resident(session, association) for _ in range(120)]
     booked = START - timedelta(days=1)
     for n in range(TRIPS + PROPOSALS):
         day = START + timedelta(days=rng.randrange(1, 6))
         pickup = day + timedelta(hours=rng.choice([7, 7.5, 8, 9, 10, 11, 14, 15, 16, 17, 18, 22.5]))
         status = MatchStatus.CONFIRMED if n < TRIPS else MatchStatus.PROPOSED
-        trip(
+        add_trip(
             session,
-            lot,
+            association,
             pickup_at=pickup.astimezone(UTC),
             booked_at=booked,
             status=status,

@@ -1,9 +1,9 @@
-"""Fixtures for the matching tests (strategies live in matchkit.py)."""
+"""Fixtures for the matching tests (strategies live in support.matchkit)."""
 
 from __future__ import annotations
 
 import pytest
-from matchkit import communes
+from support.matchkit import communes
 
 from carpool.matching.model import Point
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from matchkit import BASES, PARAMS, PARIS, ROUTER, offers, requests, volunteers
+from support.matchkit import BASES, PARAMS, PARIS, ROUTER, offers, requests, volunteers
 
 from carpool.matching import MatchResult, Offer, Request, Volunteer, greedy_batch, match_batch
 from carpool.matching.feasibility import best_route

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from matchkit import BASES, PARAMS, PARIS, ROUTER, offers, requests
+from support.matchkit import BASES, PARAMS, PARIS, ROUTER, offers, requests
 
 from carpool.matching import CandidateIndex, Offer, Request
 from carpool.matching.model import to_min

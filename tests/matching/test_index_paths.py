@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
-from matchkit import PARAMS, PARIS, ROUTER
+from support.matchkit import PARAMS, PARIS, ROUTER
 
 from carpool.matching import CandidateIndex, Offer, Request
 from carpool.matching.index import DIAG_RADIUS_KM, DIAG_TIME_MIN, KM_PER_DEG

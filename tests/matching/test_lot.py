@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from matchkit import PARAMS, PARIS, ROUTER
+from support.matchkit import PARAMS, PARIS, ROUTER
 
 from carpool.gazetteer import read_places
 from carpool.matching import CandidateIndex, Offer, Request, match_batch

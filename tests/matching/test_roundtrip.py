@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from matchkit import BASES, PARAMS, ROUTER, offers, requests, volunteers
+from support.matchkit import BASES, PARAMS, ROUTER, offers, requests, volunteers
 
 from carpool.matching import Offer, Request, Slot, Volunteer, match_batch
 from carpool.matching.model import EPS_MIN, MatchResult, to_min

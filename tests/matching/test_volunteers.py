@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from matchkit import BASES, PARAMS, PARIS, ROUTER, requests, volunteers
+from support.matchkit import BASES, PARAMS, PARIS, ROUTER, requests, volunteers
 
 from carpool.matching import Request, Slot, Volunteer, match_batch
 from carpool.matching.oracle import oracle_verify, oracle_volunteer

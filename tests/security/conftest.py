@@ -1,30 +1,28 @@
 """Fixtures of the security tests: one account per role, and every kind of record a URL can name.
 
-The builders are those of the web tests (``drivers_kit``, ``coordkit``): their folders are put
-on the import path here so this folder also runs on its own.
+The rows come from ``support.factories``, as in the web tests.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pytest
+from support.drivers_kit import log_in
+from support.factories import (
+    CAHORS,
+    WHERE,
+    add_coordinator,
+    add_driver_account,
+    add_offer,
+    add_proposal,
+    add_resident,
+)
 
-WEB_TESTS = Path(__file__).resolve().parent.parent / "web"
-for folder in (WEB_TESTS, WEB_TESTS / "coordinators"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from coordkit import make_coordinator  # noqa: E402
-from drivers_kit import add_resident, log_in, make_association, make_driver, propose_passenger  # noqa: E402
-from factories import CAHORS, WHERE, add_offer  # noqa: E402
-
-from carpool.db import point  # noqa: E402
-from carpool.models import NamedPlace, Role, TimeOff, UserAccount  # noqa: E402
-from carpool.services import accounts, drivers  # noqa: E402
+from carpool.db import point
+from carpool.models import NamedPlace, Role, TimeOff, UserAccount
+from carpool.services import accounts, drivers
 
 
 @pytest.fixture(autouse=True)
@@ -51,19 +49,14 @@ def cheap_passwords(monkeypatch):
 
 
 @pytest.fixture
-def association(session):
-    return make_association(session)
-
-
-@pytest.fixture
 def driver(session, association, clock) -> UserAccount:
-    return make_driver(session, association, clock)
+    return add_driver_account(session, association, clock)
 
 
 @pytest.fixture
 def admin(session, association) -> UserAccount:
     """An admin: every coordinator page, settings and accounts included."""
-    return make_coordinator(session, association, role=Role.ADMIN)
+    return add_coordinator(session, association, role=Role.ADMIN)
 
 
 @pytest.fixture
@@ -103,7 +96,7 @@ def world(session, association, driver, admin, clock) -> World:
     driver_row = drivers.driver_of(session, driver)
     offer = add_offer(session, driver_row, day=date(2026, 12, 1))
     session.commit()
-    match = propose_passenger(session, association, driver, clock, offer=offer)
+    match = add_proposal(session, association, driver, clock, offer=offer)
     resident = add_resident(session, association, first_name="Marcel")
     place = NamedPlace(
         association_id=association.id,
@@ -114,7 +107,7 @@ def world(session, association, driver, admin, clock) -> World:
     )
     time_off = TimeOff(driver_id=driver_row.id, first_day=date(2026, 12, 20), last_day=date(2026, 12, 24))
     session.add_all([place, time_off])
-    other = make_coordinator(session, association, email="paul@example.org")
+    other = add_coordinator(session, association, email="paul@example.org")
     token, _secret = accounts.create_api_token(session, driver, "tests", clock)
     session.commit()
     return World(

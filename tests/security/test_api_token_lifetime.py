@@ -7,7 +7,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from drivers_kit import PASSWORD, log_in, text
+from support.drivers_kit import log_in, text
+from support.factories import PASSWORD
 
 from carpool.services import accounts
 

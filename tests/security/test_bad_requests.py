@@ -4,7 +4,7 @@ with a message, never a 500."""
 from __future__ import annotations
 
 import pytest
-from drivers_kit import text
+from support.drivers_kit import text
 
 from carpool.security import MAX_JSON_DEPTH
 

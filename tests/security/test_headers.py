@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from drivers_kit import PASSWORD
-from seckit import COORD_PREFIX, DRIVER_PREFIX, rules, url_for_rule
+from support.factories import PASSWORD
+from support.seckit import COORD_PREFIX, DRIVER_PREFIX, rules, url_for_rule
 
 from carpool import security
 

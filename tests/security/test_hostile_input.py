@@ -11,10 +11,11 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import PASSWORD, log_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from seckit import COORD_PREFIX, DRIVER_PREFIX, Form, forms_of, rules, url_for_rule
+from support.drivers_kit import log_in
+from support.factories import PASSWORD
+from support.seckit import COORD_PREFIX, DRIVER_PREFIX, Form, forms_of, rules, url_for_rule
 
 from carpool.models import Base, PhoneVerification, Resident, UserAccount
 

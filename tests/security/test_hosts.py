@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import count
+from support.drivers_kit import count
 
 from carpool import create_app
 from carpool.config import trusted_hosts

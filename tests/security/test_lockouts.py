@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from drivers_kit import PASSWORD, text
+from support.drivers_kit import text
+from support.factories import PASSWORD
 
 from carpool.services import accounts
 

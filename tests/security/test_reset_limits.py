@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import count, text
+from support.drivers_kit import count, text
 
 from carpool.models import OutboundMessage, PasswordResetRequest
 from carpool.services import accounts

@@ -4,8 +4,7 @@ and 12 h after the log-in whatever happens (issue 15, finding 6)."""
 from __future__ import annotations
 
 import pytest
-from coordkit import make_coordinator
-from drivers_kit import PASSWORD
+from support.factories import PASSWORD, add_coordinator
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
@@ -24,7 +23,7 @@ def is_logged_in(client, home: str) -> bool:
 @pytest.fixture
 def plain_coordinator(session, association):
     """A coordinator who does not see trip purposes: no second factor required."""
-    return make_coordinator(session, association, email="paul@example.org", sees_health_data=False)
+    return add_coordinator(session, association, email="paul@example.org", sees_health_data=False)
 
 
 @pytest.mark.parametrize(

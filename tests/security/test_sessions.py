@@ -4,10 +4,10 @@ unforgeable; log-in throttles shared by every worker process."""
 from __future__ import annotations
 
 import pytest
-from coordkit import second_factor
-from drivers_kit import PASSWORD
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
+from support.coordkit import second_factor
+from support.factories import PASSWORD
 
 from carpool.db import Database
 from carpool.services import accounts

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from fake_twilio import FakeTwilio
-from sendkit import make_backend, phone
+from support.fake_twilio import FakeTwilio
+from support.sendkit import make_backend, phone
 
 from carpool.db import Database
 from carpool.notify import outbox
 from carpool.notify.backends import TwilioBackend
-
-
-@pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sendkit import SENDER, make_backend, phone, row, rows
+from support.sendkit import SENDER, make_backend, phone, row, rows
 
 from carpool.models.messages import OutboundMessage, OutboundStatus
 from carpool.notify import dispatcher

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from sendkit import CARPOOL, dispatcher_env, rows
+from support.sendkit import CARPOOL, dispatcher_env, rows
 
 from carpool.models.messages import OutboundStatus
 

@@ -19,7 +19,7 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
-from sendkit import CARPOOL, dispatcher_env, rows
+from support.sendkit import CARPOOL, dispatcher_env, rows
 
 from carpool.models.messages import OutboundMessage, OutboundStatus
 
@@ -32,7 +32,7 @@ SEED = int(os.environ.get("KILL_SEED", "20261123"))  # `make soak` tries other s
 # behind (see the closing note on SQLite) cannot reach the tests that follow.
 @pytest.fixture(scope="module")
 def database_url(database_factory):
-    from dbkit import migrated_database
+    from support.dbkit import migrated_database
 
     return migrated_database(database_factory)
 

@@ -7,9 +7,9 @@ import time
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sendkit import rows
+from support.factories import add_resident
+from support.sendkit import rows
 
-from carpool.models import Association, Resident
 from carpool.models.messages import OutboundMessage, OutboundStatus
 from carpool.notify import outbox
 
@@ -46,21 +46,8 @@ def test_a_naive_not_before_is_refused(db, session, clock):
     raise AssertionError("naive not_before accepted")
 
 
-def test_a_resident_who_opted_out_gets_nothing_unless_the_caller_insists(db, session, clock):
-    association = Association(name="Lot solidaire")
-    session.add(association)
-    session.flush()
-    session.add(
-        Resident(
-            association_id=association.id,
-            phone="+33639980012",
-            first_name="Jeanne",
-            last_name="Martin",
-            home_commune_insee="46042",
-            sms_opted_out_at=clock.now() - timedelta(days=1),
-        )
-    )
-    session.flush()
+def test_a_resident_who_opted_out_gets_nothing_unless_the_caller_insists(db, session, association, clock):
+    add_resident(session, association, "+33639980012", sms_opted_out_at=clock.now() - timedelta(days=1))
     refused = outbox.enqueue(session, "reminder:1", "+33639980012", "Rappel")
     forced = outbox.enqueue(
         session, "stop:1", "+33639980012", "Désinscription confirmée", respect_opt_out=False

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
-from sendkit import SENDER, phone
+from support.sendkit import SENDER, phone
 
 from carpool.config import Settings
 from carpool.errors import StartupError

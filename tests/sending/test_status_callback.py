@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sendkit import row
+from support.sendkit import row
 
 from carpool.models.messages import OutboundStatus
 from carpool.notify.dispatcher import claim, record_sent, record_status

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from support.factories import add_association
 
 from carpool.errors import InvalidInput
-from carpool.models import ApiToken, Association, AuditEvent, Role, UserAccount
+from carpool.models import ApiToken, AuditEvent, Role, UserAccount
 from carpool.services import accounts
 from carpool.services.association_settings import (
     NewAccount,
@@ -21,14 +22,6 @@ from carpool.services.association_settings import (
 )
 
 PASSWORD = "cheval-agrafe-42"
-
-
-@pytest.fixture
-def association(session) -> Association:
-    association = Association(name="Lot Mobilité")
-    session.add(association)
-    session.flush()
-    return association
 
 
 @pytest.fixture
@@ -82,16 +75,16 @@ def test_changed_settings_are_audited_with_before_and_after(session, association
     ],
 )
 def test_out_of_bounds_settings_are_refused_and_nothing_changes(session, association, changes, field):
+    sms_number = association.sms_number
     with pytest.raises(InvalidInput) as refused:
         update_settings(session, association, settings(**changes), actor="user:1")
 
     assert field in refused.value.errors
-    assert association.rate_per_km == Decimal("0.320") and association.sms_number is None
+    assert association.rate_per_km == Decimal("0.320") and association.sms_number == sms_number
 
 
 def test_two_associations_cannot_share_an_sms_number(session, association):
-    session.add(Association(name="Argenteuil Solidarité", sms_number="+33712345678"))
-    session.flush()
+    add_association(session, "Argenteuil Solidarité", sms_number="+33712345678", phone=None)
 
     with pytest.raises(InvalidInput, match="autre association"):
         update_settings(session, association, settings(sms_number="07 12 34 56 78"), actor="user:1")

@@ -8,24 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from booking_race import try_to_book
-from factories import add_driver, add_offer, add_request
+from support.booking_race import try_to_book
+from support.factories import add_driver, add_offer, add_request
 
 from carpool.models import AuditEvent, Match, MatchStatus, Offer, Request, RequestStatus, Resident
 from carpool.services.bookings import SeatUnavailable, TransitionRefused, propose, transition
 
 
-@pytest.fixture
-def association(session):
-    from carpool.models import Association
-
-    association = Association(name="Lot Mobilité")
-    session.add(association)
-    session.commit()
-    return association
-
-
-def make_requests(session, association, count: int) -> list[Request]:
+def add_requests(session, association, count: int) -> list[Request]:
     requests = []
     for n in range(count):
         request = add_request(session, association)
@@ -64,7 +54,7 @@ def seats_left(db, offer_id: int) -> int:
 
 def test_a_proposal_holds_the_seats(db, session, association, clock):
     offer = add_offer(session, add_driver(session, association), seats=3)
-    (request,) = make_requests(session, association, 1)
+    (request,) = add_requests(session, association, 1)
 
     book(session, request, offer, clock)
     session.commit()
@@ -75,7 +65,7 @@ def test_a_proposal_holds_the_seats(db, session, association, clock):
 
 def test_the_last_seat_cannot_be_taken_twice_and_nothing_is_written(db, session, association, clock):
     offer = one_seat_offer(session, association)
-    first, second = make_requests(session, association, 2)
+    first, second = add_requests(session, association, 2)
     book(session, first, offer, clock)
     session.commit()
 
@@ -89,7 +79,7 @@ def test_the_last_seat_cannot_be_taken_twice_and_nothing_is_written(db, session,
 
 def test_fifty_threads_racing_for_the_last_seat_book_it_once(db, session, association, clock):
     offer = one_seat_offer(session, association)
-    requests = make_requests(session, association, 50)
+    requests = add_requests(session, association, 50)
     barrier = threading.Barrier(50)
 
     def attempt(request_id: int) -> bool:
@@ -110,7 +100,7 @@ def test_fifty_threads_racing_for_the_last_seat_book_it_once(db, session, associ
 
 def test_several_processes_racing_for_the_last_seat_book_it_once(db, database_url, session, association):
     offer = one_seat_offer(session, association)
-    requests = make_requests(session, association, 8)
+    requests = add_requests(session, association, 8)
     context = multiprocessing.get_context("spawn")
 
     with context.Pool(4) as pool:
@@ -124,7 +114,7 @@ def test_several_processes_racing_for_the_last_seat_book_it_once(db, database_ur
 
 def test_the_driver_accepts_then_the_passenger_confirms(db, session, association, clock):
     offer = add_offer(session, add_driver(session, association))
-    (request,) = make_requests(session, association, 1)
+    (request,) = add_requests(session, association, 1)
     match = book(session, request, offer, clock)
 
     transition(session, match, MatchStatus.ACCEPTED, actor="driver:1", clock=clock)
@@ -142,7 +132,7 @@ def test_the_driver_accepts_then_the_passenger_confirms(db, session, association
 
 def test_a_confirmed_match_cannot_go_back_to_proposed(session, association, clock):
     offer = add_offer(session, add_driver(session, association))
-    (request,) = make_requests(session, association, 1)
+    (request,) = add_requests(session, association, 1)
     match = book(session, request, offer, clock)
     transition(session, match, MatchStatus.ACCEPTED, actor="driver:1", clock=clock)
 
@@ -152,7 +142,7 @@ def test_a_confirmed_match_cannot_go_back_to_proposed(session, association, cloc
 
 def test_cancelling_gives_the_seats_back_and_reopens_the_request(db, session, association, clock):
     offer = add_offer(session, add_driver(session, association), seats=2)
-    (request,) = make_requests(session, association, 1)
+    (request,) = add_requests(session, association, 1)
     match = book(session, request, offer, clock)
 
     transition(
@@ -167,7 +157,7 @@ def test_cancelling_gives_the_seats_back_and_reopens_the_request(db, session, as
 
 def test_twenty_accept_clicks_at_once_accept_the_match_once(db, session, association, clock):
     offer = add_offer(session, add_driver(session, association))
-    (request,) = make_requests(session, association, 1)
+    (request,) = add_requests(session, association, 1)
     match_id = book(session, request, offer, clock).id
     session.commit()
     barrier = threading.Barrier(20)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from factories import SERVICE_NUMBER, add_association, add_resident, new_message_sid
+from support.factories import SERVICE_NUMBER, add_association, add_resident, new_message_sid
 
 from carpool.errors import InvalidInput
-from carpool.models import Association, AuditEvent, InboundMessage, Resident, Role, UserAccount
+from carpool.models import AuditEvent, InboundMessage, Resident, Role, UserAccount
 from carpool.services import board, desk
 from carpool.services.sms_inbound import handle_inbound
 
@@ -15,23 +15,16 @@ UNKNOWN = "+33639985555"
 
 
 @pytest.fixture
-def lot(session) -> Association:
-    association = add_association(session)
-    session.commit()
-    return association
-
-
-@pytest.fixture
-def jeanne(session, lot) -> Resident:
-    resident = add_resident(session, lot, phone="+33639981234")
+def jeanne(session, association) -> Resident:
+    resident = add_resident(session, association, phone="+33639981234")
     session.commit()
     return resident
 
 
 @pytest.fixture
-def claire(session, lot) -> UserAccount:
+def claire(session, association) -> UserAccount:
     user = UserAccount(
-        email="claire@example.org", password_hash="x", role=Role.COORDINATOR, association_id=lot.id
+        email="claire@example.org", password_hash="x", role=Role.COORDINATOR, association_id=association.id
     )
     session.add(user)
     session.commit()
@@ -55,13 +48,13 @@ def audited(session, action: str) -> int:
     )
 
 
-def test_each_kind_of_text_that_needs_a_person_is_listed_with_why(session, clock, lot, jeanne):
+def test_each_kind_of_text_that_needs_a_person_is_listed_with_why(session, clock, association, jeanne):
     texted(session, clock, UNKNOWN, "bonjour je voudrais un taxi")
     texted(session, clock, jeanne.phone, "AIDE")
     texted(session, clock, jeanne.phone, "blablabla")
     texted(session, clock, jeanne.phone, "toujours rien")  # the second text not understood escalates
 
-    shown = desk.messages_to_handle(session, lot.id).shown
+    shown = desk.messages_to_handle(session, association.id).shown
 
     assert [(m.who, m.reason, m.text) for m in shown] == [
         ("Jeanne Delpech", "message non compris", "toujours rien"),
@@ -70,23 +63,25 @@ def test_each_kind_of_text_that_needs_a_person_is_listed_with_why(session, clock
     ]
 
 
-def test_an_unknown_senders_number_is_never_given_in_full(session, clock, lot):
+def test_an_unknown_senders_number_is_never_given_in_full(session, clock, association):
     texted(session, clock, UNKNOWN, "rappelez moi")
 
-    (message,) = desk.messages_to_handle(session, lot.id).shown
+    (message,) = desk.messages_to_handle(session, association.id).shown
 
     assert message.phone is None and message.resident_id is None
     assert "5555" not in message.who and "39 98" not in message.who
 
 
-def test_texts_the_service_understood_are_not_listed(session, clock, lot, jeanne):
+def test_texts_the_service_understood_are_not_listed(session, clock, association, jeanne):
     texted(session, clock, jeanne.phone, "STOP")
     texted(session, clock, jeanne.phone, "START")
 
-    assert desk.messages_to_handle(session, lot.id).total == 0
+    assert desk.messages_to_handle(session, association.id).total == 0
 
 
-def test_a_handled_text_leaves_the_list_and_a_second_click_changes_nothing(session, clock, lot, claire):
+def test_a_handled_text_leaves_the_list_and_a_second_click_changes_nothing(
+    session, clock, association, claire
+):
     message = texted(session, clock, UNKNOWN, "allo")
 
     first = desk.mark_handled(session, message, user_id=claire.id, clock=clock)
@@ -98,25 +93,27 @@ def test_a_handled_text_leaves_the_list_and_a_second_click_changes_nothing(sessi
 
     assert (first, second) == (True, False)
     assert message.handled_at == handled_at and message.handled_by_id == claire.id
-    assert desk.messages_to_handle(session, lot.id).total == 0
+    assert desk.messages_to_handle(session, association.id).total == 0
     assert audited(session, "sms.handled") == 1
 
 
-def test_a_call_back_shows_the_residents_phone_and_who_calls_once(session, clock, lot, jeanne, claire):
+def test_a_call_back_shows_the_residents_phone_and_who_calls_once(
+    session, clock, association, jeanne, claire
+):
     message = texted(session, clock, jeanne.phone, "AIDE")
-    (before,) = desk.messages_to_handle(session, lot.id).shown
+    (before,) = desk.messages_to_handle(session, association.id).shown
 
     planned = [desk.plan_callback(session, message, user_id=claire.id, clock=clock) for _ in range(2)]
     session.commit()
 
-    (after,) = desk.messages_to_handle(session, lot.id).shown
+    (after,) = desk.messages_to_handle(session, association.id).shown
     assert planned == [True, False]
     assert before.phone is None
     assert (after.phone, after.callback_by) == (jeanne.phone, "claire@example.org")
     assert audited(session, "sms.callback_planned") == 1
 
 
-def test_nobody_can_promise_to_call_an_unknown_number(session, clock, lot, claire):
+def test_nobody_can_promise_to_call_an_unknown_number(session, clock, association, claire):
     message = texted(session, clock, UNKNOWN, "allo")
 
     with pytest.raises(InvalidInput):
@@ -126,21 +123,20 @@ def test_nobody_can_promise_to_call_an_unknown_number(session, clock, lot, clair
     assert session.get_one(InboundMessage, message.id).callback_at is None
 
 
-def test_another_associations_texts_are_not_listed(session, clock, lot, jeanne):
-    other = Association(name="Argenteuil Solidarité", sms_number="01 39 98 00 02")
-    session.add(other)
+def test_another_associations_texts_are_not_listed(session, clock, association, jeanne):
+    other = add_association(session, "Argenteuil Solidarité", sms_number="01 39 98 00 02", phone=None)
     session.commit()
     texted(session, clock, jeanne.phone, "AIDE")
 
     assert desk.messages_to_handle(session, other.id).total == 0
 
 
-def test_the_week_board_counts_every_text_and_shows_the_newest(session, clock, lot):
+def test_the_week_board_counts_every_text_and_shows_the_newest(session, clock, association):
     for n in range(4):
         texted(session, clock, f"+3363998555{n}", "allo")
 
-    week = board.week(session, lot.id, clock.now())
-    waiting = desk.messages_to_handle(session, lot.id, limit=2)
+    week = board.week(session, association.id, clock.now())
+    waiting = desk.messages_to_handle(session, association.id, limit=2)
 
     assert week.messages_to_handle == 4 and len(week.to_handle) == 4
     assert waiting.total == 4

@@ -6,24 +6,16 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
-from factories import CAJARC, GOURDON, PARIS, TUESDAY, add_driver, add_offer, add_request
+from support.factories import CAJARC, GOURDON, PARIS, TUESDAY, add_driver, add_offer, add_request
 
 from carpool.clock import FrozenClock
-from carpool.models import Association, AvailabilitySlot, Offer, TimeOff, VettingStatus
+from carpool.models import AvailabilitySlot, Offer, TimeOff, VettingStatus
 from carpool.services import matching
 
 
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 11, 30, 9, 0, tzinfo=PARIS))
-
-
-@pytest.fixture
-def association(session) -> Association:
-    association = Association(name="Lot Mobilité")
-    session.add(association)
-    session.flush()
-    return association
 
 
 def test_a_figeac_cahors_driver_is_offered_to_a_cajarc_resident(session, association, clock):

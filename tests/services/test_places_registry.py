@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from factories import CAHORS, FIGEAC, WHERE
+from support.factories import CAHORS, FIGEAC, WHERE, add_association
 
 from carpool.db import lon_lat
 from carpool.errors import InvalidInput
-from carpool.models import Association, AuditEvent, NamedPlace
+from carpool.models import AuditEvent, NamedPlace
 from carpool.services import places
 from carpool.services.places_registry import (
     PlaceInput,
@@ -18,14 +18,6 @@ from carpool.services.places_registry import (
     restore_place,
     update_place,
 )
-
-
-@pytest.fixture
-def association(session) -> Association:
-    association = Association(name="Lot Mobilité")
-    session.add(association)
-    session.flush()
-    return association
 
 
 def pharmacy(**changes) -> PlaceInput:
@@ -86,9 +78,7 @@ def test_two_places_of_one_association_cannot_share_a_name(session, association)
 
 
 def test_another_association_may_use_the_same_name(session, association):
-    other = Association(name="Argenteuil Solidarité")
-    session.add(other)
-    session.flush()
+    other = add_association(session, "Argenteuil Solidarité", sms_number=None, phone=None)
     create_place(session, association.id, pharmacy(), actor="user:1")
 
     assert create_place(session, other.id, pharmacy(), actor="user:2").association_id == other.id

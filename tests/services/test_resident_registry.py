@@ -6,12 +6,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from factories import CAHORS, CAJARC, WHERE, add_driver, add_texts
+from support.factories import CAHORS, CAJARC, WHERE, add_association, add_driver, add_request, add_texts
 
 from carpool.db import point
 from carpool.errors import InvalidInput
 from carpool.models import (
-    Association,
     AuditEvent,
     Conversation,
     InboundMessage,
@@ -32,19 +31,8 @@ PHONE = "+33639971234"  # details()' number, as stored
 
 
 @pytest.fixture
-def lot(session):
-    association = Association(name="Lot Mobilité")
-    session.add(association)
-    session.flush()
-    return association
-
-
-@pytest.fixture
 def elsewhere(session):
-    association = Association(name="Argenteuil Solidarité")
-    session.add(association)
-    session.flush()
-    return association
+    return add_association(session, "Argenteuil Solidarité", sms_number=None, phone=None)
 
 
 def details(**fields) -> ResidentInput:
@@ -62,23 +50,17 @@ def add(session, association, clock, **fields) -> Resident:
 
 
 def ask(session, association, person, *, at, status=RequestStatus.OPEN, purpose=Purpose.MEDICAL) -> Request:
-    request = Request(
-        association_id=association.id,
-        resident_id=person.id,
-        pickup_commune_insee=CAJARC,
-        pickup_point=point(*WHERE[CAJARC]),
-        dropoff_commune_insee=CAHORS,
-        dropoff_point=point(*WHERE[CAHORS]),
-        earliest=at - timedelta(hours=2),
+    return add_request(
+        session,
+        association,
+        resident=person,
         latest=at,
+        window=timedelta(hours=2),
         purpose=purpose,
         source=RequestSource.PHONE,
         status=status,
         note="rendez-vous chez le cardiologue",
     )
-    session.add(request)
-    session.flush()
-    return request
 
 
 def drive(session, association, request, *, status=MatchStatus.CONFIRMED) -> Match:
@@ -100,54 +82,54 @@ def drive(session, association, request, *, status=MatchStatus.CONFIRMED) -> Mat
 
 
 @pytest.fixture
-def people(session, lot, elsewhere, clock):
-    helene = add(session, lot, clock)
-    jean = add(session, lot, clock, first_name="Jean", last_name="Delpech", phone="0639975678")
+def people(session, association, elsewhere, clock):
+    helene = add(session, association, clock)
+    jean = add(session, association, clock, first_name="Jean", last_name="Delpech", phone="0639975678")
     stranger = add(session, elsewhere, clock, first_name="Hélène", last_name="Autre", phone="0639970000")
     return helene, jean, stranger
 
 
 @pytest.mark.parametrize("typed", ["helene", "HÉLÈNE", "hel", "Lacombe Hélène", "lacombe", "Lacomb"])
-def test_search_finds_a_name_whatever_the_accents_and_case(session, lot, people, typed):
-    assert [r.first_name for r in residents.search(session, lot.id, typed)] == ["Hélène"]
+def test_search_finds_a_name_whatever_the_accents_and_case(session, association, people, typed):
+    assert [r.first_name for r in residents.search(session, association.id, typed)] == ["Hélène"]
 
 
-def test_search_forgives_a_typo_in_a_long_name(session, lot, people):
-    assert [r.last_name for r in residents.search(session, lot.id, "Delpeche")] == ["Delpech"]
+def test_search_forgives_a_typo_in_a_long_name(session, association, people):
+    assert [r.last_name for r in residents.search(session, association.id, "Delpeche")] == ["Delpech"]
 
 
 @pytest.mark.parametrize(
     "typed", ["06 39 97 12 34", "+33639971234", "0639971234", "06.39.97.12.34", "1234", "06 39 97 1"]
 )
-def test_search_finds_a_phone_number_in_any_format(session, lot, people, typed):
-    assert [r.first_name for r in residents.search(session, lot.id, typed)] == ["Hélène"]
+def test_search_finds_a_phone_number_in_any_format(session, association, people, typed):
+    assert [r.first_name for r in residents.search(session, association.id, typed)] == ["Hélène"]
 
 
-def test_search_never_shows_another_associations_residents(session, lot, people):
-    assert residents.search(session, lot.id, "0639970000") == []
-    assert [r.last_name for r in residents.search(session, lot.id, "hélène")] == ["Lacombe"]
+def test_search_never_shows_another_associations_residents(session, association, people):
+    assert residents.search(session, association.id, "0639970000") == []
+    assert [r.last_name for r in residents.search(session, association.id, "hélène")] == ["Lacombe"]
 
 
-def test_search_leaves_out_erased_residents(session, lot, people, clock):
+def test_search_leaves_out_erased_residents(session, association, people, clock):
     helene, _, _ = people
     residents.erase(session, helene, actor=ACTOR, now=clock.now())
 
-    assert residents.search(session, lot.id, "hélène") == []
-    assert residents.search(session, lot.id, "anon") == []
+    assert residents.search(session, association.id, "hélène") == []
+    assert residents.search(session, association.id, "anon") == []
 
 
-def test_search_respects_the_limit(session, lot, clock):
+def test_search_respects_the_limit(session, association, clock):
     for n in range(5):
-        add(session, lot, clock, phone=f"06399780{n:02d}")
+        add(session, association, clock, phone=f"06399780{n:02d}")
 
-    assert len(residents.search(session, lot.id, "Lacombe", limit=3)) == 3
+    assert len(residents.search(session, association.id, "Lacombe", limit=3)) == 3
 
 
-def test_a_page_of_the_registry_counts_everyone_but_shows_one_page(session, lot, clock):
+def test_a_page_of_the_registry_counts_everyone_but_shows_one_page(session, association, clock):
     for n in range(7):
-        add(session, lot, clock, last_name=f"Nom{n}", phone=f"06399780{n:02d}")
+        add(session, association, clock, last_name=f"Nom{n}", phone=f"06399780{n:02d}")
 
-    found = residents.page(session, lot.id, number=2, size=3)
+    found = residents.page(session, association.id, number=2, size=3)
 
     assert (found.total, found.pages) == (7, 3)
     assert [row.resident.last_name for row in found.rows] == ["Nom3", "Nom4", "Nom5"]
@@ -206,11 +188,11 @@ def brute_force_ranking(session, association_id: int, text: str) -> list[int]:
 
 
 @pytest.fixture
-def crowd(session, lot, elsewhere, clock):
+def crowd(session, association, elsewhere, clock):
     for n, (first, last) in enumerate(NAMES):
         session.add(
             Resident(
-                association_id=lot.id,
+                association_id=association.id,
                 phone=f"+336399790{n:02d}",
                 first_name=first,
                 last_name=last,
@@ -222,22 +204,22 @@ def crowd(session, lot, elsewhere, clock):
 
 
 @pytest.mark.parametrize("typed", TYPED)
-def test_the_search_ranks_names_as_scoring_every_resident_would(session, lot, crowd, typed):
-    expected = brute_force_ranking(session, lot.id, typed)
+def test_the_search_ranks_names_as_scoring_every_resident_would(session, association, crowd, typed):
+    expected = brute_force_ranking(session, association.id, typed)
 
-    assert residents._matching_ids(session, lot.id, typed) == expected
+    assert residents._matching_ids(session, association.id, typed) == expected
 
 
-def test_the_ranking_test_is_not_empty(session, lot, crowd):
-    found = {typed: residents._matching_ids(session, lot.id, typed) for typed in TYPED}
+def test_the_ranking_test_is_not_empty(session, association, crowd):
+    found = {typed: residents._matching_ids(session, association.id, typed) for typed in TYPED}
 
     assert sum(len(ids) > 1 for ids in found.values()) >= 10  # ties and rankings are exercised
     assert found["zzz"] == [] and found["-"] == []
 
 
-def test_a_name_holding_the_internal_separator_is_still_found(session, lot, crowd):
+def test_a_name_holding_the_internal_separator_is_still_found(session, association, crowd):
     odd = Resident(
-        association_id=lot.id,
+        association_id=association.id,
         phone="+33639979999",
         first_name="Jean\x1fLuc",
         last_name="Delpech",
@@ -246,85 +228,85 @@ def test_a_name_holding_the_internal_separator_is_still_found(session, lot, crow
     session.add(odd)
     session.flush()
 
-    found = residents._matching_ids(session, lot.id, "delpech")
+    found = residents._matching_ids(session, association.id, "delpech")
 
     assert odd.id in found
-    assert found == brute_force_ranking(session, lot.id, "delpech")
+    assert found == brute_force_ranking(session, association.id, "delpech")
 
 
-def test_a_corrected_name_is_found_under_the_new_name_only(session, lot, people, clock):
+def test_a_corrected_name_is_found_under_the_new_name_only(session, association, people, clock):
     helene, _, _ = people
-    residents.search(session, lot.id, "lacombe")  # the old name folded and cached
+    residents.search(session, association.id, "lacombe")  # the old name folded and cached
     residents.update(session, helene, details(last_name="Vidal"), actor=ACTOR, now=clock.now())
 
-    assert [r.id for r in residents.search(session, lot.id, "vidal")] == [helene.id]
-    assert residents.search(session, lot.id, "lacombe") == []
+    assert [r.id for r in residents.search(session, association.id, "vidal")] == [helene.id]
+    assert residents.search(session, association.id, "lacombe") == []
 
 
 # --- create and update -----------------------------------------------------------------------
 
 
-def test_create_stores_the_number_in_international_form_and_the_consent_time(session, lot, clock):
-    person = add(session, lot, clock, consent=True)
+def test_create_stores_the_number_in_international_form_and_the_consent_time(session, association, clock):
+    person = add(session, association, clock, consent=True)
 
     assert person.phone == "+33639971234"
     assert person.home_commune_insee == CAJARC
     assert person.consent_at == clock.now()
 
 
-def test_create_without_consent_leaves_it_unrecorded(session, lot, clock):
-    assert add(session, lot, clock).consent_at is None
+def test_create_without_consent_leaves_it_unrecorded(session, association, clock):
+    assert add(session, association, clock).consent_at is None
 
 
-def test_create_is_audited(session, lot, clock):
-    person = add(session, lot, clock)
+def test_create_is_audited(session, association, clock):
+    person = add(session, association, clock)
 
     event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "resident.created")).one()
-    assert (event.actor, event.subject_id, event.association_id) == (ACTOR, person.id, lot.id)
+    assert (event.actor, event.subject_id, event.association_id) == (ACTOR, person.id, association.id)
 
 
-def test_create_reports_every_bad_field_in_french(session, lot, clock):
+def test_create_reports_every_bad_field_in_french(session, association, clock):
     with pytest.raises(InvalidInput) as refused:
-        add(session, lot, clock, first_name=" ", phone="05 65 00 00 00", home_commune="Atlantis")
+        add(session, association, clock, first_name=" ", phone="05 65 00 00 00", home_commune="Atlantis")
 
     assert set(refused.value.errors) == {"first_name", "phone", "home_commune"}
     assert "portable" in refused.value.errors["phone"]
     assert "Atlantis" in refused.value.errors["home_commune"]
 
 
-def test_a_number_already_in_the_registry_is_refused_with_the_name_of_its_holder(session, lot, clock):
-    add(session, lot, clock)
+def test_a_number_already_in_the_registry_is_refused_with_the_name_of_its_holder(session, association, clock):
+    add(session, association, clock)
 
     with pytest.raises(InvalidInput) as refused:
-        add(session, lot, clock, first_name="Autre", phone="+33 6 39 97 12 34")
+        add(session, association, clock, first_name="Autre", phone="+33 6 39 97 12 34")
 
     assert "Hélène Lacombe" in refused.value.errors["phone"]
 
 
 def test_a_number_held_in_another_association_is_refused_without_naming_anyone(
-    session, lot, elsewhere, clock
+    session, association, elsewhere, clock
 ):
     add(session, elsewhere, clock)
 
     with pytest.raises(InvalidInput) as refused:
-        add(session, lot, clock, first_name="Autre")
+        add(session, association, clock, first_name="Autre")
 
     assert "déjà enregistré" in refused.value.errors["phone"]
     assert "Hélène" not in refused.value.errors["phone"]
 
 
-def test_a_drivers_number_is_refused_for_a_resident_and_nothing_is_saved(session, lot, clock):
-    driver = add_driver(session, lot)
+def test_a_drivers_number_is_refused_for_a_resident_and_nothing_is_saved(session, association, clock):
+    driver = add_driver(session, association)
 
     with pytest.raises(InvalidInput) as refused:
-        add(session, lot, clock, phone=driver.phone)
+        add(session, association, clock, phone=driver.phone)
 
     assert "conducteur" in refused.value.errors["phone"]
     assert session.scalar(sa.select(sa.func.count()).select_from(Resident)) == 0
 
 
-def test_update_changes_the_details_and_audits_the_field_names_only(session, lot, clock):
-    person = add(session, lot, clock)
+def test_update_changes_the_details_and_audits_the_field_names_only(session, association, clock):
+    person = add(session, association, clock)
     person.home_point = point(*WHERE[CAJARC])
 
     residents.update(
@@ -352,16 +334,16 @@ def test_update_changes_the_details_and_audits_the_field_names_only(session, lot
     assert "Lacombe-Vidal" not in str(event.details)
 
 
-def test_update_keeps_its_own_number(session, lot, clock):
-    person = add(session, lot, clock)
+def test_update_keeps_its_own_number(session, association, clock):
+    person = add(session, association, clock)
 
     residents.update(session, person, details(notes="Sonner fort"), actor=ACTOR, now=clock.now())
 
     assert person.notes == "Sonner fort"
 
 
-def test_opting_out_and_back_is_recorded_and_audited(session, lot, clock):
-    person = add(session, lot, clock)
+def test_opting_out_and_back_is_recorded_and_audited(session, association, clock):
+    person = add(session, association, clock)
 
     residents.set_opt_out(session, person, True, actor=ACTOR, now=clock.now())
     assert person.sms_opted_out_at == clock.now()
@@ -375,11 +357,13 @@ def test_opting_out_and_back_is_recorded_and_audited(session, lot, clock):
 # --- export ----------------------------------------------------------------------------------
 
 
-def test_the_export_holds_the_profile_trips_texts_and_history(session, lot, clock):
-    person = add(session, lot, clock, notes="Sonner fort")
-    request = ask(session, lot, person, at=clock.now() + timedelta(days=3), status=RequestStatus.MATCHED)
-    drive(session, lot, request)
-    add_texts(session, lot, person)
+def test_the_export_holds_the_profile_trips_texts_and_history(session, association, clock):
+    person = add(session, association, clock, notes="Sonner fort")
+    request = ask(
+        session, association, person, at=clock.now() + timedelta(days=3), status=RequestStatus.MATCHED
+    )
+    drive(session, association, request)
+    add_texts(session, association, person)
 
     data = residents.export(session, person, actor=ACTOR)
 
@@ -393,24 +377,30 @@ def test_the_export_holds_the_profile_trips_texts_and_history(session, lot, cloc
 
 
 def test_the_export_leaves_out_texts_of_the_number_from_before_the_resident_was_registered(
-    session, lot, clock
+    session, association, clock
 ):
     session.add_all(
         [
-            InboundMessage(message_sid="SMearly", association_id=lot.id, from_phone=PHONE, body="Allo ?"),
-            OutboundMessage(idempotency_key="early", association_id=lot.id, to_phone=PHONE, body="Inconnu"),
+            InboundMessage(
+                message_sid="SMearly", association_id=association.id, from_phone=PHONE, body="Allo ?"
+            ),
+            OutboundMessage(
+                idempotency_key="early", association_id=association.id, to_phone=PHONE, body="Inconnu"
+            ),
         ]
     )
     session.flush()
-    person = add(session, lot, clock)
+    person = add(session, association, clock)
 
     data = residents.export(session, person, actor=ACTOR)
 
     assert (data["sms_received"], data["sms_sent"]) == ([], [])
 
 
-def test_the_export_leaves_out_the_resident_texts_another_association_sent(session, lot, elsewhere, clock):
-    person = add(session, lot, clock)
+def test_the_export_leaves_out_the_resident_texts_another_association_sent(
+    session, association, elsewhere, clock
+):
+    person = add(session, association, clock)
     session.add(
         OutboundMessage(
             idempotency_key="elsewhere", association_id=elsewhere.id, resident_id=person.id, to_phone=PHONE
@@ -421,8 +411,8 @@ def test_the_export_leaves_out_the_resident_texts_another_association_sent(sessi
     assert residents.export(session, person, actor=ACTOR)["sms_sent"] == []
 
 
-def test_the_export_is_audited(session, lot, clock):
-    person = add(session, lot, clock)
+def test_the_export_is_audited(session, association, clock):
+    person = add(session, association, clock)
 
     residents.export(session, person, actor=ACTOR)
 
@@ -434,19 +424,21 @@ def test_the_export_is_audited(session, lot, clock):
 
 
 @pytest.fixture
-def history(session, lot, clock):
+def history(session, association, clock):
     """Hélène with a trip done, one cancelled, one request waiting, and texts both ways."""
-    person = add(session, lot, clock, notes="Diabétique", uses_wheelchair=True, consent=True)
-    done = ask(session, lot, person, at=clock.now() - timedelta(days=10), status=RequestStatus.DONE)
-    drive(session, lot, done, status=MatchStatus.COMPLETED)
-    cancelled = ask(session, lot, person, at=clock.now() - timedelta(days=5), status=RequestStatus.CANCELLED)
-    drive(session, lot, cancelled, status=MatchStatus.CANCELLED)
-    waiting = ask(session, lot, person, at=clock.now() + timedelta(days=4))
-    add_texts(session, lot, person)
+    person = add(session, association, clock, notes="Diabétique", uses_wheelchair=True, consent=True)
+    done = ask(session, association, person, at=clock.now() - timedelta(days=10), status=RequestStatus.DONE)
+    drive(session, association, done, status=MatchStatus.COMPLETED)
+    cancelled = ask(
+        session, association, person, at=clock.now() - timedelta(days=5), status=RequestStatus.CANCELLED
+    )
+    drive(session, association, cancelled, status=MatchStatus.CANCELLED)
+    waiting = ask(session, association, person, at=clock.now() + timedelta(days=4))
+    add_texts(session, association, person)
     return person, waiting
 
 
-def test_erasure_removes_what_identifies_the_resident(session, lot, clock, history):
+def test_erasure_removes_what_identifies_the_resident(session, association, clock, history):
     person, _ = history
 
     residents.erase(session, person, actor=ACTOR, now=clock.now())
@@ -457,7 +449,7 @@ def test_erasure_removes_what_identifies_the_resident(session, lot, clock, histo
     assert person.erased_at == clock.now()
 
 
-def test_erasure_empties_the_texts_and_forgets_the_conversation(session, lot, clock, history):
+def test_erasure_empties_the_texts_and_forgets_the_conversation(session, association, clock, history):
     person, _ = history
     phone = person.phone
 
@@ -474,7 +466,7 @@ def test_erasure_empties_the_texts_and_forgets_the_conversation(session, lot, cl
     assert set(session.scalars(sa.select(Match.cancel_reason))) == {None}
 
 
-def test_erasure_keeps_the_trips_for_the_statistics(session, lot, clock, history):
+def test_erasure_keeps_the_trips_for_the_statistics(session, association, clock, history):
     person, waiting = history
 
     residents.erase(session, person, actor=ACTOR, now=clock.now())
@@ -485,19 +477,21 @@ def test_erasure_keeps_the_trips_for_the_statistics(session, lot, clock, history
     assert session.scalar(sa.select(sa.func.count()).select_from(Match)) == 2
 
 
-def test_erasure_is_audited_under_the_coordinator(session, lot, clock, history):
+def test_erasure_is_audited_under_the_coordinator(session, association, clock, history):
     person, _ = history
 
     residents.erase(session, person, actor=ACTOR, now=clock.now())
 
     event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "resident.erased")).one()
-    assert (event.actor, event.subject_id, event.association_id) == (ACTOR, person.id, lot.id)
+    assert (event.actor, event.subject_id, event.association_id) == (ACTOR, person.id, association.id)
 
 
-def test_erasure_waits_until_an_engaged_driver_is_released(session, lot, clock):
-    person = add(session, lot, clock)
-    ahead = ask(session, lot, person, at=clock.now() + timedelta(days=2), status=RequestStatus.MATCHED)
-    drive(session, lot, ahead, status=MatchStatus.ACCEPTED)
+def test_erasure_waits_until_an_engaged_driver_is_released(session, association, clock):
+    person = add(session, association, clock)
+    ahead = ask(
+        session, association, person, at=clock.now() + timedelta(days=2), status=RequestStatus.MATCHED
+    )
+    drive(session, association, ahead, status=MatchStatus.ACCEPTED)
 
     with pytest.raises(InvalidInput) as refused:
         residents.erase(session, person, actor=ACTOR, now=clock.now())
@@ -506,18 +500,18 @@ def test_erasure_waits_until_an_engaged_driver_is_released(session, lot, clock):
     assert person.first_name == "Hélène"
 
 
-def test_an_erased_resident_can_no_longer_be_changed(session, lot, clock):
-    person = add(session, lot, clock)
+def test_an_erased_resident_can_no_longer_be_changed(session, association, clock):
+    person = add(session, association, clock)
     residents.erase(session, person, actor=ACTOR, now=clock.now())
 
     with pytest.raises(InvalidInput):
         residents.update(session, person, details(), actor=ACTOR, now=clock.now())
 
 
-def test_the_number_of_an_erased_resident_can_be_registered_again(session, lot, clock):
-    person = add(session, lot, clock)
+def test_the_number_of_an_erased_resident_can_be_registered_again(session, association, clock):
+    person = add(session, association, clock)
     residents.erase(session, person, actor=ACTOR, now=clock.now())
 
-    again = add(session, lot, clock)
+    again = add(session, association, clock)
 
     assert again.phone == "+33639971234" and again.id != person.id

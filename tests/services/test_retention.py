@@ -7,15 +7,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from carpool.models import Association, InboundMessage, OutboundMessage, OutboundStatus
+from carpool.models import InboundMessage, OutboundMessage, OutboundStatus
 from carpool.services.retention import purge_sms_bodies
 
 
 @pytest.fixture
-def messages(session, clock):
-    association = Association(name="Lot Mobilité", sms_retention_days=30)
-    session.add(association)
-    session.flush()
+def messages(session, clock, association):
+    association.sms_retention_days = 30
     old, recent = clock.now() - timedelta(days=31), clock.now() - timedelta(days=29)
     rows = {
         "old_sent": OutboundMessage(

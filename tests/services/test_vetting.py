@@ -6,11 +6,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from factories import CAHORS, FIGEAC, PARIS, add_driver, add_offer, add_request
+from support.factories import CAHORS, FIGEAC, PARIS, add_driver, add_offer, add_request
 
 from carpool.clock import FrozenClock
 from carpool.errors import InvalidInput
-from carpool.models import Association, AuditEvent, VettingStatus
+from carpool.models import AuditEvent, VettingStatus
 from carpool.services import matching
 from carpool.services.vetting import (
     Validity,
@@ -27,14 +27,6 @@ TODAY = date(2026, 11, 30)
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 11, 30, 9, 0, tzinfo=PARIS))
-
-
-@pytest.fixture
-def association(session) -> Association:
-    association = Association(name="Lot Mobilité")
-    session.add(association)
-    session.flush()
-    return association
 
 
 def vet(**changes) -> VettingInput:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from drivers_kit import log_in, make_association, make_driver
-
-
-@pytest.fixture
-def association(session):
-    return make_association(session)
+from support.drivers_kit import log_in
+from support.factories import add_driver_account
 
 
 @pytest.fixture
 def user(session, association, clock):
-    return make_driver(session, association, clock)
+    return add_driver_account(session, association, clock)
 
 
 @pytest.fixture

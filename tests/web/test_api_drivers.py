@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import add_resident, count, log_in, make_driver, one, propose_passenger
+from support.drivers_kit import count, log_in, one
+from support.factories import add_driver_account, add_proposal, add_resident
 
 from carpool.models import ApiToken, AvailabilitySlot, Driver, Match, MatchStatus, Offer, OfferStatus, TimeOff
 from carpool.services import accounts
@@ -33,7 +34,7 @@ def auth(session, user, clock):
 
 @pytest.fixture
 def other_auth(session, association, clock):
-    other = make_driver(session, association, clock, email="marc@example.org", phone="06 39 98 10 02")
+    other = add_driver_account(session, association, clock, email="marc@example.org", phone="06 39 98 10 02")
     return token_for(session, other, clock)
 
 
@@ -157,7 +158,7 @@ def test_changing_an_offer_partially(client, session, auth):
 def test_cancelling_with_a_passenger_needs_a_reason(client, session, association, user, auth, clock):
     (created,) = client.post("/api/v1/offers", json=OFFER, headers=auth).get_json()["offers"]
     offer = one(session, sa.select(Offer))
-    match = propose_passenger(session, association, user, clock, offer=offer)
+    match = add_proposal(session, association, user, clock, offer=offer)
 
     refused = client.post(f"/api/v1/offers/{created['id']}/cancel", json={}, headers=auth)
     done = client.post(f"/api/v1/offers/{created['id']}/cancel", json={"reason": "Malade"}, headers=auth)
@@ -171,7 +172,7 @@ def test_cancelling_with_a_passenger_needs_a_reason(client, session, association
 
 def test_accepting_a_passenger_reveals_their_phone(client, session, association, user, auth, clock):
     resident = add_resident(session, association, first_name="Odette", wheelchair=True)
-    match = propose_passenger(session, association, user, clock, resident=resident)
+    match = add_proposal(session, association, user, clock, resident=resident)
 
     listed = client.get("/api/v1/matches", headers=auth).get_json()["matches"]
     accepted = client.post(f"/api/v1/matches/{match.id}/accept", headers=auth)
@@ -199,7 +200,7 @@ def test_accepting_a_passenger_reveals_their_phone(client, session, association,
 
 
 def test_declining_a_passenger(client, session, association, user, auth, clock):
-    match = propose_passenger(session, association, user, clock)
+    match = add_proposal(session, association, user, clock)
 
     response = client.post(f"/api/v1/matches/{match.id}/decline", headers=auth)
 
@@ -226,7 +227,7 @@ def test_another_drivers_records_are_not_found(
     ]
     offer = one(session, sa.select(Offer))
     resident = add_resident(session, association, first_name="Odette")
-    match = propose_passenger(session, association, user, clock, offer=offer, resident=resident)
+    match = add_proposal(session, association, user, clock, offer=offer, resident=resident)
     period = TimeOff(driver_id=user.driver_id, first_day=date(2026, 12, 20), last_day=date(2026, 12, 24))
     session.add(period)
     session.commit()

@@ -10,18 +10,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import PASSWORD, add_resident, make_association, make_driver, propose_passenger, sent_code
+from support.factories import PASSWORD, add_driver_account, add_proposal, add_resident, sent_code
 
 from carpool.models import AvailabilitySlot, Driver, Offer, TimeOff, UserAccount, VettingStatus
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def association(db):
-    with db.session() as session:
-        association = make_association(session, name="Lot Mobilité Solidaire")
-    return association
 
 
 def accessible(page, axe_violations, screenshot, name: str) -> None:
@@ -74,7 +67,7 @@ def test_sign_up_get_vetted_offer_a_ride_and_accept_a_passenger(
         offer = session.scalars(sa.select(Offer)).one()
         account = session.scalars(sa.select(UserAccount)).one()
         resident = add_resident(session, association, first_name="Odette", walker=True)
-        propose_passenger(
+        add_proposal(
             session,
             association,
             account,
@@ -102,7 +95,7 @@ def test_a_wrong_offer_shows_the_error_next_to_the_field(
     page, live_server, db, association, clock, axe_violations, screenshot
 ):
     with db.session() as session:
-        make_driver(session, association, clock)
+        add_driver_account(session, association, clock)
     log_in_through_the_page(page, live_server)
 
     page.goto(live_server + "/conducteurs/trajets/nouveau")
@@ -130,7 +123,7 @@ def test_declaring_weekly_slots_and_time_off(
     page, live_server, db, association, clock, axe_violations, screenshot
 ):
     with db.session() as session:
-        make_driver(session, association, clock)
+        add_driver_account(session, association, clock)
     log_in_through_the_page(page, live_server)
 
     page.get_by_role("link", name="Je suis disponible").click()
@@ -166,7 +159,7 @@ def test_mileage_and_account_pages_are_accessible(
     page, live_server, db, association, clock, axe_violations, screenshot
 ):
     with db.session() as session:
-        make_driver(session, association, clock)
+        add_driver_account(session, association, clock)
     log_in_through_the_page(page, live_server)
 
     page.get_by_role("link", name="Indemnités").click()
@@ -186,7 +179,7 @@ def test_driver_pages_fit_a_phone_and_200_percent_zoom(
     browser, live_server, db, association, clock, screenshot, width, zoom, path
 ):
     with db.session() as session:
-        make_driver(session, association, clock)
+        add_driver_account(session, association, clock)
     context = browser.new_context(viewport={"width": width, "height": 800}, locale="fr-FR")
     page = context.new_page()
     log_in_through_the_page(page, live_server)
@@ -204,7 +197,7 @@ def test_driver_pages_fit_a_phone_and_200_percent_zoom(
 
 def test_the_offer_form_works_with_the_keyboard_only(page, live_server, db, association, clock):
     with db.session() as session:
-        make_driver(session, association, clock)
+        add_driver_account(session, association, clock)
     log_in_through_the_page(page, live_server)
     page.goto(live_server + "/conducteurs/trajets/nouveau")
 

@@ -6,19 +6,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import (
-    FIRST_PHONE,
-    PASSWORD,
-    count,
-    csrf_token,
-    log_in,
-    make_association,
-    make_driver,
-    one,
-    prove_phone_on_the_web,
-    sent_code,
-    text,
-)
+from support.drivers_kit import count, csrf_token, log_in, one, prove_phone_on_the_web, text
+from support.factories import FIRST_PHONE, PASSWORD, add_association, add_driver_account, sent_code
 
 from carpool.models import (
     Association,
@@ -123,7 +112,7 @@ def test_passwords_that_differ_are_refused(client, no_csrf, session, association
 
 
 def test_an_email_already_used_is_refused(client, no_csrf, session, association, clock, proven):
-    make_driver(session, association, clock, email="sophie.delmas@example.org", phone="06 39 98 10 09")
+    add_driver_account(session, association, clock, email="sophie.delmas@example.org", phone="06 39 98 10 09")
 
     response = client.post("/conducteurs/inscription", data=SIGN_UP)
 
@@ -133,7 +122,8 @@ def test_an_email_already_used_is_refused(client, no_csrf, session, association,
 
 
 def test_with_several_associations_the_driver_chooses_one(client, no_csrf, session, association, proven):
-    other = make_association(session, name="Val-d'Oise Solidaire")
+    other = add_association(session, name="Val-d'Oise Solidaire")
+    session.commit()
 
     missing = client.post("/conducteurs/inscription", data=SIGN_UP)
     chosen = client.post("/conducteurs/inscription", data={**SIGN_UP, "association_id": str(other.id)})

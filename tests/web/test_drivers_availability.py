@@ -6,7 +6,8 @@ from datetime import date, time
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import count, log_in, make_driver, one, text
+from support.drivers_kit import count, log_in, one, text
+from support.factories import add_driver_account
 
 from carpool.models import AvailabilitySlot, Driver, TimeOff
 
@@ -157,7 +158,7 @@ def test_bad_time_off_is_refused(driver_client, session, first, last, message):
 
 
 def test_another_drivers_time_off_cannot_be_removed(client, no_csrf, session, association, user, clock):
-    other = make_driver(session, association, clock, email="marc@example.org", phone="06 39 98 10 02")
+    other = add_driver_account(session, association, clock, email="marc@example.org", phone="06 39 98 10 02")
     period = TimeOff(driver_id=user.driver_id, first_day=date(2026, 12, 20), last_day=date(2026, 12, 24))
     session.add(period)
     session.commit()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import FIRST_PHONE, count, one, prove_phone_on_the_web, text
+from support.drivers_kit import count, one, prove_phone_on_the_web, text
+from support.factories import FIRST_PHONE
 from test_drivers_account import SIGN_UP
 
 from carpool.models import Driver

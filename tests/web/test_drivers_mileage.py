@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import log_in, make_driver, propose_passenger, text
-from factories import CAHORS, CAJARC, FIGEAC, WHERE
+from support.drivers_kit import log_in, text
+from support.factories import CAHORS, CAJARC, FIGEAC, WHERE, add_driver_account, add_proposal
 
 from carpool.clock import PARIS
 from carpool.matching import haversine_km
@@ -17,7 +17,7 @@ from carpool.services import bookings, mileage
 
 
 def completed(session, association, user, clock, when: datetime) -> Match:
-    match = propose_passenger(session, association, user, clock, pickup_at=when)
+    match = add_proposal(session, association, user, clock, pickup_at=when)
     for status in (MatchStatus.ACCEPTED, MatchStatus.CONFIRMED, MatchStatus.COMPLETED):
         bookings.transition(session, match, status, actor="test", clock=clock)
     session.commit()
@@ -47,7 +47,7 @@ def test_a_volunteer_trip_counts_the_loop_from_home_at_the_association_rate(
 
 
 def test_only_completed_trips_count(session, association, user, clock):
-    propose_passenger(session, association, user, clock, pickup_at=datetime(2026, 11, 25, 9, 0, tzinfo=PARIS))
+    add_proposal(session, association, user, clock, pickup_at=datetime(2026, 11, 25, 9, 0, tzinfo=PARIS))
 
     statement = mileage.statement(
         session, session.get_one(Driver, user.driver_id), datetime(2026, 11, 1).date()
@@ -85,7 +85,7 @@ def test_a_nonsense_month_shows_the_current_one(client, session, user):
 
 def test_an_other_drivers_trips_are_not_in_my_statement(client, session, association, user, clock):
     completed(session, association, user, clock, datetime(2026, 11, 25, 9, 0, tzinfo=PARIS))
-    other = make_driver(session, association, clock, email="marc@example.org", phone="06 39 98 10 02")
+    other = add_driver_account(session, association, clock, email="marc@example.org", phone="06 39 98 10 02")
     log_in(client, other)
 
     page = text(client.get("/conducteurs/indemnites?mois=2026-11"))

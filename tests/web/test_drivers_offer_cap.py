@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import OFFER_FORM, count, log_in, make_driver, text
+from support.drivers_kit import OFFER_FORM, count, log_in, text
+from support.factories import add_driver_account
 
 from carpool.models import Offer, VettingStatus
 from carpool.services import accounts, drivers
@@ -16,7 +17,7 @@ API_OFFER = {"origin": "Figeac", "destination": "Cahors", "date": "2026-12-01", 
 
 @pytest.fixture
 def pending(session, association, clock):
-    return make_driver(session, association, clock, vetting=VettingStatus.PENDING)
+    return add_driver_account(session, association, clock, vetting=VettingStatus.PENDING)
 
 
 @pytest.fixture

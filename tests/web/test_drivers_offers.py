@@ -8,16 +8,8 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import (
-    OFFER_FORM,
-    add_resident,
-    count,
-    log_in,
-    make_driver,
-    one,
-    propose_passenger,
-    text,
-)
+from support.drivers_kit import OFFER_FORM, count, log_in, one, text
+from support.factories import add_driver_account, add_proposal, add_resident
 
 from carpool.clock import PARIS
 from carpool.models import (
@@ -41,7 +33,7 @@ OFFER = {**OFFER_FORM, "comment": "Je peux attendre pendant le rendez-vous."}
 
 @pytest.fixture
 def other_user(session, association, clock):
-    return make_driver(
+    return add_driver_account(
         session, association, clock, email="marc@example.org", phone="06 39 98 10 02", first_name="Marc"
     )
 
@@ -199,7 +191,7 @@ def test_editing_an_offer_changes_it(driver_client, session, user, clock):
 
 def test_with_passengers_the_time_and_place_cannot_move(driver_client, session, association, user, clock):
     offer = an_offer(session, user, clock)
-    propose_passenger(session, association, user, clock, offer=offer)
+    add_proposal(session, association, user, clock, offer=offer)
 
     moved = driver_client.post(f"/conducteurs/trajets/{offer.id}/modifier", data={**OFFER, "depart": "11:00"})
     too_few = driver_client.post(f"/conducteurs/trajets/{offer.id}/modifier", data={**OFFER, "seats": "0"})
@@ -214,7 +206,7 @@ def test_with_passengers_the_time_and_place_cannot_move(driver_client, session, 
 
 def test_seats_cannot_drop_below_those_already_promised(driver_client, session, association, user, clock):
     offer = an_offer(session, user, clock, destination="Centre hospitalier de Cahors")
-    propose_passenger(session, association, user, clock, offer=offer, passengers=2)
+    add_proposal(session, association, user, clock, offer=offer, passengers=2)
     form = {**OFFER, "day": "2026-12-01", "depart": "08:00", "flex_min": "15"}
 
     refused = driver_client.post(f"/conducteurs/trajets/{offer.id}/modifier", data={**form, "seats": "1"})
@@ -240,7 +232,7 @@ def test_cancelling_an_offer_without_passengers(driver_client, session, user, cl
 
 def test_cancelling_with_passengers_asks_for_a_reason(driver_client, session, association, user, clock):
     offer = an_offer(session, user, clock)
-    propose_passenger(session, association, user, clock, offer=offer)
+    add_proposal(session, association, user, clock, offer=offer)
 
     page = driver_client.get(f"/conducteurs/trajets/{offer.id}/annuler")
     response = driver_client.post(f"/conducteurs/trajets/{offer.id}/annuler", data={"reason": "  "})
@@ -255,8 +247,8 @@ def test_cancelling_with_passengers_tells_each_of_them_and_the_coordinator(
     driver_client, session, association, user, clock
 ):
     offer = an_offer(session, user, clock)
-    first = propose_passenger(session, association, user, clock, offer=offer)
-    second = propose_passenger(session, association, user, clock, offer=offer)
+    first = add_proposal(session, association, user, clock, offer=offer)
+    second = add_proposal(session, association, user, clock, offer=offer)
     driver_client.post(f"/conducteurs/passagers/{first.id}/accepter")
 
     response = driver_client.post(
@@ -295,7 +287,7 @@ def test_the_sms_a_cancelled_offer_sends_passengers_name_them_and_not_the_coordi
     driver_client, session, association, user, clock
 ):
     offer = an_offer(session, user, clock)
-    match = propose_passenger(session, association, user, clock, offer=offer)
+    match = add_proposal(session, association, user, clock, offer=offer)
     resident_id = one(session, sa.select(Request)).resident_id
 
     driver_client.post(f"/conducteurs/trajets/{offer.id}/annuler", data={"reason": "Voiture en panne"})
@@ -315,7 +307,7 @@ def test_a_proposed_passenger_shows_what_the_driver_needs_but_not_the_phone(
     driver_client, session, association, user, clock
 ):
     resident = add_resident(session, association, first_name="Odette", walker=True)
-    propose_passenger(session, association, user, clock, resident=resident)
+    add_proposal(session, association, user, clock, resident=resident)
 
     page = text(driver_client.get("/conducteurs/"))
 
@@ -331,7 +323,7 @@ def test_accepting_a_passenger_who_chose_the_driver_confirms_the_ride(
     driver_client, session, association, user, clock
 ):
     resident = add_resident(session, association, first_name="Odette")
-    match = propose_passenger(session, association, user, clock, resident=resident)
+    match = add_proposal(session, association, user, clock, resident=resident)
 
     response = driver_client.post(f"/conducteurs/passagers/{match.id}/accepter")
 
@@ -356,7 +348,7 @@ def test_accepting_a_passenger_who_chose_the_driver_confirms_the_ride(
 def test_accepting_a_coordinator_proposal_waits_for_the_passenger(
     driver_client, session, association, user, clock
 ):
-    match = propose_passenger(session, association, user, clock, actor="user:1")
+    match = add_proposal(session, association, user, clock, actor="user:1")
 
     driver_client.post(f"/conducteurs/passagers/{match.id}/accepter")
 
@@ -367,7 +359,7 @@ def test_accepting_a_coordinator_proposal_waits_for_the_passenger(
 def test_declining_a_passenger_puts_the_request_back_and_tells_them(
     driver_client, session, association, user, clock
 ):
-    match = propose_passenger(session, association, user, clock)
+    match = add_proposal(session, association, user, clock)
 
     response = driver_client.post(f"/conducteurs/passagers/{match.id}/refuser")
 
@@ -380,7 +372,7 @@ def test_declining_a_passenger_puts_the_request_back_and_tells_them(
 def test_the_sms_telling_a_passenger_of_a_decline_names_them(
     driver_client, session, association, user, clock
 ):
-    match = propose_passenger(session, association, user, clock)
+    match = add_proposal(session, association, user, clock)
 
     driver_client.post(f"/conducteurs/passagers/{match.id}/refuser")
 
@@ -389,7 +381,7 @@ def test_the_sms_telling_a_passenger_of_a_decline_names_them(
 
 
 def test_answering_twice_is_refused_politely(driver_client, session, association, user, clock):
-    match = propose_passenger(session, association, user, clock)
+    match = add_proposal(session, association, user, clock)
     driver_client.post(f"/conducteurs/passagers/{match.id}/refuser")
 
     response = driver_client.post(f"/conducteurs/passagers/{match.id}/accepter", follow_redirects=True)
@@ -399,9 +391,11 @@ def test_answering_twice_is_refused_politely(driver_client, session, association
 
 
 def test_a_pending_driver_never_sees_residents(client, no_csrf, session, association, clock):
-    pending = make_driver(session, association, clock, email="new@example.org", vetting=VettingStatus.PENDING)
+    pending = add_driver_account(
+        session, association, clock, email="new@example.org", vetting=VettingStatus.PENDING
+    )
     resident = add_resident(session, association, first_name="Odette")
-    match = propose_passenger(session, association, pending, clock, resident=resident)
+    match = add_proposal(session, association, pending, clock, resident=resident)
     log_in(client, pending)
 
     page = text(client.get("/conducteurs/"))
@@ -414,7 +408,9 @@ def test_a_pending_driver_never_sees_residents(client, no_csrf, session, associa
 
 
 def test_a_pending_driver_can_offer_rides(client, no_csrf, session, association, clock):
-    pending = make_driver(session, association, clock, email="new@example.org", vetting=VettingStatus.PENDING)
+    pending = add_driver_account(
+        session, association, clock, email="new@example.org", vetting=VettingStatus.PENDING
+    )
     log_in(client, pending)
 
     assert client.post("/conducteurs/trajets/nouveau", data=OFFER).status_code == 303
@@ -441,7 +437,7 @@ def test_another_drivers_offer_or_passenger_is_not_found(
 ):
     offer = an_offer(session, user, clock, comment="Secret de Sophie")
     resident = add_resident(session, association, first_name="Odette")
-    match = propose_passenger(session, association, user, clock, offer=offer, resident=resident)
+    match = add_proposal(session, association, user, clock, offer=offer, resident=resident)
     log_in(client, other_user)
 
     response = getattr(client, method)(
@@ -466,7 +462,7 @@ def test_another_drivers_rides_never_appear_in_my_pages(
 ):
     offer = an_offer(session, user, clock, comment="Secret de Sophie")
     resident = add_resident(session, association, first_name="Odette")
-    match = propose_passenger(session, association, user, clock, offer=offer, resident=resident)
+    match = add_proposal(session, association, user, clock, offer=offer, resident=resident)
     offer_service.accept(session, session.get_one(Driver, user.driver_id), match.id, clock)
     session.commit()
     log_in(client, other_user)
@@ -491,7 +487,7 @@ def test_another_drivers_rides_never_appear_in_my_pages(
 
 
 def test_fifty_clicks_on_accept_at_once_accept_once(app, no_csrf, session, association, user, clock):
-    match = propose_passenger(session, association, user, clock, actor="user:1")
+    match = add_proposal(session, association, user, clock, actor="user:1")
     clients = [app.test_client() for _ in range(50)]
     for each in clients:
         log_in(each, user)
@@ -514,9 +510,7 @@ def test_fifty_drivers_cancelling_and_accepting_at_once_never_leave_a_passenger_
     app, no_csrf, session, association, user, clock
 ):
     offer = an_offer(session, user, clock)
-    matches = [
-        propose_passenger(session, association, user, clock, offer=offer, actor="user:1") for _ in range(3)
-    ]
+    matches = [add_proposal(session, association, user, clock, offer=offer, actor="user:1") for _ in range(3)]
     clients = [app.test_client() for _ in range(50)]
     for each in clients:
         log_in(each, user)
@@ -551,7 +545,7 @@ def test_a_passenger_answered_while_the_driver_cancels_the_offer_is_cancelled_to
     the cancel's read of the matches and its write. The cancel must still win and end every match;
     the answer waits for it, then is refused politely (on SQLite, BEGIN IMMEDIATE already serialises)."""
     offer = an_offer(session, user, clock)
-    match = propose_passenger(session, association, user, clock, offer=offer, actor="user:1")
+    match = add_proposal(session, association, user, clock, offer=offer, actor="user:1")
     driver_id, offer_id, match_id, request_id = user.driver_id, offer.id, match.id, match.request_id
     session.commit()
     outcome: list[object] = []
@@ -603,7 +597,7 @@ def test_the_places_endpoint_suggests_communes_and_named_places(driver_client):
 
 def test_history_lists_past_passengers_and_cancelled_offers(driver_client, session, association, user, clock):
     offer = an_offer(session, user, clock)
-    match = propose_passenger(
+    match = add_proposal(
         session, association, user, clock, resident=add_resident(session, association, first_name="Odette")
     )
     driver_client.post(f"/conducteurs/passagers/{match.id}/refuser")

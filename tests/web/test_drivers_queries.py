@@ -13,8 +13,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import add_resident, propose_passenger
-from factories import TUESDAY, WHERE, add_offer
+from support.factories import TUESDAY, WHERE, add_offer, add_proposal, add_resident
 
 from carpool.db import point
 from carpool.models import Commune, Driver, NamedPlace, Request
@@ -67,7 +66,7 @@ def add_rides(session, association, user, clock, how_many: int, start: int) -> l
         if n % 2:
             offer.destination_place_id = named[n % len(named)].id
         session.commit()
-        match = propose_passenger(
+        match = add_proposal(
             session, association, user, clock, offer=offer, resident=add_resident(session, association)
         )
         request = session.get_one(Request, match.request_id)

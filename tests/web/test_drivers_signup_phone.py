@@ -9,7 +9,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import FIRST_PHONE, PASSWORD, count, make_driver, prove_phone_on_the_web, sent_code, text
+from support.drivers_kit import count, prove_phone_on_the_web, text
+from support.factories import FIRST_PHONE, PASSWORD, add_driver_account, sent_code
 
 from carpool.models import Driver, OutboundMessage, PhoneVerification, UserAccount
 from carpool.services import phone_check
@@ -140,7 +141,7 @@ def test_codes_start_again_the_next_hour(client, no_csrf, session, association, 
 
 
 def test_a_phone_that_has_an_account_gets_no_code(client, no_csrf, session, association, clock):
-    make_driver(session, association, clock, phone=FIRST_PHONE)
+    add_driver_account(session, association, clock, phone=FIRST_PHONE)
 
     response = ask_code(client)
 
@@ -151,7 +152,7 @@ def test_a_phone_that_has_an_account_gets_no_code(client, no_csrf, session, asso
 
 def test_one_account_per_phone_even_with_a_proof_in_hand(client, no_csrf, session, association, clock):
     prove_phone_on_the_web(client, FIRST_PHONE)
-    make_driver(session, association, clock, email="autre@example.org", phone=FIRST_PHONE)
+    add_driver_account(session, association, clock, email="autre@example.org", phone=FIRST_PHONE)
 
     response = client.post("/conducteurs/inscription", data=SIGN_UP)
 

@@ -1,6 +1,6 @@
 """Acceptance: a signed SMS in, the matcher, the outbox, the real twilio client, and back.
 
-The real ``twilio`` client talks to a fake Twilio on 127.0.0.1 (tests/fake_twilio.py).
+The real ``twilio`` client talks to a fake Twilio on 127.0.0.1 (tests/support/fake_twilio.py).
 """
 
 from __future__ import annotations
@@ -9,13 +9,12 @@ from datetime import date, time
 
 import pytest
 import sqlalchemy as sa
-from factories import CAJARC, WHERE, add_driver, add_offer
-from fake_twilio import FakeTwilio
+from support.factories import CAJARC, WHERE, add_driver, add_offer
+from support.fake_twilio import FakeTwilio
 from twilio.request_validator import RequestValidator
 
 from carpool.db import point
 from carpool.models import (
-    Association,
     Driver,
     InboundMessage,
     Match,
@@ -58,10 +57,7 @@ def backend(fake):
 
 
 @pytest.fixture
-def lot(session):
-    association = Association(name="Lot Mobilité", sms_number="06 39 98 00 00", phone="05 39 98 00 01")
-    session.add(association)
-    session.flush()
+def lot(session, association):
     session.add(
         Resident(
             association_id=association.id,

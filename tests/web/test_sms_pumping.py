@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import threading
 
-import factories
 import pytest
 import sqlalchemy as sa
-from factories import CAJARC, WHERE, new_message_sid, post_text
+from support.factories import CAJARC, WHERE, add_resident, new_message_sid, post_text
 
 from carpool.db import point
 from carpool.models import AuditEvent, Driver, InboundMessage, OutboundMessage, Resident
@@ -19,19 +18,6 @@ from carpool.notify.budget import ReplyLimits
 from carpool.services.sms_inbound import BUDGET_REACHED, handle_inbound
 
 STRANGER = "+33639985555"
-
-
-@pytest.fixture
-def association(session):
-    association = factories.add_association(session)
-    session.commit()
-    return association
-
-
-def add_resident(session, association, phone: str | None = None) -> Resident:
-    resident = factories.add_resident(session, association, phone)
-    session.commit()
-    return resident
 
 
 def text(client, body: str, sender: str):
@@ -91,6 +77,7 @@ def test_non_french_or_non_mobile_strangers_get_no_reply(client, db, association
 
 def test_a_known_resident_on_a_foreign_number_is_answered(client, db, session, association):
     resident = add_resident(session, association, phone="+32470123456")
+    session.commit()
 
     text(client, "blablabla", resident.phone)
 
@@ -138,6 +125,7 @@ def test_a_drivers_stop_is_not_answered_and_stops_every_sms_to_them(client, db, 
 
 def test_a_repeated_stop_from_a_resident_gets_one_receipt(client, db, session, association):
     resident = add_resident(session, association)
+    session.commit()
 
     text(client, "STOP", resident.phone)
     text(client, "STOP", resident.phone)
@@ -154,6 +142,7 @@ def test_the_per_number_budget_stops_replies_and_alerts_coordinators_once(
 ):
     app.config["SMS_REPLY_BUDGET_PER_NUMBER"] = 3
     resident = add_resident(session, association)
+    session.commit()
 
     for _ in range(6):
         text(client, "blablabla", resident.phone)
@@ -172,6 +161,7 @@ def test_the_per_number_budget_stops_replies_and_alerts_coordinators_once(
 def test_the_per_number_budget_starts_again_the_next_hour(app, client, db, session, association, clock):
     app.config["SMS_REPLY_BUDGET_PER_NUMBER"] = 1
     resident = add_resident(session, association)
+    session.commit()
     text(client, "blablabla", resident.phone)
     text(client, "blablabla", resident.phone)
     clock.advance(hours=1)
@@ -184,6 +174,7 @@ def test_the_per_number_budget_starts_again_the_next_hour(app, client, db, sessi
 def test_the_global_budget_stops_replies_to_everyone_and_alerts_once(app, client, db, session, association):
     app.config["SMS_REPLY_BUDGET_GLOBAL"] = 2
     residents = [add_resident(session, association) for _ in range(4)]
+    session.commit()
 
     for resident in residents:
         text(client, "blablabla", resident.phone)
@@ -198,6 +189,7 @@ def test_the_global_budget_stops_replies_to_everyone_and_alerts_once(app, client
 def test_budgets_hold_with_many_workers_at_once(db, session, association, clock):
     """Eight webhooks handled at the same moment by eight workers: the database counts."""
     residents = [add_resident(session, association) for _ in range(8)]
+    session.commit()
     barrier, errors = threading.Barrier(len(residents)), []
 
     def deliver(resident: Resident) -> None:

@@ -8,10 +8,9 @@ from datetime import date, time
 
 import pytest
 import sqlalchemy as sa
-from factories import add_association, add_driver, add_offer, add_resident, post_text
+from support.factories import add_driver, add_offer, add_resident, post_text
 
 from carpool.models import (
-    Association,
     Conversation,
     ConversationState,
     InboundMessage,
@@ -28,13 +27,6 @@ from carpool.services.sms_inbound import handle_inbound
 
 RESIDENT_PHONE = "+33639981234"
 NEXT_TUESDAY = date(2026, 11, 24)  # the clock fixture says Monday 23 November 2026, 10:00 in Paris
-
-
-@pytest.fixture
-def association(session) -> Association:
-    association = add_association(session)
-    session.commit()
-    return association
 
 
 @pytest.fixture

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from coordkit import make_coordinator
-from drivers_kit import log_in, make_association
+from support.drivers_kit import log_in
+from support.factories import add_association, add_coordinator
 
 
 @pytest.fixture
 def coordinator(session, association):
-    return make_coordinator(session, association)
+    return add_coordinator(session, association)
 
 
 @pytest.fixture
 def other_association(session):
-    return make_association(session, name="Argenteuil Solidarité", phone="01 39 98 00 02")
+    other = add_association(session, name="Argenteuil Solidarité", phone="01 39 98 00 02")
+    session.commit()
+    return other
 
 
 @pytest.fixture

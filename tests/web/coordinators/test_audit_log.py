@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import add_resident, make_driver, text
-from factories import add_driver
+from support.drivers_kit import text
+from support.factories import add_driver, add_driver_account, add_resident
 
 from carpool.models import AuditEvent
 from carpool.services import audit_view
@@ -141,7 +141,7 @@ def test_phone_numbers_never_show_in_clear(coord_client, session, association):
 def test_actors_are_shown_by_name(coord_client, session, association, clock, coordinator):
     driver = add_driver(session, association)
     resident = add_resident(session, association, first_name="Odette")
-    account = make_driver(session, association, clock, email="marc@example.org", first_name="Marc")
+    account = add_driver_account(session, association, clock, email="marc@example.org", first_name="Marc")
     event(session, association, actor=f"driver:{driver.id}")
     event(session, association, actor=f"resident:{resident.id}")
     event(session, association, actor=f"user:{coordinator.id}")
@@ -230,8 +230,8 @@ def test_a_formula_at_the_start_of_a_cell_is_neutralised(session, association):
 
 
 def test_drivers_cannot_read_the_journal(client, session, association, clock):
-    from drivers_kit import log_in
+    from support.drivers_kit import log_in
 
-    log_in(client, make_driver(session, association, clock))
+    log_in(client, add_driver_account(session, association, clock))
     assert client.get("/coordination/journal").status_code == 403
     assert client.get("/coordination/journal.csv").status_code == 403

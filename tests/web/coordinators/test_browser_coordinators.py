@@ -14,10 +14,16 @@ from datetime import time, timedelta
 import pyotp
 import pytest
 import sqlalchemy as sa
-from coordkit import TOTP_SECRET, make_coordinator
-from drivers_kit import PASSWORD, add_resident, make_association
-from factories import add_driver, add_offer, add_request
-from fake_twilio import FakeTwilio
+from support.factories import (
+    PASSWORD,
+    TOTP_SECRET,
+    add_coordinator,
+    add_driver,
+    add_offer,
+    add_request,
+    add_resident,
+)
+from support.fake_twilio import FakeTwilio
 
 from carpool.models import Match, MatchStatus, Request, RequestStatus, Role
 from carpool.notify.backends import TwilioBackend
@@ -25,7 +31,7 @@ from carpool.notify.dispatcher import dispatch_once
 from carpool.services.sms_inbound import handle_inbound
 from carpool.text import display_phone
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("coordinator")]
 
 
 @contextmanager
@@ -37,14 +43,6 @@ def rows_of(db):
         session.commit()
     finally:
         session.close()
-
-
-@pytest.fixture
-def association(db):
-    with rows_of(db) as session:
-        association = make_association(session, name="Lot Mobilité Solidaire")
-        make_coordinator(session, association)
-    return association
 
 
 def accessible(page, axe_violations, screenshot, name: str) -> None:
@@ -197,7 +195,7 @@ def test_an_admin_without_a_second_factor_enrols_before_anything_else(
     page, live_server, db, association, clock, axe_violations, screenshot
 ):
     with rows_of(db) as session:
-        make_coordinator(session, association, email="admin@example.org", role=Role.ADMIN, totp=False)
+        add_coordinator(session, association, email="admin@example.org", role=Role.ADMIN, totp=False)
     page.goto(live_server + "/coordination/")
     page.get_by_label("Adresse e-mail").fill("admin@example.org")
     page.get_by_label("Mot de passe").fill(PASSWORD)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator
-from drivers_kit import add_resident, log_in, make_driver, propose_passenger
+from support.drivers_kit import log_in
+from support.factories import add_coordinator, add_driver_account, add_proposal, add_resident
 
 from carpool.db import point
 from carpool.models import (
@@ -35,8 +35,8 @@ def theirs(session, association, clock):
     """Records of ``association`` that the intruder must never reach."""
     resident = add_resident(session, association, first_name="Marcel")
     resident.last_name = "Vialaret"
-    account = make_driver(session, association, clock, email="gaston@example.org", first_name="Gaston")
-    match = propose_passenger(session, association, account, clock, resident=resident)
+    account = add_driver_account(session, association, clock, email="gaston@example.org", first_name="Gaston")
+    match = add_proposal(session, association, account, clock, resident=resident)
     place = NamedPlace(
         association_id=association.id,
         name="Clinique des Tilleuls",
@@ -44,7 +44,7 @@ def theirs(session, association, clock):
         commune_insee="46042",
         point=point(1.44, 44.45),
     )
-    coordinator = make_coordinator(session, association, email="paulette@example.org")
+    coordinator = add_coordinator(session, association, email="paulette@example.org")
     message = InboundMessage(
         message_sid="SMtheirs",
         association_id=association.id,
@@ -70,7 +70,7 @@ def theirs(session, association, clock):
 
 @pytest.fixture
 def intruder_client(client, no_csrf, session, other_association):
-    intruder = make_coordinator(session, other_association, email="intrus@example.org", role=Role.ADMIN)
+    intruder = add_coordinator(session, other_association, email="intrus@example.org", role=Role.ADMIN)
     log_in(client, intruder)
     return client
 

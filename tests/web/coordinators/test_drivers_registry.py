@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import csrf_token, log_in, one, text
-from factories import add_driver as add_sophie
+from support.drivers_kit import csrf_token, log_in, one, text
+from support.factories import add_driver
 
 from carpool.models import AuditEvent, Driver, VettingStatus
 
@@ -27,12 +27,6 @@ def pending(session, association):
         session, association, vetting=VettingStatus.PENDING, first_name="Marc", last_name="Lacaze"
     )
     session.commit()
-    return driver
-
-
-def add_driver(session, association, *, first_name="Sophie", last_name="Delmas", **fields) -> Driver:
-    driver = add_sophie(session, association, **fields)
-    driver.first_name, driver.last_name = first_name, last_name
     return driver
 
 

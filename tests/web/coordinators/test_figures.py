@@ -3,68 +3,52 @@
 from __future__ import annotations
 
 import io
-import itertools
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator
-from drivers_kit import log_in, text
-from factories import CAHORS, CAJARC, FIGEAC, GOURDON, WHERE, add_driver, add_offer
 from openpyxl import load_workbook
+from support.drivers_kit import log_in, text
+from support.factories import (
+    CAHORS,
+    CAJARC,
+    FIGEAC,
+    GOURDON,
+    WHERE,
+    add_coordinator,
+    add_driver,
+    add_offer,
+    add_request,
+    add_resident,
+)
 
 from carpool.clock import PARIS
-from carpool.db import point
 from carpool.matching import haversine_km
 from carpool.models import (
+    Association,
     AuditEvent,
     Match,
     MatchStatus,
     Purpose,
-    Request,
-    RequestSource,
     RequestStatus,
-    Resident,
 )
 from carpool.services import exports, figures
 
 NOV, OCT = date(2026, 11, 1), date(2026, 10, 1)
-_phones = itertools.count(5000)
-
-
-def resident(session, association, first_name="Jeanne", home=CAJARC) -> Resident:
-    person = Resident(
-        association_id=association.id,
-        phone=f"+3363996{next(_phones):04d}",
-        first_name=first_name,
-        last_name="Delpech",
-        home_commune_insee=home,
-        home_point=point(*WHERE[home]),
-    )
-    session.add(person)
-    session.flush()
-    return person
 
 
 def ask(session, person, at, *, purpose=Purpose.MEDICAL, status=RequestStatus.DONE, reason=None, asked=None):
-    request = Request(
-        association_id=person.association_id,
-        resident_id=person.id,
-        pickup_commune_insee=CAJARC,
-        pickup_point=point(*WHERE[CAJARC]),
-        dropoff_commune_insee=CAHORS,
-        dropoff_point=point(*WHERE[CAHORS]),
-        earliest=at - timedelta(hours=1),
+    return add_request(
+        session,
+        session.get_one(Association, person.association_id),
+        resident=person,
         latest=at + timedelta(hours=1),
+        window=timedelta(hours=2),
         purpose=purpose,
-        source=RequestSource.SMS,
         status=status,
         unmatched_reason=reason,
         created_at=asked or at - timedelta(days=3),
     )
-    session.add(request)
-    session.flush()
-    return request
 
 
 def trip(
@@ -123,8 +107,8 @@ def driver(session, association):
 @pytest.fixture
 def lot(session, association, driver):
     """Jeanne (Cajarc) twice in November and once in October, Paul (Gourdon) once in November."""
-    jeanne = resident(session, association)
-    paul = resident(session, association, "Paul", home=GOURDON)
+    jeanne = add_resident(session, association)
+    paul = add_resident(session, association, first_name="Paul", home=GOURDON)
     trip(session, jeanne, driver, on(3), purpose=Purpose.MEDICAL)
     trip(session, jeanne, driver, on(10), purpose=Purpose.SHOPPING, seats=2)
     trip(session, jeanne, driver, on(15, month=10), purpose=Purpose.SOCIAL)
@@ -165,7 +149,7 @@ def test_passengers_are_broken_down_by_purpose(session, association, lot):
 
 
 def test_only_completed_trips_count(session, association, driver):
-    jeanne = resident(session, association)
+    jeanne = add_resident(session, association)
     for status in (MatchStatus.CONFIRMED, MatchStatus.CANCELLED, MatchStatus.NO_SHOW):
         trip(session, jeanne, driver, on(4)).status = status
     session.commit()
@@ -175,7 +159,7 @@ def test_only_completed_trips_count(session, association, driver):
 
 def test_a_trip_counts_in_its_paris_month(session, association, driver):
     # 31 October 23:30 UTC is already 1 November in Paris.
-    trip(session, resident(session, association), driver, datetime(2026, 10, 31, 23, 30, tzinfo=UTC))
+    trip(session, add_resident(session, association), driver, datetime(2026, 10, 31, 23, 30, tzinfo=UTC))
     session.commit()
 
     october, november = report(session, association).months
@@ -194,7 +178,7 @@ def test_unmet_requests_are_counted_with_their_reasons_in_french(session, associ
 
 
 def test_requests_still_open_or_cancelled_are_not_unmet(session, association):
-    jeanne = resident(session, association)
+    jeanne = add_resident(session, association)
     ask(session, jeanne, on(5), status=RequestStatus.OPEN)
     ask(session, jeanne, on(6), status=RequestStatus.CANCELLED)
     session.commit()
@@ -206,7 +190,7 @@ def test_an_offered_ride_counts_the_passengers_trip_its_detour_and_the_co2_of_a_
     session, association, driver
 ):
     offer = add_offer(session, driver)
-    trip(session, resident(session, association), driver, on(3), offer=offer, detour_min=6.0)
+    trip(session, add_resident(session, association), driver, on(3), offer=offer, detour_min=6.0)
     session.commit()
 
     total = report(session, association).total
@@ -218,7 +202,7 @@ def test_an_offered_ride_counts_the_passengers_trip_its_detour_and_the_co2_of_a_
 
 
 def test_a_volunteer_trip_counts_the_loop_and_is_compared_with_a_taxi(session, association, driver):
-    trip(session, resident(session, association), driver, on(3))
+    trip(session, add_resident(session, association), driver, on(3))
     session.commit()
 
     total = report(session, association).total
@@ -231,7 +215,7 @@ def test_a_volunteer_trip_counts_the_loop_and_is_compared_with_a_taxi(session, a
 
 
 def test_time_to_confirmation_is_averaged_over_confirmed_trips(session, association, driver):
-    jeanne = resident(session, association)
+    jeanne = add_resident(session, association)
     trip(session, jeanne, driver, on(3), confirmed_after=timedelta(hours=2))
     trip(session, jeanne, driver, on(4), confirmed_after=timedelta(hours=6))
     session.commit()
@@ -254,7 +238,7 @@ def test_one_commune_can_be_chosen(session, association, lot):
 
 def test_another_associations_trips_are_never_counted(session, association, other_association, lot):
     elsewhere = add_driver(session, other_association)
-    trip(session, resident(session, other_association), elsewhere, on(5))
+    trip(session, add_resident(session, other_association), elsewhere, on(5))
     session.commit()
 
     assert report(session, association).total.trips == 4
@@ -272,12 +256,12 @@ def test_the_number_of_queries_does_not_grow_with_the_trips(session, association
             sa.event.remove(db.engine, "before_cursor_execute", listener)
         return len(seen)
 
-    jeanne = resident(session, association)
+    jeanne = add_resident(session, association)
     trip(session, jeanne, driver, on(3))
     session.commit()
     few = queries()
     for day in range(1, 28):
-        trip(session, resident(session, association), driver, on(day, month=1 + day % 11))
+        trip(session, add_resident(session, association), driver, on(day, month=1 + day % 11))
     session.commit()
 
     assert queries() == few
@@ -312,7 +296,7 @@ def test_the_page_shows_the_figures_in_tables_with_headers(coord_client, lot):
 
 
 def test_each_line_shows_its_numbers_in_order_and_its_label_escaped(coord_client, session, association, lot):
-    puy = resident(session, association, "Louis", home="46231")  # Puy-l'Évêque
+    puy = add_resident(session, association, first_name="Louis", home="46231")  # Puy-l'Évêque
     expired(session, puy, on(22), "no_volunteer_slot")
     session.commit()
     page = coord_client.get("/coordination/chiffres?du=2026-10&au=2026-11").get_data(as_text=True)
@@ -349,7 +333,7 @@ def test_purposes_are_shown_to_coordinators_allowed_to_see_health_data(coord_cli
 
 
 def test_purposes_are_hidden_from_other_coordinators(client, no_csrf, session, association, lot):
-    log_in(client, make_coordinator(session, association, email="marc@example.org", sees_health_data=False))
+    log_in(client, add_coordinator(session, association, email="marc@example.org", sees_health_data=False))
 
     page = text(client.get("/coordination/chiffres"))
     csv_file = client.get("/coordination/chiffres.csv").get_data(as_text=True)
@@ -359,7 +343,7 @@ def test_purposes_are_hidden_from_other_coordinators(client, no_csrf, session, a
 
 
 def test_a_coordinator_of_another_association_sees_zeros(client, no_csrf, session, other_association, lot):
-    log_in(client, make_coordinator(session, other_association, email="ines@example.org"))
+    log_in(client, add_coordinator(session, other_association, email="ines@example.org"))
 
     page = text(client.get("/coordination/chiffres?du=2026-10&au=2026-11"))
     csv_lines = (
@@ -373,7 +357,7 @@ def test_a_coordinator_of_another_association_sees_zeros(client, no_csrf, sessio
 def test_a_commune_of_another_territory_is_refused(
     client, no_csrf, session, association, other_association, lot
 ):
-    log_in(client, make_coordinator(session, other_association, email="ines@example.org"))
+    log_in(client, add_coordinator(session, other_association, email="ines@example.org"))
 
     page = client.get(f"/coordination/chiffres?commune={GOURDON}")
 

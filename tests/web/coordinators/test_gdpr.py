@@ -6,9 +6,8 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator
-from drivers_kit import add_resident, count, log_in, make_driver, one, propose_passenger, text
-from factories import add_texts
+from support.drivers_kit import count, log_in, one, text
+from support.factories import add_coordinator, add_driver_account, add_proposal, add_resident, add_texts
 
 from carpool.models import (
     AuditEvent,
@@ -33,9 +32,9 @@ def jeanne(session, association, clock):
     person.notes = "Portail vert"
     add_texts(session, association, person)
     session.commit()
-    driver = make_driver(session, association, clock)
+    driver = add_driver_account(session, association, clock)
     clock.advance(days=-10)
-    match = propose_passenger(session, association, driver, clock, resident=person, actor="system")
+    match = add_proposal(session, association, driver, clock, resident=person, actor="system")
     for status in (MatchStatus.ACCEPTED, MatchStatus.CONFIRMED, MatchStatus.COMPLETED):
         bookings.transition(session, match, status, actor="system", clock=clock)
     session.commit()
@@ -84,7 +83,7 @@ def test_the_readable_page_shows_everything_and_is_audited(coord_client, session
 
 
 def test_only_accounts_cleared_for_health_data_may_export(client, no_csrf, session, association, jeanne):
-    log_in(client, make_coordinator(session, association, email="paul@example.org", sees_health_data=False))
+    log_in(client, add_coordinator(session, association, email="paul@example.org", sees_health_data=False))
 
     assert client.get(url(jeanne, "/export.json")).status_code == 403
     assert client.get(url(jeanne, "/donnees")).status_code == 403
@@ -142,10 +141,10 @@ def test_an_erased_resident_leaves_the_registry_and_their_page_says_so(coord_cli
 
 
 def test_erasure_waits_while_a_driver_is_engaged(coord_client, session, association, clock, jeanne):
-    propose_passenger(
+    add_proposal(
         session,
         association,
-        make_driver(session, association, clock, email="luc@example.org", phone="06 39 98 10 02"),
+        add_driver_account(session, association, clock, email="luc@example.org", phone="06 39 98 10 02"),
         clock,
         resident=jeanne,
     )

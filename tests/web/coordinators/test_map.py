@@ -11,12 +11,26 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from coordkit import make_coordinator, second_factor_in_browser
-from drivers_kit import PASSWORD, add_resident, make_association, make_driver, propose_passenger, text
-from factories import CAHORS, CAJARC, FIGEAC, GOURDON, PARIS, WHERE, add_driver
+from support.coordkit import second_factor_in_browser
+from support.drivers_kit import text
+from support.factories import (
+    CAJARC,
+    FIGEAC,
+    GOURDON,
+    PARIS,
+    PASSWORD,
+    WHERE,
+    add_association,
+    add_coordinator,
+    add_driver,
+    add_driver_account,
+    add_proposal,
+    add_request,
+    add_resident,
+)
 
 from carpool.db import point
-from carpool.models import MatchStatus, Purpose, Request, RequestSource, RequestStatus, Role
+from carpool.models import MatchStatus, RequestSource, RequestStatus, Role
 from carpool.services import bookings
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=PARIS)  # the clock fixture, in Paris
@@ -27,20 +41,16 @@ def open_request(
 ):
     """A request waiting for a driver; its pickup point is the resident's door."""
     resident = resident or add_resident(session, association, first_name="Odette")
-    request = Request(
-        association_id=association.id,
-        resident_id=resident.id,
-        pickup_commune_insee=CAJARC,
-        pickup_point=pickup_point or point(*WHERE[CAJARC]),
-        dropoff_commune_insee=CAHORS,
-        dropoff_point=point(*WHERE[CAHORS]),
-        earliest=latest - timedelta(hours=2),
+    request = add_request(
+        session,
+        association,
+        resident=resident,
         latest=latest,
-        purpose=Purpose.MEDICAL,
+        window=timedelta(hours=2),
         source=RequestSource.PHONE,
         status=status,
+        pickup_point=pickup_point,
     )
-    session.add(request)
     session.commit()
     return request
 
@@ -58,8 +68,8 @@ def home_of(session, association, first_name, where=None, *, insee=FIGEAC):
 @pytest.fixture
 def day(session, association, clock):
     """A driver with a passenger this afternoon and one tomorrow, an open request, another driver."""
-    driver = make_driver(session, association, clock)
-    today = propose_passenger(
+    driver = add_driver_account(session, association, clock)
+    today = add_proposal(
         session,
         association,
         driver,
@@ -67,7 +77,7 @@ def day(session, association, clock):
         resident=add_resident(session, association, first_name="Jeanne"),
         pickup_at=NOW.replace(hour=14),
     )
-    tomorrow = propose_passenger(
+    tomorrow = add_proposal(
         session,
         association,
         driver,
@@ -153,7 +163,7 @@ def test_trip_purposes_are_never_sent(coord_client, day):
 
 
 def test_another_associations_items_never_leak(coord_client, session, clock, day, other_association):
-    stranger = make_driver(
+    stranger = add_driver_account(
         session,
         other_association,
         clock,
@@ -161,7 +171,7 @@ def test_another_associations_items_never_leak(coord_client, session, clock, day
         phone="06 39 98 10 77",
         first_name="Bruno",
     )
-    propose_passenger(
+    add_proposal(
         session,
         other_association,
         stranger,
@@ -200,9 +210,9 @@ def test_leaflet_is_served_by_the_app_itself(coord_client):
 
 
 def test_drivers_cannot_read_the_map_data(client, session, association, clock):
-    from drivers_kit import log_in
+    from support.drivers_kit import log_in
 
-    log_in(client, make_driver(session, association, clock))
+    log_in(client, add_driver_account(session, association, clock))
     assert client.get("/coordination/carte.json").status_code == 403
 
 
@@ -211,10 +221,10 @@ def test_the_map_draws_offline_over_an_accessible_list_and_the_journal_passes_ax
     page, live_server, db, clock, axe_violations, screenshot
 ):
     with db.sessionmaker() as session:  # the helpers commit as they go
-        association = make_association(session, name="Lot Mobilité Carte")
-        make_coordinator(session, association, role=Role.COORDINATOR)
-        driver = make_driver(session, association, clock)
-        propose_passenger(session, association, driver, clock, pickup_at=NOW.replace(hour=14))
+        association = add_association(session, name="Lot Mobilité Carte")
+        add_coordinator(session, association, role=Role.COORDINATOR)
+        driver = add_driver_account(session, association, clock)
+        add_proposal(session, association, driver, clock, pickup_at=NOW.replace(hour=14))
         open_request(session, association, latest=NOW + timedelta(days=2))
     page.route(
         "https://tile.openstreetmap.org/**", lambda route: route.abort()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import count, log_in, one, text
-from factories import CAHORS, FIGEAC
+from support.drivers_kit import count, log_in, one, text
+from support.factories import CAHORS, FIGEAC
 
 from carpool.db import point
 from carpool.models import AuditEvent, NamedPlace

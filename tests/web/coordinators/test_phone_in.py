@@ -6,8 +6,8 @@ from datetime import time
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import add_resident, count, text
-from factories import add_driver, add_offer
+from support.drivers_kit import count, text
+from support.factories import add_driver, add_offer, add_resident
 
 from carpool.clock import PARIS
 from carpool.models import AuditEvent, Request, RequestSource, Resident

@@ -10,11 +10,12 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import add_resident, count, make_driver, text
+from support.drivers_kit import count, text
+from support.factories import add_driver_account, add_resident
 
 from carpool.models import InboundMessage, OutboundMessage, Resident
 
-DRIVER_PHONE = "+33639981001"  # make_driver's default number ("06 39 98 10 01")
+DRIVER_PHONE = "+33639981001"  # add_driver_account's default number ("06 39 98 10 01")
 RESET_PATH = "/conducteurs/mot-de-passe/"
 NEW = "/coordination/habitants/nouveau"
 NEW_CALLER = "/coordination/appel/nouveau"
@@ -62,7 +63,7 @@ def driver_replies(session, association) -> None:
 
 @pytest.fixture
 def sophie(session, association, clock):
-    return make_driver(session, association, clock)
+    return add_driver_account(session, association, clock)
 
 
 # --- the number of a driver is refused -----------------------------------------------------
@@ -102,7 +103,7 @@ def test_a_resident_cannot_be_given_a_drivers_number_later(coord_client, session
 def test_the_number_of_a_driver_of_another_association_may_be_a_resident_here(
     session, coord_client, other_association, clock
 ):
-    make_driver(session, other_association, clock)
+    add_driver_account(session, other_association, clock)
 
     response = coord_client.post(NEW, data=FORM)
 
@@ -134,7 +135,7 @@ def test_the_json_export_never_holds_a_drivers_texts(app, coord_client, session,
 
 
 def test_another_associations_texts_are_never_shown(app, coord_client, session, other_association, clock):
-    make_driver(session, other_association, clock, email="marc@example.org")
+    add_driver_account(session, other_association, clock, email="marc@example.org")
     created = coord_client.post(NEW, data=FORM)
     assert created.status_code == 302
     person = session.scalars(sa.select(Resident)).one()

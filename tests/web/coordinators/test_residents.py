@@ -6,8 +6,9 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator, page_queries, second_factor_in_browser
-from drivers_kit import add_resident, count, log_in, make_driver, one, propose_passenger, text
+from support.coordkit import page_queries, second_factor_in_browser
+from support.drivers_kit import count, log_in, one, text
+from support.factories import add_association, add_coordinator, add_driver_account, add_proposal, add_resident
 
 from carpool.models import AuditEvent, Resident
 
@@ -99,12 +100,12 @@ def test_the_registry_is_paginated_and_fast_with_600_residents(coord_client, ses
 def test_the_detail_page_runs_a_fixed_number_of_queries(coord_client, db, session, association, clock):
     person = add_resident(session, association)
     session.commit()
-    driver = make_driver(session, association, clock)
+    driver = add_driver_account(session, association, clock)
 
-    propose_passenger(session, association, driver, clock, resident=person)
+    add_proposal(session, association, driver, clock, resident=person)
     few = page_queries(db, coord_client, url(person))
     for _ in range(5):
-        propose_passenger(session, association, driver, clock, resident=person)
+        add_proposal(session, association, driver, clock, resident=person)
 
     assert page_queries(db, coord_client, url(person)) == few
 
@@ -173,7 +174,9 @@ def test_a_number_of_another_association_is_refused_without_a_name(coord_client,
 def test_the_detail_page_shows_needs_consent_notes_and_trips(
     coord_client, session, association, clock, jeanne
 ):
-    propose_passenger(session, association, make_driver(session, association, clock), clock, resident=jeanne)
+    add_proposal(
+        session, association, add_driver_account(session, association, clock), clock, resident=jeanne
+    )
 
     page = text(coord_client.get(url(jeanne)))
 
@@ -185,8 +188,10 @@ def test_the_detail_page_shows_needs_consent_notes_and_trips(
 def test_the_trip_purpose_is_hidden_from_a_coordinator_without_health_clearance(
     client, no_csrf, session, association, clock, jeanne
 ):
-    propose_passenger(session, association, make_driver(session, association, clock), clock, resident=jeanne)
-    log_in(client, make_coordinator(session, association, email="paul@example.org", sees_health_data=False))
+    add_proposal(
+        session, association, add_driver_account(session, association, clock), clock, resident=jeanne
+    )
+    log_in(client, add_coordinator(session, association, email="paul@example.org", sees_health_data=False))
 
     page = text(client.get(url(jeanne)))
 
@@ -311,10 +316,10 @@ def accessible(page, axe_violations) -> None:
 def test_a_coordinator_records_finds_and_erases_a_resident_with_the_keyboard_friendly_pages(
     page, live_server, db, clock, axe_violations
 ):
-    from drivers_kit import PASSWORD, make_association
+    from support.factories import PASSWORD
 
     with db.sessionmaker() as session:
-        make_coordinator(session, make_association(session))
+        add_coordinator(session, add_association(session))
     page.goto(live_server + "/coordination/connexion")
     page.get_by_label("Adresse e-mail").fill("claire@example.org")
     page.get_by_label("Mot de passe").fill(PASSWORD)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from coordkit import make_coordinator
-from drivers_kit import PASSWORD, log_in, text
+from support.drivers_kit import log_in, text
+from support.factories import PASSWORD, add_coordinator
 
 from carpool.models import Association, Role, UserAccount
 
@@ -21,13 +21,13 @@ def password_step(client, email: str):
 
 @pytest.fixture
 def bare_admin(session, association) -> UserAccount:
-    return make_coordinator(session, association, email="admin@example.org", role=Role.ADMIN, totp=False)
+    return add_coordinator(session, association, email="admin@example.org", role=Role.ADMIN, totp=False)
 
 
 @pytest.fixture
 def plain_coordinator(session, association) -> UserAccount:
     """Sees no trip purpose: the second factor stays optional."""
-    return make_coordinator(session, association, email="paul@example.org", sees_health_data=False)
+    return add_coordinator(session, association, email="paul@example.org", sees_health_data=False)
 
 
 def test_an_admin_without_it_is_sent_to_enrolment_and_can_do_nothing_else(client, no_csrf, bare_admin):
@@ -40,7 +40,7 @@ def test_an_admin_without_it_is_sent_to_enrolment_and_can_do_nothing_else(client
 
 
 def test_a_coordinator_who_sees_health_data_must_enrol_too(client, no_csrf, session, association):
-    make_coordinator(session, association, sees_health_data=True, totp=False)
+    add_coordinator(session, association, sees_health_data=True, totp=False)
 
     assert password_step(client, "claire@example.org").headers["Location"].endswith(ENROL)
 
@@ -133,7 +133,7 @@ def test_turning_it_off_with_the_password_and_a_code_works(
 
 
 def test_a_required_second_factor_cannot_be_turned_off(client, no_csrf, session, association, clock):
-    admin = make_coordinator(session, association, email="admin@example.org", role=Role.ADMIN, totp=True)
+    admin = add_coordinator(session, association, email="admin@example.org", role=Role.ADMIN, totp=True)
     log_in(client, admin)
     code = pyotp.TOTP(admin.totp_secret).at(clock.now())
 
@@ -145,7 +145,7 @@ def test_a_required_second_factor_cannot_be_turned_off(client, no_csrf, session,
 
 
 def test_an_admin_requires_it_of_every_coordinator_from_the_settings(client, no_csrf, session, association):
-    admin = make_coordinator(session, association, email="admin@example.org", role=Role.ADMIN)
+    admin = add_coordinator(session, association, email="admin@example.org", role=Role.ADMIN)
     log_in(client, admin)
     settings = {
         "sms_number": "07 12 34 56 78",

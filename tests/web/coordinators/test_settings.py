@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator
-from drivers_kit import PASSWORD, count, log_in, make_driver, one, text
+from support.drivers_kit import count, log_in, one, text
+from support.factories import PASSWORD, add_coordinator, add_driver_account
 
 from carpool.models import Association, AuditEvent, Role, UserAccount
 
@@ -23,7 +23,7 @@ NEW = {"new-email": "paul@example.org", "new-role": "coordinator", "new-password
 
 @pytest.fixture
 def admin(session, association):
-    return make_coordinator(session, association, email="admin@example.org", role=Role.ADMIN)
+    return add_coordinator(session, association, email="admin@example.org", role=Role.ADMIN)
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_an_admin_creates_a_coordinator_who_can_then_log_in(admin_client, sessio
 
 
 def test_a_duplicate_email_is_refused(admin_client, session, association, clock):
-    make_driver(session, association, clock, email="paul@example.org")
+    add_driver_account(session, association, clock, email="paul@example.org")
     before = count(session, UserAccount)
 
     response = admin_client.post("/coordination/reglages/comptes", data=NEW)
@@ -121,7 +121,7 @@ def test_a_short_initial_password_is_refused(admin_client, session):
 
 
 def test_an_admin_toggles_access_to_health_data(admin_client, session, association):
-    claire = make_coordinator(session, association, sees_health_data=True)
+    claire = add_coordinator(session, association, sees_health_data=True)
 
     response = admin_client.post(
         f"/coordination/reglages/comptes/{claire.id}", data={f"a{claire.id}-role": "coordinator"}
@@ -144,7 +144,7 @@ def test_the_last_admin_cannot_demote_themself(admin_client, session, admin):
 
 
 def test_a_revoked_coordinator_s_session_dies(admin_client, app, session, association):
-    claire = make_coordinator(session, association)
+    claire = add_coordinator(session, association)
     her_browser = app.test_client()
     log_in(her_browser, claire)
     assert her_browser.get("/coordination/").status_code == 200
@@ -161,7 +161,7 @@ def test_a_revoked_coordinator_s_session_dies(admin_client, app, session, associ
 
 
 def test_a_revoked_account_is_listed_without_actions(admin_client, session, association):
-    claire = make_coordinator(session, association)
+    claire = add_coordinator(session, association)
     admin_client.post(f"/coordination/reglages/comptes/{claire.id}/retirer")
 
     page = text(admin_client.get("/coordination/reglages"))
@@ -178,7 +178,7 @@ def test_an_admin_cannot_revoke_themself(admin_client, session, admin):
 
 
 def test_another_association_s_accounts_are_not_found(admin_client, session, other_association):
-    theirs = make_coordinator(session, other_association, email="secret@example.org")
+    theirs = add_coordinator(session, other_association, email="secret@example.org")
 
     answers = [
         admin_client.post(
@@ -194,7 +194,7 @@ def test_another_association_s_accounts_are_not_found(admin_client, session, oth
 
 
 def test_drivers_log_ins_are_not_managed_here(admin_client, session, association, clock):
-    sophie = make_driver(session, association, clock)
+    sophie = add_driver_account(session, association, clock)
 
     response = admin_client.post(f"/coordination/reglages/comptes/{sophie.id}/retirer")
 
@@ -203,7 +203,7 @@ def test_drivers_log_ins_are_not_managed_here(admin_client, session, association
 
 def test_changes_without_the_csrf_token_are_refused(client, session, association, admin):
     log_in(client, admin)
-    claire = make_coordinator(session, association)
+    claire = add_coordinator(session, association)
 
     answers = [
         client.post("/coordination/reglages", data=SETTINGS),

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pyotp
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator, second_factor
-from drivers_kit import PASSWORD, make_driver, text
+from support.coordkit import second_factor
+from support.drivers_kit import text
+from support.factories import PASSWORD, add_coordinator, add_driver_account
 
 from carpool.models import LoginFailure, Role, UserAccount
 from carpool.services import accounts
@@ -36,7 +37,7 @@ def test_a_wrong_password_is_refused_with_a_plain_message(client, no_csrf, coord
 
 
 def test_a_driver_account_cannot_enter_the_dashboard(client, no_csrf, session, association, clock):
-    make_driver(session, association, clock, email="sophie@example.org")
+    add_driver_account(session, association, clock, email="sophie@example.org")
     assert log_in(client, email="sophie@example.org").status_code == 422
 
 
@@ -47,9 +48,9 @@ def test_pages_send_visitors_to_the_log_in_page(client):
 
 
 def test_a_driver_logged_in_gets_403_on_the_dashboard(client, session, association, clock):
-    from drivers_kit import log_in as put_in_cookie
+    from support.drivers_kit import log_in as put_in_cookie
 
-    put_in_cookie(client, make_driver(session, association, clock))
+    put_in_cookie(client, add_driver_account(session, association, clock))
     assert client.get("/coordination/compte").status_code == 403
 
 
@@ -66,7 +67,7 @@ def test_wrong_passwords_slow_this_client_down_not_another(client, no_csrf, coor
 def test_one_client_address_trying_many_accounts_is_stopped(client, no_csrf, session, association):
     for n in range(accounts.MAX_FAILED_LOGINS_PER_CLIENT):
         log_in(client, email=f"inconnu{n}@example.org", REMOTE_ADDR="192.0.2.7")
-    make_coordinator(session, association, email="paul@example.org")
+    add_coordinator(session, association, email="paul@example.org")
     assert log_in(client, email="paul@example.org", REMOTE_ADDR="192.0.2.7").status_code == 429
     assert log_in(client, email="paul@example.org", REMOTE_ADDR="192.0.2.8").status_code == 302
 
@@ -86,7 +87,7 @@ def test_behind_a_proxy_the_real_client_address_is_counted(db, clock, session, a
     client = app.test_client()
     for n in range(accounts.MAX_FAILED_LOGINS_PER_CLIENT):
         log_in(client, email=f"x{n}@example.org", HTTP_X_FORWARDED_FOR="198.51.100.9")
-    make_coordinator(session, association, email="paul@example.org")
+    add_coordinator(session, association, email="paul@example.org")
     assert log_in(client, email="paul@example.org", HTTP_X_FORWARDED_FOR="198.51.100.9").status_code == 429
     assert log_in(client, email="paul@example.org", HTTP_X_FORWARDED_FOR="198.51.100.10").status_code == 302
 
@@ -137,7 +138,7 @@ def test_log_out_voids_the_session_everywhere(client, no_csrf, session, coordina
 
 
 def test_enabling_the_second_factor_from_the_account_page(client, no_csrf, session, association, clock):
-    coordinator = make_coordinator(session, association, email="paul@example.org", sees_health_data=False)
+    coordinator = add_coordinator(session, association, email="paul@example.org", sees_health_data=False)
     log_in(client, email="paul@example.org")
     page = client.get("/coordination/compte")
     assert page.status_code == 200 and "<svg" in text(page)
@@ -161,7 +162,7 @@ def test_old_per_client_failures_are_forgotten(session, coordinator, clock):
 
 
 def test_an_admin_is_a_coordinator_too(session, association):
-    admin = make_coordinator(session, association, email="admin@example.org", role=Role.ADMIN)
+    admin = add_coordinator(session, association, email="admin@example.org", role=Role.ADMIN)
     assert admin.is_coordinator and admin.may_see_purpose
 
 

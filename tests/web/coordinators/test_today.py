@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator, page_queries
-from drivers_kit import add_resident, log_in, make_driver, propose_passenger, text
+from support.coordkit import page_queries
+from support.drivers_kit import log_in, text
+from support.factories import add_coordinator, add_driver_account, add_proposal, add_resident
 
 from carpool.models import Driver, Match, MatchStatus, OutboundMessage, OutboundStatus
 from carpool.notify.outbox import enqueue
@@ -16,13 +17,11 @@ from carpool.services import board, drivers
 
 @pytest.fixture
 def driver_account(session, association, clock):
-    return make_driver(session, association, clock)
+    return add_driver_account(session, association, clock)
 
 
 def trip(session, association, account, clock, *, days=1, status=MatchStatus.CONFIRMED, **fields):
-    match = propose_passenger(
-        session, association, account, clock, pickup_at=clock.now() + timedelta(days=days)
-    )
+    match = add_proposal(session, association, account, clock, pickup_at=clock.now() + timedelta(days=days))
     session.execute(sa.update(Match).where(Match.id == match.id).values(status=status, **fields))
     session.commit()
     return match
@@ -95,7 +94,7 @@ def test_the_purpose_column_is_only_for_those_who_may_see_it(
     client, no_csrf, session, association, driver_account, clock
 ):
     trip(session, association, driver_account, clock)
-    log_in(client, make_coordinator(session, association, email="b@example.org", sees_health_data=False))
+    log_in(client, add_coordinator(session, association, email="b@example.org", sees_health_data=False))
     page = text(client.get("/coordination/"))
     assert "Jeanne" in page and "Motif" not in page and "santé" not in page
 
@@ -103,9 +102,9 @@ def test_the_purpose_column_is_only_for_those_who_may_see_it(
 def test_another_associations_trips_are_not_on_the_board(
     coord_client, session, association, other_association, clock
 ):
-    stranger = make_driver(session, other_association, clock, email="autre@example.org")
+    stranger = add_driver_account(session, other_association, clock, email="autre@example.org")
     resident = add_resident(session, other_association, first_name="Marcel")
-    propose_passenger(session, other_association, stranger, clock, resident=resident)
+    add_proposal(session, other_association, stranger, clock, resident=resident)
     page = text(coord_client.get("/coordination/"))
     assert "Marcel" not in page
     assert session.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)) == 0
@@ -131,7 +130,7 @@ def test_either_reminder_counts_once_it_has_left_and_only_for_a_confirmed_trip(
 def test_a_passengers_needs_and_names_are_shown_in_a_fixed_order(session, association, driver_account, clock):
     resident = add_resident(session, association, first_name="Odette", wheelchair=True, walker=True)
     resident.needs_help_boarding = True
-    match = propose_passenger(session, association, driver_account, clock, resident=resident)
+    match = add_proposal(session, association, driver_account, clock, resident=resident)
     session.commit()
     (shown,) = [t for trips in week(session, association, clock).days.values() for t in trips]
     assert shown.match_id == match.id
@@ -157,7 +156,7 @@ def test_the_board_runs_a_fixed_number_of_queries(
 
 def test_names_in_the_trip_rows_are_escaped(coord_client, session, association, driver_account, clock):
     resident = add_resident(session, association, first_name='<b>Zoé</b> & "Léa"')
-    propose_passenger(session, association, driver_account, clock, resident=resident)
+    add_proposal(session, association, driver_account, clock, resident=resident)
     session.commit()
     page = coord_client.get("/coordination/").get_data(as_text=True)
     assert "<td>&lt;b&gt;Zoé&lt;/b&gt; &amp; &#34;Léa&#34; Delpech</td>" in page

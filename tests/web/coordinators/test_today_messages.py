@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from coordkit import make_coordinator, page_queries
-from drivers_kit import add_resident, csrf_token, log_in, text
+from support.coordkit import page_queries
+from support.drivers_kit import csrf_token, log_in, text
+from support.factories import add_coordinator, add_resident
 
 from carpool.models import AuditEvent, InboundMessage
 from carpool.services.sms_inbound import handle_inbound
@@ -142,7 +143,7 @@ def test_another_associations_text_is_neither_shown_nor_reachable(
     client, no_csrf, session, clock, association, other_association
 ):
     message_id = texted(session, clock, UNKNOWN, "Marcel ici, rappelez moi")  # goes to the Lot's number
-    intruder = make_coordinator(session, other_association, email="intrus@example.org")
+    intruder = add_coordinator(session, other_association, email="intrus@example.org")
     log_in(client, intruder)
     before = state(session, message_id)
 

@@ -7,8 +7,8 @@ from datetime import datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
-from drivers_kit import count, text
-from factories import CAJARC, GOURDON, PARIS, TUESDAY, add_driver, add_offer, add_request
+from support.drivers_kit import count, text
+from support.factories import CAJARC, GOURDON, PARIS, TUESDAY, add_driver, add_offer, add_request
 
 from carpool.models import (
     AuditEvent,
@@ -212,10 +212,10 @@ def test_a_forged_option_for_another_associations_driver_is_refused(
 def test_another_associations_request_is_404_on_every_route(
     client, no_csrf, session, other_association, early_request
 ):
-    from coordkit import make_coordinator
-    from drivers_kit import log_in
+    from support.drivers_kit import log_in
+    from support.factories import add_coordinator
 
-    log_in(client, make_coordinator(session, other_association, email="autre@example.org"))
+    log_in(client, add_coordinator(session, other_association, email="autre@example.org"))
     base = f"/coordination/demandes/{early_request.id}"
     assert client.get(base).status_code == 404
     assert client.post(f"{base}/proposer", data={"mode": "sms"}).status_code == 404
@@ -239,10 +239,10 @@ def test_an_expired_request_is_listed_as_unmet_with_its_reason(coord_client, ses
 def test_the_purpose_is_hidden_from_a_coordinator_without_health_access(
     client, no_csrf, session, association, early_request
 ):
-    from coordkit import make_coordinator
-    from drivers_kit import log_in
+    from support.drivers_kit import log_in
+    from support.factories import add_coordinator
 
-    log_in(client, make_coordinator(session, association, email="b@example.org", sees_health_data=False))
+    log_in(client, add_coordinator(session, association, email="b@example.org", sees_health_data=False))
     page = text(client.get(f"/coordination/demandes/{early_request.id}"))
     assert "Motif" not in page and "santé" not in page
 

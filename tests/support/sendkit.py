@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
-from fake_twilio import FakeTwilio
 
 from carpool.db import Database
 from carpool.models.messages import OutboundMessage
 from carpool.notify.backends import TwilioBackend
+from support.fake_twilio import FakeTwilio
 
 SENDER = "+33639980000"  # ARCEP's range for fiction (06 39 98 xx xx)
 

@@ -1,15 +1,10 @@
-"""Builders for the coordinators' dashboard tests: two associations, their coordinators."""
+"""Helpers of the coordinators' dashboard tests: queries per page, the second factor."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from drivers_kit import PASSWORD
 
-from carpool.models import Role, UserAccount
-from carpool.services import accounts
-
-#: The second factor of the coordinators built here (tests compute their codes from it).
-TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+from support.factories import TOTP_SECRET
 
 
 def page_queries(db, client, url: str) -> int:
@@ -22,32 +17,6 @@ def page_queries(db, client, url: str) -> int:
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", listener)
     return len(seen)
-
-
-def make_coordinator(
-    session,
-    association,
-    *,
-    email: str = "claire@example.org",
-    role: Role = Role.COORDINATOR,
-    sees_health_data: bool = True,
-    totp: bool | None = None,
-) -> UserAccount:
-    """A coordinator; enrolled in the second factor when ``totp``, or by default when required."""
-    user = UserAccount(
-        email=email,
-        password_hash=accounts.hash_password(PASSWORD),
-        role=role,
-        association_id=association.id,
-        sees_health_data=sees_health_data,
-    )
-    if totp is None:
-        totp = role is Role.ADMIN or sees_health_data
-    if totp:
-        user.totp_secret = TOTP_SECRET
-    session.add(user)
-    session.commit()
-    return user
 
 
 def second_factor_in_browser(page, clock) -> None:
