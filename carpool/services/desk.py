@@ -283,13 +283,11 @@ def manual_option(
         raise InvalidInput.on("driver", f"{driver.first_name} {driver.last_name} n'est pas encore validé(e).")
     if pickup_at <= now:
         raise InvalidInput.on("pickup_time", "Cette heure est déjà passée.")
-    if leg is Leg.BACK and request.return_at is None:
-        raise InvalidInput.on("leg", "Cette demande n'a pas de retour.")
-    earliest, latest = (
-        (request.earliest, request.latest)
-        if leg is Leg.OUT
-        else (request.return_at, request.return_latest or request.return_at)
-    )
+    earliest, latest = request.earliest, request.latest
+    if leg is Leg.BACK:
+        if request.return_at is None:
+            raise InvalidInput.on("leg", "Cette demande n'a pas de retour.")
+        earliest, latest = request.return_at, request.return_latest or request.return_at
     if pickup_at > latest + timedelta(hours=12) or pickup_at < earliest - timedelta(hours=12):
         raise InvalidInput.on("pickup_time", "Cette heure est trop loin du rendez-vous de la demande.")
     if offer_id is not None:

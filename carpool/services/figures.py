@@ -351,7 +351,7 @@ class _Queries:
     people_by_commune: sa.Select[Any]
     unmet: sa.Select[Any]
     confirmations: sa.Select[Any]
-    round_trips: sa.Select[Any]
+    round_trips: sa.Select[int, int]
 
 
 @functools.lru_cache(maxsize=64)
@@ -441,7 +441,7 @@ def _add_trips(session: Session, query: sa.Select[Any], cell: Any) -> None:
             numbers[_HOURS] += (detour_min or 0.0) / 60
 
 
-def _round_trips_query(scope: _Scope) -> sa.Select[Any]:
+def _round_trips_query(scope: _Scope) -> sa.Select[int, int]:
     """(requests with a way back whose outward leg was done, of them those brought back too)."""
 
     def done(leg: Leg) -> sa.Exists:
@@ -462,9 +462,9 @@ def _round_trips_query(scope: _Scope) -> sa.Select[Any]:
     )
 
 
-def _round_trips(session: Session, query: sa.Select[Any]) -> RoundTrips:
+def _round_trips(session: Session, query: sa.Select[int, int]) -> RoundTrips:
     asked, served = session.execute(query).one()
-    return RoundTrips(served=served or 0, half_served=(asked or 0) - (served or 0))
+    return RoundTrips(served=int(served or 0), half_served=int(asked or 0) - int(served or 0))
 
 
 def _people_by_month_query(scope: _Scope) -> sa.Select[Any]:
