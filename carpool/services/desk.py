@@ -89,8 +89,9 @@ def proposals_waiting(session: Session, request_ids: list[int]) -> set[int]:
 
 
 def is_open(session: Session, request: Request) -> bool:
-    """Still waiting for a solution: open, and no match under way."""
-    under_way = sa.and_(Match.request_id == request.id, Match.status.in_(ACTIVE_MATCH))
+    """Still waiting for a solution: open, and no outward match under way (a way back booked
+    first leaves the outward leg to find)."""
+    under_way = sa.and_(Match.request_id == request.id, Match.leg == Leg.OUT, Match.status.in_(ACTIVE_MATCH))
     active = session.scalar(sa.select(sa.func.count()).select_from(Match).where(under_way))
     return request.status is RequestStatus.OPEN and not active
 

@@ -147,7 +147,7 @@ def test_the_request_page_shows_both_legs(coord_client, half_covered):
     assert "Paul Vidal" in page and "confirmé" in page
     assert "aller trouvé, retour manquant" in page
     assert "Solutions trouvées pour le retour" in page
-    assert "Solutions trouvées pour l&#39;aller" not in page
+    assert "Solutions trouvées pour l'aller" not in page
 
 
 def test_an_offer_going_the_other_way_is_booked_for_the_way_back(
@@ -263,3 +263,26 @@ def test_one_way_without_a_reason_is_refused_and_nothing_changes(coord_client, s
     assert "Indiquez pourquoi le retour" in text(response)
     session.expire_all()
     assert session.get(Request, half_covered.id).one_way is False
+
+
+def test_the_way_back_booked_first_leaves_the_outward_leg_to_find(
+    coord_client, session, association, way_back_offer
+):
+    request = add_request(
+        session,
+        association,
+        return_at=RETURN_AT,
+        return_latest=RETURN_AT + timedelta(minutes=90),
+        resident=add_resident(session, association, first_name="Odette"),
+    )
+    session.commit()
+    page = text(coord_client.get(f"/coordination/demandes/{request.id}"))
+    assert "Solutions trouvées pour l'aller" in page
+    (option,) = [f for f in option_forms(page) if f["offer_id"] == str(way_back_offer.id)]
+
+    coord_client.post(f"/coordination/demandes/{request.id}/proposer", data={**option, "mode": "book"})
+
+    after = text(coord_client.get(f"/coordination/demandes/{request.id}"))
+    assert "Solutions trouvées pour l'aller" in after
+    assert "Solutions trouvées pour le retour" not in after
+    assert len(matches(session, Leg.BACK)) == 1
