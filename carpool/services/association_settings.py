@@ -26,6 +26,7 @@ from carpool.text import EMAIL_PROBLEM, display_phone, is_email, normalise_mobil
 RATE_RANGE = (Decimal("0"), Decimal("2"))
 SMS_RETENTION_RANGE = (7, 365)
 RESIDENT_RETENTION_RANGE = (180, 3650)
+RETURN_WINDOW_RANGE = (30, 240)
 STAFF_ROLES = (Role.COORDINATOR, Role.ADMIN)
 #: Not an Argon2 hash: ``verify_password`` refuses every password against it.
 REVOKED_HASH = "!revoked"
@@ -49,6 +50,8 @@ class SettingsInput:
     inactive_resident_retention_days: int
     #: Ask a second factor of every coordinator, not only of admins and those who see health data.
     totp_for_all_coordinators: bool = False
+    #: Minutes between "ready to come home" and "home at the latest"; None: unchanged.
+    return_window_min: int | None = None
 
 
 def update_settings(session: Session, association: Association, data: SettingsInput, *, actor: str) -> None:
@@ -65,6 +68,10 @@ def update_settings(session: Session, association: Association, data: SettingsIn
         "La durée",
         errors,
     )
+    if data.return_window_min is not None:
+        low, high = RETURN_WINDOW_RANGE
+        if not low <= data.return_window_min <= high:
+            errors["return_window_min"] = f"Le délai du retour doit être entre {low} et {high} minutes."
     if errors:
         raise InvalidInput(errors)
     wanted = {
@@ -75,6 +82,8 @@ def update_settings(session: Session, association: Association, data: SettingsIn
         "inactive_resident_retention_days": data.inactive_resident_retention_days,
         "totp_for_all_coordinators": data.totp_for_all_coordinators,
     }
+    if data.return_window_min is not None:
+        wanted["return_window_min"] = data.return_window_min
     changed = {}
     for name, value in wanted.items():
         old = getattr(association, name)

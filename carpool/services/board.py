@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session, aliased
 from carpool.clock import PARIS
 from carpool.labels import NEEDS, PURPOSES
 from carpool.models import (
+    SEAT_HOLDING,
     Commune,
     Driver,
+    Leg,
     Match,
     MatchStatus,
     OutboundMessage,
@@ -42,6 +44,8 @@ STAGES = {
     "expired": "sans réponse",
     "no_show": "absent",
 }
+LEG_LABELS = {Leg.OUT: "aller", Leg.BACK: "retour"}
+HALF_COVERED = "aller trouvé, retour manquant"
 #: A proposal still unanswered after this long is a problem to look at.
 SLOW_ANSWER = timedelta(hours=4)
 SHOWN = (
@@ -68,10 +72,17 @@ class Trip:
     destination: str
     purpose: str | None  # None when the viewer may not see trip purposes
     problem: str | None = None
+    leg: Leg = Leg.OUT
+    #: The outward leg has a driver, the way back asked for has none ("aller trouvé, retour manquant").
+    way_back_missing: bool = False
 
     @property
     def stage_label(self) -> str:
         return STAGES[self.stage]
+
+    @property
+    def leg_label(self) -> str:
+        return LEG_LABELS[self.leg]
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,8 @@ class FailedSms:
 class Board:
     days: dict[date, list[Trip]] = field(default_factory=dict)
     problems: list[Trip] = field(default_factory=list)
+    #: Round trips whose way back nobody drives yet: listed before every other problem.
+    half_covered: list[Trip] = field(default_factory=list)
     failed_sms: list[FailedSms] = field(default_factory=list)
     to_handle: list[desk.MessageToHandle] = field(default_factory=list)
     messages_to_handle: int = 0  # all of them; ``to_handle`` shows the newest
@@ -103,6 +116,8 @@ def week(
     board = Board(days={(start + timedelta(days=n)).date(): [] for n in range(days)})
     for trip in trips:
         board.days.setdefault(trip.pickup_at.astimezone(PARIS).date(), []).append(trip)
+        if trip.way_back_missing:
+            board.half_covered.append(trip)
         if trip.problem:
             board.problems.append(trip)
     board.failed_sms = failed_sms(session, association_id, now - timedelta(days=days))
@@ -139,6 +154,14 @@ def _trips(
             origin.name,
             destination.name,
             sa.case((Match.status == MatchStatus.CONFIRMED, _reminder_sent()), else_=sa.false()),
+            Match.leg,
+            sa.and_(
+                Match.leg == Leg.OUT,
+                Match.status.in_(SEAT_HOLDING),
+                Request.return_at.is_not(None),
+                Request.one_way.is_(False),
+                ~_live_way_back(),
+            ),
         )
         .join(Request, Match.request_id == Request.id)
         .join(Resident, Request.resident_id == Resident.id)
@@ -164,10 +187,12 @@ def _trips(
             needs=_NEEDS[bool(wheelchair), bool(walker), bool(boarding_help)],
             driver=f"{driver_first} {driver_last}",
             driver_id=driver_id,
-            origin=o,
-            destination=t,
+            origin=o if leg is Leg.OUT else t,
+            destination=t if leg is Leg.OUT else o,
             purpose=PURPOSES[purpose] if with_purpose else None,
             problem=_problem(status, cancelled_by, cancel_reason, changed_at, now),
+            leg=leg,
+            way_back_missing=bool(half),
         )
         for (
             match_id,
@@ -190,8 +215,18 @@ def _trips(
             o,
             t,
             reminded,
+            leg,
+            half,
         ) in rows
     ]
+
+
+def _live_way_back() -> sa.Exists:
+    """Whether the row's request has a way back someone holds (proposed, accepted or confirmed)."""
+    back = aliased(Match)
+    return sa.exists().where(
+        back.request_id == Request.id, back.leg == Leg.BACK, back.status.in_(SEAT_HOLDING)
+    )
 
 
 def _reminder_sent() -> sa.Exists:

@@ -33,6 +33,7 @@ from carpool.db import dialect_of, distance_m, lon_lat
 from carpool.errors import InvalidInput
 from carpool.matching import CrowFlyRouter, Params
 from carpool.models import (
+    SEAT_HOLDING,
     AttentionReason,
     AuditEvent,
     Commune,
@@ -40,6 +41,7 @@ from carpool.models import (
     ConversationState,
     Driver,
     InboundMessage,
+    Leg,
     Match,
     Offer,
     OfferStatus,
@@ -87,17 +89,106 @@ def proposals_waiting(session: Session, request_ids: list[int]) -> set[int]:
 
 
 def is_open(session: Session, request: Request) -> bool:
-    """Still waiting for a solution: open, and no match under way."""
-    under_way = sa.and_(Match.request_id == request.id, Match.status.in_(ACTIVE_MATCH))
+    """Still waiting for a solution: open, and no outward match under way (a way back booked
+    first leaves the outward leg to find)."""
+    under_way = sa.and_(Match.request_id == request.id, Match.leg == Leg.OUT, Match.status.in_(ACTIVE_MATCH))
     active = session.scalar(sa.select(sa.func.count()).select_from(Match).where(under_way))
     return request.status is RequestStatus.OPEN and not active
+
+
+def leg_is_open(session: Session, request: Request, leg: Leg) -> bool:
+    """Whether this leg still waits for a driver: the outward one while the request is open,
+    the way back while the request (asked with one, not one-way) is asked for and nobody holds it."""
+    if leg is Leg.OUT:
+        return is_open(session, request)
+    if request.return_at is None or request.one_way:
+        return False
+    if request.status not in (RequestStatus.OPEN, RequestStatus.MATCHED):
+        return False
+    held = sa.and_(Match.request_id == request.id, Match.leg == Leg.BACK, Match.status.in_(SEAT_HOLDING))
+    return not session.scalar(sa.select(sa.func.count()).select_from(Match).where(held))
+
+
+LEG_LABELS = {Leg.OUT: "aller", Leg.BACK: "retour"}
+MATCH_STATES = {
+    "proposed": "proposé au conducteur",
+    "accepted": "accepté par le conducteur, à confirmer",
+    "confirmed": "confirmé",
+    "completed": "effectué",
+    "declined": "refusé par le conducteur",
+    "cancelled": "annulé",
+    "expired": "sans réponse",
+    "no_show": "passager absent",
+}
+
+
+@dataclass(frozen=True)
+class LegState:
+    """One leg of a request as the request page shows it: its window and who drives it, if anyone."""
+
+    leg: Leg
+    earliest: datetime  # not picked up before (the way back: ready from)
+    latest: datetime  # there by (the way back: home by)
+    match: Match | None  # the live match, else the last one that ended
+    driver: Driver | None
+    waiting: bool  # still waiting for a driver
+
+    @property
+    def label(self) -> str:
+        return LEG_LABELS[self.leg]
+
+    @property
+    def state(self) -> str:
+        if self.match is not None and (self.match.status in SEAT_HOLDING or not self.waiting):
+            return MATCH_STATES[self.match.status.value]
+        return "à trouver" if self.waiting else "sans conducteur"
+
+
+def legs_of(session: Session, request: Request) -> list[LegState]:
+    """The outward leg, and the way back when one was asked for (not when given up: one-way)."""
+    matches = session.scalars(
+        sa.select(Match).where(Match.request_id == request.id).order_by(Match.created_at, Match.id)
+    ).all()
+    wanted = [(Leg.OUT, request.earliest, request.latest)]
+    if request.return_at is not None and not request.one_way:
+        wanted.append((Leg.BACK, request.return_at, request.return_latest or request.return_at))
+    legs = []
+    for leg, earliest, latest in wanted:
+        mine = [m for m in matches if m.leg is leg]
+        live = [m for m in mine if m.status in SEAT_HOLDING]
+        match = live[-1] if live else (mine[-1] if mine else None)
+        driver = session.get(Driver, match.driver_id) if match is not None else None
+        legs.append(LegState(leg, earliest, latest, match, driver, leg_is_open(session, request, leg)))
+    return legs
+
+
+def accept_one_way(session: Session, request: Request, reason: str, *, actor: str) -> None:
+    """The resident goes without a way back ("ma fille me ramène"): said by them, recorded why."""
+    reason = reason.strip()[:300]
+    if not reason:
+        raise InvalidInput.on("reason", "Indiquez pourquoi le retour n'est plus nécessaire.")
+    if request.return_at is None or request.one_way:
+        raise InvalidInput.on("", "Cette demande n'a pas de retour à chercher.")
+    held = sa.and_(Match.request_id == request.id, Match.leg == Leg.BACK, Match.status.in_(SEAT_HOLDING))
+    if session.scalar(sa.select(sa.func.count()).select_from(Match).where(held)):
+        raise InvalidInput.on("", "Le retour a déjà un conducteur : annulez-le d'abord.")
+    request.one_way = True
+    audit.record(
+        session,
+        actor,
+        "request.one_way",
+        subject=request,
+        association_id=request.association_id,
+        reason=reason,
+    )
+    session.flush()
 
 
 def propose_by_sms(
     session: Session, request: Request, option: RideOption, *, actor: str, clock: Clock
 ) -> None:
     """Send the resident this option; their OUI books it through the usual conversation."""
-    _check_open(session, request)
+    _check_open(session, request, option.leg)
     resident = session.get_one(Resident, request.resident_id)
     if resident.sms_opted_out:
         raise InvalidInput.on("", f"{resident.first_name} a demandé à ne plus recevoir de SMS : appelez-le.")
@@ -105,6 +196,8 @@ def propose_by_sms(
     conversation = sms_inbound.conversation_of(session, resident, now)
     conversation.updated_at, conversation.unknown_replies = now, 0
     template, context = sms_inbound.present_options(session, conversation, request, [option])
+    # The leg travels with the option, so that the resident's OUI books the way it was offered.
+    conversation.options = [{**stored, "leg": option.leg.value} for stored in conversation.options]
     sent = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*_sent_to(request))) or 0
     enqueue(
         session,
@@ -123,6 +216,7 @@ def propose_by_sms(
         driver_id=option.driver_id,
         offer_id=option.offer_id,
         pickup_at=option.pickup_at.isoformat(),
+        leg=option.leg.value,
     )
 
 
@@ -137,7 +231,7 @@ def _sent_to(request: Request) -> list[sa.ColumnElement[bool]]:
 
 def book(session: Session, request: Request, option: RideOption, *, actor: str, clock: Clock) -> Match:
     """Book the option with the resident's agreement; raises bookings.BookingError or InvalidInput."""
-    _check_open(session, request)
+    _check_open(session, request, option.leg)
     match = booking_flow.book_option(session, request, option, actor=actor, clock=clock)
     if match.offer_id is not None:
         return match
@@ -176,8 +270,10 @@ def manual_option(
     now: datetime,
     dropoff_at: datetime | None = None,
     detour_min: float = 0.0,
+    leg: Leg = Leg.OUT,
 ) -> RideOption:
-    """A coordinator's option, checked: vetted driver of the association, seats, a time to come.
+    """A coordinator's option for one leg, checked: vetted driver of the association, seats, a
+    time to come near that leg's window.
 
     Without ``dropoff_at`` (a manual match) the ride time is estimated like the matcher does.
     """
@@ -188,7 +284,12 @@ def manual_option(
         raise InvalidInput.on("driver", f"{driver.first_name} {driver.last_name} n'est pas encore validé(e).")
     if pickup_at <= now:
         raise InvalidInput.on("pickup_time", "Cette heure est déjà passée.")
-    if pickup_at > request.latest + timedelta(hours=12) or pickup_at < request.earliest - timedelta(hours=12):
+    earliest, latest = request.earliest, request.latest
+    if leg is Leg.BACK:
+        if request.return_at is None:
+            raise InvalidInput.on("leg", "Cette demande n'a pas de retour.")
+        earliest, latest = request.return_at, request.return_latest or request.return_at
+    if pickup_at > latest + timedelta(hours=12) or pickup_at < earliest - timedelta(hours=12):
         raise InvalidInput.on("pickup_time", "Cette heure est trop loin du rendez-vous de la demande.")
     if offer_id is not None:
         offer = session.get(Offer, offer_id)
@@ -203,7 +304,7 @@ def manual_option(
         dropoff_at = pickup_at + timedelta(minutes=round(ride + params.dwell_min))
     elif dropoff_at <= pickup_at:
         raise InvalidInput.on("pickup_time", "L'arrivée doit suivre le départ.")
-    return RideOption(driver.id, offer_id, pickup_at, dropoff_at, detour_min)
+    return RideOption(driver.id, offer_id, pickup_at, dropoff_at, detour_min, leg)
 
 
 def volunteers_to_call(session: Session, request: Request, *, limit: int = 5) -> list[Volunteer]:
@@ -285,6 +386,8 @@ class UnservedPage:
     """One page of open requests (soonest first) and the latest unmet ones, with their counts."""
 
     open: list[Unserved]
+    #: Outward leg found, way back missing: listed first (a resident taken there with no way home).
+    half_covered: list[Unserved]
     number: int
     pages: int
     open_total: int
@@ -318,6 +421,9 @@ def unserved(session: Session, association_id: int, now: datetime, *, page: int)
         .limit(PAGE_SIZE)
         .offset((number - 1) * PAGE_SIZE)
     ).all()
+    half = session.execute(
+        base.where(half_covered(now)).order_by(Request.return_at, Request.id).limit(UNMET_LISTED)
+    ).all()
     unmet = session.execute(
         base.where(is_unmet)
         .options(defer(Request.pickup_point), defer(Request.dropoff_point))
@@ -326,6 +432,7 @@ def unserved(session: Session, association_id: int, now: datetime, *, page: int)
     ).all()
     return UnservedPage(
         open=[Unserved(*row) for row in rows],
+        half_covered=[Unserved(*row) for row in half],
         number=number,
         pages=pages,
         open_total=open_total,
@@ -334,8 +441,25 @@ def unserved(session: Session, association_id: int, now: datetime, *, page: int)
     )
 
 
-def _check_open(session: Session, request: Request) -> None:
-    if not is_open(session, request):
+def half_covered(now: datetime) -> sa.ColumnElement[bool]:
+    """Requests whose outward leg has a driver and whose way back (asked, not given up) has none."""
+    out, back = aliased(Match), aliased(Match)
+    return sa.and_(
+        Request.return_at.is_not(None),
+        Request.one_way.is_(False),
+        Request.return_at > now,
+        Request.status == RequestStatus.MATCHED,
+        sa.exists().where(out.request_id == Request.id, out.leg == Leg.OUT, out.status.in_(SEAT_HOLDING)),
+        ~sa.exists().where(
+            back.request_id == Request.id, back.leg == Leg.BACK, back.status.in_(SEAT_HOLDING)
+        ),
+    )
+
+
+def _check_open(session: Session, request: Request, leg: Leg = Leg.OUT) -> None:
+    if leg is Leg.BACK and not leg_is_open(session, request, leg):
+        raise InvalidInput.on("", "Le retour de cette demande n'attend plus de conducteur.")
+    if not leg_is_open(session, request, leg):
         raise InvalidInput.on(
             "", "Cette demande n'attend plus de solution (prise en charge, annulée, passée)."
         )

@@ -26,7 +26,10 @@ What counts, and how (the page states the same):
 * **unmet requests** are requests that expired without a match, in the month of
   their appointment, by the matcher's reason;
 * **time to confirmation**: request received → passenger's confirmation, averaged
-  over matches confirmed for a pickup in the month.
+  over matches confirmed for a pickup in the month;
+* **round trips**: requests with a way back (not given up as one-way) whose outward
+  trip was done, in the month of their appointment: **fully served** when the way
+  back was done too, **half-served** otherwise.
 """
 
 from __future__ import annotations
@@ -44,7 +47,17 @@ from sqlalchemy.orm import Session
 from carpool.clock import MONTHS
 from carpool.db import dialect_of, hours_between, sphere_distance_m
 from carpool.labels import PURPOSES
-from carpool.models import Commune, Driver, Match, MatchStatus, Purpose, Request, RequestStatus, Resident
+from carpool.models import (
+    Commune,
+    Driver,
+    Leg,
+    Match,
+    MatchStatus,
+    Purpose,
+    Request,
+    RequestStatus,
+    Resident,
+)
 from carpool.services import exports
 from carpool.services.exports import Sheet, decimal_comma, safe_cell
 from carpool.services.mileage import ROUTER, month_bounds
@@ -119,6 +132,18 @@ class UnmetReason:
 
 
 @dataclass(frozen=True)
+class RoundTrips:
+    """Requests with a way back whose outward trip was done: both ways, or only there."""
+
+    served: int = 0  # both legs done
+    half_served: int = 0  # taken there, not brought back by us
+
+    @property
+    def total(self) -> int:
+        return self.served + self.half_served
+
+
+@dataclass(frozen=True)
 class Report:
     first_month: date
     last_month: date
@@ -127,6 +152,7 @@ class Report:
     communes: list[Figures]  # busiest first
     total: Figures
     unmet_reasons: list[UnmetReason]  # most frequent first
+    round_trips: RoundTrips = field(default_factory=RoundTrips)
 
 
 def month_label(month: date) -> str:
@@ -215,6 +241,7 @@ def report(
             (UnmetReason(r, UNMET_REASONS.get(r, r), n) for r, n in reasons.items()),
             key=lambda u: (-u.count, u.label),
         ),
+        round_trips=_round_trips(session, queries.round_trips),
     )
 
 
@@ -324,6 +351,7 @@ class _Queries:
     people_by_commune: sa.Select[Any]
     unmet: sa.Select[Any]
     confirmations: sa.Select[Any]
+    round_trips: sa.Select[int, int]
 
 
 @functools.lru_cache(maxsize=64)
@@ -336,6 +364,7 @@ def _queries(dialect: str, scope: _Scope) -> _Queries:
         people_by_commune=_people_by_commune_query(scope),
         unmet=_unmet_query(scope),
         confirmations=_confirmations_query(dialect, scope),
+        round_trips=_round_trips_query(scope),
     )
 
 
@@ -410,6 +439,32 @@ def _add_trips(session: Session, query: sa.Select[Any], cell: Any) -> None:
             numbers[_KM] += trip_km
             numbers[_KM_AVOIDED] += trip_km - detour_km
             numbers[_HOURS] += (detour_min or 0.0) / 60
+
+
+def _round_trips_query(scope: _Scope) -> sa.Select[int, int]:
+    """(requests with a way back whose outward leg was done, of them those brought back too)."""
+
+    def done(leg: Leg) -> sa.Exists:
+        return sa.exists().where(
+            Match.request_id == Request.id, Match.leg == leg, Match.status == MatchStatus.COMPLETED
+        )
+
+    return (
+        sa.select(sa.func.count(), sa.func.count(sa.case((done(Leg.BACK), 1))))
+        .select_from(Request)
+        .join(Resident, Request.resident_id == Resident.id)
+        .where(
+            Request.return_at.is_not(None),
+            Request.one_way.is_(False),
+            done(Leg.OUT),
+            *scope.where(Request.latest),
+        )
+    )
+
+
+def _round_trips(session: Session, query: sa.Select[int, int]) -> RoundTrips:
+    asked, served = session.execute(query).one()
+    return RoundTrips(served=int(served or 0), half_served=int(asked or 0) - int(served or 0))
 
 
 def _people_by_month_query(scope: _Scope) -> sa.Select[Any]:
@@ -599,4 +654,6 @@ METHOD = (
     f"à {ROUTER.speed_kmh:.0f} km/h sur un trajet bénévole (l'attente sur place n'est pas comptée).",
     "Demandes non satisfaites : demandes dont l'heure est passée sans solution, le mois du rendez-vous.",
     "Délai de confirmation : de la réception de la demande à la confirmation par le passager.",
+    "Allers-retours : demandes avec un retour (hors aller simple accepté) dont l'aller a été fait, "
+    "le mois du rendez-vous ; assurés dans les deux sens quand le retour a été fait aussi.",
 )

@@ -29,6 +29,7 @@ from carpool.models import (
     AuditEvent,
     Commune,
     Driver,
+    Leg,
     Match,
     MatchStatus,
     NamedPlace,
@@ -563,6 +564,11 @@ class Passenger:
     def status(self) -> MatchStatus:
         return self.match.status
 
+    @property
+    def leg_label(self) -> str:
+        """« aller » to the appointment, « retour » home from it."""
+        return "retour" if self.match.leg is Leg.BACK else "aller"
+
 
 _PICKUP, _DROPOFF = aliased(Commune, name="pickup_commune"), aliased(Commune, name="dropoff_commune")
 _DROPOFF_PLACE = aliased(NamedPlace, name="dropoff_place")
@@ -621,12 +627,14 @@ def passengers(
     shown = []
     for match, resident, *places in session.execute(query).all():
         booked = match.status in (MatchStatus.ACCEPTED, MatchStatus.CONFIRMED, MatchStatus.COMPLETED)
+        home, appointment = _label(None, *places[0:2]), _label(*places[2:5])
+        back = match.leg is Leg.BACK  # the way home starts where the appointment was
         shown.append(
             Passenger(
                 match=match,
                 first_name=resident.first_name,
-                pickup_place=_label(None, *places[0:2]),
-                dropoff_place=_label(*places[2:5]),
+                pickup_place=appointment if back else home,
+                dropoff_place=home if back else appointment,
                 needs=tuple(NEEDS[n] for n in sorted(resident.needs)),
                 phone=resident.phone if booked else None,
             )

@@ -8,13 +8,13 @@ every problem is reported at once, on its field, and nothing is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
 from carpool.clock import PARIS
 from carpool.errors import InvalidInput
-from carpool.models import Commune, Purpose, Request, RequestSource, Resident
+from carpool.models import Association, Commune, Purpose, Request, RequestSource, Resident
 from carpool.notify.purpose import guess_purpose
 from carpool.services import audit
 from carpool.services.places import Place, resolve_place
@@ -28,6 +28,8 @@ class PhoneRequestInput:
     arrive_by: time | None = None
     depart_after: time | None = None
     return_at: time | None = None
+    return_latest: time | None = None  # home by; None: return_at + the association's return window
+    one_way: bool = False  # no way back wanted ("ma fille me ramène")
     origin: str = ""  # empty: from home
     passengers: int = 1
     purpose: str = ""  # a Purpose value; empty: guessed from the destination
@@ -41,6 +43,7 @@ def create_request(
     """A new open request for ``resident``; raises InvalidInput with every problem found."""
     origin, destination = _checked_places(session, resident, data, now)
     earliest, latest, return_at = _window(data, now)
+    return_latest = _return_latest(session, resident, data, return_at)
     start_commune, start_point = _start(session, resident, origin)
     if start_commune.insee == destination.commune.insee and destination.named is None:
         raise InvalidInput.on(
@@ -57,6 +60,8 @@ def create_request(
         earliest=earliest,
         latest=latest,
         return_at=return_at,
+        return_latest=return_latest,
+        one_way=data.one_way,
         passengers=data.passengers,
         purpose=Purpose(data.purpose or _guess(destination)),
         source=RequestSource.PHONE,
@@ -111,6 +116,23 @@ def _window(data: PhoneRequestInput, now: datetime) -> tuple[datetime, datetime,
     if return_at is not None and return_at <= latest:
         raise InvalidInput.on("return_at", "Le retour doit être après le rendez-vous.")
     return earliest, latest, return_at
+
+
+def _return_latest(
+    session: Session, resident: Resident, data: PhoneRequestInput, return_at: datetime | None
+) -> datetime | None:
+    """Home by: as said on the phone, else the association's return window after ``return_at``."""
+    if return_at is None:
+        if data.return_latest is not None:
+            raise InvalidInput.on("return_at", "Indiquez l'heure du retour avant l'heure de rentrée.")
+        return None
+    if data.return_latest is None:
+        association = session.get_one(Association, resident.association_id)
+        return return_at + timedelta(minutes=association.return_window_min)
+    return_latest = datetime.combine(data.day, data.return_latest, tzinfo=PARIS)
+    if return_latest <= return_at:
+        raise InvalidInput.on("return_latest", "La rentrée au plus tard doit être après l'heure du retour.")
+    return return_latest
 
 
 def _note_needs(session: Session, resident: Resident, data: PhoneRequestInput, actor: str) -> None:

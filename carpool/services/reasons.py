@@ -15,6 +15,7 @@ REASONS: dict[str, str] = {
     "proposal_expired": "proposition restée sans réponse",
     "declined_by_resident": "le passager a refusé les propositions",
     "no_match_in_time": "aucune solution trouvée à temps",
+    "no_return": "aller trouvé, retour manquant",
     "unknown": "raison non enregistrée",
 }
 

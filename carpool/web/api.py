@@ -198,6 +198,7 @@ def passenger_json(passenger: offers.Passenger) -> dict[str, Any]:
         "match_id": passenger.match.id,
         "status": passenger.status.value,
         "offer_id": passenger.match.offer_id,
+        "leg": passenger.match.leg.value,
         "first_name": passenger.first_name,
         "pickup_place": passenger.pickup_place,
         "dropoff_place": passenger.dropoff_place,

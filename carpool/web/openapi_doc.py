@@ -295,6 +295,10 @@ def _schemas() -> dict[str, Any]:
                     ]
                 },
                 "offer_id": {"type": ["integer", "null"]},
+                "leg": {
+                    "enum": ["out", "back"],
+                    "description": "« out » : vers le rendez-vous ; « back » : le retour à domicile",
+                },
                 "first_name": text,
                 "pickup_place": text,
                 "dropoff_place": text,

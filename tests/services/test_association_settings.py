@@ -72,6 +72,8 @@ def test_changed_settings_are_audited_with_before_and_after(session, association
         ({"sms_retention_days": 366}, "sms_retention_days"),
         ({"inactive_resident_retention_days": 179}, "inactive_resident_retention_days"),
         ({"inactive_resident_retention_days": 3651}, "inactive_resident_retention_days"),
+        ({"return_window_min": 29}, "return_window_min"),
+        ({"return_window_min": 241}, "return_window_min"),
     ],
 )
 def test_out_of_bounds_settings_are_refused_and_nothing_changes(session, association, changes, field):
@@ -81,6 +83,17 @@ def test_out_of_bounds_settings_are_refused_and_nothing_changes(session, associa
 
     assert field in refused.value.errors
     assert association.rate_per_km == Decimal("0.320") and association.sms_number == sms_number
+
+
+def test_the_return_window_is_changed_and_audited_or_left_as_it_is(session, association):
+    update_settings(session, association, settings(return_window_min=120), actor="user:1")
+    update_settings(session, association, settings(), actor="user:1")
+
+    assert association.return_window_min == 120
+    event = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "association.settings_changed").limit(1)
+    ).one()
+    assert event.details["return_window_min"] == {"before": "90", "after": "120"}
 
 
 def test_two_associations_cannot_share_an_sms_number(session, association):

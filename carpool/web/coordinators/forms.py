@@ -48,9 +48,24 @@ class ProposeForm(BaseForm):
     pickup_at = HiddenField()
     dropoff_at = HiddenField()
     detour_min = HiddenField()
+    leg = HiddenField()  # "out" (default) or "back"
+
+
+LEG_CHOICES = [("out", "L'aller"), ("back", "Le retour")]
+
+
+class OneWayForm(BaseForm):
+    """The resident goes without a way back: why, for the audit log."""
+
+    reason = StringField(
+        "Pourquoi",
+        [required("Indiquez pourquoi le retour n'est plus nécessaire."), Length(max=300)],
+        description="Par exemple : « sa fille la ramène ».",
+    )
 
 
 class ManualMatchForm(BaseForm):
+    leg = RadioField("Trajet à couvrir", [Optional()], choices=LEG_CHOICES, default="out")
     driver = SelectField("Conducteur", [required("Choisissez un conducteur.")])
     offer = SelectField("Sur un trajet déjà proposé ?", [Optional()])
     day = DateField("Jour du départ", [required()])
@@ -95,6 +110,12 @@ class PhoneRequestForm(BaseForm):
     arrive_by = TimeField("Heure du rendez-vous", [Optional()], description="Arrivée au plus tard.")
     depart_after = TimeField("Pas de départ avant", [Optional()], description="Facultatif.")
     return_at = TimeField("Retour vers", [Optional()], description="Facultatif : heure du retour souhaité.")
+    return_latest = TimeField(
+        "Rentrée au plus tard",
+        [Optional()],
+        description="Facultatif : sinon l'heure du retour plus le délai de l'association.",
+    )
+    one_way = BooleanField("Aller simple accepté", description="Quelqu'un la ramène : pas besoin de retour.")
     passengers = IntegerField(
         "Nombre de personnes", [required(), NumberRange(1, 8, "Entre 1 et 8 personnes.")], default=1
     )

@@ -88,6 +88,8 @@ def phone_in_request(resident_id: int) -> View:
         arrive_by=form.arrive_by.data,
         depart_after=form.depart_after.data,
         return_at=form.return_at.data,
+        return_latest=form.return_latest.data,
+        one_way=bool(form.one_way.data),
         passengers=form.passengers.data or 1,
         purpose=form.purpose.data or "",
         note=form.note.data or "",

@@ -120,6 +120,13 @@ class SettingsForm(BaseForm):
         description="Entre 180 et 3650 jours ; ensuite la fiche est anonymisée.",
         render_kw={"min": 180, "max": 3650, "inputmode": "numeric"},
     )
+    return_window_min = IntegerField(
+        "Délai du retour (minutes)",
+        [Optional()],
+        description="Entre 30 et 240 minutes : l'habitant est rentré au plus tard ce délai "
+        "après l'heure de retour demandée.",
+        render_kw={"min": 30, "max": 240, "inputmode": "numeric"},
+    )
     totp_for_all_coordinators = BooleanField(
         "Second facteur obligatoire pour tous les coordinateurs",
         description="Il l'est toujours pour les administrateurs et pour qui voit les motifs des trajets.",

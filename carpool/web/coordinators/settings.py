@@ -43,6 +43,7 @@ def settings() -> View:
         sms_retention_days=form.sms_retention_days.data or 0,
         inactive_resident_retention_days=form.inactive_resident_retention_days.data or 0,
         totp_for_all_coordinators=bool(form.totp_for_all_coordinators.data),
+        return_window_min=form.return_window_min.data,
     )
     session = db_session()
     try:
@@ -138,6 +139,7 @@ def _values(current: Association) -> dict[str, Any]:
         "sms_retention_days": current.sms_retention_days,
         "inactive_resident_retention_days": current.inactive_resident_retention_days,
         "totp_for_all_coordinators": current.totp_for_all_coordinators,
+        "return_window_min": current.return_window_min,
     }
 
 

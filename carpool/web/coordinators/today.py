@@ -77,14 +77,17 @@ def trip_rows(trips: list[board.Trip], show_purpose: bool) -> Markup:
     rendering them through the template was most of the page's time. Every text is escaped."""
     rows = []
     for trip in trips:
-        flagged = ' class="problem"' if trip.problem else ""
+        flagged = ' class="problem"' if trip.problem or trip.way_back_missing else ""
         purpose = f"<td>{escape(trip.purpose)}</td>" if show_purpose else ""
         problem = ' <span class="visually-hidden">(problème)</span>' if trip.problem else ""
+        if trip.way_back_missing:
+            problem += f" <strong>{escape(board.HALF_COVERED)}</strong>"
         rows.append(
             f"<tr{flagged}><td>{escape(heure_filter(trip.pickup_at))}</td>"
             f"<td>{escape(trip.passenger)}</td>"
             f"<td>{escape(', '.join(trip.needs) or '—')}</td>"
-            f"<td>{escape(trip.origin)} → {escape(trip.destination)}</td>{purpose}"
+            f"<td>{escape(trip.origin)} → {escape(trip.destination)}</td>"
+            f"<td>{escape(trip.leg_label)}</td>{purpose}"
             f"<td>{escape(trip.driver)}</td>"
             f'<td><span class="stage stage-{escape(trip.stage)}">{escape(trip.stage_label)}</span>'
             f"{problem}</td></tr>"

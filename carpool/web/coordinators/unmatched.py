@@ -10,7 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from carpool.clock import PARIS
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
-from carpool.models import Commune, Offer, Request, Resident
+from carpool.models import Commune, Leg, Offer, Request, Resident
 from carpool.services import bookings, desk, matching
 from carpool.services.reasons import near_miss_label, reason_label
 from carpool.web.coordinators import bp
@@ -25,7 +25,7 @@ from carpool.web.coordinators.common import (
     record,
     scoped,
 )
-from carpool.web.coordinators.forms import ManualMatchForm, ProposeForm
+from carpool.web.coordinators.forms import ManualMatchForm, OneWayForm, ProposeForm
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,13 @@ def unmatched() -> str:
         Waiting(u.request, u.resident, u.origin, u.destination, reason_label(u.request.unmatched_reason), "")
         for u in found.unmet
     ]
+    half_covered = [
+        Waiting(u.request, u.resident, u.origin, u.destination, reason_label("no_return"), "")
+        for u in found.half_covered
+    ]
     return render_template(
         "coordinators/unmatched.html",
+        half_covered=half_covered,
         waiting=waiting,
         pager=Pager(found.number, found.pages, found.open_total),
         expired=expired,
@@ -90,15 +95,25 @@ def request_detail(request_id: int) -> str:
     return _detail(_request(request_id), ManualMatchForm(prefix="manual"))
 
 
-def _detail(ride: Request, manual: ManualMatchForm, problems: list[str] | None = None) -> str:
+def _detail(
+    ride: Request,
+    manual: ManualMatchForm,
+    problems: list[str] | None = None,
+    one_way: OneWayForm | None = None,
+) -> str:
     session = db_session()
     resident = session.get_one(Resident, ride.resident_id)
     is_open = desk.is_open(session, ride)
-    options = matching.ride_options(session, ride, clock(), limit=3) if is_open else []
+    legs = desk.legs_of(session, ride)
+    open_legs = [state.leg for state in legs if state.waiting]
+    options = {leg: matching.ride_options(session, ride, clock(), limit=3, leg=leg) for leg in open_legs}
     misses = matching.near_misses(session, ride, clock(), limit=3) if is_open else []
-    reason, _near = matching.why_unmatched(session, ride, clock()) if is_open and not options else ("", None)
-    _fill_manual_choices(manual, ride)
-    named = {o.driver_id for o in options} | {m.option.driver_id for m in misses}
+    if is_open and not options[Leg.OUT]:
+        reason, _near = matching.why_unmatched(session, ride, clock())
+    else:
+        reason = "no_return" if open_legs == [Leg.BACK] and not options[Leg.BACK] else ""
+    _fill_manual_choices(manual, ride, open_legs)
+    named = {o.driver_id for found in options.values() for o in found} | {m.option.driver_id for m in misses}
     drivers = desk.drivers_by_id(session, named)
     return render_template(
         "coordinators/request.html",
@@ -107,20 +122,26 @@ def _detail(ride: Request, manual: ManualMatchForm, problems: list[str] | None =
         origin=session.get_one(Commune, ride.pickup_commune_insee).name,
         destination=session.get_one(Commune, ride.dropoff_commune_insee).name,
         is_open=is_open,
+        legs=legs,
+        open_legs=open_legs,
+        half_covered=open_legs == [Leg.BACK],
         options=options,
         misses=[(m, near_miss_label(m.reason, m.missed_by_min)) for m in misses],
         reason=reason_label(reason) if reason else "",
         drivers=drivers,
-        volunteers=desk.volunteers_to_call(session, ride) if is_open else [],
+        volunteers=desk.volunteers_to_call(session, ride) if open_legs else [],
         proposal_sent=ride.id in desk.proposals_waiting(session, [ride.id]),
         propose_form=ProposeForm,
         manual=manual,
+        one_way_form=one_way or OneWayForm(prefix="oneway"),
+        may_go_one_way=ride.return_at is not None and not ride.one_way and Leg.BACK in open_legs,
         problems=problems or [],
         show_purpose=me().may_see_purpose,
+        Leg=Leg,
     )
 
 
-def _fill_manual_choices(form: ManualMatchForm, ride: Request) -> None:
+def _fill_manual_choices(form: ManualMatchForm, ride: Request, open_legs: list[Leg] | None = None) -> None:
     session = db_session()
     vetted = desk.vetted_drivers(session, association_id())
     form.driver.choices = [("", "— choisir —")] + [
@@ -136,12 +157,21 @@ def _fill_manual_choices(form: ManualMatchForm, ride: Request) -> None:
         )
         for o in offers
     ]
+    if open_legs == [Leg.BACK] and not form.is_submitted():
+        form.leg.data = Leg.BACK.value
     if not form.day.data:
-        form.day.data = _local(ride.latest).date()
+        back = form.leg.data == Leg.BACK.value and ride.return_at is not None
+        form.day.data = _local(ride.return_at if back and ride.return_at else ride.latest).date()
 
 
 def _near_in_time(offer: Offer, ride: Request) -> bool:
-    return abs(offer.depart_earliest - ride.latest) <= timedelta(hours=12)
+    """Near the appointment, or near the way back for a round trip."""
+    times = [ride.latest] + ([ride.return_at] if ride.return_at is not None else [])
+    return any(abs(offer.depart_earliest - moment) <= timedelta(hours=12) for moment in times)
+
+
+def _leg(value: str | None) -> Leg:
+    return Leg.BACK if value == Leg.BACK.value else Leg.OUT
 
 
 def _local(moment: datetime) -> datetime:
@@ -167,6 +197,7 @@ def request_propose(request_id: int) -> View:
             dropoff_at=datetime.fromisoformat(form.dropoff_at.data or ""),
             detour_min=float(form.detour_min.data or 0),
             now=now(),
+            leg=_leg(form.leg.data),
         )
     except InvalidInput as error:  # before ValueError, which it extends
         return _refused(ride, error)
@@ -195,6 +226,7 @@ def request_manual(request_id: int) -> View:
             offer_id=int(form.offer.data) if form.offer.data else None,
             pickup_at=pickup,
             now=now(),
+            leg=_leg(form.leg.data),
         )
     except InvalidInput as error:
         db_session().rollback()
@@ -214,7 +246,7 @@ def _act(ride: Request, option: matching.RideOption, mode: str) -> View:
     try:
         if mode == "book":
             match = desk.book(session, ride, option, actor=actor(), clock=clock())
-            record("request.booked_by_coordinator", ride, match_id=match.id)
+            record("request.booked_by_coordinator", ride, match_id=match.id, leg=option.leg.value)
             message = (
                 "C'est réservé : les confirmations partent par SMS."
                 if match.offer_id is not None
@@ -240,3 +272,21 @@ def _act(ride: Request, option: matching.RideOption, mode: str) -> View:
 def _refused(ride: Request, error: InvalidInput) -> tuple[str, int]:
     db_session().rollback()
     return _detail(ride, ManualMatchForm(prefix="manual"), list(error.errors.values())), 422
+
+
+@bp.post("/demandes/<int:request_id>/aller-simple")
+@coordinator_required
+def request_one_way(request_id: int) -> View:
+    """The resident goes without a way back: the request is then served by its outward leg."""
+    ride = _request(request_id)
+    form = OneWayForm(prefix="oneway")
+    if not form.validate_on_submit():
+        db_session().rollback()
+        return _detail(ride, ManualMatchForm(prefix="manual"), one_way=form), 422
+    try:
+        desk.accept_one_way(db_session(), ride, form.reason.data or "", actor=actor())
+    except InvalidInput as error:
+        return _refused(ride, error)
+    db_session().commit()
+    flash("C'est noté : aller simple, sans retour à chercher.")
+    return redirect(url_for("coord.request_detail", request_id=ride.id))

@@ -75,6 +75,8 @@ def test_a_phone_request_is_saved_and_shows_the_options_at_once(coord_client, se
         ({"arrive_by": ""}, "Indiquez l&#39;heure du rendez-vous"),
         ({"passengers": "12"}, "Entre 1 et 8 personnes."),
         ({"return_at": "09:00"}, "Le retour doit être après le rendez-vous."),
+        ({"return_at": "11:30", "return_latest": "11:00"}, "La rentrée au plus tard doit être après"),
+        ({"return_latest": "13:00"}, "Indiquez l&#39;heure du retour avant"),
         ({"destination": "Cajarc"}, "même commune"),
         ({"purpose": "voyance"}, "Choisissez une valeur de la liste."),
         ({"destination": "<script>alert(1)</script>"}, "&lt;script&gt;"),
@@ -108,3 +110,24 @@ def test_needs_said_on_the_phone_update_the_residents_record(coord_client, sessi
     coord_client.post(f"/coordination/appel/{resident.id}", data={**TRIP, "wheelchair": "y"})
     session.expire_all()
     assert session.get(Resident, resident.id).needs == frozenset({"wheelchair"})
+
+
+def test_a_return_is_home_by_the_associations_window_unless_told(coord_client, session, association):
+    association.return_window_min = 60
+    resident = add_resident(session, association)
+    session.commit()
+    coord_client.post(f"/coordination/appel/{resident.id}", data={**TRIP, "return_at": "11:30"})
+    request = session.scalars(sa.select(Request)).one()
+    assert request.return_latest.astimezone(PARIS).time() == time(12, 30)
+    assert request.one_way is False
+
+
+def test_a_return_latest_and_a_one_way_said_on_the_phone_are_kept(coord_client, session, association):
+    resident = add_resident(session, association)
+    session.commit()
+    coord_client.post(
+        f"/coordination/appel/{resident.id}",
+        data={**TRIP, "return_at": "11:30", "return_latest": "14:00", "one_way": "y"},
+    )
+    request = session.scalars(sa.select(Request)).one()
+    assert (request.return_latest.astimezone(PARIS).time(), request.one_way) == (time(14, 0), True)

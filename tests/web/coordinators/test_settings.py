@@ -69,6 +69,7 @@ def test_an_admin_saves_the_settings(admin_client, session, association):
         ({"sms_retention_days": "3"}, "La durée doit être entre 7 et 365 jours."),
         ({"inactive_resident_retention_days": "5000"}, "La durée doit être entre 180 et 3650 jours."),
         ({"sms_retention_days": "dix"}, "Indiquez un nombre entier."),
+        ({"return_window_min": "300"}, "Le délai du retour doit être entre 30 et 240 minutes."),
     ],
 )
 def test_bad_settings_come_back_with_the_reason(admin_client, session, association, changes, message):
@@ -78,6 +79,13 @@ def test_bad_settings_come_back_with_the_reason(admin_client, session, associati
     assert message in text(response)
     saved = fresh(session, Association, association.id)
     assert (saved.sms_number, saved.rate_per_km) == ("06 39 98 00 00", Decimal("0.32"))
+
+
+def test_an_admin_sets_the_return_window(admin_client, session, association):
+    response = admin_client.post("/coordination/reglages", data={**SETTINGS, "return_window_min": "120"})
+
+    assert response.status_code == 302
+    assert fresh(session, Association, association.id).return_window_min == 120
 
 
 def test_the_settings_page_has_labelled_fields_and_an_accounts_table(admin_client):
