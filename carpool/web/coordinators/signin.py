@@ -24,7 +24,7 @@ from carpool.web import auth
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import View, coordinator_required, me
 from carpool.web.coordinators.forms import TotpForm, TotpOffForm, TotpSetupForm
-from carpool.web.forms import ChangePasswordForm, LoginForm, show_errors
+from carpool.web.forms import ChangePasswordForm, show_errors
 
 #: The half-logged-in state between the password and the code, in the cookie…
 PENDING = "coord_pending_2fa"
@@ -48,12 +48,7 @@ def enrol_first() -> BaseResponse | None:
 
 @bp.route("/connexion", methods=["GET", "POST"])
 def login() -> View:
-    form = LoginForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    if not form.validate_on_submit():
-        return render_template("coordinators/login.html", form=form), 422 if form.is_submitted() else 200
-    user = auth.check_log_in(form, "coordinators/login.html", lambda account: account.is_coordinator)
+    form, user = auth.log_in_form("coordinators/login.html", lambda account: account.is_coordinator)
     if not isinstance(user, UserAccount):
         return user
     target = auth.safe_next(form.next.data, url_for("coord.today"))

@@ -23,7 +23,6 @@ from carpool.web.forms import (
     ChangePasswordForm,
     CodeForm,
     ForgotPasswordForm,
-    LoginForm,
     NewPasswordForm,
     PhoneForm,
     SignUpForm,
@@ -141,13 +140,7 @@ def signup_code() -> View:
 
 @bp.route("/connexion", methods=["GET", "POST"])
 def login() -> View:
-    form = LoginForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    if not form.validate_on_submit():
-        return render_template("drivers/login.html", form=form), 422 if form.is_submitted() else 200
-    user = auth.check_log_in(
-        form,
+    form, user = auth.log_in_form(
         "drivers/login.html",
         lambda account: account.role is Role.DRIVER,
         too_many_hint=" ou choisissez « mot de passe oublié »",
