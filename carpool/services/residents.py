@@ -261,17 +261,22 @@ class TripLine:
     matches: list[tuple[Match, str]] = dataclasses.field(default_factory=list)  # (match, driver's first name)
 
 
-def trips(session: Session, person: Resident, limit: int = 100) -> list[TripLine]:
-    """Their latest requests with their matches and drivers: two queries, whatever the count."""
+def _requests_with_places(person: Resident) -> sa.Select[Request, str, str]:
+    """A resident's requests with the names of their pickup and drop-off communes."""
     pickup, dropoff = aliased(Commune), aliased(Commune)
-    rows = session.execute(
+    return (
         sa.select(Request, pickup.name, dropoff.name)
         .join(pickup, pickup.insee == Request.pickup_commune_insee)
         .join(dropoff, dropoff.insee == Request.dropoff_commune_insee)
         .where(Request.resident_id == person.id)
         .options(defer(Request.pickup_point), defer(Request.dropoff_point))
-        .order_by(Request.latest.desc(), Request.id.desc())
-        .limit(limit)
+    )
+
+
+def trips(session: Session, person: Resident, limit: int = 100) -> list[TripLine]:
+    """Their latest requests with their matches and drivers: two queries, whatever the count."""
+    rows = session.execute(
+        _requests_with_places(person).order_by(Request.latest.desc(), Request.id.desc()).limit(limit)
     ).all()
     lines = [TripLine(r, origin, destination) for r, origin, destination in rows]
     by_request = {line.request.id: line for line in lines}
@@ -483,15 +488,7 @@ def _profile(session: Session, resident: Resident) -> dict[str, Any]:
 
 
 def _requests(session: Session, resident: Resident) -> list[dict[str, Any]]:
-    pickup, dropoff = aliased(Commune), aliased(Commune)
-    rows = session.execute(
-        sa.select(Request, pickup.name, dropoff.name)
-        .join(pickup, pickup.insee == Request.pickup_commune_insee)
-        .join(dropoff, dropoff.insee == Request.dropoff_commune_insee)
-        .where(Request.resident_id == resident.id)
-        .options(defer(Request.pickup_point), defer(Request.dropoff_point))
-        .order_by(Request.latest, Request.id)
-    ).all()
+    rows = session.execute(_requests_with_places(resident).order_by(Request.latest, Request.id)).all()
     return [
         {
             "id": r.id,
