@@ -171,13 +171,13 @@ def log_in_form(
     The drivers' and the coordinators' pages differ only by ``template``, by who
     may log in there and by what they do next.
     """
-    from carpool.web.forms import LoginForm
+    from carpool.web.forms import LoginForm, form_page
 
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if not form.validate_on_submit():
-        return form, (render_template(template, form=form), 422 if form.is_submitted() else 200)
+        return form, form_page(template, form)
     return form, check_log_in(form, template, allowed, too_many_hint=too_many_hint)
 
 

@@ -2,13 +2,17 @@
 
 Business rules (dates in the past, unknown communes, seats…) live in the
 services, which raise ``InvalidInput``; ``show_errors`` puts those messages
-next to the right field, exactly like the form's own.
+next to the right field, exactly like the form's own. ``form_page`` and
+``invalid`` render a form's page for every blueprint, before and after the
+services' checks; the field helpers keep one wording for a field used on
+several pages.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import render_template
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -34,6 +38,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from carpool.clock import WEEKDAYS
 from carpool.errors import InvalidInput
+from carpool.extensions import db_session
 from carpool.models import OFFER_FLEX_MIN, OFFER_MAX_DETOUR_MIN, OFFER_SEATS
 
 REQUIRED = "Ce champ est obligatoire."
@@ -159,6 +164,18 @@ def show_errors(form: Form, error: InvalidInput) -> list[str]:
         else:
             field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
     return general
+
+
+def form_page(template: str, form: FlaskForm, **context: Any) -> tuple[str, int]:
+    """A form's page until it is validly submitted: 200 when first shown, 422 after failed checks."""
+    return render_template(template, form=form, problems=[], **context), 422 if form.is_submitted() else 200
+
+
+def invalid(template: str, form: Form, error: InvalidInput, **context: Any) -> tuple[str, int]:
+    """Nothing of this request is kept; the form comes back with the service's messages."""
+    db_session().rollback()
+    problems = show_errors(form, error)
+    return render_template(template, form=form, problems=problems, **context), 422
 
 
 def _find(form: Form, name: str) -> Any:

@@ -22,7 +22,7 @@ from carpool.models import Association, UserAccount
 from carpool.services import accounts
 from carpool.web import auth
 from carpool.web.coordinators import bp
-from carpool.web.coordinators.common import View, coordinator_required, me
+from carpool.web.coordinators.common import View, coordinator_required, form_page, me
 from carpool.web.coordinators.forms import TotpForm, TotpOffForm, TotpSetupForm
 from carpool.web.forms import ChangePasswordForm, show_errors
 
@@ -73,7 +73,7 @@ def second_factor() -> View:
         return redirect(url_for("coord.login"))
     form = TotpForm()
     if not form.validate_on_submit():
-        return render_template("coordinators/totp.html", form=form), 422 if form.is_submitted() else 200
+        return form_page("coordinators/totp.html", form)
     db = db_session()
     try:
         ok = accounts.check_totp(db, user, form.code.data or "", auth.clock(), client=auth.client_key())
