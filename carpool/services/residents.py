@@ -23,9 +23,10 @@ import functools
 import itertools
 import operator
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rapidfuzz import fuzz
@@ -537,14 +538,20 @@ def _matches(session: Session, request_ids: list[int]) -> list[dict[str, Any]]:
 
 
 def _inbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        sa.select(InboundMessage)
-        .where(*_texts_of(InboundMessage, resident))
-        .order_by(InboundMessage.created_at, InboundMessage.id)
-    )
     return [
-        {"at": _iso(m.created_at), "from": m.from_phone, "body": m.body, "intent": m.intent} for m in rows
+        {"at": _iso(m.created_at), "from": m.from_phone, "body": m.body, "intent": m.intent}
+        for m in _texts(session, InboundMessage, resident)
     ]
+
+
+Text = TypeVar("Text", InboundMessage, OutboundMessage)
+
+
+def _texts(session: Session, model: type[Text], resident: Resident) -> Iterable[Text]:
+    """The resident's own texts of one direction, oldest first."""
+    return session.scalars(
+        sa.select(model).where(*_texts_of(model, resident)).order_by(model.created_at, model.id)
+    )
 
 
 def _texts_of(
@@ -563,11 +570,6 @@ def _texts_of(
 
 
 def _outbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        sa.select(OutboundMessage)
-        .where(*_texts_of(OutboundMessage, resident))
-        .order_by(OutboundMessage.created_at, OutboundMessage.id)
-    )
     return [
         {
             "at": _iso(m.created_at),
@@ -576,7 +578,7 @@ def _outbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
             "status": m.status.value,
             "sent_at": _iso(m.sent_at),
         }
-        for m in rows
+        for m in _texts(session, OutboundMessage, resident)
     ]
 
 
