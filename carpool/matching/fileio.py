@@ -114,11 +114,17 @@ def _caps(raw: dict[str, Any], where: str) -> frozenset[str]:
     )
 
 
+def _window(raw: dict[str, Any], where: str, first: str, last: str) -> tuple[datetime, datetime]:
+    """Two required times of one object, the second not before the first."""
+    start = parse_time(_field(raw, first, where), where, first)
+    end = parse_time(_field(raw, last, where), where, last)
+    if end < start:
+        raise InputError(f"{where}: {last} is before {first}")
+    return start, end
+
+
 def _offer(raw: dict[str, Any], where: str) -> Offer:
-    early = parse_time(_field(raw, "depart_earliest", where), where, "depart_earliest")
-    late = parse_time(_field(raw, "depart_latest", where), where, "depart_latest")
-    if late < early:
-        raise InputError(f"{where}: depart_latest is before depart_earliest")
+    early, late = _window(raw, where, "depart_earliest", "depart_latest")
     detour = raw.get("max_detour_min")
     return Offer(
         raw["id"],
@@ -140,11 +146,7 @@ def _volunteer(raw: dict[str, Any], where: str) -> Volunteer:
     for k, s in enumerate(slots_raw):
         at = f"{where} slots[{k}]"
         s = _obj(s, at)
-        start = parse_time(_field(s, "start", at), at, "start")
-        end = parse_time(_field(s, "end", at), at, "end")
-        if end < start:
-            raise InputError(f"{at}: end is before start")
-        slots.append(Slot(start, end))
+        slots.append(Slot(*_window(s, at, "start", "end")))
     return Volunteer(
         raw["id"],
         _point(_field(raw, "home", where), where, "home"),
@@ -157,10 +159,7 @@ def _volunteer(raw: dict[str, Any], where: str) -> Volunteer:
 
 
 def _request(raw: dict[str, Any], where: str) -> Request:
-    earliest = parse_time(_field(raw, "earliest", where), where, "earliest")
-    latest = parse_time(_field(raw, "latest", where), where, "latest")
-    if latest < earliest:
-        raise InputError(f"{where}: latest is before earliest")
+    earliest, latest = _window(raw, where, "earliest", "latest")
     ret_raw = raw.get("return_time")
     ret = None if ret_raw is None else parse_time(ret_raw, where, "return_time")
     if ret is not None and ret < earliest:

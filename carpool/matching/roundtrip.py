@@ -34,23 +34,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from carpool.clock import PARIS
-from carpool.matching.assign import (
+from carpool.matching.assign import match_batch
+from carpool.matching.batch import (
     RESIDUAL_OPTIONS,
     SEC_MAX,
+    Batch,
     Target,
-    _Batch,
-    _duty_assignment,
-    _first_round,
-    _offer_route,
-    _offer_sec,
-    _reason,
-    _residual_rounds,
-    _verified_volunteer,
-    _verify_duty,
-    _vol_sec,
     batch_of,
     check_unique_ids,
-    match_batch,
+    duty_assignment,
+    first_round,
+    offer_route,
+    offer_sec,
+    residual_rounds,
+    unserved_reason,
+    verified_volunteer,
+    verify_duty,
+    vol_sec,
 )
 from carpool.matching.feasibility import (
     Duty,
@@ -167,7 +167,7 @@ def _waiting_duties(
 class _Trips:
     """The legs' batch plus what only round trips have."""
 
-    b: _Batch
+    b: Batch
     requests: list[Request]
     owner: list[int]
     back: list[int | None]
@@ -339,7 +339,7 @@ def _cp_sat(t: _Trips, usable: set[int], columns: list[_Column], improve: bool) 
         per_slot.setdefault(c.slot, []).append(x)
         for leg in c.legs:
             cover[leg].append(x)
-        terms.append((x, -2 * _offer_sec(c.sol.detour)))
+        terms.append((x, -2 * offer_sec(c.sol.detour)))
         hints.append((x, (c.slot, c.legs) in kept))
     for xs in per_slot.values():
         m.add_at_most_one(xs)
@@ -357,7 +357,7 @@ def _cp_sat(t: _Trips, usable: set[int], columns: list[_Column], improve: bool) 
                 duty_vars.append((x, vid, leg, d))
                 per_vol.setdefault(vid, []).append((x, d))
                 cover[leg].append(x)
-                terms.append((x, -2 * _vol_sec(d.effort_min)))
+                terms.append((x, -2 * vol_sec(d.effort_min)))
                 one_way.setdefault((t.owner[leg], vid, leg != t.owner[leg]), []).append(x)
                 hints.append((x, id(d) in chosen_duties))
     for k in usable:
@@ -368,7 +368,7 @@ def _cp_sat(t: _Trips, usable: set[int], columns: list[_Column], improve: bool) 
                 per_vol.setdefault(vid, []).append((x, w.duty))
                 for leg in t.legs_of(k):
                     cover[leg].append(x)
-                terms.append((x, 1 - 2 * _vol_sec(w.duty.effort_min)))  # same driver both ways
+                terms.append((x, 1 - 2 * vol_sec(w.duty.effort_min)))  # same driver both ways
                 hints.append((x, id(w) in chosen_duties))
     for (k, vid, is_back), xs in one_way.items():
         if is_back and (k, vid, False) in one_way:
@@ -437,17 +437,17 @@ def _solve_heuristic(t: _Trips, rounds: int = 3) -> None:
     """Flow over the legs, release half-served round trips, insert both legs together."""
     b = t.b
     eligible = {leg for leg, k in enumerate(t.owner) if t.servable(k) and t.has_option(leg)}
-    _first_round(b, eligible)
-    _residual_rounds(b, eligible, rounds)
+    first_round(b, eligible)
+    residual_rounds(b, eligible, rounds)
     _release_half_served(t)
     _insert_round_trips(t)
     one_way = {leg for leg in eligible if t.back[t.owner[leg]] is None}
-    _residual_rounds(b, one_way, rounds)
+    residual_rounds(b, one_way, rounds)
     _insert_round_trips(t)
     _release_half_served(t)  # a no-op unless taking a leg off emptied a route
 
 
-def _unplace(b: _Batch, leg: int) -> list[int]:
+def _unplace(b: Batch, leg: int) -> list[int]:
     """Take a leg off its offer or volunteer; returns legs dropped with it (a route that
     no longer works without it — rare, stops are not monotone in time — is emptied)."""
     kind, key = b.served.pop(leg)
@@ -470,7 +470,7 @@ def _unplace(b: _Batch, leg: int) -> list[int]:
     return []
 
 
-def _single_sol(b: _Batch, slot: int, leg: int) -> RouteSolution | None:
+def _single_sol(b: Batch, slot: int, leg: int) -> RouteSolution | None:
     offer = b.offers[b.index.offer_id(slot)]
     return single_route(offer, b.requests[leg], b.params, b.router)
 
@@ -490,25 +490,25 @@ def _release_half_served(t: _Trips) -> None:
                 changed = True
 
 
-def _best_leg_option(b: _Batch, leg: int) -> tuple[int, Target, RouteSolution | Duty] | None:
+def _best_leg_option(b: Batch, leg: int) -> tuple[int, Target, RouteSolution | Duty] | None:
     """Cheapest way to add one leg to what is kept: (secondary cost, target, route or duty)."""
     best: tuple[int, Target, RouteSolution | Duty] | None = None
     for s in b.hits[leg].slots[:RESIDUAL_OPTIONS].tolist():
         if len(b.offer_sets.get(int(s), [])) >= b.params.max_requests_per_offer:
             continue
         got = b.try_offer(leg, int(s))
-        if got is not None and (best is None or _offer_sec(got[0]) < best[0]):
-            best = (_offer_sec(got[0]), ("o", int(s)), got[1])
+        if got is not None and (best is None or offer_sec(got[0]) < best[0]):
+            best = (offer_sec(got[0]), ("o", int(s)), got[1])
     if best is not None:
         return best
     for vid in b.duties[leg]:
         duty = b.try_volunteer(leg, vid)
-        if duty is not None and (best is None or _vol_sec(duty.effort_min) < best[0]):
-            best = (_vol_sec(duty.effort_min), ("v", vid), duty)
+        if duty is not None and (best is None or vol_sec(duty.effort_min) < best[0]):
+            best = (vol_sec(duty.effort_min), ("v", vid), duty)
     return best
 
 
-def _place(b: _Batch, leg: int, target: Target, how: RouteSolution | Duty) -> None:
+def _place(b: Batch, leg: int, target: Target, how: RouteSolution | Duty) -> None:
     if target[0] == "o":
         assert isinstance(how, RouteSolution)
         b.place_offer(leg, int(target[1]), how)
@@ -536,7 +536,7 @@ def _insert_round_trips(t: _Trips) -> None:
             else:
                 _place(b, back, ret[1], ret[2])
         if wait is None or (
-            out is not None and ret is not None and out[0] + ret[0] < _vol_sec(wait[1].duty.effort_min)
+            out is not None and ret is not None and out[0] + ret[0] < vol_sec(wait[1].duty.effort_min)
         ):
             continue
         if out is not None and ret is not None:  # waiting is cheaper: the state before, then the duty
@@ -569,11 +569,11 @@ def _finish_trips(t: _Trips) -> MatchResult:
     legs: dict[int, Assignment] = {}
     kind: list[Leg] = ["out" if t.owner[i] == i else "back" for i in range(len(b.requests))]
     for slot, members in sorted(b.offer_sets.items()):
-        plan, assignments = _offer_route(b, slot, members, PARIS, kind)
+        plan, assignments = offer_route(b, slot, members, PARIS, kind)
         result.routes.append(plan)
         legs.update(assignments)
     for vid, kept in sorted(b.vol_kept.items()):
-        vol = _verified_volunteer(b, vid, kept)
+        vol = verified_volunteer(b, vid, kept)
         for i, d in kept:
             legs.update(_duty_assignments(t, i, vid, d, vol))
     for k, back in enumerate(t.back):
@@ -591,9 +591,9 @@ def _duty_assignments(t: _Trips, i: int, vid: str, d: Duty, vol: Volunteer) -> d
     b = t.b
     waiting = t.wait_kept.get(i)
     r = t.requests[i] if waiting is not None else b.requests[i]
-    _verify_duty(b, vol, r, d)
+    verify_duty(b, vol, r, d)
     kind: Leg = "out" if t.owner[i] == i else "back"
-    out = {i: _duty_assignment(r, vid, d, PARIS, kind)}
+    out = {i: duty_assignment(r, vid, d, PARIS, kind)}
     if waiting is not None:
         back = t.back[i]
         assert back is not None
@@ -632,10 +632,10 @@ def _unmatched(t: _Trips, result: MatchResult, done: set[int]) -> None:
             why[k] = None
             lonely.append(back)
         elif back is not None and _only_back_missing(t, k, back):
-            found = _reason(b, back)
+            found = unserved_reason(b, back)
             why[k] = ("no_return", None if found is None else found[1])
         else:
-            found = _reason(b, k) or (None if back is None else _reason(b, back))
+            found = unserved_reason(b, k) or (None if back is None else unserved_reason(b, back))
             if found is None and waits:
                 found = ("taken_by_other_request", _taken(next(iter(t.waiting[k]))))
             if found is None:

@@ -176,8 +176,12 @@ def seed_demo(session: Session, seed: int = 46, clock: Clock | None = None, *, s
     by_insee = {c.insee: c for c in communes}
     places = list(session.scalars(sa.select(NamedPlace).where(NamedPlace.commune_insee.in_(HUBS))))
 
-    drivers = _drivers(session, association, villages, weights, rng, 20 * scale)
-    residents = _residents(session, association, villages, weights, rng, 60 * scale)
+    def home() -> Commune:  # drawn before each person's other traits: the seed gives the same demo
+        return rng.choices(villages, weights)[0]
+
+    drivers = [_driver(association, n, home(), rng) for n in range(20 * scale)]
+    residents = [_resident(association, n, home(), rng) for n in range(60 * scale)]
+    session.add_all([*drivers, *residents])
     session.flush()
     offers = _offers(session, drivers, by_insee, places, rng, now)
     requests = _requests(session, association, residents, by_insee, places, rng, now, 45 * scale)
@@ -189,60 +193,32 @@ def seed_demo(session: Session, seed: int = 46, clock: Clock | None = None, *, s
     return DemoReport(False, len(drivers), len(residents), offers, requests)
 
 
-def _drivers(
-    session: Session,
-    association: Association,
-    villages: list[Commune],
-    weights: list[int],
-    rng: random.Random,
-    count: int,
-) -> list[Driver]:
-    drivers = []
-    for n in range(count):
-        home = rng.choices(villages, weights)[0]
-        first = rng.choice(DRIVER_FIRST_NAMES)
-        last = rng.choice(LAST_NAMES)
-        driver = Driver(
-            association_id=association.id,
-            first_name=first,
-            last_name=last,
-            email="driver@demo.test" if n == 0 else f"conducteur{n:02d}@demo.test",
-            phone=_demo_phone(100 + n),
-            home_commune_insee=home.insee,
-            home_point=home.point,
-            seats=rng.choice((2, 3, 3, 4)),
-            wheelchair_accessible=n % 7 == 3,
-            vetting=VettingStatus.PENDING if n % 20 in (17, 18) else VettingStatus.VETTED,
-        )
-        session.add(driver)
-        drivers.append(driver)
-    return drivers
+def _driver(association: Association, n: int, home: Commune, rng: random.Random) -> Driver:
+    return Driver(
+        association_id=association.id,
+        first_name=rng.choice(DRIVER_FIRST_NAMES),
+        last_name=rng.choice(LAST_NAMES),
+        email="driver@demo.test" if n == 0 else f"conducteur{n:02d}@demo.test",
+        phone=_demo_phone(100 + n),
+        home_commune_insee=home.insee,
+        home_point=home.point,
+        seats=rng.choice((2, 3, 3, 4)),
+        wheelchair_accessible=n % 7 == 3,
+        vetting=VettingStatus.PENDING if n % 20 in (17, 18) else VettingStatus.VETTED,
+    )
 
 
-def _residents(
-    session: Session,
-    association: Association,
-    villages: list[Commune],
-    weights: list[int],
-    rng: random.Random,
-    count: int,
-) -> list[Resident]:
-    residents = []
-    for n in range(count):
-        home = rng.choices(villages, weights)[0]
-        resident = Resident(
-            association_id=association.id,
-            phone=_demo_phone(1000 + n),
-            first_name=rng.choice(FIRST_NAMES),
-            last_name=rng.choice(LAST_NAMES),
-            home_commune_insee=home.insee,
-            uses_wheelchair=n % 15 == 4,
-            uses_walker=n % 5 == 1,
-            needs_help_boarding=n % 4 == 2,
-        )
-        session.add(resident)
-        residents.append(resident)
-    return residents
+def _resident(association: Association, n: int, home: Commune, rng: random.Random) -> Resident:
+    return Resident(
+        association_id=association.id,
+        phone=_demo_phone(1000 + n),
+        first_name=rng.choice(FIRST_NAMES),
+        last_name=rng.choice(LAST_NAMES),
+        home_commune_insee=home.insee,
+        uses_wheelchair=n % 15 == 4,
+        uses_walker=n % 5 == 1,
+        needs_help_boarding=n % 4 == 2,
+    )
 
 
 def _local(day: datetime, hour: int, minute: int = 0) -> datetime:

@@ -398,13 +398,12 @@ def cancel_offer(session: Session, driver: Driver, offer_id: int, reason: str, c
     for match in active_matches(session, offer, lock=True):
         bookings.transition(session, match, MatchStatus.CANCELLED, actor=actor, clock=clock, reason=reason)
         resident = _resident_of(session, match)
-        enqueue(
+        _tell_passenger(
             session,
+            driver,
+            resident,
             f"offer:{offer.id}:cancelled:match:{match.id}",
-            resident.phone,
             render("offer_cancelled", driver=driver.first_name, pickup_at=match.pickup_at),
-            association_id=driver.association_id,
-            resident_id=resident.id,
         )
         cancelled.append(match)
     session.refresh(offer)
@@ -458,6 +457,11 @@ def _e164(phone: str) -> str:
 def _resident_of(session: Session, match: Match) -> Resident:
     request = session.get_one(Request, match.request_id)
     return session.get_one(Resident, request.resident_id)
+
+
+def _tell_passenger(session: Session, driver: Driver, resident: Resident, key: str, text: str) -> None:
+    """Queue an SMS about ``driver``'s trip to one passenger; it leaves after the commit."""
+    enqueue(session, key, resident.phone, text, association_id=driver.association_id, resident_id=resident.id)
 
 
 # --- what the driver sees ------------------------------------------------------------------
@@ -728,18 +732,17 @@ def accept(session: Session, driver: Driver, match_id: int, clock: Clock) -> Mat
             reason="choisi par le passager avant l'accord du conducteur",
         )
         request = session.get_one(Request, match.request_id)
-        enqueue(
+        _tell_passenger(
             session,
+            driver,
+            resident,
             f"match:{match.id}:confirmed",
-            resident.phone,
             render(
                 "confirmed",
                 first_name=driver.first_name,
                 pickup_at=match.pickup_at,
                 place=session.get_one(Commune, request.pickup_commune_insee).name,
             ),
-            association_id=driver.association_id,
-            resident_id=resident.id,
         )
     return match
 
@@ -748,13 +751,11 @@ def decline(session: Session, driver: Driver, match_id: int, clock: Clock) -> Ma
     """The driver cannot take this passenger: the request waits for someone else, the resident is told."""
     match = own_match(session, driver, match_id)
     _answer(session, driver, match, MatchStatus.DECLINED, clock)
-    resident = _resident_of(session, match)
-    enqueue(
+    _tell_passenger(
         session,
+        driver,
+        _resident_of(session, match),
         f"match:{match.id}:declined",
-        resident.phone,
         render("driver_declined", first_name=driver.first_name, pickup_at=match.pickup_at),
-        association_id=driver.association_id,
-        resident_id=resident.id,
     )
     return match

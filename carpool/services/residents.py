@@ -23,9 +23,10 @@ import functools
 import itertools
 import operator
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rapidfuzz import fuzz
@@ -261,17 +262,22 @@ class TripLine:
     matches: list[tuple[Match, str]] = dataclasses.field(default_factory=list)  # (match, driver's first name)
 
 
-def trips(session: Session, person: Resident, limit: int = 100) -> list[TripLine]:
-    """Their latest requests with their matches and drivers: two queries, whatever the count."""
+def _requests_with_places(person: Resident) -> sa.Select[Request, str, str]:
+    """A resident's requests with the names of their pickup and drop-off communes."""
     pickup, dropoff = aliased(Commune), aliased(Commune)
-    rows = session.execute(
+    return (
         sa.select(Request, pickup.name, dropoff.name)
         .join(pickup, pickup.insee == Request.pickup_commune_insee)
         .join(dropoff, dropoff.insee == Request.dropoff_commune_insee)
         .where(Request.resident_id == person.id)
         .options(defer(Request.pickup_point), defer(Request.dropoff_point))
-        .order_by(Request.latest.desc(), Request.id.desc())
-        .limit(limit)
+    )
+
+
+def trips(session: Session, person: Resident, limit: int = 100) -> list[TripLine]:
+    """Their latest requests with their matches and drivers: two queries, whatever the count."""
+    rows = session.execute(
+        _requests_with_places(person).order_by(Request.latest.desc(), Request.id.desc()).limit(limit)
     ).all()
     lines = [TripLine(r, origin, destination) for r, origin, destination in rows]
     by_request = {line.request.id: line for line in lines}
@@ -483,15 +489,7 @@ def _profile(session: Session, resident: Resident) -> dict[str, Any]:
 
 
 def _requests(session: Session, resident: Resident) -> list[dict[str, Any]]:
-    pickup, dropoff = aliased(Commune), aliased(Commune)
-    rows = session.execute(
-        sa.select(Request, pickup.name, dropoff.name)
-        .join(pickup, pickup.insee == Request.pickup_commune_insee)
-        .join(dropoff, dropoff.insee == Request.dropoff_commune_insee)
-        .where(Request.resident_id == resident.id)
-        .options(defer(Request.pickup_point), defer(Request.dropoff_point))
-        .order_by(Request.latest, Request.id)
-    ).all()
+    rows = session.execute(_requests_with_places(resident).order_by(Request.latest, Request.id)).all()
     return [
         {
             "id": r.id,
@@ -540,14 +538,20 @@ def _matches(session: Session, request_ids: list[int]) -> list[dict[str, Any]]:
 
 
 def _inbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        sa.select(InboundMessage)
-        .where(*_texts_of(InboundMessage, resident))
-        .order_by(InboundMessage.created_at, InboundMessage.id)
-    )
     return [
-        {"at": _iso(m.created_at), "from": m.from_phone, "body": m.body, "intent": m.intent} for m in rows
+        {"at": _iso(m.created_at), "from": m.from_phone, "body": m.body, "intent": m.intent}
+        for m in _texts(session, InboundMessage, resident)
     ]
+
+
+Text = TypeVar("Text", InboundMessage, OutboundMessage)
+
+
+def _texts(session: Session, model: type[Text], resident: Resident) -> Iterable[Text]:
+    """The resident's own texts of one direction, oldest first."""
+    return session.scalars(
+        sa.select(model).where(*_texts_of(model, resident)).order_by(model.created_at, model.id)
+    )
 
 
 def _texts_of(
@@ -566,11 +570,6 @@ def _texts_of(
 
 
 def _outbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
-    rows = session.scalars(
-        sa.select(OutboundMessage)
-        .where(*_texts_of(OutboundMessage, resident))
-        .order_by(OutboundMessage.created_at, OutboundMessage.id)
-    )
     return [
         {
             "at": _iso(m.created_at),
@@ -579,7 +578,7 @@ def _outbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
             "status": m.status.value,
             "sent_at": _iso(m.sent_at),
         }
-        for m in rows
+        for m in _texts(session, OutboundMessage, resident)
     ]
 
 

@@ -163,6 +163,24 @@ def slowed_down(template: str, error: accounts.TooManyAttempts, **context: Any) 
     return response
 
 
+def log_in_form(
+    template: str, allowed: Callable[[UserAccount], bool], *, too_many_hint: str = ""
+) -> tuple[Any, UserAccount | BaseResponse | tuple[str, int]]:
+    """A log-in page's form and the account it names, or the page (again) to send back.
+
+    The drivers' and the coordinators' pages differ only by ``template``, by who
+    may log in there and by what they do next.
+    """
+    from carpool.web.forms import LoginForm, form_page
+
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if not form.validate_on_submit():
+        return form, form_page(template, form)
+    return form, check_log_in(form, template, allowed, too_many_hint=too_many_hint)
+
+
 def check_log_in(
     form: Any, template: str, allowed: Callable[[UserAccount], bool], *, too_many_hint: str = ""
 ) -> UserAccount | BaseResponse | tuple[str, int]:

@@ -2,13 +2,17 @@
 
 Business rules (dates in the past, unknown communes, seats…) live in the
 services, which raise ``InvalidInput``; ``show_errors`` puts those messages
-next to the right field, exactly like the form's own.
+next to the right field, exactly like the form's own. ``form_page`` and
+``invalid`` render a form's page for every blueprint, before and after the
+services' checks; the field helpers keep one wording for a field used on
+several pages.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import render_template
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -34,6 +38,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from carpool.clock import WEEKDAYS
 from carpool.errors import InvalidInput
+from carpool.extensions import db_session
 from carpool.models import OFFER_FLEX_MIN, OFFER_MAX_DETOUR_MIN, OFFER_SEATS
 
 REQUIRED = "Ce champ est obligatoire."
@@ -81,6 +86,69 @@ def number(low: int, high: int, what: str) -> NumberRange:
     return NumberRange(low, high, message=f"{what} doit être entre {low} et {high}.")
 
 
+def at_most(length: int, what: str, verb: str = "doit") -> Length:
+    """A free-text limit whose message names the field: « Le motif doit faire au plus 300 caractères. »"""
+    return Length(max=length, message=f"{what} {verb} faire au plus {length} caractères.")
+
+
+def numeric(low: int, high: int, step: int | None = None) -> dict[str, Any]:
+    """The browser's hints for a number field, matching the bounds the server checks."""
+    hints: dict[str, Any] = {"min": low, "max": high}
+    if step is not None:
+        hints["step"] = step
+    return {**hints, "inputmode": "numeric"}
+
+
+def mobile_field(
+    label: str, description: str, message: str = REQUIRED, autocomplete: str = "tel", **hints: str
+) -> TelField:
+    """A mobile number; the service parses it (spaces, +33…) and says what is wrong."""
+    return TelField(
+        label,
+        [required(message), Length(max=30)],
+        description=description,
+        render_kw={"autocomplete": autocomplete, **hints},
+    )
+
+
+def commune_field(label: str, example: str, message: str = REQUIRED) -> StringField:
+    """A commune typed against the page's list of communes; the service resolves it."""
+    return StringField(
+        label,
+        [required(message), Length(max=160)],
+        description=f"Son nom, avec le code postal si besoin : {example}.",
+        render_kw={"list": "communes", "autocomplete": "off"},
+    )
+
+
+def place_field(label: str, message: str, description: str) -> StringField:
+    """A commune or a known place, typed against the page's list of places."""
+    return StringField(
+        label,
+        [required(message), Length(max=160)],
+        description=description,
+        render_kw={"list": "lieux", "autocomplete": "off"},
+    )
+
+
+def new_password_field(label: str, description: str = "Au moins 10 caractères.") -> PasswordField:
+    """A password being chosen; its strength is the service's rule (accounts.password_problem)."""
+    return PasswordField(
+        label,
+        [required(), Length(max=200)],
+        description=description,
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def password_again_field(label: str) -> PasswordField:
+    return PasswordField(label, [required()], render_kw={"autocomplete": "new-password"})
+
+
+def current_password_field(label: str = "Mot de passe actuel") -> PasswordField:
+    return PasswordField(label, [required()], render_kw={"autocomplete": "current-password"})
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -96,6 +164,18 @@ def show_errors(form: Form, error: InvalidInput) -> list[str]:
         else:
             field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
     return general
+
+
+def form_page(template: str, form: FlaskForm, **context: Any) -> tuple[str, int]:
+    """A form's page until it is validly submitted: 200 when first shown, 422 after failed checks."""
+    return render_template(template, form=form, problems=[], **context), 422 if form.is_submitted() else 200
+
+
+def invalid(template: str, form: Form, error: InvalidInput, **context: Any) -> tuple[str, int]:
+    """Nothing of this request is kept; the form comes back with the service's messages."""
+    db_session().rollback()
+    problems = show_errors(form, error)
+    return render_template(template, form=form, problems=problems, **context), 422
 
 
 def _find(form: Form, name: str) -> Any:
@@ -120,23 +200,15 @@ class SignUpForm(BaseForm):
     first_name = StringField("Prénom", [required()], render_kw={"autocomplete": "given-name"})
     last_name = StringField("Nom", [required(), Length(max=80)], render_kw={"autocomplete": "family-name"})
     email = EmailField("Adresse e-mail", [required(), Length(max=254)], render_kw={"autocomplete": "email"})
-    phone = TelField(
-        "Téléphone portable",
-        [required(), Length(max=30)],
-        description="Pour recevoir les demandes de trajet par SMS, par exemple 06 12 34 56 78.",
-        render_kw={"autocomplete": "tel"},
+    phone = mobile_field(
+        "Téléphone portable", "Pour recevoir les demandes de trajet par SMS, par exemple 06 12 34 56 78."
     )
-    home_commune = StringField(
-        "Commune de domicile",
-        [required(), Length(max=160)],
-        description="Son nom, avec le code postal si besoin : « Cahors » ou « 46000 Cahors ».",
-        render_kw={"list": "communes", "autocomplete": "off"},
-    )
+    home_commune = commune_field("Commune de domicile", "« Cahors » ou « 46000 Cahors »")
     seats = IntegerField(
         "Places passagers dans votre véhicule",
         [required(), number(1, 8, "Le nombre de places")],
         default=3,
-        render_kw={"min": 1, "max": 8, "inputmode": "numeric"},
+        render_kw=numeric(1, 8),
     )
     wheelchair_accessible = RadioField(
         "Votre véhicule peut-il transporter un fauteuil roulant ?",
@@ -144,31 +216,21 @@ class SignUpForm(BaseForm):
         default="non",
     )
     association_id = SelectField("Association", coerce=int, validate_choice=False)
-    password = PasswordField(
-        "Mot de passe",
-        [required(), Length(max=200)],
-        description="Au moins 10 caractères.",
-        render_kw={"autocomplete": "new-password"},
-    )
-    password_confirm = PasswordField(
-        "Mot de passe, encore une fois", [required()], render_kw={"autocomplete": "new-password"}
-    )
+    password = new_password_field("Mot de passe")
+    password_confirm = password_again_field("Mot de passe, encore une fois")
 
 
 class LoginForm(BaseForm):
     email = EmailField("Adresse e-mail", [required()], render_kw={"autocomplete": "username"})
-    password = PasswordField("Mot de passe", [required()], render_kw={"autocomplete": "current-password"})
+    password = current_password_field("Mot de passe")
     next = HiddenField()
 
 
 class PhoneForm(BaseForm):
     """Sign-up, first step: the mobile number the code is sent to."""
 
-    phone = TelField(
-        "Téléphone portable",
-        [required(), Length(max=30)],
-        description="Nous y envoyons un code à 6 chiffres, par exemple au 06 12 34 56 78.",
-        render_kw={"autocomplete": "tel"},
+    phone = mobile_field(
+        "Téléphone portable", "Nous y envoyons un code à 6 chiffres, par exemple au 06 12 34 56 78."
     )
 
 
@@ -188,21 +250,12 @@ class ForgotPasswordForm(BaseForm):
 
 
 class NewPasswordForm(BaseForm):
-    password = PasswordField(
-        "Nouveau mot de passe",
-        [required(), Length(max=200)],
-        description="Au moins 10 caractères.",
-        render_kw={"autocomplete": "new-password"},
-    )
-    password_confirm = PasswordField(
-        "Nouveau mot de passe, encore une fois", [required()], render_kw={"autocomplete": "new-password"}
-    )
+    password = new_password_field("Nouveau mot de passe")
+    password_confirm = password_again_field("Nouveau mot de passe, encore une fois")
 
 
 class ChangePasswordForm(NewPasswordForm):
-    current_password = PasswordField(
-        "Mot de passe actuel", [required()], render_kw={"autocomplete": "current-password"}
-    )
+    current_password = current_password_field()
 
 
 class ApiTokenForm(BaseForm):
@@ -221,17 +274,15 @@ class ActionForm(BaseForm):
 
 
 class OfferForm(BaseForm):
-    origin = StringField(
+    origin = place_field(
         "Départ",
-        [required("Indiquez d'où vous partez."), Length(max=160)],
-        description="Une commune (« Figeac », « 46100 Figeac ») ou un lieu connu.",
-        render_kw={"list": "lieux", "autocomplete": "off"},
+        "Indiquez d'où vous partez.",
+        "Une commune (« Figeac », « 46100 Figeac ») ou un lieu connu.",
     )
-    destination = StringField(
+    destination = place_field(
         "Arrivée",
-        [required("Indiquez où vous allez."), Length(max=160)],
-        description="Par exemple « Centre hospitalier de Cahors » ou « Cahors ».",
-        render_kw={"list": "lieux", "autocomplete": "off"},
+        "Indiquez où vous allez.",
+        "Par exemple « Centre hospitalier de Cahors » ou « Cahors ».",
     )
     day = DateField("Date", [required("Indiquez la date du trajet.")])
     depart = TimeField("Heure de départ", [required("Indiquez l'heure de départ.")])
@@ -239,20 +290,20 @@ class OfferForm(BaseForm):
         "Souplesse sur l'heure de départ (± minutes)",
         [required(), number(0, 120, "La souplesse")],
         default=OFFER_FLEX_MIN,
-        render_kw={"min": 0, "max": 120, "step": 5, "inputmode": "numeric"},
+        render_kw=numeric(0, 120, step=5),
     )
     seats = IntegerField(
         "Places libres",
         [required(), number(1, 8, "Le nombre de places libres")],
         default=OFFER_SEATS,
-        render_kw={"min": 1, "max": 8, "inputmode": "numeric"},
+        render_kw=numeric(1, 8),
     )
     max_detour_min = IntegerField(
         "Détour accepté (minutes)",
         [required(), number(0, 60, "Le détour accepté")],
         default=OFFER_MAX_DETOUR_MIN,
         description="Le temps que vous acceptez d'ajouter pour prendre un passager, de 0 à 60.",
-        render_kw={"min": 0, "max": 60, "step": 5, "inputmode": "numeric"},
+        render_kw=numeric(0, 60, step=5),
     )
     return_trip = BooleanField("Je fais aussi le retour le même jour")
     return_time = TimeField("Heure de départ du retour", [Optional()])
@@ -261,7 +312,7 @@ class OfferForm(BaseForm):
     repeat_until = DateField("Jusqu'au", [Optional()], description="Douze semaines au plus.")
     comment = TextAreaField(
         "Commentaire (facultatif)",
-        [Length(max=500, message="Le commentaire doit faire au plus 500 caractères.")],
+        [at_most(500, "Le commentaire")],
         description="Par exemple : « je peux attendre pendant le rendez-vous ».",
     )
 
@@ -275,7 +326,7 @@ class EditOfferForm(OfferForm):
 class CancelOfferForm(BaseForm):
     reason = TextAreaField(
         "Motif de l'annulation",
-        [Length(max=300, message="Le motif doit faire au plus 300 caractères.")],
+        [at_most(300, "Le motif")],
         description="Il est transmis à vos passagers et à l'association.",
     )
 
@@ -301,12 +352,12 @@ class AvailabilityForm(BaseForm):
     radius_km = IntegerField(
         "Distance maximale autour de chez vous (km)",
         [required(), number(1, 100, "La distance")],
-        render_kw={"min": 1, "max": 100, "inputmode": "numeric"},
+        render_kw=numeric(1, 100),
     )
     max_trips_per_week = IntegerField(
         "Trajets par semaine, au plus",
         [required(), number(0, 20, "Le nombre de trajets")],
-        render_kw={"min": 0, "max": 20, "inputmode": "numeric"},
+        render_kw=numeric(0, 20),
     )
 
 

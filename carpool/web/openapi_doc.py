@@ -40,6 +40,7 @@ def _id(name: str) -> dict[str, Any]:
 
 TIME = {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "examples": ["08:30"]}
 DATE = {"type": "string", "format": "date"}
+DATE_TIME = {"type": "string", "format": "date-time"}
 
 
 def document() -> dict[str, Any]:
@@ -252,8 +253,8 @@ def _schemas() -> dict[str, Any]:
                 "id": integer,
                 "origin": text,
                 "destination": text,
-                "depart_earliest": {"type": "string", "format": "date-time"},
-                "depart_latest": {"type": "string", "format": "date-time"},
+                "depart_earliest": DATE_TIME,
+                "depart_latest": DATE_TIME,
                 "seats_total": integer,
                 "seats_left": integer,
                 "max_detour_min": integer,
@@ -302,8 +303,8 @@ def _schemas() -> dict[str, Any]:
                 "first_name": text,
                 "pickup_place": text,
                 "dropoff_place": text,
-                "pickup_at": {"type": "string", "format": "date-time"},
-                "dropoff_at": {"type": "string", "format": "date-time"},
+                "pickup_at": DATE_TIME,
+                "dropoff_at": DATE_TIME,
                 "seats": integer,
                 "needs": {"type": "array", "items": text},
                 "phone": {"type": ["string", "null"], "description": "Seulement après acceptation"},

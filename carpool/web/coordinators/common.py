@@ -6,16 +6,16 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
-from flask import abort, render_template
+from flask import abort
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.clock import PARIS, Clock
-from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Association, Role, UserAccount
 from carpool.services import audit
 from carpool.web import auth
-from carpool.web.forms import show_errors
+from carpool.web.forms import form_page as form_page  # re-exported: the views take them from here
+from carpool.web.forms import invalid as invalid
 
 T = TypeVar("T")
 View = str | BaseResponse | tuple[str, int]
@@ -75,10 +75,3 @@ def scoped(model: type[T], record_id: int, *, via: Callable[[Any], int] | None =
 def record(action: str, subject: Any = None, **details: Any) -> None:
     """Audit a coordinator's action in their association (commits with the change)."""
     audit.record(db_session(), actor(), action, subject=subject, association_id=association_id(), **details)
-
-
-def invalid(template: str, form: Any, error: InvalidInput, **context: Any) -> tuple[str, int]:
-    """Nothing of this request is kept; the form comes back with the messages."""
-    db_session().rollback()
-    problems = show_errors(form, error)
-    return render_template(template, form=form, problems=problems, **context), 422

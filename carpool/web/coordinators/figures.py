@@ -8,6 +8,7 @@ allowed to see them get the purpose columns. Exports are audited.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -56,34 +57,39 @@ def figures() -> View:
 @bp.get("/chiffres.csv")
 @coordinator_required
 def figures_csv() -> View:
-    period, communes = _period()
-    if period.problems:
-        return _page(period, communes)
-    report = _report(period, communes)
-    body = service.to_csv(report, with_purpose=me().may_see_purpose)
-    _audit("csv", period)
-    return Response(
-        "\ufeff" + body,  # the BOM makes spreadsheets read UTF-8
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{_filename(period)}.csv"'},
+    return _export(
+        "csv",
+        "text/csv",
+        # the BOM makes spreadsheets read UTF-8
+        lambda report, period, communes: "\ufeff" + service.to_csv(report, with_purpose=me().may_see_purpose),
     )
 
 
 @bp.get("/chiffres.xlsx")
 @coordinator_required
 def figures_xlsx() -> View:
+    return _export(
+        "xlsx",
+        XLSX,
+        lambda report, period, communes: service.to_xlsx(
+            report, with_purpose=me().may_see_purpose, commune_name=communes.get(period.commune or "")
+        ),
+    )
+
+
+def _export(
+    kind: str, mimetype: str, body: Callable[[service.Report, Period, dict[str, str]], str | bytes]
+) -> View:
+    """The report as a file to download, audited; the page with its messages if the period is wrong."""
     period, communes = _period()
     if period.problems:
         return _page(period, communes)
-    report = _report(period, communes)
-    body = service.to_xlsx(
-        report, with_purpose=me().may_see_purpose, commune_name=communes.get(period.commune or "")
-    )
-    _audit("xlsx", period)
+    content = body(_report(period, communes), period, communes)
+    _audit(kind, period)
     return Response(
-        body,
-        mimetype=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{_filename(period)}.xlsx"'},
+        content,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{_filename(period)}.{kind}"'},
     )
 
 

@@ -25,6 +25,7 @@ from carpool.web.coordinators.common import (
     association_id,
     clock,
     coordinator_required,
+    form_page,
     invalid,
     scoped,
 )
@@ -50,8 +51,7 @@ def places() -> str:
 def place_new() -> View:
     form = PlaceForm()
     if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template(FORM, form=form, place=None, problems=[], **_communes()), status
+        return form_page(FORM, form, place=None, **_communes())
     session = db_session()
     try:
         place = places_registry.create_place(session, association_id(), _input(form), actor=actor())
@@ -68,8 +68,7 @@ def place_edit(place_id: int) -> View:
     place = scoped(NamedPlace, place_id)
     form = PlaceForm() if request.method == "POST" else PlaceForm(formdata=None, **_current(place))
     if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template(FORM, form=form, place=place, problems=[], **_communes()), status
+        return form_page(FORM, form, place=place, **_communes())
     session = db_session()
     try:
         places_registry.update_place(session, place, _input(form), actor=actor())

@@ -11,7 +11,6 @@ from wtforms import (
     DateField,
     EmailField,
     IntegerField,
-    PasswordField,
     RadioField,
     SelectField,
     StringField,
@@ -23,7 +22,7 @@ from wtforms.validators import Length, Optional
 from carpool.models import Role, VettingStatus
 from carpool.services.association_settings import ROLE_LABELS
 from carpool.services.places_registry import KINDS
-from carpool.web.forms import BaseForm, required
+from carpool.web.forms import BaseForm, at_most, commune_field, new_password_field, numeric, required
 
 # --- drivers -------------------------------------------------------------------------------
 
@@ -51,12 +50,22 @@ class VettingForm(BaseForm):
     )
     note = TextAreaField(
         "Note de vérification (facultatif)",
-        [Length(max=1000, message="La note doit faire au plus 1000 caractères.")],
+        [at_most(1000, "La note")],
         description="Ce que vous avez vu ou convenu ; visible des seuls coordinateurs.",
     )
 
 
 # --- places --------------------------------------------------------------------------------
+
+
+def _degrees_field(label: str, example: str) -> StringField:
+    """A coordinate typed the French way (decimal comma); the service parses it."""
+    return StringField(
+        f"{label} (facultatif)",
+        [Length(max=20)],
+        description=f"En degrés décimaux, par exemple {example}",
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
 
 
 class PlaceForm(BaseForm):
@@ -66,27 +75,23 @@ class PlaceForm(BaseForm):
         description="Tel que les habitants le disent, par exemple « Centre hospitalier de Cahors ».",
     )
     kind = SelectField("Type de lieu", choices=list(KINDS.items()), validate_choice=False)
-    commune = StringField(
-        "Commune",
-        [required("Indiquez la commune."), Length(max=160)],
-        description="Son nom, avec le code postal si besoin : « Cahors » ou « 46000 Cahors ».",
-        render_kw={"list": "communes", "autocomplete": "off"},
-    )
-    latitude = StringField(
-        "Latitude (facultatif)",
-        [Length(max=20)],
-        description="En degrés décimaux, par exemple 44,4498. Vide : le centre de la commune.",
-        render_kw={"inputmode": "decimal", "autocomplete": "off"},
-    )
-    longitude = StringField(
-        "Longitude (facultatif)",
-        [Length(max=20)],
-        description="En degrés décimaux, par exemple 1,4364.",
-        render_kw={"inputmode": "decimal", "autocomplete": "off"},
-    )
+    commune = commune_field("Commune", "« Cahors » ou « 46000 Cahors »", "Indiquez la commune.")
+    latitude = _degrees_field("Latitude", "44,4498. Vide : le centre de la commune.")
+    longitude = _degrees_field("Longitude", "1,4364.")
 
 
 # --- settings and accounts -----------------------------------------------------------------
+
+
+def _days_field(label: str, low: int, high: int, then: str) -> IntegerField:
+    """A retention period; its bounds are checked again by the service."""
+    return IntegerField(
+        label,
+        [required()],
+        description=f"Entre {low} et {high} jours ; {then}.",
+        render_kw=numeric(low, high),
+    )
+
 
 ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 
@@ -108,17 +113,14 @@ class SettingsForm(BaseForm):
         description="Entre 0 et 2 €, par exemple 0,32.",
         render_kw={"inputmode": "decimal"},
     )
-    sms_retention_days = IntegerField(
-        "Conservation du texte des SMS (jours)",
-        [required()],
-        description="Entre 7 et 365 jours ; ensuite le texte est effacé.",
-        render_kw={"min": 7, "max": 365, "inputmode": "numeric"},
+    sms_retention_days = _days_field(
+        "Conservation du texte des SMS (jours)", 7, 365, "ensuite le texte est effacé"
     )
-    inactive_resident_retention_days = IntegerField(
+    inactive_resident_retention_days = _days_field(
         "Conservation des fiches d'habitants sans contact (jours)",
-        [required()],
-        description="Entre 180 et 3650 jours ; ensuite la fiche est anonymisée.",
-        render_kw={"min": 180, "max": 3650, "inputmode": "numeric"},
+        180,
+        3650,
+        "ensuite la fiche est anonymisée",
     )
     return_window_min = IntegerField(
         "Délai du retour (minutes)",
@@ -140,11 +142,9 @@ class NewAccountForm(BaseForm):
         "Peut voir le motif des trajets (données de santé)",
         description="Seulement si cette personne en a besoin pour organiser les trajets.",
     )
-    password = PasswordField(
+    password = new_password_field(
         "Mot de passe initial",
-        [required(), Length(max=200)],
-        description="Au moins 10 caractères ; transmettez-le de vive voix, la personne pourra le changer.",
-        render_kw={"autocomplete": "new-password"},
+        "Au moins 10 caractères ; transmettez-le de vive voix, la personne pourra le changer.",
     )
 
 

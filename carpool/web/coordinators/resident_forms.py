@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, HiddenField, StringField, TelField, TextAreaField
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import AnyOf, Length
 
 from carpool.services.residents import NOTES_MAX, ResidentInput
-from carpool.web.forms import BaseForm, required
+from carpool.web.forms import BaseForm, at_most, commune_field, mobile_field, required
 
 
 class ResidentForm(BaseForm):
@@ -16,17 +16,15 @@ class ResidentForm(BaseForm):
     last_name = StringField(
         "Nom", [required("Indiquez le nom."), Length(max=80)], render_kw={"autocomplete": "off"}
     )
-    phone = TelField(
+    phone = mobile_field(
         "Téléphone portable",
-        [required("Indiquez le numéro de portable."), Length(max=30)],
-        description="Le numéro qui recevra les SMS, par exemple 06 12 34 56 78.",
-        render_kw={"autocomplete": "off", "inputmode": "tel"},
+        "Le numéro qui recevra les SMS, par exemple 06 12 34 56 78.",
+        "Indiquez le numéro de portable.",
+        autocomplete="off",
+        inputmode="tel",
     )
-    home_commune = StringField(
-        "Commune de domicile",
-        [required("Indiquez la commune."), Length(max=160)],
-        description="Son nom, avec le code postal si besoin : « Cajarc » ou « Cajarc (46160) ».",
-        render_kw={"list": "communes", "autocomplete": "off"},
+    home_commune = commune_field(
+        "Commune de domicile", "« Cajarc » ou « Cajarc (46160) »", "Indiquez la commune."
     )
     uses_wheelchair = BooleanField("Se déplace en fauteuil roulant")
     uses_walker = BooleanField("Utilise un déambulateur")
@@ -37,7 +35,7 @@ class ResidentForm(BaseForm):
     )
     notes = TextAreaField(
         "Notes (facultatif)",
-        [Length(max=NOTES_MAX, message=f"Les notes doivent faire au plus {NOTES_MAX} caractères.")],
+        [at_most(NOTES_MAX, "Les notes", "doivent")],
         description="Ce qui aide pour les trajets (accès, étage, chien…). Pas d'information médicale ici.",
     )
 

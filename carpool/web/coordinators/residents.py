@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -26,6 +27,7 @@ from carpool.web.coordinators.common import (
     actor,
     association_id,
     coordinator_required,
+    form_page,
     invalid,
     me,
     now,
@@ -116,8 +118,7 @@ def resident_new() -> View:
     form = ResidentForm()
     context = {"editing": False, "communes": _communes()}
     if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template("coordinators/resident_form.html", form=form, problems=[], **context), status
+        return form_page("coordinators/resident_form.html", form, **context)
     session = db_session()
     try:
         person = residents.create(session, association_id(), form.to_input(), actor=actor(), now=now())
@@ -136,8 +137,7 @@ def resident_edit(resident_id: int) -> View:
     form = ResidentForm(obj=None if request.method == "POST" else _as_form_data(person))
     context = {"editing": True, "resident": person, "communes": _communes()}
     if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template("coordinators/resident_form.html", form=form, problems=[], **context), status
+        return form_page("coordinators/resident_form.html", form, **context)
     try:
         residents.update(session, person, form.to_input(), actor=actor(), now=now())
     except InvalidInput as error:
@@ -185,21 +185,25 @@ def resident_opt_out(resident_id: int) -> BaseResponse:
 # --- GDPR: access and erasure --------------------------------------------------------------
 
 
-def _export_allowed() -> None:
-    """The full export holds trip purposes (health): only accounts cleared for them produce it."""
+def _export(resident_id: int) -> tuple[Resident, dict[str, Any]]:
+    """A resident and everything held on them, audited and committed.
+
+    The full export holds trip purposes (health): only accounts cleared for them produce it.
+    """
+    person = _resident(resident_id)
     if not me().may_see_purpose:
         abort(403)
+    session = db_session()
+    data = residents.export(session, person, actor=actor())
+    session.commit()
+    return person, data
 
 
 @bp.get("/habitants/<int:resident_id>/export.json")
 @coordinator_required
 def resident_export(resident_id: int) -> Response:
-    person = _resident(resident_id)
-    _export_allowed()
-    session = db_session()
-    data = residents.export(session, person, actor=actor())
+    person, data = _export(resident_id)
     data["exported_at"] = now().isoformat()
-    session.commit()
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     stamp = now().strftime("%Y%m%d")
     return Response(
@@ -215,11 +219,7 @@ def resident_export(resident_id: int) -> Response:
 @bp.get("/habitants/<int:resident_id>/donnees")
 @coordinator_required
 def resident_export_page(resident_id: int) -> str:
-    person = _resident(resident_id)
-    _export_allowed()
-    session = db_session()
-    data = residents.export(session, person, actor=actor())
-    session.commit()
+    person, data = _export(resident_id)
     return render_template(
         "coordinators/resident_data.html",
         resident=person,
@@ -247,8 +247,7 @@ def resident_erase(resident_id: int) -> View:
     blocking = residents.engaged_matches(session, person, now())
     context = {"resident": person, "blocking": blocking, "may_see_purpose": me().may_see_purpose}
     if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template("coordinators/resident_erase.html", form=form, problems=[], **context), status
+        return form_page("coordinators/resident_erase.html", form, **context)
     try:
         residents.erase(session, person, actor=actor(), now=now())
     except InvalidInput as error:

@@ -22,9 +22,9 @@ from carpool.models import Association, UserAccount
 from carpool.services import accounts
 from carpool.web import auth
 from carpool.web.coordinators import bp
-from carpool.web.coordinators.common import View, coordinator_required, me
+from carpool.web.coordinators.common import View, coordinator_required, form_page, me
 from carpool.web.coordinators.forms import TotpForm, TotpOffForm, TotpSetupForm
-from carpool.web.forms import ChangePasswordForm, LoginForm, show_errors
+from carpool.web.forms import ChangePasswordForm, show_errors
 
 #: The half-logged-in state between the password and the code, in the cookie…
 PENDING = "coord_pending_2fa"
@@ -48,12 +48,7 @@ def enrol_first() -> BaseResponse | None:
 
 @bp.route("/connexion", methods=["GET", "POST"])
 def login() -> View:
-    form = LoginForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    if not form.validate_on_submit():
-        return render_template("coordinators/login.html", form=form), 422 if form.is_submitted() else 200
-    user = auth.check_log_in(form, "coordinators/login.html", lambda account: account.is_coordinator)
+    form, user = auth.log_in_form("coordinators/login.html", lambda account: account.is_coordinator)
     if not isinstance(user, UserAccount):
         return user
     target = auth.safe_next(form.next.data, url_for("coord.today"))
@@ -78,7 +73,7 @@ def second_factor() -> View:
         return redirect(url_for("coord.login"))
     form = TotpForm()
     if not form.validate_on_submit():
-        return render_template("coordinators/totp.html", form=form), 422 if form.is_submitted() else 200
+        return form_page("coordinators/totp.html", form)
     db = db_session()
     try:
         ok = accounts.check_totp(db, user, form.code.data or "", auth.clock(), client=auth.client_key())

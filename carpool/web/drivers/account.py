@@ -16,14 +16,13 @@ from carpool.services import accounts, drivers, phone_check, places
 from carpool.text import display_phone
 from carpool.web import auth
 from carpool.web.drivers import bp
-from carpool.web.drivers.common import View, driver_required, invalid, me, now
+from carpool.web.drivers.common import View, driver_required, form_page, invalid, me, now
 from carpool.web.forms import (
     ActionForm,
     ApiTokenForm,
     ChangePasswordForm,
     CodeForm,
     ForgotPasswordForm,
-    LoginForm,
     NewPasswordForm,
     PhoneForm,
     SignUpForm,
@@ -63,8 +62,7 @@ def signup() -> View:
         **_place_lists(),
     }
     if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template("drivers/signup.html", form=form, problems=[], **context), status
+        return form_page("drivers/signup.html", form, **context)
     if form.password.data != form.password_confirm.data:
         form.password_confirm.errors = ["Les deux mots de passe ne sont pas identiques."]
         return render_template("drivers/signup.html", form=form, problems=[], **context), 422
@@ -129,8 +127,7 @@ def signup_code() -> View:
     form = CodeForm()
     phone = display_phone(verification.phone)
     if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template("drivers/signup_code.html", form=form, phone=phone), status
+        return form_page("drivers/signup_code.html", form, phone=phone)
     problem = phone_check.confirm_code(session, verification.id, form.code.data or "", now())
     session.commit()
     if problem:
@@ -141,13 +138,7 @@ def signup_code() -> View:
 
 @bp.route("/connexion", methods=["GET", "POST"])
 def login() -> View:
-    form = LoginForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    if not form.validate_on_submit():
-        return render_template("drivers/login.html", form=form), 422 if form.is_submitted() else 200
-    user = auth.check_log_in(
-        form,
+    form, user = auth.log_in_form(
         "drivers/login.html",
         lambda account: account.role is Role.DRIVER,
         too_many_hint=" ou choisissez « mot de passe oublié »",
@@ -170,7 +161,7 @@ TOO_MANY_RESETS = "Trop de demandes depuis cette connexion : réessayez dans une
 def forgot_password() -> View:
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
-        return render_template("drivers/forgot.html", form=form), 422 if form.is_submitted() else 200
+        return form_page("drivers/forgot.html", form)
     session = db_session()
     try:
         accounts.note_reset_request(session, auth.client_key(), auth.clock())
@@ -235,9 +226,7 @@ def account() -> View:
         "now": auth.clock().now(),
     }
     if not form.validate_on_submit():
-        return render_template(
-            "drivers/account.html", form=form, **context
-        ), 422 if form.is_submitted() else 200
+        return form_page("drivers/account.html", form, **context)
     if not accounts.verify_password(user.password_hash, form.current_password.data or ""):
         form.current_password.errors = ["Ce n'est pas votre mot de passe actuel."]
         return render_template("drivers/account.html", form=form, **context), 422

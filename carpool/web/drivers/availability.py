@@ -11,7 +11,7 @@ from carpool.models import Driver, TimeOff
 from carpool.services import drivers
 from carpool.web import auth
 from carpool.web.drivers import bp
-from carpool.web.drivers.common import View, driver_required, invalid, me, today
+from carpool.web.drivers.common import View, driver_required, form_page, invalid, me, today
 from carpool.web.forms import ActionForm, AvailabilityForm, TimeOffForm, show_errors
 
 
@@ -44,8 +44,7 @@ def availability() -> View:
     form = _availability_form(driver, posted=request.method == "POST")
     context = {"driver": driver, "time_off": _time_off(driver), "time_off_form": TimeOffForm(formdata=None)}
     if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template("drivers/availability.html", form=form, problems=[], **context), status
+        return form_page("drivers/availability.html", form, **context)
     slots, errors = _slots(form)
     if errors:
         return invalid("drivers/availability.html", form, InvalidInput(errors), **context)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import abort, render_template
+from flask import abort
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.clock import PARIS
-from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Driver, Offer, Role, UserAccount
 from carpool.services import drivers, offers
 from carpool.web import auth
 from carpool.web.drivers import bp
-from carpool.web.forms import ActionForm, show_errors
+from carpool.web.forms import ActionForm
+from carpool.web.forms import form_page as form_page  # re-exported: the views take them from here
+from carpool.web.forms import invalid as invalid
 
 driver_required = auth.role_required(Role.DRIVER)
 View = str | BaseResponse | tuple[str, int]
@@ -36,13 +37,6 @@ def now() -> datetime:
 
 def today() -> date:
     return now().astimezone(PARIS).date()
-
-
-def invalid(template: str, form: Any, error: InvalidInput, **context: Any) -> tuple[str, int]:
-    """Nothing of this request is kept; the form comes back with the messages."""
-    db_session().rollback()
-    problems = show_errors(form, error)
-    return render_template(template, form=form, problems=problems, **context), 422
 
 
 @bp.app_context_processor

@@ -14,7 +14,7 @@ from carpool.models import MatchStatus, Offer
 from carpool.services import offers, places
 from carpool.web import auth
 from carpool.web.drivers import bp
-from carpool.web.drivers.common import View, driver_required, invalid, me, now, offer_labels
+from carpool.web.drivers.common import View, driver_required, form_page, invalid, me, now, offer_labels
 from carpool.web.forms import ActionForm, CancelOfferForm, EditOfferForm, OfferForm
 
 #: The communes' <option>s of the form's <datalist> (500 and more), rendered once per commune list.
@@ -67,8 +67,7 @@ def new_offer() -> View:
     if request.method == "GET":
         form.seats.data = min(3, driver.seats)
     if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template("drivers/offer_form.html", form=form, problems=[], **_offer_context()), status
+        return form_page("drivers/offer_form.html", form, **_offer_context())
     if form.return_trip.data and form.return_time.data is None:
         form.return_time.errors = ["Indiquez l'heure de départ du retour."]
         return render_template("drivers/offer_form.html", form=form, problems=[], **_offer_context()), 422
@@ -129,8 +128,7 @@ def edit_offer(offer_id: int) -> View:
     form = EditOfferForm(obj=offers.form_of(session, found) if request.method == "GET" else None)
     context = _offer_context(offer=found, editing=True)
     if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template("drivers/offer_form.html", form=form, problems=[], **context), status
+        return form_page("drivers/offer_form.html", form, **context)
     try:
         offers.update_offer(session, driver, offer_id, _offer_input(form, editing=True), auth.clock())
     except InvalidInput as error:
@@ -154,8 +152,7 @@ def cancel_offer(offer_id: int) -> View:
         "booked": len(offers.active_matches(session, found)),
     }
     if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template("drivers/cancel.html", form=form, problems=[], **context), status
+        return form_page("drivers/cancel.html", form, **context)
     try:
         cancelled = offers.cancel_offer(session, driver, offer_id, form.reason.data or "", auth.clock())
     except InvalidInput as error:
