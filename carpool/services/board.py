@@ -9,7 +9,7 @@ pickup falls in the window; its stage is what a coordinator cares about
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -126,55 +126,81 @@ def week(
     return board
 
 
+def trips_between(
+    columns: Callable[[Any, Any], Sequence[Any]],
+    association_id: int,
+    start: datetime,
+    end: datetime,
+    states: Iterable[MatchStatus],
+) -> sa.Select[Any]:
+    """The association's matches picking up in [start, end) in ``states``, in pickup order.
+
+    ``columns(origin, destination)`` picks what to read; ``origin`` and ``destination`` are the
+    communes this leg leaves from and goes to (home → appointment, or the way back).
+    """
+    origin, destination = aliased(Commune), aliased(Commune)
+    back = Match.leg == Leg.BACK
+    leaves = sa.case((back, Request.dropoff_commune_insee), else_=Request.pickup_commune_insee)
+    goes = sa.case((back, Request.pickup_commune_insee), else_=Request.dropoff_commune_insee)
+    return (
+        sa.select(*columns(origin, destination))
+        .join(Request, Match.request_id == Request.id)
+        .join(Resident, Request.resident_id == Resident.id)
+        .join(Driver, Match.driver_id == Driver.id)
+        .join(origin, origin.insee == leaves)
+        .join(destination, destination.insee == goes)
+        .where(
+            Request.association_id == association_id,
+            Match.pickup_at >= start,
+            Match.pickup_at < end,
+            Match.status.in_(states),
+        )
+        .order_by(Match.pickup_at, Match.id)
+    )
+
+
 def _trips(
     session: Session, association_id: int, start: datetime, end: datetime, now: datetime, with_purpose: bool
 ) -> list[Trip]:
     # Plain columns, not entities: a département has hundreds of trips a week, and loading four
     # whole entities per trip (then geometries, timestamps...) was most of the page's time.
-    origin, destination = aliased(Commune), aliased(Commune)
     rows: Iterable[Any] = session.execute(
-        sa.select(
-            Match.id,
-            Match.request_id,
-            Match.pickup_at,
-            Match.status,
-            sa.func.coalesce(Match.status_changed_at, Match.created_at),
-            Match.cancelled_by,
-            Match.cancel_reason,
-            Request.purpose,
-            Resident.id,
-            Resident.first_name,
-            Resident.last_name,
-            Resident.uses_wheelchair,
-            Resident.uses_walker,
-            Resident.needs_help_boarding,
-            Driver.id,
-            Driver.first_name,
-            Driver.last_name,
-            origin.name,
-            destination.name,
-            sa.case((Match.status == MatchStatus.CONFIRMED, _reminder_sent()), else_=sa.false()),
-            Match.leg,
-            sa.and_(
-                Match.leg == Leg.OUT,
-                Match.status.in_(SEAT_HOLDING),
-                Request.return_at.is_not(None),
-                Request.one_way.is_(False),
-                ~_live_way_back(),
+        trips_between(
+            lambda origin, destination: (
+                Match.id,
+                Match.request_id,
+                Match.pickup_at,
+                Match.status,
+                sa.func.coalesce(Match.status_changed_at, Match.created_at),
+                Match.cancelled_by,
+                Match.cancel_reason,
+                Request.purpose,
+                Resident.id,
+                Resident.first_name,
+                Resident.last_name,
+                Resident.uses_wheelchair,
+                Resident.uses_walker,
+                Resident.needs_help_boarding,
+                Driver.id,
+                Driver.first_name,
+                Driver.last_name,
+                origin.name,
+                destination.name,
+                sa.case((Match.status == MatchStatus.CONFIRMED, _reminder_sent()), else_=sa.false()),
+                Match.leg,
+                sa.and_(
+                    Match.leg == Leg.OUT,
+                    Match.status.in_(SEAT_HOLDING),
+                    Request.return_at.is_not(None),
+                    Request.one_way.is_(False),
+                    ~_live_way_back(),
+                ),
             ),
+            association_id,
+            start,
+            end,
+            SHOWN,
         )
-        .join(Request, Match.request_id == Request.id)
-        .join(Resident, Request.resident_id == Resident.id)
-        .join(Driver, Match.driver_id == Driver.id)
-        .join(origin, origin.insee == Request.pickup_commune_insee)
-        .join(destination, destination.insee == Request.dropoff_commune_insee)
-        .where(
-            Request.association_id == association_id,
-            Match.pickup_at >= start,
-            Match.pickup_at < end,
-            Match.status.in_(SHOWN),
-        )
-        .order_by(Match.pickup_at, Match.id)
     )  # read as the trips are made: the rows need not all be alive at once
     return [
         Trip(
@@ -187,8 +213,8 @@ def _trips(
             needs=_NEEDS[bool(wheelchair), bool(walker), bool(boarding_help)],
             driver=f"{driver_first} {driver_last}",
             driver_id=driver_id,
-            origin=o if leg is Leg.OUT else t,
-            destination=t if leg is Leg.OUT else o,
+            origin=o,
+            destination=t,
             purpose=PURPOSES[purpose] if with_purpose else None,
             problem=_problem(status, cancelled_by, cancel_reason, changed_at, now),
             leg=leg,

@@ -13,8 +13,10 @@ and a driver's home is moved to the centre of its ~1 km grid cell
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -32,7 +34,7 @@ from carpool.models import (
     Resident,
     VettingStatus,
 )
-from carpool.services.board import STAGES
+from carpool.services.board import STAGES, trips_between
 
 #: Grid steps in degrees: 0.01° of latitude ≈ 1.1 km; 0.015° of longitude ≈ 1.05–1.25 km
 #: across mainland France (42–51° N). Cells are about 1 km on each side.
@@ -119,21 +121,14 @@ def collect(session: Session, association_id: int, now: datetime) -> MapData:
 
 def today_trips(session: Session, association_id: int, start: datetime) -> list[TripItem]:
     """Matches picking up on the Paris day beginning at ``start``."""
-    origin, destination = aliased(Commune), aliased(Commune)
-    rows = session.execute(
-        sa.select(Match, Resident, Driver, origin, destination)
-        .join(Request, Match.request_id == Request.id)
-        .join(Resident, Request.resident_id == Resident.id)
-        .join(Driver, Match.driver_id == Driver.id)
-        .join(origin, origin.insee == Request.pickup_commune_insee)
-        .join(destination, destination.insee == Request.dropoff_commune_insee)
-        .where(
-            Request.association_id == association_id,
-            Match.pickup_at >= start,
-            Match.pickup_at < start + timedelta(days=1),
-            Match.status.in_(ON_THE_ROAD),
+    rows: Sequence[Any] = session.execute(
+        trips_between(
+            lambda origin, destination: (Match, Resident, Driver, origin, destination),
+            association_id,
+            start,
+            start + timedelta(days=1),
+            ON_THE_ROAD,
         )
-        .order_by(Match.pickup_at, Match.id)
     ).all()
     return [
         TripItem(

@@ -1,12 +1,15 @@
-"""Coarsening drivers' homes for the map: about 1 km, never the exact point."""
+"""The map's data: drivers' homes coarsened to about 1 km, trips each the way they go."""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime, time, timedelta
 
 import pytest
+from support.factories import CAHORS, CAJARC, PARIS, TUESDAY, add_driver, add_request
 
-from carpool.services.map_data import GRID_LAT, GRID_LON, coarsen
+from carpool.models import Leg, Match, MatchStatus
+from carpool.services.map_data import GRID_LAT, GRID_LON, coarsen, today_trips
 
 HOMES = [(1.43213, 44.61187), (1.44123, 44.44742), (-1.5536, 47.2184), (7.7521, 48.5734), (2.3522, 48.8566)]
 
@@ -43,3 +46,29 @@ def test_the_shown_point_is_the_same_wherever_the_home_is_in_its_cell():
     """Knowing the shown point narrows a home down to its cell, nothing finer."""
     corner, centre = coarsen(1.42501, 44.61001), coarsen(1.4325, 44.615)
     assert corner == centre
+
+
+def test_a_way_back_goes_from_the_appointment_home_on_the_map(session, association):
+    """The map reads each leg's own direction (the board and the map share one query)."""
+    back_at = datetime.combine(TUESDAY.date(), time(11, 30), tzinfo=PARIS)
+    request = add_request(session, association, CAJARC, CAHORS, return_at=back_at)
+    driver = add_driver(session, association)
+    for leg, at in ((Leg.OUT, back_at - timedelta(hours=2)), (Leg.BACK, back_at)):
+        session.add(
+            Match(
+                request_id=request.id,
+                driver_id=driver.id,
+                leg=leg,
+                pickup_at=at,
+                dropoff_at=at + timedelta(minutes=40),
+                status=MatchStatus.CONFIRMED,
+            )
+        )
+    session.flush()
+
+    trips = today_trips(session, association.id, datetime.combine(TUESDAY.date(), time(0), tzinfo=PARIS))
+
+    assert [(t.origin.name, t.destination.name) for t in trips] == [
+        ("Cajarc", "Cahors"),
+        ("Cahors", "Cajarc"),
+    ]
