@@ -9,8 +9,9 @@ rules: another driver's offer or passenger is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -32,6 +33,8 @@ from carpool.web.auth import clock
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC = {"api.openapi"}
+
+T = TypeVar("T")
 
 
 def init_app(app: Flask) -> None:
@@ -143,27 +146,29 @@ def _int(data: dict[str, Any], key: str, default: int | None = None) -> int:
 
 
 def _date(data: dict[str, Any], key: str, required: bool = True) -> date | None:
-    value = data.get(key)
-    if value in (None, ""):
-        if required:
-            raise InvalidInput.on(key, "Ce champ est obligatoire.")
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput.on(key, "Date attendue au format AAAA-MM-JJ.") from None
+    return _parsed(data, key, required, date.fromisoformat, "Date attendue au format AAAA-MM-JJ.")
 
 
 def _time(data: dict[str, Any], key: str, required: bool = True) -> time | None:
+    def hh_mm(text: str) -> time:
+        return datetime.strptime(text, "%H:%M").time()
+
+    return _parsed(data, key, required, hh_mm, "Heure attendue au format HH:MM.")
+
+
+def _parsed(
+    data: dict[str, Any], key: str, required: bool, parse: Callable[[str], T], problem: str
+) -> T | None:
+    """``data[key]`` read by ``parse``; missing → None unless required; unreadable → ``problem``."""
     value = data.get(key)
     if value in (None, ""):
         if required:
             raise InvalidInput.on(key, "Ce champ est obligatoire.")
         return None
     try:
-        return datetime.strptime(str(value), "%H:%M").time()
+        return parse(str(value))
     except ValueError:
-        raise InvalidInput.on(key, "Heure attendue au format HH:MM.") from None
+        raise InvalidInput.on(key, problem) from None
 
 
 # --- representations -----------------------------------------------------------------------
