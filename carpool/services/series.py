@@ -391,7 +391,7 @@ def _later(moment: datetime, shift: timedelta) -> datetime:
 
 
 def describe(series: AppointmentSeries) -> str:
-    """ "tous les mardis à 10h, jusqu'au 2 févr." — for the SMS reply and the resident page."""
+    """The series in words ("tous les mardis à 10h, jusqu'au 2/02"): the SMS reply, the resident page."""
     names = [WEEKDAY_NAMES[day] for day in series.days]
     if series.every_weeks == 2 and len(names) == 1:
         text = f"un {names[0]} sur deux"
