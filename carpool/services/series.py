@@ -409,3 +409,15 @@ def describe(series: AppointmentSeries) -> str:
 
 def _hour(moment: time) -> str:
     return f"{moment.hour}h{moment.minute:02d}" if moment.minute else f"{moment.hour}h"
+
+
+def of_resident(session: Session, resident_id: int) -> list[AppointmentSeries]:
+    """The resident's series, live ones first, the newest first."""
+    ended = sa.case((AppointmentSeries.state == SeriesState.ENDED, 1), else_=0)
+    return list(
+        session.scalars(
+            sa.select(AppointmentSeries)
+            .where(AppointmentSeries.resident_id == resident_id)
+            .order_by(ended, AppointmentSeries.id.desc())
+        )
+    )
