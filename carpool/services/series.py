@@ -421,3 +421,32 @@ def of_resident(session: Session, resident_id: int) -> list[AppointmentSeries]:
             .order_by(ended, AppointmentSeries.id.desc())
         )
     )
+
+
+def export_rows(session: Session, resident_id: int) -> list[dict[str, object]]:
+    """The resident's series as their data export shows them (GDPR access)."""
+    return [
+        {
+            "id": s.id,
+            "described": describe(s),
+            "weekdays": list(s.days),
+            "every_weeks": s.every_weeks,
+            "first_day": s.first_day.isoformat(),
+            "until": s.until.isoformat() if s.until else None,
+            "arrive_by": s.arrive_by.strftime("%H:%M"),
+            "return_at": s.return_at.strftime("%H:%M") if s.return_at else None,
+            "pickup_commune": s.pickup_commune_insee,
+            "dropoff_commune": s.dropoff_commune_insee,
+            "purpose": s.purpose.value,
+            "state": s.state.value,
+            "paused_until": s.paused_until.isoformat() if s.paused_until else None,
+            "created_at": s.created_at.isoformat(),
+        }
+        for s in of_resident(session, resident_id)
+    ]
+
+
+def end_all(session: Session, resident_id: int, *, actor: str, now: datetime) -> None:
+    """Every series of the resident ends (their data is erased: nothing more is asked for them)."""
+    for series in of_resident(session, resident_id):
+        end(session, series, actor=actor, now=now)

@@ -12,7 +12,8 @@ from support.factories import CAHORS, FIGEAC, TUESDAY, add_driver, add_offer, ad
 from carpool.clock import PARIS
 from carpool.errors import InvalidInput
 from carpool.jobs import run_job
-from carpool.models import AppointmentSeries, Offer, Request, RequestStatus, SeriesState
+from carpool.models import AppointmentSeries, Offer, Request, RequestStatus, Resident, SeriesState
+from carpool.services import residents
 from carpool.services import series as series_service
 
 FIRST = TUESDAY.date()  # Tuesday 1 December 2026; the clock says Monday 23 November
@@ -215,3 +216,21 @@ def test_the_series_job_runs_through_the_job_runner(db, session, first, clock):
     outcome = run_job(db, "series", clock)
 
     assert (outcome.ok, outcome.result) == (True, "séries : 2 demandes ajoutées, 0 offres prolongées")
+
+
+def test_erasing_the_resident_ends_their_series(session, first, clock):
+    series = make_series(session, first)
+    residents.erase(session, session.get_one(Resident, first.resident_id), actor="user:1", now=clock.now())
+
+    assert series.state is SeriesState.ENDED
+    assert series_service.materialise(session, clock) == []
+
+
+def test_the_residents_data_export_holds_their_series(session, first):
+    make_series(session, first, every_weeks=2)
+
+    data = residents.export(session, session.get_one(Resident, first.resident_id))
+
+    assert [(s["described"], s["state"]) for s in data["appointment_series"]] == [
+        ("un mardi sur deux à 10h", "active")
+    ]
