@@ -39,6 +39,9 @@ from carpool.services.sms_inbound import request_window
 SYSTEM = "system"
 #: How far ahead drivers' weekly offer series are kept (what the offer form allows at once).
 OFFER_WEEKS_AHEAD = 12
+#: A weekly offer series this long was repeated as far as the offer form allows: the driver
+#: meant it to go on (the form stops at twelve weeks from the first day).
+OPEN_ENDED_SPAN = timedelta(weeks=OFFER_WEEKS_AHEAD - 1)
 #: Why an occurrence was cancelled by a pause: a resume reopens exactly those.
 PAUSED_REASON = "series_paused"
 WEEKDAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
@@ -301,27 +304,34 @@ def _return_latest(
 
 
 def extend_offers(session: Session, clock: Clock, weeks: int = OFFER_WEEKS_AHEAD) -> list[int]:
-    """Drivers' weekly series kept ``weeks`` ahead: their last week's offers, repeated; the ids added.
+    """Drivers' open-ended weekly series kept ``weeks`` ahead: their last week's offers, repeated.
 
-    A series stops when its last week holds no open offer (the driver cancelled it) or the driver
-    is paused. Each copy lands after the series' last offer, so a second run adds nothing.
+    Open-ended: the driver repeated the trip as far as the offer form allows (twelve weeks);
+    a series they ended sooner ("jusqu'au 20 décembre") is left as they said. A series stops
+    when its last week holds no open offer (the driver cancelled it) or the driver is paused.
+    Each copy lands after the series' last offer, so a second run adds nothing. Returns the ids added.
     """
     now = clock.now()
     horizon = now + timedelta(weeks=weeks)
-    last_departures = (
-        sa.select(Offer.series_id, sa.func.max(Offer.depart_earliest).label("last"))
+    spans = (
+        sa.select(
+            Offer.series_id,
+            sa.func.min(Offer.depart_earliest).label("first"),
+            sa.func.max(Offer.depart_earliest).label("last"),
+        )
         .where(Offer.series_id.is_not(None))
         .group_by(Offer.series_id)
         .subquery()
     )
-    due: list[tuple[str, datetime]] = session.execute(
-        sa.select(last_departures.c.series_id, last_departures.c.last)
-        .where(last_departures.c.last > now, last_departures.c.last < horizon - timedelta(weeks=1))
-        .order_by(last_departures.c.series_id)
-    ).all()  # type: ignore[assignment]
+    rows: list[tuple[str, datetime, datetime]] = session.execute(  # type: ignore[assignment]
+        sa.select(spans.c.series_id, spans.c.first, spans.c.last)
+        .where(spans.c.last > now, spans.c.last < horizon - timedelta(weeks=1))
+        .order_by(spans.c.series_id)
+    ).all()
     added: list[int] = []
-    for series_id, last in due:
-        added += _extend_one(session, series_id, last, horizon)
+    for series_id, first, last in rows:
+        if last - first >= OPEN_ENDED_SPAN:
+            added += _extend_one(session, series_id, last, horizon)
     return added
 
 

@@ -190,9 +190,10 @@ def test_the_series_reads_as_a_french_sentence(session, first):
     )
 
 
-def test_a_drivers_weekly_offers_are_kept_twelve_weeks_ahead(session, association, clock):
+def weekly_offers(session, association, weeks: int) -> None:
+    """A driver's Tuesday trip to Cahors and back, from 24 November, for ``weeks`` weeks."""
     driver = add_driver(session, association)
-    for week in range(2):
+    for week in range(weeks):
         day = date(2026, 11, 24) + timedelta(weeks=week)
         outward = add_offer(session, driver, origin=FIGEAC, destination=CAHORS, day=day)
         back = add_offer(session, driver, depart=time(17, 0), origin=CAHORS, destination=FIGEAC, day=day)
@@ -200,14 +201,25 @@ def test_a_drivers_weekly_offers_are_kept_twelve_weeks_ahead(session, associatio
         back.return_of_id = outward.id
     session.commit()
 
+
+def test_a_drivers_open_ended_weekly_offers_are_kept_twelve_weeks_ahead(session, association, clock):
+    weekly_offers(session, association, weeks=12)  # as far as the offer form goes: up to 9 February
+    clock.advance(days=14)
+
     added = series_service.extend_offers(session, clock)
     again = series_service.extend_offers(session, clock)
 
     offers = session.scalars(sa.select(Offer).where(Offer.series_id == "weekly")).all()
     last = max(offer.depart_earliest for offer in offers)
-    assert (len(added), again) == (20, [])
-    assert last.astimezone(PARIS).date() == date(2027, 2, 9)
+    assert (len(added), again) == (4, [])
+    assert last.astimezone(PARIS).date() == date(2027, 2, 23)
     assert all(o.return_of_id is not None for o in offers if o.origin_commune_insee == CAHORS)
+
+
+def test_weekly_offers_the_driver_ended_sooner_are_not_extended(session, association, clock):
+    weekly_offers(session, association, weeks=3)
+
+    assert series_service.extend_offers(session, clock) == []
 
 
 def test_the_series_job_runs_through_the_job_runner(db, session, first, clock):
