@@ -13,7 +13,7 @@ from carpool.clock import PARIS
 from carpool.errors import InvalidInput
 from carpool.jobs import run_job
 from carpool.models import AppointmentSeries, Offer, Request, RequestStatus, Resident, SeriesState
-from carpool.services import residents
+from carpool.services import matching, residents
 from carpool.services import series as series_service
 
 FIRST = TUESDAY.date()  # Tuesday 1 December 2026; the clock says Monday 23 November
@@ -246,3 +246,15 @@ def test_the_residents_data_export_holds_their_series(session, first):
     assert [(s["described"], s["state"]) for s in data["appointment_series"]] == [
         ("un mardi sur deux à 10h", "active")
     ]
+
+
+def test_the_matcher_finds_rides_for_an_occurrence_as_for_any_request(session, association, first, clock):
+    make_series(session, first)
+    add_offer(session, add_driver(session, association), depart=time(8, 0), day=date(2026, 12, 8))
+    session.commit()
+    occurrence = session.get_one(Request, series_service.materialise(session, clock)[0])
+
+    options = matching.ride_options(session, occurrence, clock, limit=3)
+
+    assert occurrence.series_day == date(2026, 12, 8)
+    assert len(options) == 1

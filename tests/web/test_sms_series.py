@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from support.factories import add_resident, post_text
 
+from carpool.clock import PARIS
 from carpool.models import AppointmentSeries, OutboundMessage, Request
 from carpool.notify.gsm import segments
 from carpool.services import series as series_service
@@ -65,3 +66,15 @@ def test_a_single_tuesday_makes_no_series(client, db, resident):
     with db.session() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(AppointmentSeries)) == 0
         assert session.scalar(sa.select(sa.func.count()).select_from(Request)) == 1
+
+
+def test_a_series_asked_over_two_texts_is_kept_while_the_time_is_asked(client, db, resident):
+    post_text(client, "tous les jeudis au kiné de Figeac", RESIDENT_PHONE)
+    post_text(client, "à 14h30", RESIDENT_PHONE)
+
+    with db.session() as session:
+        series = session.scalars(sa.select(AppointmentSeries)).one()
+        first = session.scalars(sa.select(Request)).one()
+        # Its days keep the first trip's window, however the time was read.
+        assert (series.days, series.arrive_by) == ((3,), first.latest.astimezone(PARIS).time())
+        assert first.series_id == series.id
