@@ -123,7 +123,9 @@ def series(session: Session, clock: Clock, settings: Settings) -> str:
     offers = appointment_series.extend_offers(session, clock)
     if not requests and not offers:
         return IDLE
-    return f"séries : {len(requests)} demandes ajoutées, {len(offers)} offres prolongées"
+    return (
+        f"demandes des séries ajoutées : {len(requests)} ; offres des conducteurs prolongées : {len(offers)}"
+    )
 
 
 def retention(session: Session, clock: Clock, settings: Settings) -> str:

@@ -227,7 +227,10 @@ def test_the_series_job_runs_through_the_job_runner(db, session, first, clock):
 
     outcome = run_job(db, "series", clock)
 
-    assert (outcome.ok, outcome.result) == (True, "séries : 2 demandes ajoutées, 0 offres prolongées")
+    assert (outcome.ok, outcome.result) == (
+        True,
+        "demandes des séries ajoutées : 2 ; offres des conducteurs prolongées : 0",
+    )
 
 
 def test_erasing_the_resident_ends_their_series(session, first, clock):
