@@ -196,9 +196,9 @@ def run_forever(
         database, "retention", clock, settings=settings, fence=leader.fence
     )
     scheduler.add_job(guarded, triggers["retention"], args=("retention", retention), id="retention")
-    # Daily, and once at start-up: a clock process down at 04:30 still books next month's trips.
+    # Daily like retention: a day missed is made up the next (the series run weeks ahead).
     series = lambda: jobs.run_job(database, "series", clock, settings=settings, fence=leader.fence)  # noqa: E731
-    scheduler.add_job(guarded, triggers["series"], args=("series", series), id="series", next_run_time=start)
+    scheduler.add_job(guarded, triggers["series"], args=("series", series), id="series")
     if dispatcher is not None:
         send = lambda: run_dispatch(database, dispatcher, clock)  # noqa: E731
         scheduler.add_job(
