@@ -66,6 +66,7 @@ class Settings:
     scheduler_tick_seconds: float = 60.0  # how often due work is looked for
     scheduler_dispatch_seconds: float = 5.0  # 0 leaves the outbox to `carpool dispatch`
     scheduler_lease_seconds: float = 30.0  # SQLite: a dead leader is replaced after this long
+    series_weeks_ahead: int = 4  # how far ahead a resident's series becomes requests
     carpool_clock_file: str = ""  # tests only: a simulated "now" (see clock.FileClock)
 
     @classmethod
@@ -111,6 +112,7 @@ class Settings:
                 "SCHEDULER_DISPATCH_SECONDS", cls.scheduler_dispatch_seconds, zero=True
             ),
             scheduler_lease_seconds=env.seconds("SCHEDULER_LEASE_SECONDS", cls.scheduler_lease_seconds),
+            series_weeks_ahead=env.integer("SERIES_WEEKS_AHEAD", cls.series_weeks_ahead, 1, 26),
             carpool_clock_file=env.text("CARPOOL_CLOCK_FILE", cls.carpool_clock_file),
         )
 

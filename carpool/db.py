@@ -117,13 +117,15 @@ def least(dialect_name: str, a: Any, b: Any) -> sa.ColumnElement[Any]:
     return sa.func.least(a, b) if dialect_name == "postgresql" else sa.func.min(a, b)
 
 
-def insert_or_ignore(dialect_name: str, entity: Any, unique: str) -> Any:
+def insert_or_ignore(dialect_name: str, entity: Any, unique: str | list[str]) -> Any:
     """``INSERT … ON CONFLICT (unique) DO NOTHING`` for both backends: one statement, no savepoint,
     where a check-then-insert needs three and a race still ends at the unique index."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    return insert(entity).on_conflict_do_nothing(index_elements=[unique])
+    return insert(entity).on_conflict_do_nothing(
+        index_elements=[unique] if isinstance(unique, str) else unique
+    )
 
 
 def dialect_of(session: Session) -> str:

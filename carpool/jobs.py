@@ -114,6 +114,20 @@ def send_notices(session: Session, clock: Clock, settings: Settings) -> str:
     return str(reminders.send_due(session, clock))
 
 
+def series(session: Session, clock: Clock, settings: Settings) -> str:
+    """Residents' series become requests ``SERIES_WEEKS_AHEAD`` weeks ahead; drivers' weekly
+    offers are kept twelve weeks ahead. Both add only what is missing: run twice, same rows."""
+    from carpool.services import series as appointment_series
+
+    requests = appointment_series.materialise(session, clock, weeks=settings.series_weeks_ahead)
+    offers = appointment_series.extend_offers(session, clock)
+    if not requests and not offers:
+        return IDLE
+    return (
+        f"demandes des séries ajoutées : {len(requests)} ; offres des conducteurs prolongées : {len(offers)}"
+    )
+
+
 def retention(session: Session, clock: Clock, settings: Settings) -> str:
     """SMS texts, inactive residents, old audit events and job history, per the retention rules."""
     from carpool.services.purge import purge_all
@@ -131,6 +145,7 @@ JOBS: dict[str, JobFunction] = {
     "expire_requests": expire_requests,
     "complete_trips": complete_trips,
     "notices": send_notices,
+    "series": series,
     "retention": retention,
 }
 

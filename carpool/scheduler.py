@@ -52,6 +52,7 @@ def schedule(settings: Settings) -> dict[str, BaseTrigger]:
     triggers: dict[str, BaseTrigger] = dict.fromkeys(TICK, tick)
     # 04:10 exists exactly once on every day, DST changes included (they happen between 02:00 and 03:00).
     triggers["retention"] = CronTrigger(hour=4, minute=10, timezone=PARIS)
+    triggers["series"] = CronTrigger(hour=4, minute=30, timezone=PARIS)
     if settings.scheduler_dispatch_seconds:
         triggers[DISPATCH] = IntervalTrigger(seconds=settings.scheduler_dispatch_seconds, timezone=PARIS)
     return triggers
@@ -195,6 +196,9 @@ def run_forever(
         database, "retention", clock, settings=settings, fence=leader.fence
     )
     scheduler.add_job(guarded, triggers["retention"], args=("retention", retention), id="retention")
+    # Daily like retention: a day missed is made up the next (the series run weeks ahead).
+    series = lambda: jobs.run_job(database, "series", clock, settings=settings, fence=leader.fence)  # noqa: E731
+    scheduler.add_job(guarded, triggers["series"], args=("series", series), id="series")
     if dispatcher is not None:
         send = lambda: run_dispatch(database, dispatcher, clock)  # noqa: E731
         scheduler.add_job(

@@ -26,6 +26,7 @@ from carpool.models.people import (
     VettingStatus,
 )
 from carpool.models.places import Commune, NamedPlace
+from carpool.models.series import AppointmentSeries, SeriesState
 from carpool.models.trips import (
     MATCH_TRANSITIONS,
     OFFER_FLEX_MIN,
@@ -50,6 +51,7 @@ __all__ = [
     "OFFER_SEATS",
     "SEAT_HOLDING",
     "ApiToken",
+    "AppointmentSeries",
     "Association",
     "AttentionReason",
     "AuditEvent",
@@ -80,6 +82,7 @@ __all__ = [
     "Resident",
     "Role",
     "SchedulerLease",
+    "SeriesState",
     "SmsCounter",
     "SmsOptOut",
     "TimeOff",

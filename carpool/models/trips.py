@@ -15,7 +15,7 @@ Match states (the booking state machine; transitions live in
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -101,6 +101,7 @@ class Request(Timestamped, Base):
     __table_args__ = (
         sa.CheckConstraint("latest > earliest", name="window_order"),
         sa.CheckConstraint("passengers BETWEEN 1 AND 8", name="passengers_range"),
+        sa.Index("uq_ride_request_series_day", "series_id", "series_day", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -127,6 +128,10 @@ class Request(Timestamped, Base):
     status: Mapped[RequestStatus] = enum_column(RequestStatus, default=RequestStatus.OPEN)
     unmatched_reason: Mapped[str | None] = mapped_column(sa.String(40))
     note: Mapped[str] = mapped_column(sa.Text, default="")
+    # An occurrence of a resident's series, on that series' day (Europe/Paris): one per day,
+    # so two schedulers materialising at once cannot both add it.
+    series_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment_series.id"))
+    series_day: Mapped[date | None]
 
 
 class Leg(enum.Enum):

@@ -48,7 +48,7 @@ from carpool.models import (
     RequestStatus,
     Resident,
 )
-from carpool.services import audit, purge
+from carpool.services import audit, purge, series
 from carpool.services.matching import ACTIVE_MATCH
 from carpool.services.places import commune_label, resolve_commune
 from carpool.text import fold, normalise_mobile
@@ -454,6 +454,7 @@ def export(session: Session, resident: Resident, *, actor: str = "system") -> di
         "sms_received": _inbound(session, resident),
         "sms_sent": _outbound(session, resident),
         "conversation": _conversation(session, resident),
+        "appointment_series": series.export_rows(session, resident.id),
         "audit_events": _events(session, resident, request_ids, [m["id"] for m in matches]),
     }
     audit.record(
@@ -665,6 +666,7 @@ def erase(session: Session, resident: Resident, *, actor: str, now: datetime) ->
             association_id=request.association_id,
             why="erasure",
         )
+    series.end_all(session, resident.id, actor=actor, now=now)
     _forget_texts(session, resident)
     resident.uses_wheelchair = resident.uses_walker = resident.needs_help_boarding = False
     resident.consent_at = resident.last_contact_at = None

@@ -402,6 +402,8 @@ class Handler:
             draft["date"] = parsed.date.isoformat()
         if parsed.passengers > 1:
             draft["passengers"] = parsed.passengers
+        if parsed.recurrence is not None:
+            draft["recurrence"] = parsed.recurrence.to_dict()
         draft["text"] = (draft.get("text", "") + " " + body).strip()[-500:]
         self.conversation.draft = draft
         self.conversation.unknown_replies = 0
@@ -410,8 +412,35 @@ class Handler:
             self.conversation.state = ConversationState.COLLECTING
             return self.send(question)
         request = self._create_request(draft)
+        if draft.get("recurrence"):
+            self._start_series(request, draft)
         self.conversation.draft = {}
         self._offer_options(request)
+
+    def _start_series(self, first: Request, draft: dict[str, Any]) -> None:
+        """A series from the first trip ("tous les mardis à 10h"), told back so a misreading shows."""
+        from carpool.errors import InvalidInput  # here: series imports this module (request_window)
+        from carpool.services import series
+
+        recurrence, latest = draft["recurrence"], first.latest.astimezone(PARIS)
+        plan = series.SeriesInput(
+            weekdays=tuple(recurrence["weekdays"]),
+            every_weeks=recurrence["every_weeks"],
+            until=date.fromisoformat(recurrence["until"]) if recurrence.get("until") else None,
+            first_day=latest.date(),
+            arrive_by=latest.time(),
+            depart_after=time.fromisoformat(draft["depart_after"])
+            if draft.get("arrive_by") and draft.get("depart_after")
+            else None,
+            return_at=first.return_at.astimezone(PARIS).time() if first.return_at else None,
+        )
+        try:
+            created = series.create(self.session, first, plan, actor=f"resident:{self.resident.id}")
+        except InvalidInput:
+            return  # an end before the first trip: the trip alone, as asked for that day
+        place = self.session.get(NamedPlace, first.dropoff_place_id) if first.dropoff_place_id else None
+        destination = place.name if place else self.session.get_one(Commune, first.dropoff_commune_insee).name
+        self.send("series_created", series=series.describe(created), destination=destination)
 
     def _create_request(self, draft: dict[str, Any]) -> Request:
         day = date.fromisoformat(draft["date"])

@@ -52,7 +52,7 @@ def test_runs_are_never_dropped_for_being_late_and_never_pile_up():
     assert JOB_DEFAULTS == {"coalesce": True, "misfire_grace_time": None, "max_instances": 1}
 
 
-def test_every_job_has_a_schedule_and_retention_runs_at_04h10():
+def test_every_job_has_a_schedule_and_retention_runs_at_04h10_series_at_04h30():
     triggers = schedule(Settings())
 
     assert set(triggers) == {
@@ -60,10 +60,12 @@ def test_every_job_has_a_schedule_and_retention_runs_at_04h10():
         "expire_requests",
         "complete_trips",
         "notices",
+        "series",
         "retention",
         "dispatch",
     }
     assert "hour='4', minute='10'" in str(triggers["retention"])
+    assert "hour='4', minute='30'" in str(triggers["series"])
 
 
 def test_scheduler_once_runs_every_job_and_exits(db, database_url):
@@ -77,6 +79,7 @@ def test_scheduler_once_runs_every_job_and_exits(db, database_url):
         "expire_requests",
         "complete_trips",
         "notices",
+        "series",
         "retention",
         "dispatch",
     ]

@@ -30,6 +30,7 @@ CONTEXT = {
     "code": "482913",
     "offer": {"day": WHEN},
     "driver": "Sophie",
+    "series": "tous les lundis, mercredis et vendredis à 10h, retour 12h30, jusqu'au 28/02",
 }
 NAMES = sorted(path.stem for path in TEMPLATES.glob("*.txt"))
 

@@ -20,6 +20,7 @@ from carpool.web.coordinators import (  # noqa: E402, F401
     map_view,
     phone_in,
     places,
+    resident_series,
     residents,
     settings,
     signin,

@@ -16,7 +16,8 @@ from wtforms import (
 )
 from wtforms.validators import Length, NumberRange, Optional
 
-from carpool.web.forms import BaseForm, required
+from carpool.clock import WEEKDAYS
+from carpool.web.forms import BaseForm, MultiCheckboxField, required
 
 
 class TotpForm(BaseForm):
@@ -124,3 +125,16 @@ class PhoneRequestForm(BaseForm):
     walker = BooleanField("Déambulateur")
     boarding_help = BooleanField("Aide pour monter en voiture")
     note = TextAreaField("Note pour la coordination", [Optional(), Length(max=2000)])
+
+    # A recurring appointment (dialysis, physiotherapy): named like the series service's fields,
+    # so its messages land next to them.
+    weekdays = MultiCheckboxField(
+        "Rendez-vous régulier : jours", coerce=int, choices=list(enumerate(WEEKDAYS))
+    )
+    every_weeks = RadioField(
+        "Fréquence",
+        [Optional()],
+        choices=[("1", "Toutes les semaines"), ("2", "Une semaine sur deux")],
+        default="1",
+    )
+    until = DateField("Jusqu'au", [Optional()], description="Facultatif : laissez vide si sans fin prévue.")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from carpool.clock import PARIS
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
-from carpool.models import Resident
+from carpool.models import Request, Resident
 from carpool.services import phone_requests, places, residents
+from carpool.services import series as appointment_series
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
     View,
@@ -99,10 +101,28 @@ def phone_in_request(resident_id: int) -> View:
     )
     try:
         ride = phone_requests.create_request(db_session(), resident, data, actor=actor(), now=now())
+        _start_series(ride, form)
     except InvalidInput as error:
         return invalid("coordinators/phone_in.html", form, error, **context)
     db_session().commit()
     return _to_request(ride.id)
+
+
+def _start_series(ride: Request, form: PhoneRequestForm) -> None:
+    """A recurrence ticked on the form: a series whose first day is this request's."""
+    if not form.weekdays.data and not form.until.data:
+        return
+    latest = ride.latest.astimezone(PARIS)
+    plan = appointment_series.SeriesInput(
+        weekdays=tuple(form.weekdays.data or ()),
+        every_weeks=int(form.every_weeks.data or 1),
+        until=form.until.data,
+        first_day=latest.date(),
+        arrive_by=latest.time(),
+        depart_after=form.depart_after.data if form.arrive_by.data else None,
+        return_at=form.return_at.data,
+    )
+    appointment_series.create(db_session(), ride, plan, actor=actor())
 
 
 def _to_request(request_id: int) -> BaseResponse:

@@ -21,7 +21,7 @@ from carpool.models import Commune, Resident
 from carpool.services import residents
 from carpool.services.places import commune_label, place_suggestions
 from carpool.text import display_phone
-from carpool.web.coordinators import bp
+from carpool.web.coordinators import bp, resident_series
 from carpool.web.coordinators.common import (
     View,
     actor,
@@ -106,6 +106,7 @@ def resident(resident_id: int) -> str:
         match_status=MATCH_STATUS,
         sources=SOURCES,
         may_see_purpose=me().may_see_purpose,
+        **resident_series.context(person),
     )
 
 

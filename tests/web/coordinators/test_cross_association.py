@@ -8,6 +8,8 @@ parameter is known.
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 import sqlalchemy as sa
 from support.drivers_kit import log_in
@@ -15,6 +17,7 @@ from support.factories import add_coordinator, add_driver_account, add_proposal,
 
 from carpool.db import point
 from carpool.models import (
+    AppointmentSeries,
     AuditEvent,
     InboundMessage,
     Match,
@@ -25,7 +28,7 @@ from carpool.models import (
     Role,
     UserAccount,
 )
-from carpool.services import drivers
+from carpool.services import drivers, series
 
 SECRET_NAMES = ("Marcel", "Vialaret", "Clinique des Tilleuls", "Gaston", "gaston@example.org", "06 39 97")
 
@@ -54,6 +57,9 @@ def theirs(session, association, clock):
         needs_attention=True,
     )
     session.add_all([place, message])
+    first = session.get_one(Request, match.request_id)
+    plan = series.SeriesInput(weekdays=(1,), arrive_by=time(10, 0), first_day=first.latest.date())
+    weekly = series.create(session, first, plan, actor="user:1")
     session.commit()
     ids = {
         "resident_id": resident.id,
@@ -63,6 +69,7 @@ def theirs(session, association, clock):
         "place_id": place.id,
         "user_id": coordinator.id,
         "message_id": message.id,
+        "series_id": weekly.id,
     }
     session.rollback()  # SQLite: reading the ids opened a transaction that would hold the write lock
     return ids
@@ -97,6 +104,7 @@ def snapshot(session) -> tuple:
         ).all(),
         session.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)),
         session.scalar(sa.select(sa.func.count()).select_from(Request)),
+        session.execute(sa.select(AppointmentSeries.state)).all(),
     )
     session.rollback()  # SQLite: leave no transaction open while the app writes
     return rows
