@@ -219,7 +219,35 @@ def transition(
         previous=current.value,
         reason=reason,
     )
+    if match.leg is Leg.OUT and match.offer_id is None and _back_follows(to, actor):
+        _follow_out_leg(session, match, to, actor=actor, clock=clock, reason=reason)
     return match
+
+
+#: What a volunteer who waits says about his outward leg he says about the way back too.
+FOLLOWED = (MatchStatus.ACCEPTED, MatchStatus.CONFIRMED, MatchStatus.DECLINED, MatchStatus.EXPIRED)
+
+
+def _back_follows(to: MatchStatus, actor: str) -> bool:
+    """A resident who cancels the outward leg is asked about the way back; anyone else ends the duty."""
+    return to in FOLLOWED or (to is MatchStatus.CANCELLED and not actor.startswith("resident"))
+
+
+def _follow_out_leg(
+    session: Session, out: Match, to: MatchStatus, *, actor: str, clock: Clock, reason: str | None
+) -> None:
+    """The way back of a volunteer who waits (same driver, no offer) takes the outward leg's answer."""
+    back = session.scalar(
+        sa.select(Match).where(
+            Match.request_id == out.request_id,
+            Match.leg == Leg.BACK,
+            Match.driver_id == out.driver_id,
+            Match.offer_id.is_(None),
+            Match.status.in_(SEAT_HOLDING),
+        )
+    )
+    if back is not None and to in MATCH_TRANSITIONS[back.status]:
+        transition(session, back, to, actor=actor, clock=clock, reason=reason)
 
 
 def _release_request(session: Session, match: Match, to: MatchStatus, actor: str) -> None:

@@ -17,6 +17,7 @@ and hourly budgets per number and in all. The inbound text is always stored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -35,6 +36,7 @@ from carpool.models import (
     ConversationState,
     Driver,
     InboundMessage,
+    Leg,
     Match,
     MatchStatus,
     NamedPlace,
@@ -54,6 +56,7 @@ from carpool.notify.budget import (
     take,
 )
 from carpool.notify.compose import render
+from carpool.notify.gsm import segments
 from carpool.notify.outbox import enqueue, opt_in_number, opt_out_number
 from carpool.notify.parse import ParsedMessage, opt_out_intent, parse_message
 from carpool.notify.privacy import mask
@@ -466,12 +469,16 @@ class Handler:
         # The matcher reads offers and drivers, which nothing here changed: the conversation
         # is written once, at the commit, instead of before every query.
         with self.session.no_autoflush:
-            options = matching.ride_options(self.session, request, self.clock, limit=3)
+            options = matching.round_trip_options(self.session, request, self.clock, limit=3)
             if not options:
                 request.unmatched_reason = matching.why_unmatched(self.session, request, self.clock)[0]
                 self.conversation.state = ConversationState.IDLE
-                return self.send("searching", day=request.latest)
+                return self.send("searching", **understood(self.session, request))
             template, context = present_options(self.session, self.conversation, request, options)
+            # One SMS segment where possible: fewer choices rather than a text cut in two.
+            while len(options) > 1 and segments(render(template, **context)) > 1:
+                options = options[:-1]
+                template, context = present_options(self.session, self.conversation, request, options)
         self.send(template, **context)
 
     # -- choosing, cancelling -------------------------------------------------------------
@@ -492,40 +499,44 @@ class Handler:
         self._book(request, options[choice - 1])
 
     def _book(self, request: Request, option: dict[str, Any]) -> None:
+        trip = trip_of(option)
         try:
+            # Both legs or neither: a way back taken meanwhile undoes the outward booking too.
             with self.session.begin_nested():
-                match = booking_flow.book_option(
-                    self.session,
-                    request,
-                    matching.RideOption(
-                        driver_id=option["driver_id"],
-                        offer_id=option["offer_id"],
-                        pickup_at=datetime.fromisoformat(option["pickup_at"]),
-                        dropoff_at=datetime.fromisoformat(option["dropoff_at"]),
-                        detour_min=option["detour_min"],
-                    ),
-                    actor=f"resident:{self.resident.id}",
-                    clock=self.clock,
+                matches = booking_flow.book_round_trip(
+                    self.session, request, trip, actor=f"resident:{self.resident.id}", clock=self.clock
                 )
         except bookings.BookingError:
             self.conversation.state, self.conversation.options = ConversationState.IDLE, []
             request.unmatched_reason = "taken_by_other_request"
             return self.send("option_gone")
         self.conversation.state, self.conversation.options = ConversationState.IDLE, []
-        if match.offer_id is not None:
-            self.reply.count += 2  # both confirmations, queued under the match's keys
+        waiting = [m for m in matches if m.status is MatchStatus.PROPOSED]
+        # Confirmations were queued under the matches' keys (one per driver, one for the resident).
+        self.reply.count += len(matches) - len(waiting) + (0 if waiting else 1)
+        if not waiting:
             return None
-        # A volunteer drives on request: they accept first, the resident is told then.
-        driver = self.session.get_one(Driver, match.driver_id)
-        self.reply.send(
-            driver.phone,
-            "driver_new_request",
-            association_id=self.association.id,
-            passenger=self.resident.first_name,
-            pickup_at=match.pickup_at,
-            place=booking_flow.pickup_place(self.session, request),
-        )
-        return self.send("waiting_driver", first_name=driver.first_name)
+        # A volunteer drives on request: they accept first, the resident is told then. One who
+        # waits at the appointment is asked once, for both legs.
+        asked = []
+        for match in waiting:
+            if match.driver_id in asked:
+                continue
+            asked.append(match.driver_id)
+            driver = self.session.get_one(Driver, match.driver_id)
+            back = next((m for m in waiting if m.leg is Leg.BACK and m.driver_id == driver.id), None)
+            self.reply.send(
+                driver.phone,
+                "driver_new_request",
+                association_id=self.association.id,
+                passenger=self.resident.first_name,
+                pickup_at=match.pickup_at,
+                place=booking_flow.pickup_place(self.session, request, match.leg),
+                leg=match.leg.value if request.return_at and not request.one_way else None,
+                back_at=back.pickup_at if back is not None and back is not match else None,
+            )
+        names = [self.session.get_one(Driver, i).first_name for i in asked]
+        return self.send("waiting_driver", first_name=" et ".join(names))
 
     def _cancel(self) -> None:
         actor = f"resident:{self.resident.id}"
@@ -578,28 +589,23 @@ class Handler:
 
 
 def present_options(
-    session: Session, conversation: Conversation, request: Request, options: list[matching.RideOption]
+    session: Session,
+    conversation: Conversation,
+    request: Request,
+    options: Sequence[matching.RideOption | matching.RoundTripOption],
 ) -> tuple[str, dict[str, Any]]:
     """Put the conversation in CHOOSING with these options; the SMS to send (template, context).
 
-    An option that arrives after the appointment (a near-miss a coordinator
-    proposes) says when it arrives, so the resident answers knowing it.
+    Each option is a whole trip (both legs of a round trip) or one leg a coordinator
+    proposes. The text restates the day, the destination and the appointment, so a
+    wrong reading is caught; an option that arrives after the appointment (a
+    near-miss a coordinator proposes) says when it arrives.
     """
-    drivers = {
-        d.id: d
-        for d in session.scalars(sa.select(Driver).where(Driver.id.in_([o.driver_id for o in options])))
-    }
+    trips = [o if isinstance(o, matching.RoundTripOption) else matching.RoundTripOption(o) for o in options]
+    ids = {leg.driver_id for trip in trips for leg in trip.legs}
+    drivers = {d.id: d for d in session.scalars(sa.select(Driver).where(Driver.id.in_(ids)))}
     conversation.request_id = request.id
-    conversation.options = [
-        {
-            "driver_id": o.driver_id,
-            "offer_id": o.offer_id,
-            "pickup_at": o.pickup_at.isoformat(),
-            "dropoff_at": o.dropoff_at.isoformat(),
-            "detour_min": o.detour_min,
-        }
-        for o in options
-    ]
+    conversation.options = [_stored(trip) for trip in trips]
     conversation.state = ConversationState.CHOOSING
     names = dict(
         session.execute(
@@ -610,18 +616,70 @@ def present_options(
     )
     context = {
         "day": request.latest,
+        "appointment": request.latest,
         "origin": names[request.pickup_commune_insee],
         "destination": names[request.dropoff_commune_insee],
         "options": [
             {
-                "first_name": drivers[o.driver_id].first_name,
-                "pickup_at": o.pickup_at,
-                "arrive_at": o.dropoff_at if o.dropoff_at > request.latest else None,
+                "leg": trip.out.leg.value,
+                "first_name": drivers[trip.out.driver_id].first_name,
+                "pickup_at": trip.out.pickup_at,
+                "arrive_at": (
+                    trip.out.dropoff_at
+                    if trip.out.leg is Leg.OUT and trip.out.dropoff_at > request.latest
+                    else None
+                ),
+                "back_at": trip.back.pickup_at if trip.back else None,
+                "back_first_name": drivers[trip.back.driver_id].first_name if trip.back else None,
             }
-            for o in options
+            for trip in trips
         ],
     }
     return "options", context
+
+
+def understood(session: Session, request: Request) -> dict[str, Any]:
+    """What was read from the resident's words (place, day, time, return), to say it back."""
+    return {
+        "day": request.latest,
+        "destination": session.get_one(Commune, request.dropoff_commune_insee).name,
+        "appointment": request.latest,
+        "return_at": None if request.one_way else request.return_at,
+    }
+
+
+def _leg_dict(option: matching.RideOption) -> dict[str, Any]:
+    return {
+        "driver_id": option.driver_id,
+        "offer_id": option.offer_id,
+        "pickup_at": option.pickup_at.isoformat(),
+        "dropoff_at": option.dropoff_at.isoformat(),
+        "detour_min": option.detour_min,
+        "leg": option.leg.value,
+    }
+
+
+def _stored(trip: matching.RoundTripOption) -> dict[str, Any]:
+    """An option as the conversation keeps it: its first leg, and the way back under "back"."""
+    stored = _leg_dict(trip.out)
+    if trip.back is not None:
+        stored["back"] = _leg_dict(trip.back)
+    return stored
+
+
+def _leg_of(stored: dict[str, Any]) -> matching.RideOption:
+    return matching.RideOption(
+        driver_id=stored["driver_id"],
+        offer_id=stored["offer_id"],
+        pickup_at=datetime.fromisoformat(stored["pickup_at"]),
+        dropoff_at=datetime.fromisoformat(stored["dropoff_at"]),
+        detour_min=stored["detour_min"],
+        leg=Leg(stored.get("leg", "out")),  # options stored before round trips have no leg
+    )
+
+
+def trip_of(stored: dict[str, Any]) -> matching.RoundTripOption:
+    return matching.RoundTripOption(_leg_of(stored), _leg_of(stored["back"]) if stored.get("back") else None)
 
 
 def conversation_of(session: Session, resident: Resident, now: datetime) -> Conversation:
