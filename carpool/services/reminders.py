@@ -207,14 +207,17 @@ def _passenger_confirmation(booking: Booking) -> list[Notice]:
         "back_first_name": back_driver.first_name,
         "back_at": back.pickup_at,
     }
-    return [_to_resident(booking, out, "confirmed_round_trip", context, max(out.created_at, back.created_at))]
+    # Keyed by both legs: a way back booked (or moved) later is confirmed again, each pair once.
+    key = f"match:{out.id}:confirmed:passenger:back:{back.id}"
+    due = max(out.created_at, back.created_at)
+    return [_to_resident(booking, out, "confirmed_round_trip", context, due, key)]
 
 
 def _to_resident(
-    booking: Booking, match: Match, template: str, context: dict[str, Any], due: datetime
+    booking: Booking, match: Match, template: str, context: dict[str, Any], due: datetime, key: str = ""
 ) -> Notice:
     return Notice(
-        f"match:{match.id}:confirmed:passenger",
+        key or f"match:{match.id}:confirmed:passenger",
         "confirmed",
         booking.resident.phone,
         template,

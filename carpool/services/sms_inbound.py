@@ -57,11 +57,12 @@ from carpool.notify.budget import (
 )
 from carpool.notify.compose import render
 from carpool.notify.gsm import segments
+from carpool.notify.legs import leg_named, needs_no_way_back
 from carpool.notify.outbox import enqueue, opt_in_number, opt_out_number
 from carpool.notify.parse import ParsedMessage, opt_out_intent, parse_message
 from carpool.notify.privacy import mask
 from carpool.notify.purpose import guess_purpose
-from carpool.services import audit, booking_flow, bookings, feedback, matching
+from carpool.services import audit, booking_flow, bookings, feedback, matching, reminders
 from carpool.text import is_french_mobile
 
 CONVERSATION_TTL = timedelta(hours=48)
@@ -330,8 +331,14 @@ class Handler:
             return  # STOP is honoured until START: no reply at all
         if parsed.intent == "help":
             return self._escalate("help")
+        if needs_no_way_back(body) and not _has_trip_details(parsed):
+            return self._one_way()
         if parsed.intent == "cancel":
-            return self._cancel()
+            return self._cancel(leg_named(body))
+        if parsed.intent == "accept" and self._keeps_other_leg():
+            return None
+        if _asks_way_back(parsed):
+            return self._way_back(parsed.return_time or "")
         if self.conversation.state is ConversationState.CHOOSING and parsed.intent in ("accept", "decline"):
             return self._choose(parsed)
         if parsed.intent in ("accept", "decline") and self._answers_feedback(parsed):
@@ -405,6 +412,8 @@ class Handler:
             draft["date"] = parsed.date.isoformat()
         if parsed.passengers > 1:
             draft["passengers"] = parsed.passengers
+        if needs_no_way_back(body):
+            draft["one_way"] = True
         draft["text"] = (draft.get("text", "") + " " + body).strip()[-500:]
         self.conversation.draft = draft
         self.conversation.unknown_replies = 0
@@ -444,6 +453,8 @@ class Handler:
         )
         earliest, latest = request_window(day, draft.get("arrive_by"), draft.get("depart_after"))
         return_at = _local(day, draft["return_time"]) if draft.get("return_time") else None
+        if return_at is not None and (return_at <= latest or draft.get("one_way")):
+            return_at = None
         request = Request(
             association_id=self.association.id,
             resident_id=self.resident.id,
@@ -454,7 +465,9 @@ class Handler:
             dropoff_place_id=place.id if place else None,
             earliest=earliest,
             latest=latest,
-            return_at=return_at if return_at and return_at > latest else None,
+            return_at=return_at,
+            return_latest=self._home_by(return_at),
+            one_way=bool(draft.get("one_way")),
             passengers=int(draft.get("passengers", 1)),
             purpose=Purpose(guess_purpose(draft.get("text", ""), place.kind if place else None)),
             source=RequestSource.SMS,
@@ -538,38 +551,50 @@ class Handler:
         names = [self.session.get_one(Driver, i).first_name for i in asked]
         return self.send("waiting_driver", first_name=" et ".join(names))
 
-    def _cancel(self) -> None:
-        actor = f"resident:{self.resident.id}"
-        self.conversation.state, self.conversation.options = ConversationState.IDLE, []
-        match = self.session.scalar(
-            sa.select(Match)
-            .join(Request, Match.request_id == Request.id)
-            .where(
-                Request.resident_id == self.resident.id,
-                Match.status.in_(matching.ACTIVE_MATCH),
-                Match.pickup_at > self.now,
+    def _home_by(self, return_at: datetime | None) -> datetime | None:
+        """Home no later than the association's return window after the time to come back."""
+        if return_at is None:
+            return None
+        return return_at + timedelta(minutes=self.association.return_window_min)
+
+    def _next_matches(self) -> list[Match]:
+        """The resident's trips still to come that a driver holds, soonest first."""
+        return list(
+            self.session.scalars(
+                sa.select(Match)
+                .join(Request, Match.request_id == Request.id)
+                .where(
+                    Request.resident_id == self.resident.id,
+                    Match.status.in_(matching.ACTIVE_MATCH),
+                    Match.pickup_at > self.now,
+                )
+                .order_by(Match.pickup_at, Match.id)
             )
-            .order_by(Match.pickup_at)
-            .limit(1)
         )
-        if match is not None:
-            bookings.transition(
-                self.session,
-                match,
-                MatchStatus.CANCELLED,
-                actor=actor,
-                clock=self.clock,
-                reason="annulé par SMS",
-            )
-            driver = self.session.get_one(Driver, match.driver_id)
-            self.send("cancelled", pickup_at=match.pickup_at)
-            self.reply.send(
-                driver.phone,
-                "driver_cancelled",
-                association_id=self.association.id,
-                passenger=self.resident.first_name,
-                pickup_at=match.pickup_at,
-            )
+
+    def _cancel(self, leg: str | None = None) -> None:
+        """ANNULER cancels the next trip (both legs of a round trip); "annuler le retour" one leg,
+        and then the resident is asked about the other one."""
+        self.conversation.state, self.conversation.options = ConversationState.IDLE, []
+        draft = dict(self.conversation.draft or {})
+        kept = draft.pop("other_leg", None)
+        self.conversation.draft = draft
+        upcoming = self._next_matches()
+        if leg is None and kept is not None:
+            # "ANNULER" after "on garde l'aller ?": the leg we asked about.
+            upcoming = [m for m in upcoming if m.id == kept] or upcoming
+            leg = upcoming[0].leg.value if upcoming else None
+        if leg is not None:
+            chosen = [m for m in upcoming if m.leg.value == leg]
+            if chosen:
+                return self._cancel_leg(chosen[0], upcoming)
+        if upcoming:
+            first = upcoming[0]
+            both = [m for m in upcoming if m.request_id == first.request_id]
+            for match in both:
+                self._cancel_match(match)
+            out = min(both, key=lambda m: m.pickup_at)
+            self.send("cancelled", pickup_at=out.pickup_at)
             return None
         request = self.session.scalar(
             sa.select(Request)
@@ -586,6 +611,126 @@ class Handler:
         request.status = RequestStatus.CANCELLED
         self._audit("request.cancelled", request)
         return self.send("request_cancelled", day=request.latest)
+
+    def _cancel_match(self, match: Match) -> None:
+        bookings.transition(
+            self.session,
+            match,
+            MatchStatus.CANCELLED,
+            actor=f"resident:{self.resident.id}",
+            clock=self.clock,
+            reason="annulé par SMS",
+        )
+        driver = self.session.get_one(Driver, match.driver_id)
+        self.reply.send(
+            driver.phone,
+            "driver_cancelled",
+            association_id=self.association.id,
+            passenger=self.resident.first_name,
+            pickup_at=match.pickup_at,
+        )
+
+    def _cancel_leg(self, match: Match, upcoming: list[Match]) -> None:
+        """One leg cancelled; the other one, if booked, is kept until the resident says otherwise."""
+        self._cancel_match(match)
+        other = next((m for m in upcoming if m.request_id == match.request_id and m.id != match.id), None)
+        if other is None:
+            return self.send("cancelled", pickup_at=match.pickup_at)
+        self.conversation.draft = {**(self.conversation.draft or {}), "other_leg": other.id}
+        driver = self.session.get_one(Driver, other.driver_id)
+        return self.send(
+            "leg_cancelled",
+            leg=match.leg.value,
+            pickup_at=match.pickup_at,
+            other_at=other.pickup_at,
+            other_first_name=driver.first_name,
+        )
+
+    def _keeps_other_leg(self) -> bool:
+        """OUI after "on garde l'aller ?": nothing to change, say so."""
+        draft = dict(self.conversation.draft or {})
+        kept = draft.pop("other_leg", None)
+        if kept is None:
+            return False
+        self.conversation.draft = draft
+        match = self.session.get(Match, kept)
+        if match is None or match.status not in matching.ACTIVE_MATCH:
+            return False
+        self.send("leg_kept", leg=match.leg.value, pickup_at=match.pickup_at)
+        return True
+
+    def _next_request(self) -> Request | None:
+        """The resident's next appointment still asked for (waiting or with a driver)."""
+        return self.session.scalar(
+            sa.select(Request)
+            .where(
+                Request.resident_id == self.resident.id,
+                Request.status.in_((RequestStatus.OPEN, RequestStatus.MATCHED)),
+                Request.latest > self.now,
+            )
+            .order_by(Request.latest)
+            .limit(1)
+        )
+
+    def _one_way(self) -> None:
+        """ "Ma fille me ramène": the next appointment goes without a way back (a booked one is freed)."""
+        request = (
+            self.session.get(Request, self.conversation.request_id) if self.conversation.request_id else None
+        )
+        if request is None or request.status not in (RequestStatus.OPEN, RequestStatus.MATCHED):
+            request = self._next_request()
+        if request is None:
+            return self._not_understood()
+        request.one_way = True
+        self._audit("request.one_way", request)
+        for match in self._next_matches():
+            if match.request_id == request.id and match.leg is Leg.BACK:
+                self._cancel_match(match)
+        self.send("one_way", day=request.latest)
+        if self.conversation.state is ConversationState.CHOOSING:
+            with self.session.no_autoflush:
+                self._offer_options(request)  # the same drivers, without a way back to find
+            return None
+        out = next((m for m in self._next_matches() if m.request_id == request.id), None)
+        if out is not None and out.status is MatchStatus.CONFIRMED:
+            # The outward leg alone is the whole trip now: the resident's confirmation is due.
+            self.reply.count += 1
+            reminders.enqueue_confirmation(self.session, reminders.booking_of(self.session, out))
+        return None
+
+    def _way_back(self, hhmm: str) -> None:
+        """ "Et pour le retour ? 17h": a return asked for (or moved) after the trip was requested."""
+        request = self._next_request()
+        if request is None:
+            return self._not_understood()
+        return_at = _local(request.latest.astimezone(PARIS).date(), hhmm)
+        if return_at <= request.latest:
+            return self.send("return_too_early", appointment=request.latest)
+        for match in self._next_matches():
+            if match.request_id == request.id and match.leg is Leg.BACK:
+                self._cancel_match(match)  # a new time: the driver of the old one is told
+        request.return_at, request.return_latest, request.one_way = return_at, self._home_by(return_at), False
+        self._audit("request.return_asked", request, return_at=return_at.isoformat())
+        self.conversation.unknown_replies = 0
+        out = next((m for m in self._next_matches() if m.request_id == request.id), None)
+        with self.session.no_autoflush:
+            if out is None:
+                return self._offer_options(request)  # nothing booked yet: the whole trip again
+            self.session.flush()
+            options = matching.ride_options(self.session, request, self.clock, limit=2, leg=Leg.BACK)
+            if not options:
+                self.conversation.state = ConversationState.IDLE
+                return self.send("searching", **understood(self.session, request))
+            template, context = present_options(self.session, self.conversation, request, options)
+        return self.send(template, **context)
+
+
+def _asks_way_back(parsed: ParsedMessage) -> bool:
+    """Only a return time: "et pour le retour ? 17h", "le retour plutôt à 16h30"."""
+    return bool(
+        parsed.return_time
+        and not (parsed.destination or parsed.date or parsed.arrive_by or parsed.depart_after)
+    )
 
 
 def present_options(

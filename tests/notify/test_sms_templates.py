@@ -34,6 +34,9 @@ CONTEXT = {
     "back_at": WHEN.replace(hour=11, minute=45),
     "back_first_name": "Jean-Pierre",
     "return_at": WHEN.replace(hour=11, minute=45),
+    "leg": "back",
+    "other_at": WHEN,
+    "other_first_name": "Marie-Christine",
 }
 NAMES = sorted(path.stem for path in TEMPLATES.glob("*.txt"))
 

@@ -121,3 +121,88 @@ def test_a_request_for_the_way_back_is_kept(client, db, resident, both_ways):
         request = session.scalars(sa.select(Request)).one()
         assert request.return_at is not None
         assert request.one_way is False
+
+
+def test_ma_fille_me_ramene_accepts_a_one_way_trip(client, db, resident, both_ways):
+    text(client, ASK)
+    text(client, "Ma fille me ramène")
+
+    one_way, proposal = replies(db)[1:]
+    assert one_way == "C'est noté : mardi 24 nov., pas de retour à prévoir."
+    assert "retour" not in proposal
+    with db.session() as session:
+        assert session.scalars(sa.select(Request.one_way)).one() is True
+    text(client, "OUI")
+    assert [m.leg for m in matches(db)] == [Leg.OUT]
+    assert replies(db)[-1].startswith("C'est confirmé : Sophie passe vous prendre")
+
+
+def test_cancelling_the_way_back_asks_about_the_way_there(client, db, resident, both_ways):
+    text(client, ASK)
+    text(client, "OUI")
+
+    text(client, "annuler le retour")
+
+    assert replies(db)[-1].startswith("Votre retour mardi 24 nov. à ")
+    assert "Et l'aller à " in replies(db)[-1]
+    assert "avec Sophie : on le garde ? OUI ou ANNULER." in replies(db)[-1]
+    status = {m.leg: m.status for m in matches(db)}
+    assert status == {Leg.OUT: MatchStatus.CONFIRMED, Leg.BACK: MatchStatus.CANCELLED}
+
+
+def test_oui_keeps_the_other_leg(client, db, resident, both_ways):
+    text(client, ASK)
+    text(client, "OUI")
+    text(client, "annuler le retour")
+
+    text(client, "OUI")
+
+    assert replies(db)[-1].startswith("C'est noté : l'aller mardi 24 nov. à ")
+    assert {m.leg: m.status for m in matches(db)}[Leg.OUT] is MatchStatus.CONFIRMED
+
+
+def test_annuler_after_one_leg_cancels_the_other_and_the_request(client, db, resident, both_ways):
+    text(client, ASK)
+    text(client, "OUI")
+    text(client, "annuler le retour")
+
+    text(client, "ANNULER")
+
+    assert {m.status for m in matches(db)} == {MatchStatus.CANCELLED}
+    with db.session() as session:
+        assert session.scalars(sa.select(Request.status)).one().value == "cancelled"
+
+
+def test_annuler_cancels_both_legs_of_the_next_trip(client, db, resident, both_ways):
+    text(client, ASK)
+    text(client, "OUI")
+
+    text(client, "annuler")
+
+    assert {m.status for m in matches(db)} == {MatchStatus.CANCELLED}
+    assert replies(db)[-1].startswith("Votre trajet mardi 24 nov. à ")
+
+
+def test_the_way_back_can_be_asked_for_afterwards(client, db, resident, both_ways):
+    text(client, "rdv hopital de cahors mardi 10h")
+    text(client, "OUI")
+    assert [m.leg for m in matches(db)] == [Leg.OUT]
+
+    text(client, "et pour le retour ? 11h30")
+    assert replies(db)[-1].startswith("Mardi 24 nov., Cahors, rdv 10h : Anne vous ramène à 11h")
+    text(client, "OUI")
+
+    assert {m.leg: m.status for m in matches(db)} == {
+        Leg.OUT: MatchStatus.CONFIRMED,
+        Leg.BACK: MatchStatus.CONFIRMED,
+    }
+    assert "retour à 11h30 avec Anne" in replies(db)[-1]
+
+
+def test_a_way_back_before_the_appointment_is_refused_plainly(client, db, resident, both_ways):
+    text(client, "rdv hopital de cahors mardi 10h")
+    text(client, "OUI")
+
+    text(client, "et pour le retour ? 9h")
+
+    assert replies(db)[-1].startswith("Le retour doit suivre le rendez-vous (10h).")
