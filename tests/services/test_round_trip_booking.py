@@ -111,3 +111,48 @@ def _leg(option: matching.RideOption) -> dict[str, object]:
         "dropoff_at": option.dropoff_at,
         "detour_min": option.detour_min,
     }
+
+
+def _option(driver_id: int, offer_id: int | None, pickup: time, dropoff: time, leg: Leg, detour: float = 5.0):
+    day = TUESDAY.date()
+    return matching.RideOption(
+        driver_id,
+        offer_id,
+        datetime.combine(day, pickup, PARIS),
+        datetime.combine(day, dropoff, PARIS),
+        detour,
+        leg,
+    )
+
+
+def test_pairs_never_reuse_seats_nor_start_home_before_arriving(association):
+    request = Request(return_at=RETURN_AT)
+    out = _option(1, 10, time(8, 30), time(9, 30), Leg.OUT)
+    same_seats = _option(1, 10, time(11, 30), time(12, 30), Leg.BACK)
+    too_soon = _option(2, 20, time(9, 0), time(10, 0), Leg.BACK)
+    fine = _option(3, 30, time(11, 30), time(12, 30), Leg.BACK)
+
+    pairs = matching._pairs(request, out, [same_seats, too_soon, fine])
+
+    assert [p.back for p in pairs] == [fine]
+
+
+def test_the_same_driver_both_ways_is_preferred_when_detours_are_equal():
+    out = _option(1, 10, time(8, 30), time(9, 30), Leg.OUT)
+    other = matching.RoundTripOption(out, _option(2, 20, time(11, 30), time(12, 30), Leg.BACK))
+    same = matching.RoundTripOption(out, _option(1, 11, time(11, 30), time(12, 30), Leg.BACK))
+
+    assert sorted([other, same], key=matching._pair_rank) == [same, other]
+
+
+def test_a_volunteer_who_waits_brings_the_resident_home_at_the_return_time():
+    request = Request(return_at=RETURN_AT)
+    out = _option(7, None, time(8, 30), time(9, 10), Leg.OUT, detour=80.0)
+
+    (pair,) = matching._pairs(request, out, [])
+
+    assert pair.waits and pair.back is not None
+    assert (pair.back.pickup_at, pair.back.dropoff_at - pair.back.pickup_at) == (
+        RETURN_AT,
+        out.dropoff_at - out.pickup_at,
+    )
