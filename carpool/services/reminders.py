@@ -417,8 +417,7 @@ def _bookings(session: Session, now: datetime) -> Iterable[Booking]:
         .order_by(Match.pickup_at, Match.id)
         # Geometries are not needed here and cost most of the loading time of an idle tick.
         .options(*(defer(column) for column in SKIPPED_COLUMNS))
-    )
-    rows = list(rows)
+    ).all()
     others = _other_legs(session, [row[0] for row in rows if row[1].return_at is not None])
     for match, request, resident, driver, place in rows:
         yield Booking(match, request, resident, driver, place, *others.get(match.id, (None, None)))
