@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from support.factories import CAHORS, CAJARC, FIGEAC, add_driver, add_offer, add_resident, post_text
 
-from carpool.models import Leg, Match, MatchStatus, OutboundMessage, Request, Resident
+from carpool.models import Driver, Leg, Match, MatchStatus, OutboundMessage, Request, Resident
 
 RESIDENT_PHONE = "+33639981234"
 NEXT_TUESDAY = date(2026, 11, 24)  # the clock fixture says Monday 23 November 2026, 10:00 in Paris
@@ -206,3 +206,20 @@ def test_a_way_back_before_the_appointment_is_refused_plainly(client, db, reside
     text(client, "et pour le retour ? 9h")
 
     assert replies(db)[-1].startswith("Le retour doit suivre le rendez-vous (10h).")
+
+
+def test_a_new_time_for_the_way_back_frees_the_old_one_and_restates_the_request(
+    client, db, resident, both_ways
+):
+    text(client, ASK)
+    text(client, "OUI")
+
+    text(client, "le retour plutôt à 16h30")
+
+    status = {m.leg: m.status for m in matches(db)}
+    assert status == {Leg.OUT: MatchStatus.CONFIRMED, Leg.BACK: MatchStatus.CANCELLED}
+    assert replies(db)[-1].startswith("Bien noté : mardi 24 nov., Cahors, rdv 10h, retour 16h30.")
+    with db.session() as session:
+        anne = session.scalars(sa.select(Driver).where(Driver.first_name == "Anne")).one()
+        told = session.scalars(sa.select(OutboundMessage.body).where(OutboundMessage.to_phone == anne.phone))
+        assert any("a annulé le trajet" in body for body in told)
