@@ -292,8 +292,14 @@ def reminder_notices(booking: Booking) -> list[Notice]:
 def expiry_notice(booking: Booking) -> Notice:
     match = booking.match
     assert match.status_changed_at is not None
+    # Both legs of a round trip expire together (a volunteer who waits answers once): one SMS.
+    key = (
+        f"request:{booking.request.id}:expired:{match.status_changed_at:%Y%m%d%H%M}"
+        if booking.round_trip
+        else f"match:{match.id}:expired"
+    )
     return Notice(
-        f"match:{match.id}:expired",
+        key,
         "expired",
         booking.resident.phone,
         "proposal_expired",

@@ -331,13 +331,15 @@ class Handler:
             return  # STOP is honoured until START: no reply at all
         if parsed.intent == "help":
             return self._escalate("help")
+        collecting = self.conversation.state is ConversationState.COLLECTING
         if needs_no_way_back(body) and not _has_trip_details(parsed):
-            return self._one_way()
+            # While a request is being put together, it belongs to that request.
+            return self._collect(parsed, body) if collecting else self._one_way()
         if parsed.intent == "cancel":
             return self._cancel(leg_named(body))
         if parsed.intent == "accept" and self._keeps_other_leg():
             return None
-        if _asks_way_back(parsed):
+        if _asks_way_back(parsed) and not collecting:
             return self._way_back(parsed.return_time or "")
         if self.conversation.state is ConversationState.CHOOSING and parsed.intent in ("accept", "decline"):
             return self._choose(parsed)

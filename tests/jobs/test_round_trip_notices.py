@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from support.factories import CAHORS, FIGEAC, TUESDAY, add_driver, add_offer, add_request
-from support.jobkit import queued, tick
+from support.jobkit import outbox, queued, tick
 
 from carpool.clock import PARIS, FrozenClock
+from carpool.models import Match, MatchStatus
 from carpool.services import booking_flow, matching
 
 
@@ -57,3 +58,28 @@ def test_the_eve_reminders_say_which_way_and_who_drives(db, booked):
         "Rappel retour : Anne vous ramène mardi 1er déc. à 11h30, départ de Cahors."
     )
     assert notices[f"match:{back.id}:reminder:eve:driver"].body.startswith("Rappel : vous ramenez Jeanne")
+
+
+def test_a_volunteer_who_waits_and_never_answers_costs_the_resident_one_sms(db, session, association, clock):
+    request = add_request(
+        session, association, return_at=datetime.combine(TUESDAY.date(), time(11, 30), PARIS)
+    )
+    philippe = add_driver(session, association, first_name="Philippe")
+    session.commit()
+    (option,) = matching._pairs(
+        request,
+        matching.RideOption(
+            philippe.id, None, request.earliest, request.earliest + timedelta(minutes=40), 60.0
+        ),
+        [],
+    )
+    out, back = booking_flow.book_round_trip(session, request, option, actor="test", clock=clock)
+    session.commit()
+
+    clock.advance(hours=72)
+    tick(db, clock)
+
+    with db.session() as check:
+        assert {check.get_one(Match, m.id).status for m in (out, back)} == {MatchStatus.EXPIRED}
+    expired = outbox(db, prefix=f"request:{request.id}:expired")
+    assert len(expired) == 1
