@@ -70,6 +70,8 @@ UNKNOWN_BEFORE_ESCALATION = 2
 #: Without other information, a resident can be picked up this long before their appointment.
 PICKUP_WINDOW = timedelta(hours=2)
 MAX_MESSAGE_CHARS = 1600
+#: A named place longer than this is restated by its commune (one SMS segment).
+PLACE_NAME_MAX = 40
 #: What coordinators see when a budget stops the replies (the desk lists these audit events).
 BUDGET_REACHED = "sms_budget_reached"
 log = logging.getLogger(__name__)
@@ -786,10 +788,17 @@ def present_options(
 
 
 def understood(session: Session, request: Request) -> dict[str, Any]:
-    """What was read from the resident's words (place, day, time, return), to say it back."""
+    """What was read from the resident's words (place, day, time, return), to say it back.
+
+    The named place when one was recognised ("Centre hospitalier de Cahors"): a wrong
+    reading of "l'hôpital" is caught by the resident, not by the driver.
+    """
+    place = session.get(NamedPlace, request.dropoff_place_id) if request.dropoff_place_id else None
+    commune = session.get_one(Commune, request.dropoff_commune_insee).name
     return {
         "day": request.latest,
-        "destination": session.get_one(Commune, request.dropoff_commune_insee).name,
+        # A very long name would cut the SMS in two: the commune then.
+        "destination": place.name if place and len(place.name) <= PLACE_NAME_MAX else commune,
         "appointment": request.latest,
         "return_at": None if request.one_way else request.return_at,
     }

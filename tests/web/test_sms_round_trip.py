@@ -79,8 +79,8 @@ def test_without_a_way_back_nothing_is_booked_and_the_reply_restates_the_request
     text(client, ASK)
 
     assert replies(db) == [
-        "Bien noté : mardi 24 nov., Cahors, rdv 10h, retour 11h30. Nous cherchons un conducteur et vous "
-        "recontactons vite."
+        "Bien noté : mardi 24 nov., Centre hospitalier de Cahors, rdv 10h, retour 11h30. "
+        "Nous cherchons un conducteur et vous recontactons vite."
     ]
     assert matches(db) == []
 
@@ -218,7 +218,9 @@ def test_a_new_time_for_the_way_back_frees_the_old_one_and_restates_the_request(
 
     status = {m.leg: m.status for m in matches(db)}
     assert status == {Leg.OUT: MatchStatus.CONFIRMED, Leg.BACK: MatchStatus.CANCELLED}
-    assert replies(db)[-1].startswith("Bien noté : mardi 24 nov., Cahors, rdv 10h, retour 16h30.")
+    assert replies(db)[-1].startswith(
+        "Bien noté : mardi 24 nov., Centre hospitalier de Cahors, rdv 10h, retour 16h30."
+    )
     with db.session() as session:
         anne = session.scalars(sa.select(Driver).where(Driver.first_name == "Anne")).one()
         told = session.scalars(sa.select(OutboundMessage.body).where(OutboundMessage.to_phone == anne.phone))

@@ -97,8 +97,8 @@ def test_no_driver_means_we_search_and_coordinators_see_why(client, db, resident
     text(client, "rdv hopital de cahors mardi 10h")
 
     assert replies_to(db, RESIDENT_PHONE) == [
-        "Bien noté : mardi 24 nov., Cahors, rdv 10h, sans retour. Nous cherchons un conducteur et vous "
-        "recontactons vite."
+        "Bien noté : mardi 24 nov., Centre hospitalier de Cahors, rdv 10h, sans retour. "
+        "Nous cherchons un conducteur et vous recontactons vite."
     ]
     with db.session() as session:
         request = session.scalars(sa.select(Request)).one()
