@@ -219,24 +219,92 @@ def transition(
         previous=current.value,
         reason=reason,
     )
+    if match.leg is Leg.OUT and match.offer_id is None and _back_follows(to, actor):
+        _follow_out_leg(session, match, to, actor=actor, clock=clock, reason=reason)
     return match
+
+
+#: What a volunteer who waits says about his outward leg he says about the way back too.
+FOLLOWED = (MatchStatus.ACCEPTED, MatchStatus.CONFIRMED, MatchStatus.DECLINED, MatchStatus.EXPIRED)
+
+
+def _back_follows(to: MatchStatus, actor: str) -> bool:
+    """A resident who cancels the outward leg is asked about the way back; anyone else ends the duty."""
+    return to in FOLLOWED or (to is MatchStatus.CANCELLED and not actor.startswith("resident"))
+
+
+def _follow_out_leg(
+    session: Session, out: Match, to: MatchStatus, *, actor: str, clock: Clock, reason: str | None
+) -> None:
+    """The way back of a volunteer who waits (same driver, no offer) takes the outward leg's answer."""
+    back = session.scalar(
+        sa.select(Match).where(
+            Match.request_id == out.request_id,
+            Match.leg == Leg.BACK,
+            Match.driver_id == out.driver_id,
+            Match.offer_id.is_(None),
+            Match.status.in_(SEAT_HOLDING),
+        )
+    )
+    if back is not None and to in MATCH_TRANSITIONS[back.status]:
+        transition(session, back, to, actor=actor, clock=clock, reason=reason)
 
 
 def _release_request(session: Session, match: Match, to: MatchStatus, actor: str) -> None:
     """An outward match that ends without the trip: its request waits for someone else again.
 
     The way back does not move the request: it is free again for another driver."""
+    resident_cancels = to is MatchStatus.CANCELLED and actor.startswith("resident")
+    other_leg = _live_leg(session, match.request_id, Leg.OUT if match.leg is Leg.BACK else Leg.BACK)
     if match.leg is Leg.BACK:
+        # The last leg the resident cancels (the outward one went first) ends the request.
+        if resident_cancels and not other_leg and _was_cancelled_out(session, match.request_id):
+            _set_request_status(session, match.request_id, RequestStatus.CANCELLED)
         return
+    if resident_cancels and other_leg:
+        return  # only the way there: the way back still runs, the request stays matched
     if to in (MatchStatus.COMPLETED, MatchStatus.NO_SHOW):
         status = RequestStatus.DONE
-    elif to is MatchStatus.CANCELLED and actor.startswith("resident"):
+    elif resident_cancels:
         status = RequestStatus.CANCELLED
     else:
         status = RequestStatus.OPEN
+    _set_request_status(session, match.request_id, status)
+
+
+def _live_leg(session: Session, request_id: int, leg: Leg) -> bool:
+    return (
+        session.scalar(
+            sa.select(Match.id)
+            .where(Match.request_id == request_id, Match.leg == leg, Match.status.in_(SEAT_HOLDING))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _was_cancelled_out(session: Session, request_id: int) -> bool:
+    """The outward leg was cancelled by the resident while the way back was kept."""
+    return (
+        session.scalar(
+            sa.select(Match.id)
+            .where(
+                Match.request_id == request_id,
+                Match.leg == Leg.OUT,
+                Match.status == MatchStatus.CANCELLED,
+                Match.cancelled_by.like("resident%"),
+            )
+            .limit(1)
+        )
+        is not None
+        and session.scalar(sa.select(Request.status).where(Request.id == request_id)) is RequestStatus.MATCHED
+    )
+
+
+def _set_request_status(session: Session, request_id: int, status: RequestStatus) -> None:
     session.execute(
         sa.update(Request)
-        .where(Request.id == match.request_id)
+        .where(Request.id == request_id)
         .values(status=status)
         .execution_options(synchronize_session=False)
     )

@@ -58,6 +58,35 @@ class RideOption:
     leg: Leg = Leg.OUT
 
 
+@dataclass(frozen=True)
+class RoundTripOption:
+    """A way to serve a whole request: its outward leg and, for a round trip, the way back.
+
+    ``back`` is None when the request asks for no way back (or accepted a one-way trip).
+    """
+
+    out: RideOption
+    back: RideOption | None = None
+
+    @property
+    def same_driver(self) -> bool:
+        return self.back is not None and self.back.driver_id == self.out.driver_id
+
+    @property
+    def waits(self) -> bool:
+        """A volunteer who waits at the appointment: one duty, accepted once, for both legs."""
+        return (
+            self.same_driver
+            and self.out.offer_id is None
+            and self.back is not None
+            and self.back.offer_id is None
+        )
+
+    @property
+    def legs(self) -> tuple[RideOption, ...]:
+        return (self.out,) if self.back is None else (self.out, self.back)
+
+
 @dataclass
 class _CachedIndex:
     index: matching.CandidateIndex
@@ -336,6 +365,51 @@ def ride_options(
     index = candidate_index(session, request.association_id, clock)
     wanted = to_matching_request(request, resident, leg)
     return _ride_options(session, index.candidates(wanted, limit=limit), leg)
+
+
+#: Outward and return options looked at per request before pairing them.
+PAIRING_WIDTH = 6
+
+
+def round_trip_options(
+    session: Session, request: Request, clock: Clock, limit: int = 3
+) -> list[RoundTripOption]:
+    """Up to ``limit`` ways to serve ``request`` whole: a round trip only with both legs.
+
+    A volunteer option of the outward leg keeps the return time, so he waits and
+    brings the resident home (his back leg starts at ``return_at``); an offer for
+    the outward leg pairs with any way back (an offer going the other way, a
+    volunteer doing only that) that does not reuse its seats and starts after it.
+    Offers first, then least detour, the same driver for both legs when equal.
+    """
+    if request.return_at is None or request.one_way:
+        return [RoundTripOption(o) for o in ride_options(session, request, clock, limit)]
+    width = max(limit, PAIRING_WIDTH)
+    outs = ride_options(session, request, clock, width)
+    backs = ride_options(session, request, clock, width, leg=Leg.BACK)
+    pairs = [pair for out in outs for pair in _pairs(request, out, backs)]
+    pairs.sort(key=_pair_rank)
+    return pairs[:limit]
+
+
+def _pairs(request: Request, out: RideOption, backs: list[RideOption]) -> list[RoundTripOption]:
+    assert request.return_at is not None
+    if out.offer_id is None:
+        # The same route the other way: the ride home takes as long as the ride there.
+        start = request.return_at
+        back = RideOption(out.driver_id, None, start, start + (out.dropoff_at - out.pickup_at), 0.0, Leg.BACK)
+        return [RoundTripOption(out, back)]
+    return [
+        RoundTripOption(out, back)
+        for back in backs
+        if (back.offer_id is None or back.offer_id != out.offer_id) and back.pickup_at >= out.dropoff_at
+    ]
+
+
+def _pair_rank(pair: RoundTripOption) -> tuple[int, float, bool, datetime]:
+    volunteers = sum(leg.offer_id is None for leg in pair.legs) - pair.waits  # a waiting one is one duty
+    detour = round(sum(leg.detour_min for leg in pair.legs), 1)
+    return (volunteers, detour, not pair.same_driver, pair.out.pickup_at)
 
 
 def _ride_options(session: Session, options: list[matching.Option], leg: Leg = Leg.OUT) -> list[RideOption]:

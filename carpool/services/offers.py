@@ -41,7 +41,7 @@ from carpool.models import (
 )
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
-from carpool.services import audit, bookings
+from carpool.services import audit, bookings, reminders
 from carpool.services.places import Place, commune_label, resolve_place
 
 MAX_FLEX_MIN = 120
@@ -732,6 +732,10 @@ def accept(session: Session, driver: Driver, match_id: int, clock: Clock) -> Mat
             reason="choisi par le passager avant l'accord du conducteur",
         )
         request = session.get_one(Request, match.request_id)
+        if request.return_at is not None and not request.one_way:
+            # A round trip: the resident hears once both legs are confirmed, in one SMS naming both.
+            reminders.enqueue_confirmation(session, reminders.booking_of(session, match))
+            return match
         _tell_passenger(
             session,
             driver,

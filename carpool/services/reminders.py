@@ -29,6 +29,7 @@ from carpool.clock import PARIS, Clock
 from carpool.models import (
     Commune,
     Driver,
+    Leg,
     Match,
     MatchStatus,
     OutboundMessage,
@@ -52,6 +53,10 @@ FEEDBACK_USEFUL = timedelta(days=2)
 HORIZON = timedelta(days=3)
 #: The states in which a match may still owe a notice.
 NOTICE_STATES = (MatchStatus.CONFIRMED, MatchStatus.COMPLETED, MatchStatus.EXPIRED)
+#: A leg counts as confirmed for the resident's round-trip confirmation in these states.
+CONFIRMED_STATES = (MatchStatus.CONFIRMED, MatchStatus.COMPLETED)
+#: The other leg of a round trip, as the texts name it.
+LEG_ON = (MatchStatus.PROPOSED, MatchStatus.ACCEPTED, MatchStatus.CONFIRMED, MatchStatus.COMPLETED)
 SKIPPED_COLUMNS = (Request.pickup_point, Request.dropoff_point, Resident.home_point, Driver.home_point)
 
 
@@ -81,7 +86,26 @@ class Booking:
     request: Request
     resident: Resident
     driver: Driver
-    place: str  # the pickup commune, as people say it
+    place: str  # where this leg picks the resident up (the appointment's commune for the way back)
+    #: The other leg of a round trip, live or done, with its driver (None: not booked, or no return).
+    other: Match | None = None
+    other_driver: Driver | None = None
+
+    @property
+    def round_trip(self) -> bool:
+        return self.request.return_at is not None and not self.request.one_way
+
+    @property
+    def leg(self) -> str | None:
+        """ "out" or "back" for a round trip (the texts say which way), None for a one-way trip."""
+        return self.match.leg.value if self.round_trip else None
+
+    def legs(self) -> tuple[tuple[Match, Driver], tuple[Match, Driver]] | None:
+        """(outward, way back) with their drivers, once both are booked."""
+        if self.other is None or self.other_driver is None:
+            return None
+        mine, other = (self.match, self.driver), (self.other, self.other_driver)
+        return (mine, other) if self.match.leg is Leg.OUT else (other, mine)
 
 
 @dataclass
@@ -142,26 +166,66 @@ def hour_reminder_due(pickup_at: datetime) -> datetime:
 def confirmation_notices(booking: Booking) -> list[Notice]:
     match = booking.match
     return [
-        Notice(
-            f"match:{match.id}:confirmed:passenger",
-            "confirmed",
-            booking.resident.phone,
-            "confirmed",
-            {"first_name": booking.driver.first_name, "pickup_at": match.pickup_at, "place": booking.place},
-            match.created_at,
-            match.pickup_at,
-            resident_id=booking.resident.id,
-        ),
+        *_passenger_confirmation(booking),
         Notice(
             f"match:{match.id}:confirmed:driver",
             "confirmed",
             booking.driver.phone,
             "driver_passenger_confirmed",
-            {"passenger": booking.resident.first_name, "pickup_at": match.pickup_at, "place": booking.place},
+            {
+                "passenger": booking.resident.first_name,
+                "pickup_at": match.pickup_at,
+                "place": booking.place,
+                "leg": booking.leg,
+            },
             match.created_at,
             match.pickup_at,
         ),
     ]
+
+
+def _passenger_confirmation(booking: Booking) -> list[Notice]:
+    """The resident's "confirmed": for a round trip one SMS naming both legs, once both are confirmed.
+
+    Named after the outward match, so whichever leg is confirmed last queues it, once.
+    """
+    match = booking.match
+    if not booking.round_trip:
+        context = {
+            "first_name": booking.driver.first_name,
+            "pickup_at": match.pickup_at,
+            "place": booking.place,
+        }
+        return [_to_resident(booking, match, "confirmed", context, match.created_at)]
+    legs = booking.legs()
+    if legs is None or any(m.status not in CONFIRMED_STATES for m, _d in legs):
+        return []
+    (out, out_driver), (back, back_driver) = legs
+    context = {
+        "first_name": out_driver.first_name,
+        "pickup_at": out.pickup_at,
+        "back_first_name": back_driver.first_name,
+        "back_at": back.pickup_at,
+    }
+    # Keyed by both legs: a way back booked (or moved) later is confirmed again, each pair once.
+    key = f"match:{out.id}:confirmed:passenger:back:{back.id}"
+    due = max(out.created_at, back.created_at)
+    return [_to_resident(booking, out, "confirmed_round_trip", context, due, key)]
+
+
+def _to_resident(
+    booking: Booking, match: Match, template: str, context: dict[str, Any], due: datetime, key: str = ""
+) -> Notice:
+    return Notice(
+        key or f"match:{match.id}:confirmed:passenger",
+        "confirmed",
+        booking.resident.phone,
+        template,
+        context,
+        due,
+        match.pickup_at,
+        resident_id=booking.resident.id,
+    )
 
 
 def reminder_notices(booking: Booking) -> list[Notice]:
@@ -173,7 +237,11 @@ def reminder_notices(booking: Booking) -> list[Notice]:
     notices = []
     # Booked after a reminder's time: the confirmation just said it all.
     if match.created_at < eve_due:
-        passenger = {"first_name": booking.driver.first_name, "pickup_at": match.pickup_at}
+        passenger = {
+            "first_name": booking.driver.first_name,
+            "pickup_at": match.pickup_at,
+            "leg": booking.leg,
+        }
         notices += [
             Notice(
                 f"match:{match.id}:reminder:eve",
@@ -194,6 +262,7 @@ def reminder_notices(booking: Booking) -> list[Notice]:
                     "passenger": booking.resident.first_name,
                     "pickup_at": match.pickup_at,
                     "place": booking.place,
+                    "leg": booking.leg,
                 },
                 eve_due,
                 eve_until,
@@ -210,6 +279,7 @@ def reminder_notices(booking: Booking) -> list[Notice]:
                     "first_name": booking.driver.first_name,
                     "pickup_at": match.pickup_at,
                     "place": booking.place,
+                    "leg": booking.leg,
                 },
                 hour_due,
                 match.pickup_at,
@@ -222,8 +292,14 @@ def reminder_notices(booking: Booking) -> list[Notice]:
 def expiry_notice(booking: Booking) -> Notice:
     match = booking.match
     assert match.status_changed_at is not None
+    # Both legs of a round trip expire together (a volunteer who waits answers once): one SMS.
+    key = (
+        f"request:{booking.request.id}:expired:{match.status_changed_at:%Y%m%d%H%M}"
+        if booking.round_trip
+        else f"match:{match.id}:expired"
+    )
     return Notice(
-        f"match:{match.id}:expired",
+        key,
         "expired",
         booking.resident.phone,
         "proposal_expired",
@@ -295,13 +371,36 @@ def enqueue_confirmation(session: Session, booking: Booking) -> None:
 
 def booking_of(session: Session, match: Match) -> Booking:
     request = session.get_one(Request, match.request_id)
+    other = _other_legs(session, [match]).get(match.id)
+    insee = request.dropoff_commune_insee if match.leg is Leg.BACK else request.pickup_commune_insee
     return Booking(
         match,
         request,
         session.get_one(Resident, request.resident_id),
         session.get_one(Driver, match.driver_id),
-        session.get_one(Commune, request.pickup_commune_insee).name,
+        session.get_one(Commune, insee).name,
+        *(other or (None, None)),
     )
+
+
+def _other_legs(session: Session, matches: list[Match]) -> dict[int, tuple[Match, Driver]]:
+    """For each match, the other leg of its request still on (proposed to completed), with its driver."""
+    ids = {m.request_id for m in matches}
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(Match, Driver)
+        .join(Driver, Match.driver_id == Driver.id)
+        .where(Match.request_id.in_(ids), Match.status.in_(LEG_ON))
+        .options(defer(Driver.home_point))
+    ).all()
+    by_leg = {(m.request_id, m.leg): (m, d) for m, d in rows}
+    found = {}
+    for match in matches:
+        other = by_leg.get((match.request_id, Leg.BACK if match.leg is Leg.OUT else Leg.OUT))
+        if other is not None:
+            found[match.id] = other
+    return found
 
 
 def _bookings(session: Session, now: datetime) -> Iterable[Booking]:
@@ -310,7 +409,13 @@ def _bookings(session: Session, now: datetime) -> Iterable[Booking]:
         .join(Request, Match.request_id == Request.id)
         .join(Resident, Request.resident_id == Resident.id)
         .join(Driver, Match.driver_id == Driver.id)
-        .join(Commune, Commune.insee == Request.pickup_commune_insee)
+        .join(
+            Commune,
+            Commune.insee
+            == sa.case(
+                (Match.leg == Leg.BACK, Request.dropoff_commune_insee), else_=Request.pickup_commune_insee
+            ),
+        )
         .where(Match.status.in_(NOTICE_STATES), Match.pickup_at >= now - HORIZON)
         # Once the feedback question is queued the match owes nothing more: everything
         # earlier was queued or recorded as skipped in that same pass.
@@ -318,9 +423,10 @@ def _bookings(session: Session, now: datetime) -> Iterable[Booking]:
         .order_by(Match.pickup_at, Match.id)
         # Geometries are not needed here and cost most of the loading time of an idle tick.
         .options(*(defer(column) for column in SKIPPED_COLUMNS))
-    )
+    ).all()
+    others = _other_legs(session, [row[0] for row in rows if row[1].return_at is not None])
     for match, request, resident, driver, place in rows:
-        yield Booking(match, request, resident, driver, place)
+        yield Booking(match, request, resident, driver, place, *others.get(match.id, (None, None)))
 
 
 def _existing_keys(session: Session, keys: list[str]) -> set[str]:

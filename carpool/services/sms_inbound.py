@@ -17,6 +17,7 @@ and hourly budgets per number and in all. The inbound text is always stored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -35,6 +36,7 @@ from carpool.models import (
     ConversationState,
     Driver,
     InboundMessage,
+    Leg,
     Match,
     MatchStatus,
     NamedPlace,
@@ -54,11 +56,13 @@ from carpool.notify.budget import (
     take,
 )
 from carpool.notify.compose import render
+from carpool.notify.gsm import segments
+from carpool.notify.legs import leg_named, needs_no_way_back
 from carpool.notify.outbox import enqueue, opt_in_number, opt_out_number
 from carpool.notify.parse import ParsedMessage, opt_out_intent, parse_message
 from carpool.notify.privacy import mask
 from carpool.notify.purpose import guess_purpose
-from carpool.services import audit, booking_flow, bookings, feedback, matching
+from carpool.services import audit, booking_flow, bookings, feedback, matching, reminders
 from carpool.text import is_french_mobile
 
 CONVERSATION_TTL = timedelta(hours=48)
@@ -66,6 +70,8 @@ UNKNOWN_BEFORE_ESCALATION = 2
 #: Without other information, a resident can be picked up this long before their appointment.
 PICKUP_WINDOW = timedelta(hours=2)
 MAX_MESSAGE_CHARS = 1600
+#: A named place longer than this is restated by its commune (one SMS segment).
+PLACE_NAME_MAX = 40
 #: What coordinators see when a budget stops the replies (the desk lists these audit events).
 BUDGET_REACHED = "sms_budget_reached"
 log = logging.getLogger(__name__)
@@ -327,8 +333,16 @@ class Handler:
             return  # STOP is honoured until START: no reply at all
         if parsed.intent == "help":
             return self._escalate("help")
+        collecting = self.conversation.state is ConversationState.COLLECTING
+        if needs_no_way_back(body) and not _has_trip_details(parsed):
+            # While a request is being put together, it belongs to that request.
+            return self._collect(parsed, body) if collecting else self._one_way()
         if parsed.intent == "cancel":
-            return self._cancel()
+            return self._cancel(leg_named(body))
+        if parsed.intent == "accept" and self._keeps_other_leg():
+            return None
+        if _asks_way_back(parsed) and not collecting:
+            return self._way_back(parsed.return_time or "")
         if self.conversation.state is ConversationState.CHOOSING and parsed.intent in ("accept", "decline"):
             return self._choose(parsed)
         if parsed.intent in ("accept", "decline") and self._answers_feedback(parsed):
@@ -404,6 +418,8 @@ class Handler:
             draft["passengers"] = parsed.passengers
         if parsed.recurrence is not None:
             draft["recurrence"] = parsed.recurrence.to_dict()
+        if needs_no_way_back(body):
+            draft["one_way"] = True
         draft["text"] = (draft.get("text", "") + " " + body).strip()[-500:]
         self.conversation.draft = draft
         self.conversation.unknown_replies = 0
@@ -470,6 +486,8 @@ class Handler:
         )
         earliest, latest = request_window(day, draft.get("arrive_by"), draft.get("depart_after"))
         return_at = _local(day, draft["return_time"]) if draft.get("return_time") else None
+        if return_at is not None and (return_at <= latest or draft.get("one_way")):
+            return_at = None
         request = Request(
             association_id=self.association.id,
             resident_id=self.resident.id,
@@ -480,7 +498,9 @@ class Handler:
             dropoff_place_id=place.id if place else None,
             earliest=earliest,
             latest=latest,
-            return_at=return_at if return_at and return_at > latest else None,
+            return_at=return_at,
+            return_latest=self._home_by(return_at),
+            one_way=bool(draft.get("one_way")),
             passengers=int(draft.get("passengers", 1)),
             purpose=Purpose(guess_purpose(draft.get("text", ""), place.kind if place else None)),
             source=RequestSource.SMS,
@@ -495,12 +515,16 @@ class Handler:
         # The matcher reads offers and drivers, which nothing here changed: the conversation
         # is written once, at the commit, instead of before every query.
         with self.session.no_autoflush:
-            options = matching.ride_options(self.session, request, self.clock, limit=3)
+            options = matching.round_trip_options(self.session, request, self.clock, limit=3)
             if not options:
                 request.unmatched_reason = matching.why_unmatched(self.session, request, self.clock)[0]
                 self.conversation.state = ConversationState.IDLE
-                return self.send("searching", day=request.latest)
+                return self.send("searching", **understood(self.session, request))
             template, context = present_options(self.session, self.conversation, request, options)
+            # One SMS segment where possible: fewer choices rather than a text cut in two.
+            while len(options) > 1 and segments(render(template, **context)) > 1:
+                options = options[:-1]
+                template, context = present_options(self.session, self.conversation, request, options)
         self.send(template, **context)
 
     # -- choosing, cancelling -------------------------------------------------------------
@@ -521,73 +545,89 @@ class Handler:
         self._book(request, options[choice - 1])
 
     def _book(self, request: Request, option: dict[str, Any]) -> None:
+        trip = trip_of(option)
         try:
+            # Both legs or neither: a way back taken meanwhile undoes the outward booking too.
             with self.session.begin_nested():
-                match = booking_flow.book_option(
-                    self.session,
-                    request,
-                    matching.RideOption(
-                        driver_id=option["driver_id"],
-                        offer_id=option["offer_id"],
-                        pickup_at=datetime.fromisoformat(option["pickup_at"]),
-                        dropoff_at=datetime.fromisoformat(option["dropoff_at"]),
-                        detour_min=option["detour_min"],
-                    ),
-                    actor=f"resident:{self.resident.id}",
-                    clock=self.clock,
+                matches = booking_flow.book_round_trip(
+                    self.session, request, trip, actor=f"resident:{self.resident.id}", clock=self.clock
                 )
         except bookings.BookingError:
             self.conversation.state, self.conversation.options = ConversationState.IDLE, []
             request.unmatched_reason = "taken_by_other_request"
             return self.send("option_gone")
         self.conversation.state, self.conversation.options = ConversationState.IDLE, []
-        if match.offer_id is not None:
-            self.reply.count += 2  # both confirmations, queued under the match's keys
+        waiting = [m for m in matches if m.status is MatchStatus.PROPOSED]
+        # Confirmations were queued under the matches' keys (one per driver, one for the resident).
+        self.reply.count += len(matches) - len(waiting) + (0 if waiting else 1)
+        if not waiting:
             return None
-        # A volunteer drives on request: they accept first, the resident is told then.
-        driver = self.session.get_one(Driver, match.driver_id)
-        self.reply.send(
-            driver.phone,
-            "driver_new_request",
-            association_id=self.association.id,
-            passenger=self.resident.first_name,
-            pickup_at=match.pickup_at,
-            place=booking_flow.pickup_place(self.session, request),
-        )
-        return self.send("waiting_driver", first_name=driver.first_name)
-
-    def _cancel(self) -> None:
-        actor = f"resident:{self.resident.id}"
-        self.conversation.state, self.conversation.options = ConversationState.IDLE, []
-        match = self.session.scalar(
-            sa.select(Match)
-            .join(Request, Match.request_id == Request.id)
-            .where(
-                Request.resident_id == self.resident.id,
-                Match.status.in_(matching.ACTIVE_MATCH),
-                Match.pickup_at > self.now,
-            )
-            .order_by(Match.pickup_at)
-            .limit(1)
-        )
-        if match is not None:
-            bookings.transition(
-                self.session,
-                match,
-                MatchStatus.CANCELLED,
-                actor=actor,
-                clock=self.clock,
-                reason="annulé par SMS",
-            )
+        # A volunteer drives on request: they accept first, the resident is told then. One who
+        # waits at the appointment is asked once, for both legs.
+        asked = []
+        for match in waiting:
+            if match.driver_id in asked:
+                continue
+            asked.append(match.driver_id)
             driver = self.session.get_one(Driver, match.driver_id)
-            self.send("cancelled", pickup_at=match.pickup_at)
+            back = next((m for m in waiting if m.leg is Leg.BACK and m.driver_id == driver.id), None)
             self.reply.send(
                 driver.phone,
-                "driver_cancelled",
+                "driver_new_request",
                 association_id=self.association.id,
                 passenger=self.resident.first_name,
                 pickup_at=match.pickup_at,
+                place=booking_flow.pickup_place(self.session, request, match.leg),
+                leg=match.leg.value if request.return_at and not request.one_way else None,
+                back_at=back.pickup_at if back is not None and back is not match else None,
             )
+        names = [self.session.get_one(Driver, i).first_name for i in asked]
+        return self.send("waiting_driver", first_name=" et ".join(names))
+
+    def _home_by(self, return_at: datetime | None) -> datetime | None:
+        """Home no later than the association's return window after the time to come back."""
+        if return_at is None:
+            return None
+        return return_at + timedelta(minutes=self.association.return_window_min)
+
+    def _next_matches(self) -> list[Match]:
+        """The resident's trips still to come that a driver holds, soonest first."""
+        return list(
+            self.session.scalars(
+                sa.select(Match)
+                .join(Request, Match.request_id == Request.id)
+                .where(
+                    Request.resident_id == self.resident.id,
+                    Match.status.in_(matching.ACTIVE_MATCH),
+                    Match.pickup_at > self.now,
+                )
+                .order_by(Match.pickup_at, Match.id)
+            )
+        )
+
+    def _cancel(self, leg: str | None = None) -> None:
+        """ANNULER cancels the next trip (both legs of a round trip); "annuler le retour" one leg,
+        and then the resident is asked about the other one."""
+        self.conversation.state, self.conversation.options = ConversationState.IDLE, []
+        draft = dict(self.conversation.draft or {})
+        kept = draft.pop("other_leg", None)
+        self.conversation.draft = draft
+        upcoming = self._next_matches()
+        if leg is None and kept is not None:
+            # "ANNULER" after "on garde l'aller ?": the leg we asked about.
+            upcoming = [m for m in upcoming if m.id == kept] or upcoming
+            leg = upcoming[0].leg.value if upcoming else None
+        if leg is not None:
+            chosen = [m for m in upcoming if m.leg.value == leg]
+            if chosen:
+                return self._cancel_leg(chosen[0], upcoming)
+        if upcoming:
+            first = upcoming[0]
+            both = [m for m in upcoming if m.request_id == first.request_id]
+            for match in both:
+                self._cancel_match(match)
+            out = min(both, key=lambda m: m.pickup_at)
+            self.send("cancelled", pickup_at=out.pickup_at)
             return None
         request = self.session.scalar(
             sa.select(Request)
@@ -605,30 +645,145 @@ class Handler:
         self._audit("request.cancelled", request)
         return self.send("request_cancelled", day=request.latest)
 
+    def _cancel_match(self, match: Match) -> None:
+        bookings.transition(
+            self.session,
+            match,
+            MatchStatus.CANCELLED,
+            actor=f"resident:{self.resident.id}",
+            clock=self.clock,
+            reason="annulé par SMS",
+        )
+        driver = self.session.get_one(Driver, match.driver_id)
+        self.reply.send(
+            driver.phone,
+            "driver_cancelled",
+            association_id=self.association.id,
+            passenger=self.resident.first_name,
+            pickup_at=match.pickup_at,
+        )
+
+    def _cancel_leg(self, match: Match, upcoming: list[Match]) -> None:
+        """One leg cancelled; the other one, if booked, is kept until the resident says otherwise."""
+        self._cancel_match(match)
+        other = next((m for m in upcoming if m.request_id == match.request_id and m.id != match.id), None)
+        if other is None:
+            return self.send("cancelled", pickup_at=match.pickup_at)
+        self.conversation.draft = {**(self.conversation.draft or {}), "other_leg": other.id}
+        driver = self.session.get_one(Driver, other.driver_id)
+        return self.send(
+            "leg_cancelled",
+            leg=match.leg.value,
+            pickup_at=match.pickup_at,
+            other_at=other.pickup_at,
+            other_first_name=driver.first_name,
+        )
+
+    def _keeps_other_leg(self) -> bool:
+        """OUI after "on garde l'aller ?": nothing to change, say so."""
+        draft = dict(self.conversation.draft or {})
+        kept = draft.pop("other_leg", None)
+        if kept is None:
+            return False
+        self.conversation.draft = draft
+        match = self.session.get(Match, kept)
+        if match is None or match.status not in matching.ACTIVE_MATCH:
+            return False
+        self.send("leg_kept", leg=match.leg.value, pickup_at=match.pickup_at)
+        return True
+
+    def _next_request(self) -> Request | None:
+        """The resident's next appointment still asked for (waiting or with a driver)."""
+        return self.session.scalar(
+            sa.select(Request)
+            .where(
+                Request.resident_id == self.resident.id,
+                Request.status.in_((RequestStatus.OPEN, RequestStatus.MATCHED)),
+                Request.latest > self.now,
+            )
+            .order_by(Request.latest)
+            .limit(1)
+        )
+
+    def _one_way(self) -> None:
+        """ "Ma fille me ramène": the next appointment goes without a way back (a booked one is freed)."""
+        request = (
+            self.session.get(Request, self.conversation.request_id) if self.conversation.request_id else None
+        )
+        if request is None or request.status not in (RequestStatus.OPEN, RequestStatus.MATCHED):
+            request = self._next_request()
+        if request is None:
+            return self._not_understood()
+        request.one_way = True
+        self._audit("request.one_way", request)
+        for match in self._next_matches():
+            if match.request_id == request.id and match.leg is Leg.BACK:
+                self._cancel_match(match)
+        self.send("one_way", day=request.latest)
+        if self.conversation.state is ConversationState.CHOOSING:
+            with self.session.no_autoflush:
+                self._offer_options(request)  # the same drivers, without a way back to find
+            return None
+        out = next((m for m in self._next_matches() if m.request_id == request.id), None)
+        if out is not None and out.status is MatchStatus.CONFIRMED:
+            # The outward leg alone is the whole trip now: the resident's confirmation is due.
+            self.reply.count += 1
+            reminders.enqueue_confirmation(self.session, reminders.booking_of(self.session, out))
+        return None
+
+    def _way_back(self, hhmm: str) -> None:
+        """ "Et pour le retour ? 17h": a return asked for (or moved) after the trip was requested."""
+        request = self._next_request()
+        if request is None:
+            return self._not_understood()
+        return_at = _local(request.latest.astimezone(PARIS).date(), hhmm)
+        if return_at <= request.latest:
+            return self.send("return_too_early", appointment=request.latest)
+        for match in self._next_matches():
+            if match.request_id == request.id and match.leg is Leg.BACK:
+                self._cancel_match(match)  # a new time: the driver of the old one is told
+        request.return_at, request.return_latest, request.one_way = return_at, self._home_by(return_at), False
+        self._audit("request.return_asked", request, return_at=return_at.isoformat())
+        self.conversation.unknown_replies = 0
+        out = next((m for m in self._next_matches() if m.request_id == request.id), None)
+        with self.session.no_autoflush:
+            if out is None:
+                return self._offer_options(request)  # nothing booked yet: the whole trip again
+            self.session.flush()
+            options = matching.ride_options(self.session, request, self.clock, limit=2, leg=Leg.BACK)
+            if not options:
+                self.conversation.state = ConversationState.IDLE
+                return self.send("searching", **understood(self.session, request))
+            template, context = present_options(self.session, self.conversation, request, options)
+        return self.send(template, **context)
+
+
+def _asks_way_back(parsed: ParsedMessage) -> bool:
+    """Only a return time: "et pour le retour ? 17h", "le retour plutôt à 16h30"."""
+    return bool(
+        parsed.return_time
+        and not (parsed.destination or parsed.date or parsed.arrive_by or parsed.depart_after)
+    )
+
 
 def present_options(
-    session: Session, conversation: Conversation, request: Request, options: list[matching.RideOption]
+    session: Session,
+    conversation: Conversation,
+    request: Request,
+    options: Sequence[matching.RideOption | matching.RoundTripOption],
 ) -> tuple[str, dict[str, Any]]:
     """Put the conversation in CHOOSING with these options; the SMS to send (template, context).
 
-    An option that arrives after the appointment (a near-miss a coordinator
-    proposes) says when it arrives, so the resident answers knowing it.
+    Each option is a whole trip (both legs of a round trip) or one leg a coordinator
+    proposes. The text restates the day, the destination and the appointment, so a
+    wrong reading is caught; an option that arrives after the appointment (a
+    near-miss a coordinator proposes) says when it arrives.
     """
-    drivers = {
-        d.id: d
-        for d in session.scalars(sa.select(Driver).where(Driver.id.in_([o.driver_id for o in options])))
-    }
+    trips = [o if isinstance(o, matching.RoundTripOption) else matching.RoundTripOption(o) for o in options]
+    ids = {leg.driver_id for trip in trips for leg in trip.legs}
+    drivers = {d.id: d for d in session.scalars(sa.select(Driver).where(Driver.id.in_(ids)))}
     conversation.request_id = request.id
-    conversation.options = [
-        {
-            "driver_id": o.driver_id,
-            "offer_id": o.offer_id,
-            "pickup_at": o.pickup_at.isoformat(),
-            "dropoff_at": o.dropoff_at.isoformat(),
-            "detour_min": o.detour_min,
-        }
-        for o in options
-    ]
+    conversation.options = [_stored(trip) for trip in trips]
     conversation.state = ConversationState.CHOOSING
     names = dict(
         session.execute(
@@ -639,18 +794,77 @@ def present_options(
     )
     context = {
         "day": request.latest,
+        "appointment": request.latest,
         "origin": names[request.pickup_commune_insee],
         "destination": names[request.dropoff_commune_insee],
         "options": [
             {
-                "first_name": drivers[o.driver_id].first_name,
-                "pickup_at": o.pickup_at,
-                "arrive_at": o.dropoff_at if o.dropoff_at > request.latest else None,
+                "leg": trip.out.leg.value,
+                "first_name": drivers[trip.out.driver_id].first_name,
+                "pickup_at": trip.out.pickup_at,
+                "arrive_at": (
+                    trip.out.dropoff_at
+                    if trip.out.leg is Leg.OUT and trip.out.dropoff_at > request.latest
+                    else None
+                ),
+                "back_at": trip.back.pickup_at if trip.back else None,
+                "back_first_name": drivers[trip.back.driver_id].first_name if trip.back else None,
             }
-            for o in options
+            for trip in trips
         ],
     }
     return "options", context
+
+
+def understood(session: Session, request: Request) -> dict[str, Any]:
+    """What was read from the resident's words (place, day, time, return), to say it back.
+
+    The named place when one was recognised ("Centre hospitalier de Cahors"): a wrong
+    reading of "l'hôpital" is caught by the resident, not by the driver.
+    """
+    place = session.get(NamedPlace, request.dropoff_place_id) if request.dropoff_place_id else None
+    commune = session.get_one(Commune, request.dropoff_commune_insee).name
+    return {
+        "day": request.latest,
+        # A very long name would cut the SMS in two: the commune then.
+        "destination": place.name if place and len(place.name) <= PLACE_NAME_MAX else commune,
+        "appointment": request.latest,
+        "return_at": None if request.one_way else request.return_at,
+    }
+
+
+def _leg_dict(option: matching.RideOption) -> dict[str, Any]:
+    return {
+        "driver_id": option.driver_id,
+        "offer_id": option.offer_id,
+        "pickup_at": option.pickup_at.isoformat(),
+        "dropoff_at": option.dropoff_at.isoformat(),
+        "detour_min": option.detour_min,
+        "leg": option.leg.value,
+    }
+
+
+def _stored(trip: matching.RoundTripOption) -> dict[str, Any]:
+    """An option as the conversation keeps it: its first leg, and the way back under "back"."""
+    stored = _leg_dict(trip.out)
+    if trip.back is not None:
+        stored["back"] = _leg_dict(trip.back)
+    return stored
+
+
+def _leg_of(stored: dict[str, Any]) -> matching.RideOption:
+    return matching.RideOption(
+        driver_id=stored["driver_id"],
+        offer_id=stored["offer_id"],
+        pickup_at=datetime.fromisoformat(stored["pickup_at"]),
+        dropoff_at=datetime.fromisoformat(stored["dropoff_at"]),
+        detour_min=stored["detour_min"],
+        leg=Leg(stored.get("leg", "out")),  # options stored before round trips have no leg
+    )
+
+
+def trip_of(stored: dict[str, Any]) -> matching.RoundTripOption:
+    return matching.RoundTripOption(_leg_of(stored), _leg_of(stored["back"]) if stored.get("back") else None)
 
 
 def conversation_of(session: Session, resident: Resident, now: datetime) -> Conversation:

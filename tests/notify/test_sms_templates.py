@@ -31,6 +31,13 @@ CONTEXT = {
     "offer": {"day": WHEN},
     "driver": "Sophie",
     "series": "tous les lundis, mercredis et vendredis à 10h, retour 12h30, jusqu'au 28/02",
+    "appointment": WHEN.replace(hour=10, minute=30),
+    "back_at": WHEN.replace(hour=11, minute=45),
+    "back_first_name": "Jean-Pierre",
+    "return_at": WHEN.replace(hour=11, minute=45),
+    "leg": "back",
+    "other_at": WHEN,
+    "other_first_name": "Marie-Christine",
 }
 NAMES = sorted(path.stem for path in TEMPLATES.glob("*.txt"))
 
@@ -50,14 +57,12 @@ def test_options_keep_the_accents_gsm7_has():
     text = render("options", **CONTEXT)
 
     assert "Saint-Céré" in text
-    assert text.startswith(
-        "Mardi 1er déc. vers Saint-Céré, départ de Saint-Jean-Lagineste :\n1) Marie-Christine à 8h40"
-    )
+    assert text.startswith("Mardi 1er déc., Saint-Céré, rdv 10h30 :\n1) Marie-Christine à 8h40")
 
 
 def test_a_late_near_miss_proposed_by_a_coordinator_says_when_it_arrives_in_one_segment():
     late = {"first_name": "Marie-Christine", "pickup_at": WHEN, "arrive_at": WHEN.replace(hour=10, minute=10)}
     text = render("options", **{**CONTEXT, "options": [late]})
 
-    assert "1) Marie-Christine à 8h40, arrivée 10h10\nRépondez OUI ou NON." in text
+    assert "Marie-Christine vous prend à 8h40, arrivée 10h10. OUI ou NON ?" in text
     assert segments(text) == 1, text

@@ -98,7 +98,7 @@ def test_a_resident_books_a_ride_by_sms_end_to_end(client, db, clock, fake, back
     (proposal,) = fake.messages
     assert proposal["to"] == RESIDENT
     assert proposal["from"] == SMS_NUMBER
-    assert "1) Sophie à 8h" in proposal["body"]
+    assert "Sophie vous prend à 8h" in proposal["body"]
     assert "/sms/status?outbox=" in proposal["status_callback"]
 
     assert signed_text(client, fake, "1", "SM" + "2" * 32).status_code == 200

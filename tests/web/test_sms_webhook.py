@@ -62,7 +62,7 @@ def test_a_complete_request_gets_numbered_options(client, db, resident, offer):
     assert response.status_code == 200
     assert response.mimetype == "application/xml"
     (reply,) = replies_to(db, RESIDENT_PHONE)
-    assert "1) Sophie" in reply
+    assert "Sophie vous prend à" in reply
     assert "Cahors" in reply
     assert "OUI ou NON" in reply
     assert segments(reply) == 1
@@ -90,14 +90,15 @@ def test_missing_pieces_are_asked_one_at_a_time(client, db, resident, offer):
     replies = replies_to(db, RESIDENT_PHONE)
     assert replies[0].startswith("Pour quel jour ?")
     assert replies[1].startswith("A quelle heure")  # À is not GSM-7: transliterated to stay in one segment
-    assert "1) Sophie" in replies[2]
+    assert "Sophie vous prend à" in replies[2]
 
 
 def test_no_driver_means_we_search_and_coordinators_see_why(client, db, resident):
     text(client, "rdv hopital de cahors mardi 10h")
 
     assert replies_to(db, RESIDENT_PHONE) == [
-        "Nous cherchons un conducteur pour mardi 24 nov. et vous recontactons vite."
+        "Bien noté : mardi 24 nov., Centre hospitalier de Cahors, rdv 10h, sans retour. "
+        "Nous cherchons un conducteur et vous recontactons vite."
     ]
     with db.session() as session:
         request = session.scalars(sa.select(Request)).one()

@@ -94,7 +94,7 @@ def test_an_unmatched_request_its_reason_and_a_near_miss_proposed_by_sms(
         assert dispatch_once(db, backend, clock).sent == 1
         (sms,) = fake.messages
     assert sms["to"] == "+33639981234"
-    assert "1) Sophie à" in sms["body"] and "arrivée" in sms["body"] and "OUI ou NON" in sms["body"]
+    assert "Sophie vous prend à" in sms["body"] and "arrivée" in sms["body"] and "OUI ou NON" in sms["body"]
 
 
 def test_a_phone_in_request_from_scratch_booked_on_the_phone(

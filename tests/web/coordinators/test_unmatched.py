@@ -76,7 +76,7 @@ def test_proposing_a_near_miss_sends_the_resident_an_sms_and_their_oui_books_it(
     assert response.status_code == 302
     (sms,) = outbox(session)
     assert sms.to_phone == "+33639981234"
-    assert "1) Sophie à" in sms.body and "arrivée" in sms.body and "Répondez OUI ou NON." in sms.body
+    assert "Sophie vous prend à" in sms.body and "arrivée" in sms.body and "OUI ou NON ?" in sms.body
     assert count(session, Match) == 0  # nothing held until they answer
 
     handle_inbound(
