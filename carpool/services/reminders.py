@@ -359,14 +359,7 @@ def send_due(session: Session, clock: Clock) -> NoticeReport:
 def enqueue_confirmation(session: Session, booking: Booking) -> None:
     """Queue both confirmations now (the SMS conversation calls this when a resident books)."""
     for notice in confirmation_notices(booking):
-        enqueue(
-            session,
-            notice.key,
-            notice.to_phone,
-            render(notice.template, **notice.context),
-            association_id=booking.request.association_id,
-            resident_id=notice.resident_id,
-        )
+        _enqueue(session, booking, notice)
 
 
 def booking_of(session: Session, match: Match) -> Booking:
@@ -441,8 +434,9 @@ def _existing_keys(session: Session, keys: list[str]) -> set[str]:
     return found
 
 
-def _queue(session: Session, booking: Booking, notice: Notice, now: datetime, report: NoticeReport) -> None:
-    row = enqueue(
+def _enqueue(session: Session, booking: Booking, notice: Notice) -> OutboundMessage | None:
+    """The notice's outbox row, under its unique key (None: the person said STOP)."""
+    return enqueue(
         session,
         notice.key,
         notice.to_phone,
@@ -450,6 +444,10 @@ def _queue(session: Session, booking: Booking, notice: Notice, now: datetime, re
         association_id=booking.request.association_id,
         resident_id=notice.resident_id,
     )
+
+
+def _queue(session: Session, booking: Booking, notice: Notice, now: datetime, report: NoticeReport) -> None:
+    row = _enqueue(session, booking, notice)
     if row is None:
         return  # STOP: nothing leaves; recorded as skipped once the window closes
     if notice.kind == "feedback" and booking.match.feedback_asked_at is None:
