@@ -32,25 +32,11 @@ from carpool.clock import Clock
 from carpool.db import dialect_of, distance_m, lon_lat
 from carpool.errors import InvalidInput
 from carpool.matching import CrowFlyRouter, Params
-from carpool.models import (
-    SEAT_HOLDING,
-    AttentionReason,
-    AuditEvent,
-    Commune,
-    Conversation,
-    ConversationState,
-    Driver,
-    InboundMessage,
-    Leg,
-    Match,
-    Offer,
-    OfferStatus,
-    Request,
-    RequestStatus,
-    Resident,
-    UserAccount,
-    VettingStatus,
-)
+from carpool.models.audit import AuditEvent
+from carpool.models.messages import AttentionReason, Conversation, ConversationState, InboundMessage
+from carpool.models.people import Driver, Resident, UserAccount, VettingStatus
+from carpool.models.places import Commune
+from carpool.models.trips import SEAT_HOLDING, Leg, Match, Offer, OfferStatus, Request, RequestStatus
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
 from carpool.notify.privacy import mask
