@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
+from carpool.labels import VETTING_STATUSES
 from carpool.models import Commune, Driver, VettingStatus
 from carpool.services import vetting
 from carpool.web.coordinators import bp
@@ -41,7 +42,7 @@ def drivers() -> str:
         rows=vetting.registry(session, association_id(), today(), status),
         counts=vetting.counts(session, association_id()),
         status=status,
-        labels=vetting.STATUS_LABELS,
+        labels=VETTING_STATUSES,
         warning_days=vetting.EXPIRY_WARNING_DAYS,
     )
 
@@ -88,6 +89,6 @@ def _context(found: Driver) -> dict[str, Any]:
         "licence": vetting.validity(found.licence_valid_until, day),
         "insurance": vetting.validity(found.insurance_valid_until, day),
         "history": vetting.history(session, found),
-        "labels": vetting.STATUS_LABELS,
-        "history_labels": {f"driver.{s.value}": label for s, label in vetting.STATUS_LABELS.items()},
+        "labels": VETTING_STATUSES,
+        "history_labels": {f"driver.{s.value}": label for s, label in VETTING_STATUSES.items()},
     }
