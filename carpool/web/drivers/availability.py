@@ -11,7 +11,15 @@ from carpool.models import Driver, TimeOff
 from carpool.services import drivers
 from carpool.web import auth
 from carpool.web.drivers import bp
-from carpool.web.drivers.common import View, driver_required, form_page, invalid, me, today
+from carpool.web.drivers.common import (
+    View,
+    driver_and_session,
+    driver_required,
+    form_page,
+    invalid,
+    me,
+    today,
+)
 from carpool.web.forms import ActionForm, AvailabilityForm, TimeOffForm, show_errors
 
 
@@ -39,8 +47,7 @@ def _availability_form(driver: Driver, *, posted: bool) -> AvailabilityForm:
 @bp.route("/disponibilites", methods=["GET", "POST"])
 @driver_required
 def availability() -> View:
-    _user, driver = me()
-    session = db_session()
+    driver, session = driver_and_session()
     form = _availability_form(driver, posted=request.method == "POST")
     context = {"driver": driver, "time_off": _time_off(driver), "time_off_form": TimeOffForm(formdata=None)}
     if not form.validate_on_submit():
@@ -90,8 +97,7 @@ def _time_off(driver: Driver) -> list[TimeOff]:
 @bp.post("/absences")
 @driver_required
 def add_time_off() -> View:
-    _user, driver = me()
-    session = db_session()
+    driver, session = driver_and_session()
     form = TimeOffForm()
     context = {
         "driver": driver,
