@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
-from flask import abort
+from flask import abort, flash, redirect, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.clock import PARIS, Clock
@@ -55,6 +55,13 @@ def now() -> datetime:
 
 def today() -> date:
     return now().astimezone(PARIS).date()
+
+
+def saved(message: str, endpoint: str, **values: Any) -> BaseResponse:
+    """Commit the request's work, say so, and show the page it belongs to (post, redirect, get)."""
+    db_session().commit()
+    flash(message)
+    return redirect(url_for(endpoint, **values))
 
 
 def scoped(model: type[T], record_id: int, *, via: Callable[[Any], int] | None = None) -> T:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request
 
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
@@ -19,6 +19,7 @@ from carpool.web.coordinators.common import (
     clock,
     coordinator_required,
     invalid,
+    saved,
     scoped,
     today,
 )
@@ -75,9 +76,11 @@ def driver_vetting(driver_id: int) -> View:
         vetting.record_vetting(session, found, data, actor=actor(), clock=clock())
     except InvalidInput as error:
         return invalid("coordinators/driver.html", form, error, **_context(found))
-    session.commit()
-    flash(DONE[decision].format(name=f"{found.first_name} {found.last_name}"))
-    return redirect(url_for("coord.driver", driver_id=found.id))
+    return saved(
+        DONE[decision].format(name=f"{found.first_name} {found.last_name}"),
+        "coord.driver",
+        driver_id=found.id,
+    )
 
 
 def _context(found: Driver) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from carpool.web.coordinators.common import (
     coordinator_required,
     form_page,
     invalid,
+    saved,
     scoped,
 )
 from carpool.web.coordinators.registry_forms import PlaceForm
@@ -57,9 +58,7 @@ def place_new() -> View:
         place = places_registry.create_place(session, association_id(), _input(form), actor=actor())
     except InvalidInput as error:
         return invalid(FORM, form, error, place=None, **_communes())
-    session.commit()
-    flash(f"Le lieu « {place.name} » est ajouté.")
-    return redirect(url_for("coord.places"))
+    return saved(f"Le lieu « {place.name} » est ajouté.", "coord.places")
 
 
 @bp.route("/lieux/<int:place_id>/modifier", methods=["GET", "POST"])
@@ -74,9 +73,7 @@ def place_edit(place_id: int) -> View:
         places_registry.update_place(session, place, _input(form), actor=actor())
     except InvalidInput as error:
         return invalid(FORM, form, error, place=place, **_communes())
-    session.commit()
-    flash(f"Le lieu « {place.name} » est enregistré.")
-    return redirect(url_for("coord.places"))
+    return saved(f"Le lieu « {place.name} » est enregistré.", "coord.places")
 
 
 @bp.post("/lieux/<int:place_id>/archiver")
@@ -86,9 +83,7 @@ def place_archive(place_id: int) -> BaseResponse:
     if not ActionForm().validate_on_submit():
         abort(400)
     places_registry.archive_place(db_session(), place, actor=actor(), clock=clock())
-    db_session().commit()
-    flash(f"Le lieu « {place.name} » est archivé : il n'est plus proposé.")
-    return redirect(url_for("coord.places"))
+    return saved(f"Le lieu « {place.name} » est archivé : il n'est plus proposé.", "coord.places")
 
 
 @bp.post("/lieux/<int:place_id>/restaurer")
@@ -104,9 +99,7 @@ def place_restore(place_id: int) -> BaseResponse:
         session.rollback()
         flash(" ".join(error.errors.values()), "error")
         return redirect(url_for("coord.places"))
-    session.commit()
-    flash(f"Le lieu « {place.name} » est de nouveau proposé.")
-    return redirect(url_for("coord.places"))
+    return saved(f"Le lieu « {place.name} » est de nouveau proposé.", "coord.places")
 
 
 def _input(form: PlaceForm) -> PlaceInput:

@@ -14,7 +14,15 @@ from carpool.extensions import db_session
 from carpool.models import InboundMessage
 from carpool.services import board, desk, sms_inbound
 from carpool.web.coordinators import bp
-from carpool.web.coordinators.common import association_id, clock, coordinator_required, me, now, scoped
+from carpool.web.coordinators.common import (
+    association_id,
+    clock,
+    coordinator_required,
+    me,
+    now,
+    saved,
+    scoped,
+)
 from carpool.web.filters import heure_filter
 from carpool.web.forms import ActionForm
 
@@ -39,9 +47,10 @@ def today() -> str:
 def message_handled(message_id: int) -> BaseResponse:
     message = _posted(message_id)
     done = desk.mark_handled(db_session(), message, user_id=me().id, clock=clock())
-    db_session().commit()
-    flash("Message traité : il n'est plus dans la liste." if done else "Ce message était déjà traité.")
-    return redirect(url_for("coord.today"))
+    return saved(
+        "Message traité : il n'est plus dans la liste." if done else "Ce message était déjà traité.",
+        "coord.today",
+    )
 
 
 @bp.post("/messages/<int:message_id>/rappeler")
