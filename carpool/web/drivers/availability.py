@@ -11,15 +11,7 @@ from carpool.models import Driver, TimeOff
 from carpool.services import drivers
 from carpool.web import auth
 from carpool.web.drivers import bp
-from carpool.web.drivers.common import (
-    View,
-    driver_and_session,
-    driver_required,
-    form_page,
-    invalid,
-    me,
-    today,
-)
+from carpool.web.drivers.common import View, driver_and_session, driver_required, form_page, invalid, today
 from carpool.web.forms import ActionForm, AvailabilityForm, TimeOffForm, show_errors
 
 
@@ -129,11 +121,11 @@ def add_time_off() -> View:
 @bp.post("/absences/<int:time_off_id>/supprimer")
 @driver_required
 def remove_time_off(time_off_id: int) -> BaseResponse:
-    _user, driver = me()
+    driver, session = driver_and_session()
     if not ActionForm().validate_on_submit():
         abort(400)
-    if not drivers.remove_time_off(db_session(), driver, time_off_id, actor=f"driver:{driver.id}"):
+    if not drivers.remove_time_off(session, driver, time_off_id, actor=f"driver:{driver.id}"):
         abort(404)
-    db_session().commit()
+    session.commit()
     flash("L'absence est supprimée.")
     return redirect(url_for("drivers.availability"), code=303)
