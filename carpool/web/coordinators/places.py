@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.db import lon_lat
@@ -27,6 +27,8 @@ from carpool.web.coordinators.common import (
     coordinator_required,
     form_page,
     invalid,
+    posted,
+    refused,
     saved,
     scoped,
 )
@@ -79,9 +81,7 @@ def place_edit(place_id: int) -> View:
 @bp.post("/lieux/<int:place_id>/archiver")
 @coordinator_required
 def place_archive(place_id: int) -> BaseResponse:
-    place = scoped(NamedPlace, place_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    place = posted(NamedPlace, place_id)
     places_registry.archive_place(db_session(), place, actor=actor(), clock=clock())
     return saved(f"Le lieu « {place.name} » est archivé : il n'est plus proposé.", "coord.places")
 
@@ -89,16 +89,11 @@ def place_archive(place_id: int) -> BaseResponse:
 @bp.post("/lieux/<int:place_id>/restaurer")
 @coordinator_required
 def place_restore(place_id: int) -> BaseResponse:
-    place = scoped(NamedPlace, place_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    session = db_session()
+    place = posted(NamedPlace, place_id)
     try:
-        places_registry.restore_place(session, place, actor=actor())
+        places_registry.restore_place(db_session(), place, actor=actor())
     except InvalidInput as error:
-        session.rollback()
-        flash(" ".join(error.errors.values()), "error")
-        return redirect(url_for("coord.places"))
+        return refused(error, "coord.places")
     return saved(f"Le lieu « {place.name} » est de nouveau proposé.", "coord.places")
 
 
