@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template
+from flask import abort, render_template
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -268,6 +268,12 @@ class ApiTokenForm(BaseForm):
 
 class ActionForm(BaseForm):
     """A button that changes something: only the CSRF token."""
+
+
+def check_action(prefix: str = "") -> None:
+    """Stop with a 400 unless the button's form came with its CSRF token (forged or stale)."""
+    if not ActionForm(prefix=prefix).validate_on_submit():
+        abort(400)
 
 
 # --- offers --------------------------------------------------------------------------------

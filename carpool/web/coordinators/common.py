@@ -15,7 +15,7 @@ from carpool.extensions import db_session
 from carpool.models import Association, Role, UserAccount
 from carpool.services import audit
 from carpool.web import auth
-from carpool.web.forms import ActionForm
+from carpool.web.forms import check_action
 from carpool.web.forms import form_page as form_page  # re-exported: the views take them from here
 from carpool.web.forms import invalid as invalid
 
@@ -91,8 +91,7 @@ def scoped(model: type[T], record_id: int, *, via: Callable[[Any], int] | None =
 def posted(model: type[T], record_id: int) -> T:
     """The association's record acted on by a one-button form with its CSRF token (else 404 / 400)."""
     found = scoped(model, record_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action()
     return found
 
 

@@ -24,7 +24,7 @@ from carpool.web.coordinators.common import (
     scoped,
 )
 from carpool.web.coordinators.registry_forms import AccountForm, NewAccountForm, SettingsForm
-from carpool.web.forms import ActionForm
+from carpool.web.forms import ActionForm, check_action
 
 PAGE = "coordinators/settings.html"
 
@@ -103,8 +103,7 @@ def account_update(user_id: int) -> View:
 @admin_required
 def account_revoke(user_id: int) -> View:
     user = _staff(user_id)
-    if not ActionForm(prefix=f"r{user.id}").validate_on_submit():
-        abort(400)
+    check_action(f"r{user.id}")
     session = db_session()
     try:
         settings_service.revoke_account(session, user, by=me(), clock=clock())

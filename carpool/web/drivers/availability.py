@@ -12,7 +12,7 @@ from carpool.services import drivers
 from carpool.web import auth
 from carpool.web.drivers import bp
 from carpool.web.drivers.common import View, driver_and_session, driver_required, form_page, invalid, today
-from carpool.web.forms import ActionForm, AvailabilityForm, TimeOffForm, show_errors
+from carpool.web.forms import AvailabilityForm, TimeOffForm, check_action, show_errors
 
 
 def _availability_form(driver: Driver, *, posted: bool) -> AvailabilityForm:
@@ -122,8 +122,7 @@ def add_time_off() -> View:
 @driver_required
 def remove_time_off(time_off_id: int) -> BaseResponse:
     driver, session = driver_and_session()
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action()
     if not drivers.remove_time_off(session, driver, time_off_id, actor=f"driver:{driver.id}"):
         abort(404)
     session.commit()

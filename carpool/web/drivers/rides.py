@@ -15,7 +15,7 @@ from carpool.services import offers
 from carpool.web import auth
 from carpool.web.drivers import bp
 from carpool.web.drivers.common import driver_and_session, driver_required, me, now, offer_labels, today
-from carpool.web.forms import ActionForm
+from carpool.web.forms import ActionForm, check_action
 
 
 @bp.get("/")
@@ -110,8 +110,7 @@ def decline(match_id: int) -> BaseResponse:
 
 def _answer(match_id: int, action: Any, done: str) -> BaseResponse:
     _user, driver = me()
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action()
     session = db_session()
     try:
         action(session, driver, match_id, auth.clock())
