@@ -111,6 +111,16 @@ def mobile_field(
     )
 
 
+def code_field(label: str, description: str) -> StringField:
+    """A one-time code (SMS or authenticator app), which phones offer to fill in themselves."""
+    return StringField(
+        label,
+        [required(), Length(max=12)],
+        description=description,
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
 def commune_field(label: str, example: str, message: str = REQUIRED) -> StringField:
     """A commune typed against the page's list of communes; the service resolves it."""
     return StringField(
@@ -237,12 +247,7 @@ class PhoneForm(BaseForm):
 class CodeForm(BaseForm):
     """Sign-up, second step: the code received by SMS."""
 
-    code = StringField(
-        "Code reçu par SMS",
-        [required(), Length(max=12)],
-        description="6 chiffres, valable 10 minutes.",
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
-    )
+    code = code_field("Code reçu par SMS", "6 chiffres, valable 10 minutes.")
 
 
 class ForgotPasswordForm(BaseForm):
