@@ -1,4 +1,4 @@
-"""What residents' needs and trips' purposes are called on pages, exports and run sheets.
+"""What needs, purposes, states and reasons are called on pages, exports and run sheets.
 
 Written once so that a coordinator reads the same words on the board, in the registry, in
 the figures for funders and on the driver's list of passengers.
@@ -6,7 +6,9 @@ the figures for funders and on the driver's list of passengers.
 
 from __future__ import annotations
 
-from carpool.models import Purpose
+from carpool.models.messages import AttentionReason
+from carpool.models.people import VettingStatus
+from carpool.models.trips import Purpose
 
 #: A resident's needs (``Resident.needs`` codes), in the words a driver understands.
 NEEDS: dict[str, str] = {
@@ -22,4 +24,19 @@ PURPOSES: dict[Purpose, str] = {
     Purpose.ADMINISTRATION: "démarches administratives",
     Purpose.SOCIAL: "vie sociale",
     Purpose.OTHER: "autre",
+}
+
+#: A driver's vetting state, as the registry and the driver's history show it.
+VETTING_STATUSES: dict[VettingStatus, str] = {
+    VettingStatus.PENDING: "À vérifier",
+    VettingStatus.VETTED: "Vérifié",
+    VettingStatus.PAUSED: "En pause",
+}
+
+#: Why a text waits for a person on the coordinators' desk.
+ATTENTION_REASONS: dict[AttentionReason, str] = {
+    AttentionReason.NOT_UNDERSTOOD: "message non compris",
+    AttentionReason.UNKNOWN_SENDER: "numéro inconnu",
+    AttentionReason.ASKS_CALL: "demande à être rappelé(e)",
+    AttentionReason.BAD_TRIP: "le trajet s'est mal passé",
 }

@@ -19,18 +19,10 @@ from sqlalchemy.orm import Session, aliased
 
 from carpool.clock import PARIS
 from carpool.labels import NEEDS, PURPOSES
-from carpool.models import (
-    SEAT_HOLDING,
-    Commune,
-    Driver,
-    Leg,
-    Match,
-    MatchStatus,
-    OutboundMessage,
-    OutboundStatus,
-    Request,
-    Resident,
-)
+from carpool.models.messages import OutboundMessage, OutboundStatus
+from carpool.models.people import Driver, Resident
+from carpool.models.places import Commune
+from carpool.models.trips import SEAT_HOLDING, Leg, Match, MatchStatus, Request
 from carpool.services import desk
 
 STAGES = {

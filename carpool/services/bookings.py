@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
 from carpool.db import dialect_of, least
-from carpool.models import (
+from carpool.models.trips import (
     MATCH_TRANSITIONS,
     SEAT_HOLDING,
     Leg,

@@ -31,26 +31,13 @@ from sqlalchemy.orm import Session, aliased, defer
 from carpool.clock import Clock
 from carpool.db import dialect_of, distance_m, lon_lat
 from carpool.errors import InvalidInput
+from carpool.labels import ATTENTION_REASONS
 from carpool.matching import CrowFlyRouter, Params
-from carpool.models import (
-    SEAT_HOLDING,
-    AttentionReason,
-    AuditEvent,
-    Commune,
-    Conversation,
-    ConversationState,
-    Driver,
-    InboundMessage,
-    Leg,
-    Match,
-    Offer,
-    OfferStatus,
-    Request,
-    RequestStatus,
-    Resident,
-    UserAccount,
-    VettingStatus,
-)
+from carpool.models.audit import AuditEvent
+from carpool.models.messages import AttentionReason, Conversation, ConversationState, InboundMessage
+from carpool.models.people import Driver, Resident, UserAccount, VettingStatus
+from carpool.models.places import Commune
+from carpool.models.trips import SEAT_HOLDING, Leg, Match, Offer, OfferStatus, Request, RequestStatus
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
 from carpool.notify.privacy import mask
@@ -61,12 +48,6 @@ from carpool.services.matching import ACTIVE_MATCH, RideOption
 CALL_RADIUS_KM = 40
 #: Texts needing a person shown on the first page (newest first); the others are counted.
 TO_HANDLE_SHOWN = 50
-ATTENTION_LABELS = {
-    AttentionReason.NOT_UNDERSTOOD: "message non compris",
-    AttentionReason.UNKNOWN_SENDER: "numéro inconnu",
-    AttentionReason.ASKS_CALL: "demande à être rappelé(e)",
-    AttentionReason.BAD_TRIP: "le trajet s'est mal passé",
-}
 
 
 @dataclass(frozen=True)
@@ -520,7 +501,7 @@ def messages_to_handle(
             message_id=message_id,
             received_at=received_at,
             text=body,
-            reason=ATTENTION_LABELS[_reason(reason, resident_id)],
+            reason=ATTENTION_REASONS[_reason(reason, resident_id)],
             resident_id=resident_id,
             who=f"{first} {last}".strip() if resident_id else f"numéro inconnu ({mask(from_phone)})",
             phone=phone if resident_id and callback_at else None,

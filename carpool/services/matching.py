@@ -23,20 +23,8 @@ from carpool.clock import PARIS, Clock
 from carpool.db import lon_lat
 from carpool.matching.feasibility import single_route
 from carpool.matching.model import from_min
-from carpool.models import (
-    AvailabilitySlot,
-    Driver,
-    Leg,
-    Match,
-    MatchStatus,
-    Offer,
-    OfferStatus,
-    Purpose,
-    Request,
-    Resident,
-    TimeOff,
-    VettingStatus,
-)
+from carpool.models.people import AvailabilitySlot, Driver, Resident, TimeOff, VettingStatus
+from carpool.models.trips import Leg, Match, MatchStatus, Offer, OfferStatus, Purpose, Request
 
 #: How far ahead volunteers' weekly slots are unrolled into dated slots.
 HORIZON = timedelta(days=15)

@@ -26,18 +26,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
 from carpool.clock import PARIS, Clock
-from carpool.models import (
-    Commune,
-    Driver,
-    Leg,
-    Match,
-    MatchStatus,
-    OutboundMessage,
-    OutboundStatus,
-    Request,
-    RequestStatus,
-    Resident,
-)
+from carpool.models.messages import OutboundMessage, OutboundStatus
+from carpool.models.people import Driver, Resident
+from carpool.models.places import Commune
+from carpool.models.trips import Leg, Match, MatchStatus, Request, RequestStatus
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue, is_opted_out
 from carpool.services import audit

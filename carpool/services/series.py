@@ -232,9 +232,7 @@ def materialise(session: Session, clock: Clock, weeks: int = 4) -> list[int]:
         ):
             series.state, series.paused_until = SeriesState.ACTIVE, None
         for day in days_of(series, today, horizon):
-            if series.state is SeriesState.PAUSED and (
-                series.paused_until is None or day <= series.paused_until
-            ):
+            if _paused_on(series, day):
                 continue
             request_id = _add_occurrence(session, series, day, now)
             if request_id is not None:

@@ -27,25 +27,11 @@ from sqlalchemy.orm import Session
 
 from carpool.clock import PARIS, Clock
 from carpool.db import dialect_of, insert_or_ignore
-from carpool.models import (
-    Association,
-    AttentionReason,
-    AuditEvent,
-    Commune,
-    Conversation,
-    ConversationState,
-    Driver,
-    InboundMessage,
-    Leg,
-    Match,
-    MatchStatus,
-    NamedPlace,
-    Purpose,
-    Request,
-    RequestSource,
-    RequestStatus,
-    Resident,
-)
+from carpool.models.audit import AuditEvent
+from carpool.models.messages import AttentionReason, Conversation, ConversationState, InboundMessage
+from carpool.models.people import Association, Driver, Resident
+from carpool.models.places import Commune, NamedPlace
+from carpool.models.trips import Leg, Match, MatchStatus, Purpose, Request, RequestSource, RequestStatus
 from carpool.notify.budget import (
     HOUR,
     ReplyLimits,

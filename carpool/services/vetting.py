@@ -26,12 +26,6 @@ EXPIRY_WARNING_DAYS = 30
 MAX_VALIDITY_YEARS = 20
 MAX_NOTE_LENGTH = 1000
 
-STATUS_LABELS = {
-    VettingStatus.PENDING: "À vérifier",
-    VettingStatus.VETTED: "Vérifié",
-    VettingStatus.PAUSED: "En pause",
-}
-
 
 @dataclass(frozen=True)
 class VettingInput:

@@ -14,9 +14,10 @@ from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, abort, g, jsonify, request
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from carpool.clock import EARLIEST_DAY, LATEST_DAY, PARIS, plausible_day
+from carpool.clock import EARLIEST_DAY, LATEST_DAY, PARIS, Clock, plausible_day
 from carpool.errors import InvalidInput
 from carpool.extensions import csrf, db_session
 from carpool.models import (
@@ -324,16 +325,18 @@ def list_matches() -> tuple[Response, int]:
 
 @bp.post("/matches/<int:match_id>/accept")
 def accept(match_id: int) -> tuple[Response, int]:
-    session, driver = db_session(), me()
-    offers.accept(session, driver, match_id, clock())
-    (shown,) = offers.passengers(session, driver, statuses=tuple(MatchStatus), match_id=match_id)
-    return done(passenger_json(shown))
+    return _answer(match_id, offers.accept)
 
 
 @bp.post("/matches/<int:match_id>/decline")
 def decline(match_id: int) -> tuple[Response, int]:
+    return _answer(match_id, offers.decline)
+
+
+def _answer(match_id: int, answer: Callable[[Session, Driver, int, Clock], object]) -> tuple[Response, int]:
+    """The driver's answer to a proposal, then the passenger as they now stand."""
     session, driver = db_session(), me()
-    offers.decline(session, driver, match_id, clock())
+    answer(session, driver, match_id, clock())
     (shown,) = offers.passengers(session, driver, statuses=tuple(MatchStatus), match_id=match_id)
     return done(passenger_json(shown))
 

@@ -208,10 +208,9 @@ def check_log_in(
 
 def log_out_and_go(target: str) -> BaseResponse:
     """The log-out button's view (CSRF-checked form): end every session, say so, go to ``target``."""
-    from carpool.web.forms import ActionForm
+    from carpool.web.forms import check_action
 
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action()
     logout()
     db_session().commit()
     flash("Vous êtes déconnecté.")

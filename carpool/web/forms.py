@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template
+from flask import abort, render_template
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -108,6 +108,16 @@ def mobile_field(
         [required(message), Length(max=30)],
         description=description,
         render_kw={"autocomplete": autocomplete, **hints},
+    )
+
+
+def code_field(label: str, description: str) -> StringField:
+    """A one-time code (SMS or authenticator app), which phones offer to fill in themselves."""
+    return StringField(
+        label,
+        [required(), Length(max=12)],
+        description=description,
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
 
 
@@ -237,12 +247,7 @@ class PhoneForm(BaseForm):
 class CodeForm(BaseForm):
     """Sign-up, second step: the code received by SMS."""
 
-    code = StringField(
-        "Code reçu par SMS",
-        [required(), Length(max=12)],
-        description="6 chiffres, valable 10 minutes.",
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
-    )
+    code = code_field("Code reçu par SMS", "6 chiffres, valable 10 minutes.")
 
 
 class ForgotPasswordForm(BaseForm):
@@ -268,6 +273,12 @@ class ApiTokenForm(BaseForm):
 
 class ActionForm(BaseForm):
     """A button that changes something: only the CSRF token."""
+
+
+def check_action(prefix: str = "") -> None:
+    """Stop with a 400 unless the button's form came with its CSRF token (forged or stale)."""
+    if not ActionForm(prefix=prefix).validate_on_submit():
+        abort(400)
 
 
 # --- offers --------------------------------------------------------------------------------

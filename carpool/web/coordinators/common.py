@@ -6,14 +6,16 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar, cast
 
-from flask import abort
+from flask import abort, flash, redirect, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.clock import PARIS, Clock
+from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Association, Role, UserAccount
 from carpool.services import audit
 from carpool.web import auth
+from carpool.web.forms import check_action
 from carpool.web.forms import form_page as form_page  # re-exported: the views take them from here
 from carpool.web.forms import invalid as invalid
 
@@ -57,6 +59,20 @@ def today() -> date:
     return now().astimezone(PARIS).date()
 
 
+def saved(message: str, endpoint: str, **values: Any) -> BaseResponse:
+    """Commit the request's work, say so, and show the page it belongs to (post, redirect, get)."""
+    db_session().commit()
+    flash(message)
+    return redirect(url_for(endpoint, **values))
+
+
+def refused(error: InvalidInput, endpoint: str, **values: Any) -> BaseResponse:
+    """Undo the request's work, say why in red, and go back to the page the form was on."""
+    db_session().rollback()
+    flash(" ".join(error.errors.values()), "error")
+    return redirect(url_for(endpoint, **values))
+
+
 def scoped(model: type[T], record_id: int, *, via: Callable[[Any], int] | None = None) -> T:
     """The record ``record_id`` if it belongs to the coordinator's association, else 404.
 
@@ -70,6 +86,13 @@ def scoped(model: type[T], record_id: int, *, via: Callable[[Any], int] | None =
     if owner != association_id():
         abort(404)
     return record
+
+
+def posted(model: type[T], record_id: int) -> T:
+    """The association's record acted on by a one-button form with its CSRF token (else 404 / 400)."""
+    found = scoped(model, record_id)
+    check_action()
+    return found
 
 
 def record(action: str, subject: Any = None, **details: Any) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request
 
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
+from carpool.labels import VETTING_STATUSES
 from carpool.models import Commune, Driver, VettingStatus
 from carpool.services import vetting
 from carpool.web.coordinators import bp
@@ -18,6 +19,7 @@ from carpool.web.coordinators.common import (
     clock,
     coordinator_required,
     invalid,
+    saved,
     scoped,
     today,
 )
@@ -41,7 +43,7 @@ def drivers() -> str:
         rows=vetting.registry(session, association_id(), today(), status),
         counts=vetting.counts(session, association_id()),
         status=status,
-        labels=vetting.STATUS_LABELS,
+        labels=VETTING_STATUSES,
         warning_days=vetting.EXPIRY_WARNING_DAYS,
     )
 
@@ -74,9 +76,11 @@ def driver_vetting(driver_id: int) -> View:
         vetting.record_vetting(session, found, data, actor=actor(), clock=clock())
     except InvalidInput as error:
         return invalid("coordinators/driver.html", form, error, **_context(found))
-    session.commit()
-    flash(DONE[decision].format(name=f"{found.first_name} {found.last_name}"))
-    return redirect(url_for("coord.driver", driver_id=found.id))
+    return saved(
+        DONE[decision].format(name=f"{found.first_name} {found.last_name}"),
+        "coord.driver",
+        driver_id=found.id,
+    )
 
 
 def _context(found: Driver) -> dict[str, Any]:
@@ -88,6 +92,6 @@ def _context(found: Driver) -> dict[str, Any]:
         "licence": vetting.validity(found.licence_valid_until, day),
         "insurance": vetting.validity(found.insurance_valid_until, day),
         "history": vetting.history(session, found),
-        "labels": vetting.STATUS_LABELS,
-        "history_labels": {f"driver.{s.value}": label for s, label in vetting.STATUS_LABELS.items()},
+        "labels": VETTING_STATUSES,
+        "history_labels": {f"driver.{s.value}": label for s, label in VETTING_STATUSES.items()},
     }

@@ -17,16 +17,11 @@ from wtforms import (
 from wtforms.validators import Length, NumberRange, Optional
 
 from carpool.clock import WEEKDAYS
-from carpool.web.forms import BaseForm, MultiCheckboxField, required
+from carpool.web.forms import BaseForm, MultiCheckboxField, code_field, required
 
 
 class TotpForm(BaseForm):
-    code = StringField(
-        "Code à 6 chiffres",
-        [required(), Length(max=12)],
-        description="Le code affiché par votre application d'authentification.",
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
-    )
+    code = code_field("Code à 6 chiffres", "Le code affiché par votre application d'authentification.")
 
 
 class TotpSetupForm(TotpForm):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.db import lon_lat
@@ -27,6 +27,9 @@ from carpool.web.coordinators.common import (
     coordinator_required,
     form_page,
     invalid,
+    posted,
+    refused,
+    saved,
     scoped,
 )
 from carpool.web.coordinators.registry_forms import PlaceForm
@@ -57,9 +60,7 @@ def place_new() -> View:
         place = places_registry.create_place(session, association_id(), _input(form), actor=actor())
     except InvalidInput as error:
         return invalid(FORM, form, error, place=None, **_communes())
-    session.commit()
-    flash(f"Le lieu « {place.name} » est ajouté.")
-    return redirect(url_for("coord.places"))
+    return saved(f"Le lieu « {place.name} » est ajouté.", "coord.places")
 
 
 @bp.route("/lieux/<int:place_id>/modifier", methods=["GET", "POST"])
@@ -74,39 +75,26 @@ def place_edit(place_id: int) -> View:
         places_registry.update_place(session, place, _input(form), actor=actor())
     except InvalidInput as error:
         return invalid(FORM, form, error, place=place, **_communes())
-    session.commit()
-    flash(f"Le lieu « {place.name} » est enregistré.")
-    return redirect(url_for("coord.places"))
+    return saved(f"Le lieu « {place.name} » est enregistré.", "coord.places")
 
 
 @bp.post("/lieux/<int:place_id>/archiver")
 @coordinator_required
 def place_archive(place_id: int) -> BaseResponse:
-    place = scoped(NamedPlace, place_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    place = posted(NamedPlace, place_id)
     places_registry.archive_place(db_session(), place, actor=actor(), clock=clock())
-    db_session().commit()
-    flash(f"Le lieu « {place.name} » est archivé : il n'est plus proposé.")
-    return redirect(url_for("coord.places"))
+    return saved(f"Le lieu « {place.name} » est archivé : il n'est plus proposé.", "coord.places")
 
 
 @bp.post("/lieux/<int:place_id>/restaurer")
 @coordinator_required
 def place_restore(place_id: int) -> BaseResponse:
-    place = scoped(NamedPlace, place_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    session = db_session()
+    place = posted(NamedPlace, place_id)
     try:
-        places_registry.restore_place(session, place, actor=actor())
+        places_registry.restore_place(db_session(), place, actor=actor())
     except InvalidInput as error:
-        session.rollback()
-        flash(" ".join(error.errors.values()), "error")
-        return redirect(url_for("coord.places"))
-    session.commit()
-    flash(f"Le lieu « {place.name} » est de nouveau proposé.")
-    return redirect(url_for("coord.places"))
+        return refused(error, "coord.places")
+    return saved(f"Le lieu « {place.name} » est de nouveau proposé.", "coord.places")
 
 
 def _input(form: PlaceForm) -> PlaceInput:

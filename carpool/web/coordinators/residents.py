@@ -31,6 +31,7 @@ from carpool.web.coordinators.common import (
     invalid,
     me,
     now,
+    saved,
     scoped,
 )
 from carpool.web.coordinators.resident_forms import EraseForm, OptOutForm, ResidentForm
@@ -125,9 +126,9 @@ def resident_new() -> View:
         person = residents.create(session, association_id(), form.to_input(), actor=actor(), now=now())
     except InvalidInput as error:
         return invalid("coordinators/resident_form.html", form, error, **context)
-    session.commit()
-    flash(f"{person.first_name} {person.last_name} est enregistré·e.")
-    return redirect(url_for("coord.resident", resident_id=person.id))
+    return saved(
+        f"{person.first_name} {person.last_name} est enregistré·e.", "coord.resident", resident_id=person.id
+    )
 
 
 @bp.route("/habitants/<int:resident_id>/modifier", methods=["GET", "POST"])
@@ -143,9 +144,7 @@ def resident_edit(resident_id: int) -> View:
         residents.update(session, person, form.to_input(), actor=actor(), now=now())
     except InvalidInput as error:
         return invalid("coordinators/resident_form.html", form, error, **context)
-    session.commit()
-    flash("Les modifications sont enregistrées.")
-    return redirect(url_for("coord.resident", resident_id=person.id))
+    return saved("Les modifications sont enregistrées.", "coord.resident", resident_id=person.id)
 
 
 class _FormData:
@@ -178,9 +177,11 @@ def resident_opt_out(resident_id: int) -> BaseResponse:
     session = db_session()
     stop = form.opted_out.data == "1"
     residents.set_opt_out(session, person, stop, actor=actor(), now=now())
-    session.commit()
-    flash("Plus aucun SMS ne lui sera envoyé." if stop else "Les SMS lui seront de nouveau envoyés.")
-    return redirect(url_for("coord.resident", resident_id=person.id))
+    return saved(
+        "Plus aucun SMS ne lui sera envoyé." if stop else "Les SMS lui seront de nouveau envoyés.",
+        "coord.resident",
+        resident_id=person.id,
+    )
 
 
 # --- GDPR: access and erasure --------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request
 
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
@@ -20,10 +20,11 @@ from carpool.web.coordinators.common import (
     clock,
     invalid,
     me,
+    saved,
     scoped,
 )
 from carpool.web.coordinators.registry_forms import AccountForm, NewAccountForm, SettingsForm
-from carpool.web.forms import ActionForm
+from carpool.web.forms import ActionForm, check_action
 
 PAGE = "coordinators/settings.html"
 
@@ -50,9 +51,7 @@ def settings() -> View:
         settings_service.update_settings(session, current, data, actor=actor())
     except InvalidInput as error:
         return invalid(PAGE, form, error, **_page(current, settings_form=form))
-    session.commit()
-    flash("Les réglages sont enregistrés.")
-    return redirect(url_for("coord.settings"))
+    return saved("Les réglages sont enregistrés.", "coord.settings")
 
 
 @bp.post("/reglages/comptes")
@@ -73,9 +72,10 @@ def account_new() -> View:
         user = settings_service.create_account(session, association_id(), data, actor=actor())
     except InvalidInput as error:
         return invalid(PAGE, form, error, **_page(current, new_form=form, settings_form=None))
-    session.commit()
-    flash(f"Le compte de {user.email} est créé : transmettez-lui son mot de passe de vive voix.")
-    return redirect(url_for("coord.settings"))
+    return saved(
+        f"Le compte de {user.email} est créé : transmettez-lui son mot de passe de vive voix.",
+        "coord.settings",
+    )
 
 
 @bp.post("/reglages/comptes/<int:user_id>")
@@ -96,17 +96,14 @@ def account_update(user_id: int) -> View:
         )
     except InvalidInput as error:
         return invalid(PAGE, form, error, **_page(association(), edited=(user.id, form)))
-    session.commit()
-    flash(f"Le compte de {user.email} est modifié.")
-    return redirect(url_for("coord.settings"))
+    return saved(f"Le compte de {user.email} est modifié.", "coord.settings")
 
 
 @bp.post("/reglages/comptes/<int:user_id>/retirer")
 @admin_required
 def account_revoke(user_id: int) -> View:
     user = _staff(user_id)
-    if not ActionForm(prefix=f"r{user.id}").validate_on_submit():
-        abort(400)
+    check_action(f"r{user.id}")
     session = db_session()
     try:
         settings_service.revoke_account(session, user, by=me(), clock=clock())
@@ -114,9 +111,7 @@ def account_revoke(user_id: int) -> View:
         session.rollback()
         problems = list(error.errors.values())
         return render_template(PAGE, problems=problems, **_page(association())), 422
-    session.commit()
-    flash(f"{user.email} n'a plus accès au tableau de bord.")
-    return redirect(url_for("coord.settings"))
+    return saved(f"{user.email} n'a plus accès au tableau de bord.", "coord.settings")
 
 
 def _staff(user_id: int) -> UserAccount:

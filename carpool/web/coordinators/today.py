@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import render_template
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -14,7 +14,16 @@ from carpool.extensions import db_session
 from carpool.models import InboundMessage
 from carpool.services import board, desk, sms_inbound
 from carpool.web.coordinators import bp
-from carpool.web.coordinators.common import association_id, clock, coordinator_required, me, now, scoped
+from carpool.web.coordinators.common import (
+    association_id,
+    clock,
+    coordinator_required,
+    me,
+    now,
+    posted,
+    refused,
+    saved,
+)
 from carpool.web.filters import heure_filter
 from carpool.web.forms import ActionForm
 
@@ -37,39 +46,29 @@ def today() -> str:
 @bp.post("/messages/<int:message_id>/fait")
 @coordinator_required
 def message_handled(message_id: int) -> BaseResponse:
-    message = _posted(message_id)
+    message = posted(InboundMessage, message_id)
     done = desk.mark_handled(db_session(), message, user_id=me().id, clock=clock())
-    db_session().commit()
-    flash("Message traité : il n'est plus dans la liste." if done else "Ce message était déjà traité.")
-    return redirect(url_for("coord.today"))
+    return saved(
+        "Message traité : il n'est plus dans la liste." if done else "Ce message était déjà traité.",
+        "coord.today",
+    )
 
 
 @bp.post("/messages/<int:message_id>/rappeler")
 @coordinator_required
 def message_callback(message_id: int) -> BaseResponse:
-    message = _posted(message_id)
-    session = db_session()
+    message = posted(InboundMessage, message_id)
     try:
-        planned = desk.plan_callback(session, message, user_id=me().id, clock=clock())
+        planned = desk.plan_callback(db_session(), message, user_id=me().id, clock=clock())
     except InvalidInput as error:
-        session.rollback()
-        flash(" ".join(error.errors.values()), "error")
-        return redirect(url_for("coord.today"))
-    session.commit()
-    flash(
+        return refused(error, "coord.today")
+    return saved(
         "C'est noté : le numéro à rappeler est affiché avec le message."
         if planned
-        else "Ce message est déjà pris en charge : rappel prévu, ou traité."
+        else "Ce message est déjà pris en charge : rappel prévu, ou traité.",
+        "coord.today",
+        _anchor=f"message-{message_id}",
     )
-    return redirect(url_for("coord.today", _anchor=f"message-{message_id}"))
-
-
-def _posted(message_id: int) -> InboundMessage:
-    """The association's message, from a form with its CSRF token (else 404 / 400)."""
-    message = scoped(InboundMessage, message_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    return message
 
 
 def trip_rows(trips: list[board.Trip], show_purpose: bool) -> Markup:

@@ -23,6 +23,7 @@ from carpool.web.coordinators.common import (
     me,
     now,
     record,
+    saved,
     scoped,
 )
 from carpool.web.coordinators.forms import ManualMatchForm, OneWayForm, ProposeForm
@@ -264,9 +265,7 @@ def _act(ride: Request, option: matching.RideOption, mode: str) -> View:
         return redirect(url_for("coord.request_detail", request_id=ride.id))
     except InvalidInput as error:
         return _refused(ride, error)
-    session.commit()
-    flash(message)
-    return redirect(url_for("coord.request_detail", request_id=ride.id))
+    return saved(message, "coord.request_detail", request_id=ride.id)
 
 
 def _refused(ride: Request, error: InvalidInput) -> tuple[str, int]:
@@ -287,6 +286,6 @@ def request_one_way(request_id: int) -> View:
         desk.accept_one_way(db_session(), ride, form.reason.data or "", actor=actor())
     except InvalidInput as error:
         return _refused(ride, error)
-    db_session().commit()
-    flash("C'est noté : aller simple, sans retour à chercher.")
-    return redirect(url_for("coord.request_detail", request_id=ride.id))
+    return saved(
+        "C'est noté : aller simple, sans retour à chercher.", "coord.request_detail", request_id=ride.id
+    )

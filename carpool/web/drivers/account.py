@@ -18,7 +18,6 @@ from carpool.web import auth
 from carpool.web.drivers import bp
 from carpool.web.drivers.common import View, driver_required, form_page, invalid, me, now
 from carpool.web.forms import (
-    ActionForm,
     ApiTokenForm,
     ChangePasswordForm,
     CodeForm,
@@ -26,6 +25,7 @@ from carpool.web.forms import (
     NewPasswordForm,
     PhoneForm,
     SignUpForm,
+    check_action,
 )
 from carpool.web.links import public_url
 
@@ -278,8 +278,7 @@ def create_token() -> View:
 @driver_required
 def revoke_token(token_id: int) -> BaseResponse:
     user, _driver = me()
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action()
     if not accounts.revoke_api_token(db_session(), user, token_id, auth.clock()):
         abort(404)
     db_session().commit()

@@ -11,8 +11,8 @@ from carpool.models import Driver, TimeOff
 from carpool.services import drivers
 from carpool.web import auth
 from carpool.web.drivers import bp
-from carpool.web.drivers.common import View, driver_required, form_page, invalid, me, today
-from carpool.web.forms import ActionForm, AvailabilityForm, TimeOffForm, show_errors
+from carpool.web.drivers.common import View, driver_and_session, driver_required, form_page, invalid, today
+from carpool.web.forms import AvailabilityForm, TimeOffForm, check_action, show_errors
 
 
 def _availability_form(driver: Driver, *, posted: bool) -> AvailabilityForm:
@@ -39,8 +39,7 @@ def _availability_form(driver: Driver, *, posted: bool) -> AvailabilityForm:
 @bp.route("/disponibilites", methods=["GET", "POST"])
 @driver_required
 def availability() -> View:
-    _user, driver = me()
-    session = db_session()
+    driver, session = driver_and_session()
     form = _availability_form(driver, posted=request.method == "POST")
     context = {"driver": driver, "time_off": _time_off(driver), "time_off_form": TimeOffForm(formdata=None)}
     if not form.validate_on_submit():
@@ -90,8 +89,7 @@ def _time_off(driver: Driver) -> list[TimeOff]:
 @bp.post("/absences")
 @driver_required
 def add_time_off() -> View:
-    _user, driver = me()
-    session = db_session()
+    driver, session = driver_and_session()
     form = TimeOffForm()
     context = {
         "driver": driver,
@@ -123,11 +121,10 @@ def add_time_off() -> View:
 @bp.post("/absences/<int:time_off_id>/supprimer")
 @driver_required
 def remove_time_off(time_off_id: int) -> BaseResponse:
-    _user, driver = me()
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    if not drivers.remove_time_off(db_session(), driver, time_off_id, actor=f"driver:{driver.id}"):
+    driver, session = driver_and_session()
+    check_action()
+    if not drivers.remove_time_off(session, driver, time_off_id, actor=f"driver:{driver.id}"):
         abort(404)
-    db_session().commit()
+    session.commit()
     flash("L'absence est supprimée.")
     return redirect(url_for("drivers.availability"), code=303)

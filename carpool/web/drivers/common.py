@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import abort
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.clock import PARIS
@@ -29,6 +30,11 @@ def me() -> tuple[UserAccount, Driver]:
     if user is None or driver is None:
         abort(403)
     return user, driver
+
+
+def driver_and_session() -> tuple[Driver, Session]:
+    """The logged-in driver and the request's session: what most driver pages start from."""
+    return me()[1], db_session()
 
 
 def now() -> datetime:

@@ -14,7 +14,16 @@ from carpool.models import MatchStatus, Offer
 from carpool.services import offers, places
 from carpool.web import auth
 from carpool.web.drivers import bp
-from carpool.web.drivers.common import View, driver_required, form_page, invalid, me, now, offer_labels
+from carpool.web.drivers.common import (
+    View,
+    driver_and_session,
+    driver_required,
+    form_page,
+    invalid,
+    me,
+    now,
+    offer_labels,
+)
 from carpool.web.forms import ActionForm, CancelOfferForm, EditOfferForm, OfferForm
 
 #: The communes' <option>s of the form's <datalist> (500 and more), rendered once per commune list.
@@ -122,9 +131,8 @@ def offer(offer_id: int) -> str:
 @bp.route("/trajets/<int:offer_id>/modifier", methods=["GET", "POST"])
 @driver_required
 def edit_offer(offer_id: int) -> View:
-    _user, driver = me()
+    driver, session = driver_and_session()
     found = _own_offer_or_404(offer_id)
-    session = db_session()
     form = EditOfferForm(obj=offers.form_of(session, found) if request.method == "GET" else None)
     context = _offer_context(offer=found, editing=True)
     if not form.validate_on_submit():
@@ -141,9 +149,8 @@ def edit_offer(offer_id: int) -> View:
 @bp.route("/trajets/<int:offer_id>/annuler", methods=["GET", "POST"])
 @driver_required
 def cancel_offer(offer_id: int) -> View:
-    _user, driver = me()
+    driver, session = driver_and_session()
     found = _own_offer_or_404(offer_id)
-    session = db_session()
     form = CancelOfferForm()
     context = {
         "driver": driver,

@@ -14,15 +14,14 @@ from carpool.models import MatchStatus
 from carpool.services import offers
 from carpool.web import auth
 from carpool.web.drivers import bp
-from carpool.web.drivers.common import driver_required, me, now, offer_labels, today
-from carpool.web.forms import ActionForm
+from carpool.web.drivers.common import driver_and_session, driver_required, me, now, offer_labels, today
+from carpool.web.forms import ActionForm, check_action
 
 
 @bp.get("/")
 @driver_required
 def rides() -> str:
-    _user, driver = me()
-    session = db_session()
+    driver, session = driver_and_session()
     moment = now()
     upcoming, labels = offers.upcoming_offers_labelled(session, driver, moment)
     all_passengers = offers.passengers(session, driver, since=moment - timedelta(hours=2))
@@ -45,8 +44,7 @@ def rides() -> str:
 @bp.get("/historique")
 @driver_required
 def history() -> str:
-    _user, driver = me()
-    session = db_session()
+    driver, session = driver_and_session()
     moment = now()
     past = offers.past_offers(session, driver, moment)
     finished = tuple(s for s in MatchStatus if s is not MatchStatus.PROPOSED)
@@ -112,8 +110,7 @@ def decline(match_id: int) -> BaseResponse:
 
 def _answer(match_id: int, action: Any, done: str) -> BaseResponse:
     _user, driver = me()
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    check_action()
     session = db_session()
     try:
         action(session, driver, match_id, auth.clock())
