@@ -130,14 +130,7 @@ def test_gunicorn_refuses_real_sms_without_a_webhook_token_in_one_sentence(datab
         "TWILIO_FROM": "+33639980000",
         "TWILIO_AUTH_TOKEN": "",
     }
-    result = subprocess.run(
-        [sys.executable, "-c", "import carpool.wsgi"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    result = _import_wsgi(env)
 
     assert_one_clear_line(result, "TWILIO_AUTH_TOKEN", "webhooks")
 
@@ -201,14 +194,7 @@ def test_every_process_checks_the_settings_before_starting(tmp_path, command):
 
 def test_the_gunicorn_entry_point_checks_the_settings_too(tmp_path):
     env = {**os.environ, "CARPOOL_INSTANCE_PATH": str(tmp_path), "AUDIT_RETENTION_DAYS": "un an"}
-    result = subprocess.run(
-        [sys.executable, "-c", "import carpool.wsgi"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    result = _import_wsgi(env)
 
     assert_one_clear_line(result, "AUDIT_RETENTION_DAYS")
 
@@ -229,3 +215,15 @@ def test_the_readme_lists_every_setting_once():
     for field in fields(Settings):
         rows = [line for line in table if f"`{field.name.upper()}`" in line.split("|")[1]]
         assert len(rows) == 1, field.name.upper()
+
+
+def _import_wsgi(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """What gunicorn does first: import the WSGI module, in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-c", "import carpool.wsgi"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )

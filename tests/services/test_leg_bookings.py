@@ -26,6 +26,22 @@ def round_trip(session, association) -> Request:
     return add_request(session, association, return_at=BACK_AT, return_latest=BACK_AT + timedelta(minutes=90))
 
 
+def volunteer_home(session, request: Request, driver_id: int, clock) -> None:
+    """A coordinator books a volunteer for the way back (no offer): 40 minutes from 11:30."""
+    bookings.propose(
+        session,
+        request,
+        driver_id=driver_id,
+        offer_id=None,
+        pickup_at=BACK_AT,
+        dropoff_at=BACK_AT + timedelta(minutes=40),
+        detour_min=0,
+        actor="coordinator:1",
+        clock=clock,
+        leg=Leg.BACK,
+    )
+
+
 def test_the_way_back_is_served_by_an_offer_going_the_other_way(session, association, clock):
     there = add_offer(session, add_driver(session, association))
     home = add_offer(
@@ -85,18 +101,7 @@ def test_no_way_back_is_booked_for_a_request_that_asked_none(session, associatio
     request = add_request(session, association)
 
     with pytest.raises(bookings.RequestNotOpen):
-        bookings.propose(
-            session,
-            request,
-            driver_id=driver.id,
-            offer_id=None,
-            pickup_at=BACK_AT,
-            dropoff_at=BACK_AT + timedelta(minutes=40),
-            detour_min=0,
-            actor="coordinator:1",
-            clock=clock,
-            leg=Leg.BACK,
-        )
+        volunteer_home(session, request, driver.id, clock)
 
 
 def test_two_people_booking_the_same_way_back_at_once_one_wins(db, session, association, clock):
@@ -111,18 +116,7 @@ def test_two_people_booking_the_same_way_back_at_once_one_wins(db, session, asso
         with db.session() as other:  # SQLite: a session's first read takes the write lock
             ride = other.get_one(Request, request.id)
             try:
-                bookings.propose(
-                    other,
-                    ride,
-                    driver_id=driver_id,
-                    offer_id=None,
-                    pickup_at=BACK_AT,
-                    dropoff_at=BACK_AT + timedelta(minutes=40),
-                    detour_min=0,
-                    actor="coordinator:1",
-                    clock=clock,
-                    leg=Leg.BACK,
-                )
+                volunteer_home(other, ride, driver_id, clock)
                 other.commit()
                 outcomes.append("booked")
             except bookings.BookingError:

@@ -42,6 +42,8 @@ WHERE = {c.insee: (c.lon, c.lat) for c in read_communes()}
 FIGEAC, CAHORS, CAJARC, GOURDON = "46102", "46042", "46045", "46127"
 TUESDAY = datetime(2026, 12, 1, tzinfo=PARIS)
 SERVICE_NUMBER = "+33639980000"
+#: The resident of the SMS conversation tests (and of add_request when none is given).
+RESIDENT_PHONE = "+33639981234"
 """The association's SMS number (``add_association``) in E.164, as Twilio posts it in "To"."""
 #: The password of every account built here.
 PASSWORD = "cheval-agrafe-42"
@@ -176,7 +178,7 @@ def add_request(
     """A request from ``pickup`` to ``dropoff``, to arrive by ``latest`` (default: Tuesday at
     ``appointment``) and ready ``window`` earlier; by ``resident`` (default: a new Jeanne Delpech)."""
     if resident is None:
-        resident = add_resident(session, association, "+33639981234", home=pickup)
+        resident = add_resident(session, association, RESIDENT_PHONE, home=pickup)
     latest = latest or datetime.combine(TUESDAY.date(), appointment, tzinfo=PARIS)
     request = Request(
         association_id=association.id,

@@ -6,20 +6,20 @@ from datetime import date, time
 
 import pytest
 import sqlalchemy as sa
-from support.factories import CAHORS, CAJARC, FIGEAC, add_driver, add_offer, add_resident, post_text
+from support.factories import (
+    CAHORS,
+    CAJARC,
+    FIGEAC,
+    RESIDENT_PHONE,
+    add_driver,
+    add_offer,
+    post_text,
+)
 
-from carpool.models import Driver, Leg, Match, MatchStatus, OutboundMessage, Request, Resident
+from carpool.models import Driver, Leg, Match, MatchStatus, OutboundMessage, Request
 
-RESIDENT_PHONE = "+33639981234"
 NEXT_TUESDAY = date(2026, 11, 24)  # the clock fixture says Monday 23 November 2026, 10:00 in Paris
 ASK = "rdv hopital de cahors mardi 10h retour 11h30"
-
-
-@pytest.fixture
-def resident(session, association) -> Resident:
-    resident = add_resident(session, association, phone=RESIDENT_PHONE)
-    session.commit()
-    return resident
 
 
 @pytest.fixture

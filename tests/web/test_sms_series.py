@@ -4,23 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 import sqlalchemy as sa
-from support.factories import add_resident, post_text
+from support.factories import RESIDENT_PHONE, post_text
 
 from carpool.clock import PARIS
 from carpool.models import AppointmentSeries, OutboundMessage, Request
 from carpool.notify.gsm import segments
 from carpool.services import series as series_service
-
-RESIDENT_PHONE = "+33639981234"
-
-
-@pytest.fixture
-def resident(session, association):
-    resident = add_resident(session, association, phone=RESIDENT_PHONE)
-    session.commit()
-    return resident
 
 
 def replies(db) -> list[str]:

@@ -8,7 +8,7 @@ from datetime import date, time
 
 import pytest
 import sqlalchemy as sa
-from support.factories import add_driver, add_offer, add_resident, post_text
+from support.factories import RESIDENT_PHONE, add_driver, add_offer, post_text
 
 from carpool.models import (
     Conversation,
@@ -20,20 +20,11 @@ from carpool.models import (
     OutboundMessage,
     Request,
     RequestStatus,
-    Resident,
 )
 from carpool.notify.gsm import segments
 from carpool.services.sms_inbound import handle_inbound
 
-RESIDENT_PHONE = "+33639981234"
 NEXT_TUESDAY = date(2026, 11, 24)  # the clock fixture says Monday 23 November 2026, 10:00 in Paris
-
-
-@pytest.fixture
-def resident(session, association) -> Resident:
-    resident = add_resident(session, association, phone=RESIDENT_PHONE)
-    session.commit()
-    return resident
 
 
 @pytest.fixture
