@@ -564,18 +564,30 @@ MEASURE_COLUMNS = [
     "delai_moyen_confirmation_h",
     "heures_benevoles",
 ]
+#: Counted for the whole period only (a request's two legs may fall in two months): the total row.
+ROUND_TRIP_COLUMNS = ["allers_retours_assures", "allers_retours_aller_seul"]
 
 
 def header(*, with_purpose: bool) -> list[str]:
     """The export's columns; trip purposes (health data) only for those allowed to see them."""
+    return ["mois", *_figure_columns(with_purpose), *ROUND_TRIP_COLUMNS]
+
+
+def _figure_columns(with_purpose: bool) -> list[str]:
     purposes = list(_PURPOSE_COLUMNS.values()) if with_purpose else []
-    return ["mois", *BASE_COLUMNS, *purposes, *MEASURE_COLUMNS]
+    return [*BASE_COLUMNS, *purposes, *MEASURE_COLUMNS]
 
 
 def table_rows(report: Report, *, with_purpose: bool) -> list[list[Any]]:
-    """One row per month then the total, as numbers rounded the way the page shows them."""
-    lines = [_row(f"{f.month:%Y-%m}", f, with_purpose) for f in report.months if f.month]
-    return [*lines, _row("total", report.total, with_purpose)]
+    """One row per month then the total, as numbers rounded the way the page shows them.
+
+    The round trips are the period's: blank on the months, on the total row only.
+    """
+    blank = [None] * len(ROUND_TRIP_COLUMNS)
+    lines = [[*_row(f"{f.month:%Y-%m}", f, with_purpose), *blank] for f in report.months if f.month]
+    round_trips = report.round_trips
+    total = [*_row("total", report.total, with_purpose), round_trips.served, round_trips.half_served]
+    return [*lines, total]
 
 
 def _row(first: str, f: Figures, with_purpose: bool) -> list[Any]:
@@ -612,7 +624,7 @@ def to_xlsx(report: Report, *, with_purpose: bool, commune_name: str | None = No
             Sheet("Par mois", columns, table_rows(report, with_purpose=with_purpose)),
             Sheet(
                 "Par commune",
-                ["commune_insee", "commune", *columns[1:]],
+                ["commune_insee", "commune", *_figure_columns(with_purpose)],
                 [[f.insee, safe_cell(f.label), *_row("", f, with_purpose)[1:]] for f in report.communes],
             ),
             Sheet(

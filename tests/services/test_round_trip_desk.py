@@ -3,10 +3,12 @@ way back given up, and round trips counted in the figures (both backends)."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
+from openpyxl import load_workbook
 from support.factories import PARIS, TUESDAY, add_driver, add_request, add_resident
 
 from carpool.errors import InvalidInput
@@ -130,3 +132,23 @@ def test_figures_count_round_trips_served_both_ways_and_half_served(session, ass
     report = figures.report(session, association.id, date(2026, 12, 1), date(2026, 12, 1))
 
     assert (report.round_trips.served, report.round_trips.half_served) == (1, 2)
+
+
+def test_the_exports_carry_the_round_trips_on_the_total_row(session, association):
+    round_trip(session, association, out=MatchStatus.COMPLETED, back=MatchStatus.COMPLETED)
+    round_trip(session, association, out=MatchStatus.COMPLETED)
+    round_trip(session, association, out=MatchStatus.COMPLETED)
+    report = figures.report(session, association.id, date(2026, 11, 1), date(2026, 12, 1))
+
+    csv_rows = [
+        line.split(";") for line in figures.to_csv(report, with_purpose=False).lstrip("\ufeff").splitlines()
+    ]
+    book = load_workbook(io.BytesIO(figures.to_xlsx(report, with_purpose=False)))
+    sheet_rows = list(book["Par mois"].iter_rows(values_only=True))
+
+    assert csv_rows[0][-2:] == ["allers_retours_assures", "allers_retours_aller_seul"]
+    assert [row[0] for row in csv_rows[1:]] == ["2026-11", "2026-12", "total"]
+    assert [row[-2:] for row in csv_rows[1:]] == [["", ""], ["", ""], ["1", "2"]]
+    assert sheet_rows[0][-2:] == ("allers_retours_assures", "allers_retours_aller_seul")
+    assert [row[-2:] for row in sheet_rows[1:]] == [(None, None), (None, None), (1, 2)]
+    assert "allers_retours_assures" not in next(book["Par commune"].iter_rows(values_only=True))

@@ -406,7 +406,8 @@ def test_the_csv_has_the_funders_columns_and_a_row_per_month(coord_client, lot):
     assert lines[0] == (
         "mois;trajets_effectues;personnes_servies;passagers;passagers_sante;passagers_courses;"
         "passagers_demarches;passagers_vie_sociale;passagers_autre;km;co2_evite_kg;"
-        "demandes_non_satisfaites;delai_moyen_confirmation_h;heures_benevoles"
+        "demandes_non_satisfaites;delai_moyen_confirmation_h;heures_benevoles;"
+        "allers_retours_assures;allers_retours_aller_seul"
     )
     assert lines[1].startswith("2026-10;1;1;1;0;0;0;1;0;")
     assert lines[2].startswith("2026-11;3;2;4;1;2;1;0;0;")
