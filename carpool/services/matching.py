@@ -452,27 +452,29 @@ class NearMiss:
     missed_by_min: float
 
 
-def near_misses(session: Session, request: Request, clock: Clock, limit: int = 3) -> list[NearMiss]:
-    """The best options just outside the request's window, and the best too-long detour.
+def near_misses(
+    session: Session, request: Request, clock: Clock, limit: int = 3, *, leg: Leg = Leg.OUT
+) -> list[NearMiss]:
+    """The best options just outside the leg's window, and the best too-long detour.
 
     Each comes with the times the driver would really keep, so proposing it tells the
     resident the truth ("arrivée 10 h 10" for a 10 h appointment).
     """
     resident = session.get_one(Resident, request.resident_id)
     index = candidate_index(session, request.association_id, clock)
-    wanted = to_matching_request(request, resident)
+    wanted = to_matching_request(request, resident, leg)
     relaxed = dataclasses.replace(
         wanted, earliest=wanted.earliest - NEAR_MISS_SLACK, latest=wanted.latest + NEAR_MISS_SLACK
     )
     misses: list[NearMiss] = []
-    for option in _ride_options(session, index.candidates(relaxed, limit=limit + 3)):
-        late = (option.dropoff_at - request.latest).total_seconds() / 60
-        early = (request.earliest - option.pickup_at).total_seconds() / 60
+    for option in _ride_options(session, index.candidates(relaxed, limit=limit + 3), leg):
+        late = (option.dropoff_at - wanted.latest).total_seconds() / 60
+        early = (wanted.earliest - option.pickup_at).total_seconds() / 60
         if max(late, early) > 0.5:
             misses.append(NearMiss(option, "no_offer_in_time_window", round(max(late, early))))
     _reason, headline = index.diagnose(wanted)
     detour = (
-        _detour_option(session, index, wanted, headline.offer_id)
+        _detour_option(session, index, wanted, headline.offer_id, leg)
         if headline is not None and headline.reason == "detour_too_long" and headline.offer_id
         else None
     )
@@ -483,7 +485,7 @@ def near_misses(session: Session, request: Request, clock: Clock, limit: int = 3
 
 
 def _detour_option(
-    session: Session, index: matching.CandidateIndex, wanted: matching.Request, key: str
+    session: Session, index: matching.CandidateIndex, wanted: matching.Request, key: str, leg: Leg = Leg.OUT
 ) -> RideOption | None:
     """The times an offer would keep if its driver accepted a longer detour."""
     offer = session.get(Offer, int(key[1:]))
@@ -501,4 +503,5 @@ def _detour_option(
         pickup_at=from_min(pickup, PARIS),
         dropoff_at=from_min(dropoff, PARIS),
         detour_min=round(route.detour, 1),
+        leg=leg,
     )

@@ -109,12 +109,18 @@ def _detail(
     open_legs = [state.leg for state in legs if state.waiting]
     options = {leg: matching.ride_options(session, ride, clock(), limit=3, leg=leg) for leg in open_legs}
     misses = matching.near_misses(session, ride, clock(), limit=3) if is_open else []
+    # A way back nobody drives has its own near misses, in its own window.
+    back_misses = (
+        matching.near_misses(session, ride, clock(), limit=3, leg=Leg.BACK) if Leg.BACK in open_legs else []
+    )
     if is_open and not options[Leg.OUT]:
         reason, _near = matching.why_unmatched(session, ride, clock())
     else:
         reason = "no_return" if open_legs == [Leg.BACK] and not options[Leg.BACK] else ""
     _fill_manual_choices(manual, ride, open_legs)
-    named = {o.driver_id for found in options.values() for o in found} | {m.option.driver_id for m in misses}
+    named = {o.driver_id for found in options.values() for o in found} | {
+        m.option.driver_id for m in [*misses, *back_misses]
+    }
     drivers = desk.drivers_by_id(session, named)
     return render_template(
         "coordinators/request.html",
@@ -128,6 +134,7 @@ def _detail(
         half_covered=open_legs == [Leg.BACK],
         options=options,
         misses=[(m, near_miss_label(m.reason, m.missed_by_min)) for m in misses],
+        back_misses=[(m, near_miss_label(m.reason, m.missed_by_min)) for m in back_misses],
         reason=reason_label(reason) if reason else "",
         drivers=drivers,
         volunteers=desk.volunteers_to_call(session, ride) if open_legs else [],

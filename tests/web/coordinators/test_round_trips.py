@@ -150,6 +150,30 @@ def test_the_request_page_shows_both_legs(coord_client, half_covered):
     assert "Solutions trouvées pour l'aller" not in page
 
 
+def test_the_request_page_shows_the_way_backs_near_misses(coord_client, session, association, half_covered):
+    """Anne leaves Cahors at 12:50: home after the 13:00 limit, a near miss of the way back."""
+    anne = add_driver(session, association, first_name="Anne", last_name="Bru")
+    late = add_offer(session, anne, depart=time(12, 50), origin=CAHORS, destination=CAJARC)
+    session.commit()
+
+    page = text(coord_client.get(f"/coordination/demandes/{half_covered.id}"))
+
+    back = page.split("Presque possibles pour le retour", 1)[1]
+    assert "Anne Bru — hors du créneau de" in back
+    assert "rentrée avant" in back
+    (option,) = [f for f in option_forms(back) if f["offer_id"] == str(late.id)]
+    assert option["leg"] == "back"
+    assert "Presque possibles pour l'aller" not in page  # the outward leg has its driver
+
+    response = coord_client.post(
+        f"/coordination/demandes/{half_covered.id}/proposer", data={**option, "mode": "book"}
+    )
+
+    assert response.status_code == 302
+    (booked,) = matches(session, Leg.BACK)
+    assert (booked.offer_id, booked.status) == (late.id, MatchStatus.CONFIRMED)
+
+
 def test_an_offer_going_the_other_way_is_booked_for_the_way_back(
     coord_client, session, half_covered, way_back_offer
 ):
