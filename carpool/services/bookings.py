@@ -27,7 +27,7 @@ from carpool.models.trips import (
     Request,
     RequestStatus,
 )
-from carpool.services import audit
+from carpool.services import audit, reminders
 
 
 class BookingError(Exception):
@@ -221,7 +221,13 @@ def transition(
     )
     if match.leg is Leg.OUT and match.offer_id is None and _back_follows(to, actor):
         _follow_out_leg(session, match, to, actor=actor, clock=clock, reason=reason)
+    if match.leg is Leg.BACK and to in BACK_LOST and not actor.startswith("resident"):
+        reminders.tell_out_only(session, match, now)
     return match
+
+
+#: A way back ending in these states (not by the resident) leaves the resident without a driver home.
+BACK_LOST = (MatchStatus.DECLINED, MatchStatus.EXPIRED, MatchStatus.CANCELLED)
 
 
 #: What a volunteer who waits says about his outward leg he says about the way back too.

@@ -354,6 +354,54 @@ def enqueue_confirmation(session: Session, booking: Booking) -> None:
         _enqueue(session, booking, notice)
 
 
+def tell_out_only(session: Session, back: Match, now: datetime) -> None:
+    """The way back ended without a driver while the way there is confirmed: tell the resident so.
+
+    The resident hears "confirmed" only once both legs are; without this SMS a
+    confirmed outward leg whose way back was declined, expired or cancelled would
+    never be announced. Sent once per request (``request:<id>:out-only``), and
+    not when the round trip was confirmed already (the driver's cancellation says it).
+    """
+    out = session.scalar(
+        sa.select(Match).where(
+            Match.request_id == back.request_id, Match.leg == Leg.OUT, Match.status == MatchStatus.CONFIRMED
+        )
+    )
+    if out is None or _live_back(session, back.request_id):
+        return
+    confirmed = session.scalar(
+        sa.select(OutboundMessage.id)
+        .where(OutboundMessage.idempotency_key.like(f"match:{out.id}:confirmed:passenger%"))
+        .limit(1)
+    )
+    if confirmed is not None:
+        return
+    booking = booking_of(session, out)
+    if not booking.round_trip:
+        return
+    enqueue(
+        session,
+        f"request:{booking.request.id}:out-only",
+        booking.resident.phone,
+        render("out_only", first_name=booking.driver.first_name, pickup_at=out.pickup_at),
+        association_id=booking.request.association_id,
+        resident_id=booking.resident.id,
+        not_before=after_quiet_hours(now),
+    )
+
+
+def _live_back(session: Session, request_id: int) -> bool:
+    """Another way back is on its way (proposed to confirmed): the resident will hear about it."""
+    return (
+        session.scalar(
+            sa.select(Match.id)
+            .where(Match.request_id == request_id, Match.leg == Leg.BACK, Match.status.in_(LEG_ON))
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def booking_of(session: Session, match: Match) -> Booking:
     request = session.get_one(Request, match.request_id)
     other = _other_legs(session, [match]).get(match.id)

@@ -9,8 +9,9 @@ from support.factories import CAHORS, FIGEAC, TUESDAY, add_driver, add_offer, ad
 from support.jobkit import outbox, queued, tick
 
 from carpool.clock import PARIS, FrozenClock
-from carpool.models import Match, MatchStatus
-from carpool.services import booking_flow, matching
+from carpool.models import Driver, Leg, Match, MatchStatus
+from carpool.notify.gsm import segments
+from carpool.services import booking_flow, matching, offers, reminders
 
 
 @pytest.fixture
@@ -83,3 +84,76 @@ def test_a_volunteer_who_waits_and_never_answers_costs_the_resident_one_sms(db, 
         assert {check.get_one(Match, m.id).status for m in (out, back)} == {MatchStatus.EXPIRED}
     expired = outbox(db, prefix=f"request:{request.id}:expired")
     assert len(expired) == 1
+
+
+@pytest.fixture
+def out_only(db, session, association, clock):
+    """The way there on Sophie's offer (confirmed at once), the way back with Paul who must answer."""
+    request = add_request(
+        session, association, return_at=datetime.combine(TUESDAY.date(), time(11, 30), PARIS)
+    )
+    offer = add_offer(session, add_driver(session, association), depart=time(8, 0))
+    paul = add_driver(session, association, first_name="Paul")
+    session.commit()
+    assert request.return_at is not None
+    there = matching.RideOption(
+        offer.driver_id, offer.id, request.earliest, request.earliest + timedelta(minutes=40), 2.0
+    )
+    home = matching.RideOption(
+        paul.id, None, request.return_at, request.return_at + timedelta(minutes=40), 0.0, Leg.BACK
+    )
+    option = matching.RoundTripOption(there, home)
+    out, back = booking_flow.book_round_trip(session, request, option, actor="test", clock=clock)
+    session.commit()
+    assert (out.status, back.status) == (MatchStatus.CONFIRMED, MatchStatus.PROPOSED)
+    return request, out, back, paul
+
+
+def _out_only_sms(db, request):
+    return outbox(db, prefix=f"request:{request.id}:out-only")
+
+
+def test_a_way_back_declined_tells_the_resident_the_way_there_holds_once(db, session, clock, out_only):
+    request, _out, back, paul = out_only
+    assert not _out_only_sms(db, request)  # the way back may still come: nothing yet
+
+    offers.decline(session, paul, back.id, clock)
+    session.commit()
+    reminders.tell_out_only(session, session.get_one(Match, back.id), clock.now())  # a second run
+    session.commit()
+    tick(db, clock, "notices")
+    tick(db, clock, "notices")
+
+    (sms,) = _out_only_sms(db, request).values()
+    assert sms.body.startswith("C'est confirmé pour l'aller : Sophie vous prend mardi 1er déc. à 7h.")
+    assert "Le retour n'a pas encore de conducteur" in sms.body
+    assert segments(sms.body) == 1
+    assert not [k for k in outbox(db) if ":confirmed:passenger" in k]
+
+
+def test_a_way_back_nobody_answered_tells_the_resident_once(db, clock, out_only):
+    request, out, back, _paul = out_only
+
+    clock.advance(hours=13)
+    tick(db, clock, "expire_proposals")
+    tick(db, clock, "expire_proposals")
+
+    with db.session() as check:
+        assert check.get_one(Match, back.id).status is MatchStatus.EXPIRED
+        assert check.get_one(Match, out.id).status is MatchStatus.CONFIRMED
+    (sms,) = _out_only_sms(db, request).values()
+    # Expired at 23:00 Paris: the SMS waits for the morning, as the other notices do.
+    at = sms.next_attempt_at
+    assert at is not None
+    assert (at if at.tzinfo else at.replace(tzinfo=UTC)) == datetime(2026, 11, 24, 8, 0, tzinfo=PARIS)
+
+
+def test_a_round_trip_already_confirmed_gets_no_out_only_sms(db, session, clock, booked):
+    out, back = booked
+    tick(db, clock, "notices")
+    driver = session.get_one(Driver, back.driver_id)
+
+    offers.cancel_offer(session, driver, back.offer_id, "panne", clock)
+    session.commit()
+
+    assert not outbox(db, prefix=f"request:{out.request_id}:out-only")
