@@ -165,9 +165,8 @@ def test_insertion_search_equals_exhaustive_enumeration(inst: tuple[Offer, list[
 
 def test_two_passengers_share_one_car(lot: dict[str, tuple[float, float]]) -> None:
     from datetime import datetime
-    from zoneinfo import ZoneInfo
 
-    paris = ZoneInfo("Europe/Paris")
+    paris = PARIS
     at = datetime(2026, 12, 1, 8, 0, tzinfo=paris)
     o = Offer("o", lot["46102"], lot["46042"], at, at + timedelta(minutes=10), 2, 20.0)
     r1 = Request("r1", lot["46045"], lot["46042"], at, at + timedelta(hours=3), medical=True)

@@ -116,11 +116,10 @@ def test_inverted_window_is_not_an_error() -> None:
 
 def test_an_offer_with_an_empty_window_can_be_added_removed_and_serves_nobody():
     from datetime import datetime
-    from zoneinfo import ZoneInfo
 
     from carpool.matching import CandidateIndex, Offer, Request
 
-    paris = ZoneInfo("Europe/Paris")
+    paris = PARIS
     # 02:44 does not exist on 2026-03-29 (it reads as 03:44): the window ends before it starts.
     offer = Offer(
         "o0",

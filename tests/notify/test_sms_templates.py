@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from carpool.clock import PARIS
 from carpool.notify.compose import TEMPLATES, render
 from carpool.notify.gsm import is_gsm7, segments
 
-WHEN = datetime(2026, 12, 1, 8, 40, tzinfo=ZoneInfo("Europe/Paris"))
+WHEN = datetime(2026, 12, 1, 8, 40, tzinfo=PARIS)
 LONG_NAME = "Saint-Jean-Lagineste"  # a long Lot commune name, for the worst case
 CONTEXT = {
     "phone": "05 65 12 34 56",

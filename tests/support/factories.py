@@ -9,10 +9,10 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from carpool.clock import PARIS
 from carpool.db import point
 from carpool.gazetteer import read_communes
 from carpool.models import (
@@ -37,7 +37,6 @@ from carpool.models import (
 from carpool.services import accounts, bookings, drivers, phone_check
 from carpool.text import normalise_mobile
 
-PARIS = ZoneInfo("Europe/Paris")
 WHERE = {c.insee: (c.lon, c.lat) for c in read_communes()}
 FIGEAC, CAHORS, CAJARC, GOURDON = "46102", "46042", "46045", "46127"
 TUESDAY = datetime(2026, 12, 1, tzinfo=PARIS)

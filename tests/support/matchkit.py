@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
+from carpool.clock import PARIS
 from carpool.gazetteer import read_communes
 from carpool.matching import CrowFlyRouter, Offer, Params, Request, Slot, Volunteer
 from carpool.matching.model import Point
 
-PARIS = ZoneInfo("Europe/Paris")
 PARAMS = Params()
 ROUTER = CrowFlyRouter(PARAMS.circuity, PARAMS.speed_kmh)
 # Bases: an ordinary day, both DST change days and a late evening (trips cross midnight).
