@@ -397,15 +397,18 @@ def cancel_offer(session: Session, driver: Driver, offer_id: int, reason: str, c
     cancelled = []
     for match in active_matches(session, offer, lock=True):
         bookings.transition(session, match, MatchStatus.CANCELLED, actor=actor, clock=clock, reason=reason)
-        resident = _resident_of(session, match)
+        cancelled.append(match)
+        if reminders.told_out_only(session, match):
+            continue  # the resident's one text about this way back names the driver already
         _tell_passenger(
             session,
             driver,
-            resident,
+            _resident_of(session, match),
             f"offer:{offer.id}:cancelled:match:{match.id}",
-            render("offer_cancelled", driver=driver.first_name, pickup_at=match.pickup_at),
+            render(
+                "offer_cancelled", driver=driver.first_name, pickup_at=match.pickup_at, leg=match.leg.value
+            ),
         )
-        cancelled.append(match)
     session.refresh(offer)
     audit.record(
         session,
@@ -755,11 +758,15 @@ def decline(session: Session, driver: Driver, match_id: int, clock: Clock) -> Ma
     """The driver cannot take this passenger: the request waits for someone else, the resident is told."""
     match = own_match(session, driver, match_id)
     _answer(session, driver, match, MatchStatus.DECLINED, clock)
+    if reminders.told_out_only(session, match):
+        return match  # one text for the resident: the way there holds, this driver cannot bring them home
     _tell_passenger(
         session,
         driver,
         _resident_of(session, match),
         f"match:{match.id}:declined",
-        render("driver_declined", first_name=driver.first_name, pickup_at=match.pickup_at),
+        render(
+            "driver_declined", first_name=driver.first_name, pickup_at=match.pickup_at, leg=match.leg.value
+        ),
     )
     return match

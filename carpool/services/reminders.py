@@ -359,8 +359,11 @@ def tell_out_only(session: Session, back: Match, now: datetime) -> None:
 
     The resident hears "confirmed" only once both legs are; without this SMS a
     confirmed outward leg whose way back was declined, expired or cancelled would
-    never be announced. Sent once per request (``request:<id>:out-only``), and
-    not when the round trip was confirmed already (the driver's cancellation says it).
+    never be announced. It is the one text the resident gets about that way back: it
+    names the volunteer who cannot bring them home (declined, cancelled), so the
+    driver's decline or cancellation is not told a second time (see ``told_out_only``).
+    Sent once per lost way back (``request:<id>:out-only:<match id>``), and not when the
+    round trip was confirmed already (the driver's cancellation says it).
     """
     out = session.scalar(
         sa.select(Match).where(
@@ -379,14 +382,40 @@ def tell_out_only(session: Session, back: Match, now: datetime) -> None:
     booking = booking_of(session, out)
     if not booking.round_trip:
         return
+    # The volunteer who said no (declined, cancelled his trip) is named; nobody when it expired
+    # or a coordinator cancelled it.
+    said_no = back.status is MatchStatus.DECLINED or (back.cancelled_by or "").startswith("driver")
+    lost = session.get_one(Driver, back.driver_id) if said_no else None
     enqueue(
         session,
-        f"request:{booking.request.id}:out-only",
+        out_only_key(back),
         booking.resident.phone,
-        render("out_only", first_name=booking.driver.first_name, pickup_at=out.pickup_at),
+        render(
+            "out_only",
+            first_name=booking.driver.first_name,
+            pickup_at=out.pickup_at,
+            lost_first_name=lost.first_name if lost else None,
+            back_at=back.pickup_at,
+        ),
         association_id=booking.request.association_id,
         resident_id=booking.resident.id,
         not_before=after_quiet_hours(now),
+    )
+
+
+def out_only_key(back: Match) -> str:
+    return f"request:{back.request_id}:out-only:{back.id}"
+
+
+def told_out_only(session: Session, back: Match) -> bool:
+    """Whether the resident got (or will get) the out-only text about this lost way back:
+    then it is the only text about it, the decline or cancellation is not told again."""
+    return (
+        back.leg is Leg.BACK
+        and session.scalar(
+            sa.select(OutboundMessage.id).where(OutboundMessage.idempotency_key == out_only_key(back))
+        )
+        is not None
     )
 
 

@@ -126,9 +126,10 @@ def test_a_way_back_declined_tells_the_resident_the_way_there_holds_once(db, ses
 
     (sms,) = _out_only_sms(db, request).values()
     assert sms.body.startswith("C'est confirmé pour l'aller : Sophie vous prend mardi 1er déc. à 7h.")
-    assert "Le retour n'a pas encore de conducteur" in sms.body
+    assert "Paul ne peut pas vous ramener à 11h30" in sms.body
     assert segments(sms.body) == 1
     assert not [k for k in outbox(db) if ":confirmed:passenger" in k]
+    assert not outbox(db, prefix=f"match:{back.id}:declined")  # one text, not two
 
 
 def test_a_way_back_nobody_answered_tells_the_resident_once(db, clock, out_only):
@@ -142,6 +143,7 @@ def test_a_way_back_nobody_answered_tells_the_resident_once(db, clock, out_only)
         assert check.get_one(Match, back.id).status is MatchStatus.EXPIRED
         assert check.get_one(Match, out.id).status is MatchStatus.CONFIRMED
     (sms,) = _out_only_sms(db, request).values()
+    assert "Le retour n'a pas encore de conducteur" in sms.body
     # Expired at 23:00 Paris: the SMS waits for the morning, as the other notices do.
     at = sms.next_attempt_at
     assert at is not None
