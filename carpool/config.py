@@ -67,6 +67,7 @@ class Settings:
     scheduler_dispatch_seconds: float = 5.0  # 0 leaves the outbox to `carpool dispatch`
     scheduler_lease_seconds: float = 30.0  # SQLite: a dead leader is replaced after this long
     series_weeks_ahead: int = 4  # how far ahead a resident's series becomes requests
+    series_propose_days: int = 7  # occurrences this close are proposed to the resident by SMS (0: never)
     carpool_clock_file: str = ""  # tests only: a simulated "now" (see clock.FileClock)
 
     @classmethod
@@ -113,6 +114,7 @@ class Settings:
             ),
             scheduler_lease_seconds=env.seconds("SCHEDULER_LEASE_SECONDS", cls.scheduler_lease_seconds),
             series_weeks_ahead=env.integer("SERIES_WEEKS_AHEAD", cls.series_weeks_ahead, 1, 26),
+            series_propose_days=env.integer("SERIES_PROPOSE_DAYS", cls.series_propose_days, 0, 28),
             carpool_clock_file=env.text("CARPOOL_CLOCK_FILE", cls.carpool_clock_file),
         )
 

@@ -116,16 +116,29 @@ def send_notices(session: Session, clock: Clock, settings: Settings) -> str:
 
 def series(session: Session, clock: Clock, settings: Settings) -> str:
     """Residents' series become requests ``SERIES_WEEKS_AHEAD`` weeks ahead; drivers' weekly
-    offers are kept twelve weeks ahead. Both add only what is missing: run twice, same rows."""
+    offers are kept twelve weeks ahead. Both add only what is missing: run twice, same rows.
+
+    Then the occurrences due within ``SERIES_PROPOSE_DAYS`` days are proposed to their
+    resident by SMS, each once, out of quiet hours (see services/proposals.py).
+    """
+    from carpool.services import proposals
     from carpool.services import series as appointment_series
 
     requests = appointment_series.materialise(session, clock, weeks=settings.series_weeks_ahead)
     offers = appointment_series.extend_offers(session, clock)
-    if not requests and not offers:
+    proposed, nothing = (
+        proposals.propose_series(session, clock, settings.series_propose_days)
+        if settings.series_propose_days
+        else ([], [])
+    )
+    if not requests and not offers and not proposed:
         return IDLE
-    return (
+    summary = (
         f"demandes des séries ajoutées : {len(requests)} ; offres des conducteurs prolongées : {len(offers)}"
     )
+    if proposed or nothing:
+        summary += f" ; proposées aux passagers : {len(proposed)} ; sans solution : {len(nothing)}"
+    return summary
 
 
 def retention(session: Session, clock: Clock, settings: Settings) -> str:

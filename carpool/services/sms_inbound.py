@@ -506,11 +506,7 @@ class Handler:
                 request.unmatched_reason = matching.why_unmatched(self.session, request, self.clock)[0]
                 self.conversation.state = ConversationState.IDLE
                 return self.send("searching", **understood(self.session, request))
-            template, context = present_options(self.session, self.conversation, request, options)
-            # One SMS segment where possible: fewer choices rather than a text cut in two.
-            while len(options) > 1 and segments(render(template, **context)) > 1:
-                options = options[:-1]
-                template, context = present_options(self.session, self.conversation, request, options)
+            template, context = present_fitting(self.session, self.conversation, request, options)
         self.send(template, **context)
 
     # -- choosing, cancelling -------------------------------------------------------------
@@ -800,6 +796,20 @@ def present_options(
         ],
     }
     return "options", context
+
+
+def present_fitting(
+    session: Session,
+    conversation: Conversation,
+    request: Request,
+    options: Sequence[matching.RideOption | matching.RoundTripOption],
+) -> tuple[str, dict[str, Any]]:
+    """``present_options`` in one SMS segment where possible: fewer choices rather than a text cut in two."""
+    template, context = present_options(session, conversation, request, options)
+    while len(options) > 1 and segments(render(template, **context)) > 1:
+        options = options[:-1]
+        template, context = present_options(session, conversation, request, options)
+    return template, context
 
 
 def understood(session: Session, request: Request) -> dict[str, Any]:
