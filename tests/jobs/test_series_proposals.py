@@ -26,7 +26,7 @@ from carpool.services import series as series_service
 
 @pytest.fixture
 def weekly(session, association, clock):
-    """Jeanne's Tuesday appointment in Cahors at 10:00, every week; now Monday 30 Nov, 04:30 (the job's time)."""
+    """Jeanne's weekly Tuesday appointment in Cahors at 10:00; now Monday 30 Nov, 04:30 (the job's hour)."""
     first = add_request(session, association, appointment=time(10, 0))
     plan = series_service.SeriesInput(weekdays=(1,), arrive_by=time(10, 0), first_day=TUESDAY.date())
     series = series_service.create(session, first, plan, actor="user:1")
