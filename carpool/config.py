@@ -68,6 +68,8 @@ class Settings:
     scheduler_lease_seconds: float = 30.0  # SQLite: a dead leader is replaced after this long
     series_weeks_ahead: int = 4  # how far ahead a resident's series becomes requests
     series_propose_days: int = 7  # occurrences this close are proposed to the resident by SMS (0: never)
+    reoptimise_at: str = "07:30"  # Paris time of the daily joint matching of open requests ("off": never)
+    reoptimise_days: int = 2  # how many days ahead the re-optimisation looks
     carpool_clock_file: str = ""  # tests only: a simulated "now" (see clock.FileClock)
 
     @classmethod
@@ -115,6 +117,8 @@ class Settings:
             scheduler_lease_seconds=env.seconds("SCHEDULER_LEASE_SECONDS", cls.scheduler_lease_seconds),
             series_weeks_ahead=env.integer("SERIES_WEEKS_AHEAD", cls.series_weeks_ahead, 1, 26),
             series_propose_days=env.integer("SERIES_PROPOSE_DAYS", cls.series_propose_days, 0, 28),
+            reoptimise_at=env.clock_time("REOPTIMISE_AT", cls.reoptimise_at),
+            reoptimise_days=env.integer("REOPTIMISE_DAYS", cls.reoptimise_days, 1, 14),
             carpool_clock_file=env.text("CARPOOL_CLOCK_FILE", cls.carpool_clock_file),
         )
 
@@ -181,6 +185,16 @@ class _Reader:
     def seconds(self, name: str, default: float, *, zero: bool = False) -> float:
         kind = "un nombre de secondes positif ou nul" if zero else "un nombre de secondes positif"
         return self.number(name, default, kind, zero=zero)
+
+    def clock_time(self, name: str, default: str) -> str:
+        """ "HH:MM" (a time of day, Europe/Paris) or "off"."""
+        value = self.text(name, default).lower()
+        if value == "off":
+            return value
+        hours, _, minutes = value.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise StartupError(f"{name} doit être une heure HH:MM ou « off » (reçu : {value!r}).")
+        return f"{int(hours):02d}:{int(minutes):02d}"
 
     def boolean(self, name: str) -> bool | None:
         value = self.environ.get(name, "").strip().lower()

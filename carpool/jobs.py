@@ -141,6 +141,17 @@ def series(session: Session, clock: Clock, settings: Settings) -> str:
     return summary
 
 
+def reoptimise(session: Session, clock: Clock, settings: Settings) -> str:
+    """Open requests of the next ``REOPTIMISE_DAYS`` days matched together (round trips whole);
+    each one served is proposed to its resident by SMS, once (see services/proposals.py)."""
+    from carpool.services import proposals
+
+    reports = proposals.reoptimise(session, clock, settings.reoptimise_days)
+    if not any(r.asked for r in reports):
+        return IDLE
+    return " | ".join(str(r) for r in reports)
+
+
 def retention(session: Session, clock: Clock, settings: Settings) -> str:
     """SMS texts, inactive residents, old audit events and job history, per the retention rules."""
     from carpool.services.purge import purge_all
@@ -159,6 +170,7 @@ JOBS: dict[str, JobFunction] = {
     "complete_trips": complete_trips,
     "notices": send_notices,
     "series": series,
+    "reoptimise": reoptimise,
     "retention": retention,
 }
 

@@ -53,6 +53,9 @@ def schedule(settings: Settings) -> dict[str, BaseTrigger]:
     # 04:10 exists exactly once on every day, DST changes included (they happen between 02:00 and 03:00).
     triggers["retention"] = CronTrigger(hour=4, minute=10, timezone=PARIS)
     triggers["series"] = CronTrigger(hour=4, minute=30, timezone=PARIS)
+    if settings.reoptimise_at != "off":
+        hour, minute = settings.reoptimise_at.split(":")
+        triggers["reoptimise"] = CronTrigger(hour=int(hour), minute=int(minute), timezone=PARIS)
     if settings.scheduler_dispatch_seconds:
         triggers[DISPATCH] = IntervalTrigger(seconds=settings.scheduler_dispatch_seconds, timezone=PARIS)
     return triggers
@@ -139,8 +142,11 @@ def run_once(
     dispatcher: Dispatcher | None,
 ) -> list[jobs.JobOutcome]:
     """Every job once, in order (``carpool scheduler --once``, cron, tests)."""
+    scheduled = schedule(settings)  # a job turned off (REOPTIMISE_AT=off) runs only on demand
     outcomes = [
-        jobs.run_job(database, name, clock, settings=settings, fence=leader.fence) for name in jobs.JOBS
+        jobs.run_job(database, name, clock, settings=settings, fence=leader.fence)
+        for name in jobs.JOBS
+        if name in scheduled
     ]
     if dispatcher is not None:
         outcomes.append(run_dispatch(database, dispatcher, clock))
@@ -199,6 +205,11 @@ def run_forever(
     # Daily like retention: a day missed is made up the next (the series run weeks ahead).
     series = lambda: jobs.run_job(database, "series", clock, settings=settings, fence=leader.fence)  # noqa: E731
     scheduler.add_job(guarded, triggers["series"], args=("series", series), id="series")
+    if "reoptimise" in triggers:
+        reoptimise = lambda: jobs.run_job(  # noqa: E731
+            database, "reoptimise", clock, settings=settings, fence=leader.fence
+        )
+        scheduler.add_job(guarded, triggers["reoptimise"], args=("reoptimise", reoptimise), id="reoptimise")
     if dispatcher is not None:
         send = lambda: run_dispatch(database, dispatcher, clock)  # noqa: E731
         scheduler.add_job(

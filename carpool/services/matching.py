@@ -505,3 +505,61 @@ def _detour_option(
         detour_min=round(route.detour, 1),
         leg=leg,
     )
+
+
+# --- the joint (batch) matcher over open requests -------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """What the joint matcher found for some open requests: one whole trip per request served."""
+
+    trips: dict[int, RoundTripOption]  # request id → its trip (both legs of a round trip)
+    asked: int
+    stats: dict[str, float | int]
+
+
+def batch_round_trips(
+    session: Session, association_id: int, requests: list[Request], clock: Clock
+) -> BatchPlan:
+    """Serve ``requests`` together with the association's open offers and volunteers (round trips atomic).
+
+    The same offers (seats left), volunteers (trips left this week) and parameters as the
+    per-request options, but one joint answer: no seat is promised twice, and the most
+    people (medical first) get a whole trip. Reads only; nothing is booked here.
+    """
+    now = clock.now()
+    rows = _offer_rows(session, association_id, now)
+    offers = [_to_matching_offer(o, d) for o, d in rows if _usable(o, d, now)]
+    drivers = {offer.id: driver.id for offer, driver in rows}
+    residents = {
+        p.id: p
+        for p in session.scalars(
+            sa.select(Resident).where(Resident.id.in_({r.resident_id for r in requests}))
+        )
+    }
+    wanted = []
+    for request in requests:
+        asked = to_matching_request(request, residents[request.resident_id])
+        if request.one_way:  # the resident goes without a way back
+            asked = dataclasses.replace(asked, return_time=None, return_latest=None)
+        wanted.append(asked)
+    result = matching.match_round_trips(offers, _volunteers(session, association_id, now), wanted)
+    legs: dict[int, dict[Leg, RideOption]] = {}
+    for a in result.assignments:
+        driver_id = drivers[int(a.offer_id[1:])] if a.offer_id else int(str(a.volunteer_id)[1:])
+        option = RideOption(
+            driver_id=driver_id,
+            offer_id=int(a.offer_id[1:]) if a.offer_id else None,
+            pickup_at=a.pickup_at,
+            dropoff_at=a.dropoff_at,
+            detour_min=a.detour_min,
+            leg=Leg(a.leg),
+        )
+        legs.setdefault(int(a.request_id), {})[option.leg] = option
+    trips = {
+        request_id: RoundTripOption(both[Leg.OUT], both.get(Leg.BACK))
+        for request_id, both in legs.items()
+        if Leg.OUT in both
+    }
+    return BatchPlan(trips, len(requests), dict(result.stats))

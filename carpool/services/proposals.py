@@ -17,6 +17,7 @@ their request waits for the next run. Texts queued at night leave at 08:00.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -26,6 +27,8 @@ from carpool.clock import Clock
 from carpool.models import (
     SEAT_HOLDING,
     AppointmentSeries,
+    Association,
+    Conversation,
     ConversationState,
     Match,
     OutboundMessage,
@@ -35,8 +38,9 @@ from carpool.models import (
     SeriesState,
 )
 from carpool.notify.compose import render
-from carpool.notify.outbox import enqueue
+from carpool.notify.outbox import enqueue, is_opted_out
 from carpool.services import audit, matching, reminders, sms_inbound
+from carpool.services.sms_inbound import CONVERSATION_TTL
 
 SYSTEM = "system"
 
@@ -57,6 +61,8 @@ def offer_by_sms(
     """
     resident = session.get_one(Resident, request.resident_id)
     if resident.sms_opted_out or resident.erased_at is not None or _sent(session, key):
+        return False
+    if is_opted_out(session, resident.phone) or not _still_open(session, request):
         return False
     conversation = sms_inbound.conversation_of(session, resident, now)
     if conversation.state is not ConversationState.IDLE:
@@ -87,6 +93,19 @@ def offer_by_sms(
 def _sent(session: Session, key: str) -> bool:
     return (
         session.scalar(sa.select(OutboundMessage.id).where(OutboundMessage.idempotency_key == key))
+        is not None
+    )
+
+
+def _still_open(session: Session, request: Request) -> bool:
+    """Open and nobody's, read again under a row lock (PostgreSQL): a booking made since the
+    matcher read the rows is seen here, or waits for this transaction."""
+    return (
+        session.scalar(
+            sa.select(Request.id)
+            .where(Request.id == request.id, Request.status == RequestStatus.OPEN, _untouched())
+            .with_for_update(of=Request)
+        )
         is not None
     )
 
@@ -139,3 +158,95 @@ def propose_series(session: Session, clock: Clock, days: int) -> tuple[list[int]
         if offer_by_sms(session, request, options, key=series_key(request.id), now=now, why="series"):
             proposed.append(request.id)
     return proposed, nothing
+
+
+# --- nightly re-optimisation -----------------------------------------------------------------
+
+#: The resident already answered no to us for this request: never asked again by the batch.
+DECLINED = "declined_by_resident"
+
+
+def reoptimised_key(request_id: int) -> str:
+    return f"request:{request_id}:reoptimised"
+
+
+@dataclass(frozen=True)
+class ReoptimiseReport:
+    asked: int  # open requests looked at together
+    served: int  # of which the joint matcher serves whole
+    proposed: list[int]  # request ids proposed by SMS in this run
+    solve_ms: float
+
+    def __str__(self) -> str:
+        return (
+            f"demandes ouvertes : {self.asked} ; servies ensemble : {self.served} ; "
+            f"proposées par SMS : {len(self.proposed)} ; calcul : {self.solve_ms:.0f} ms"
+        )
+
+
+def reoptimise(session: Session, clock: Clock, days: int) -> list[ReoptimiseReport]:
+    """For each association, its open requests of the next ``days`` days matched together.
+
+    Looked at: open requests nobody holds a leg of, whose resident is not choosing or
+    asking right now, did not say no, and was not proposed this request by a batch
+    before. Each request served whole is proposed to its resident (one option: the
+    batch's), once; the joint answer never promises a seat twice. Returns one report
+    per association with requests to look at.
+    """
+    now = clock.now()
+    reports = []
+    for association_id in session.scalars(sa.select(Association.id).order_by(Association.id)):
+        requests = _reoptimisable(session, association_id, now, days)
+        if not requests:
+            continue
+        plan = matching.batch_round_trips(session, association_id, requests, clock)
+        proposed: list[int] = []
+        busy: set[int] = set()
+        for request in requests:  # soonest first: one proposal per resident and run
+            trip = plan.trips.get(request.id)
+            if trip is None or request.resident_id in busy or not _whole(request, trip):
+                continue
+            busy.add(request.resident_id)
+            key = reoptimised_key(request.id)
+            if offer_by_sms(session, request, [trip], key=key, now=now, why="reoptimise"):
+                proposed.append(request.id)
+        reports.append(
+            ReoptimiseReport(len(requests), len(plan.trips), proposed, float(plan.stats.get("solve_ms", 0.0)))
+        )
+    return reports
+
+
+def _whole(request: Request, trip: matching.RoundTripOption) -> bool:
+    """A round trip is proposed only with its way back (the matcher keeps them atomic: checked)."""
+    return request.return_at is None or request.one_way or trip.back is not None
+
+
+def _reoptimisable(session: Session, association_id: int, now: datetime, days: int) -> list[Request]:
+    choosing = (
+        sa.select(Conversation.phone)
+        .where(Conversation.state != ConversationState.IDLE, Conversation.updated_at > now - CONVERSATION_TTL)
+        .scalar_subquery()
+    )
+    proposed = sa.select(OutboundMessage.id).where(
+        OutboundMessage.idempotency_key
+        == sa.literal("request:") + sa.cast(Request.id, sa.String) + sa.literal(":reoptimised")
+    )
+    return list(
+        session.scalars(
+            sa.select(Request)
+            .join(Resident, Resident.id == Request.resident_id)
+            .where(
+                Request.association_id == association_id,
+                Request.status == RequestStatus.OPEN,
+                Request.latest > now,
+                Request.earliest <= now + timedelta(days=days),
+                sa.or_(Request.unmatched_reason.is_(None), Request.unmatched_reason != DECLINED),
+                Resident.erased_at.is_(None),
+                Resident.sms_opted_out_at.is_(None),
+                Resident.phone.not_in(choosing),
+                ~sa.exists(proposed),
+                _untouched(),
+            )
+            .order_by(Request.latest, Request.id)
+        )
+    )
