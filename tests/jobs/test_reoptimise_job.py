@@ -50,7 +50,7 @@ def crowded(session, association):
 
 
 def test_requests_matched_together_each_get_a_seat_nobody_else_was_promised(db, clock, crowded):
-    jeanne, martins, two_seats, one_seat = crowded
+    jeanne, martins, _two_seats, _one_seat = crowded
 
     tick(db, clock, "reoptimise", settings=AHEAD)
 
@@ -73,7 +73,7 @@ def test_running_twice_proposes_nothing_more(db, clock, crowded):
 
 
 def test_a_request_with_a_live_match_is_left_alone(db, session, association, clock, crowded):
-    jeanne, martins, two_seats, _one_seat = crowded
+    jeanne, martins, _two_seats, _one_seat = crowded
     (option,) = matching.round_trip_options(session, session.get_one(Request, martins.id), clock, limit=1)
     (booked,) = booking_flow.book_round_trip(
         session, session.get_one(Request, martins.id), option, actor="test", clock=clock
@@ -89,7 +89,7 @@ def test_a_request_with_a_live_match_is_left_alone(db, session, association, clo
 
 
 def test_a_resident_who_said_no_or_is_choosing_is_not_asked(db, session, clock, crowded):
-    jeanne, martins, _two, _one = crowded
+    _jeanne, martins, _two, _one = crowded
     session.get_one(Request, martins.id).unmatched_reason = "declined_by_resident"
     session.add(
         Conversation(
