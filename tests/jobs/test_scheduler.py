@@ -61,11 +61,13 @@ def test_every_job_has_a_schedule_and_retention_runs_at_04h10_series_at_04h30():
         "complete_trips",
         "notices",
         "series",
+        "reoptimise",
         "retention",
         "dispatch",
     }
     assert "hour='4', minute='10'" in str(triggers["retention"])
     assert "hour='4', minute='30'" in str(triggers["series"])
+    assert "hour='7', minute='30'" in str(triggers["reoptimise"])
 
 
 def test_scheduler_once_runs_every_job_and_exits(db, database_url):
@@ -80,6 +82,7 @@ def test_scheduler_once_runs_every_job_and_exits(db, database_url):
         "complete_trips",
         "notices",
         "series",
+        "reoptimise",
         "retention",
         "dispatch",
     ]

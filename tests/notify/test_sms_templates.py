@@ -34,6 +34,7 @@ CONTEXT = {
     "appointment": WHEN.replace(hour=10, minute=30),
     "back_at": WHEN.replace(hour=11, minute=45),
     "back_first_name": "Jean-Pierre",
+    "lost_first_name": "Jean-Pierre",
     "return_at": WHEN.replace(hour=11, minute=45),
     "leg": "back",
     "other_at": WHEN,
