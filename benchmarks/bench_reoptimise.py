@@ -90,6 +90,8 @@ def run(url: str, label: str, load) -> str:  # type: ignore[no-untyped-def]
 
         matching.forget_indexes()
         requests = [session.get_one(Request, i) for i in ids]
+        from ortools.sat.python import cp_model  # noqa: F401 - its import (~1 s) is not the solve
+
         started = time.perf_counter()
         plan = matching.batch_round_trips(session, association_id, requests, clock)
         solve_ms = (time.perf_counter() - started) * 1000
