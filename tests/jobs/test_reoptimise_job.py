@@ -151,3 +151,36 @@ def test_a_bad_reoptimise_time_is_refused_at_start_up(value):
 
     assert Settings.from_env({"REOPTIMISE_AT": "6:05"}).reoptimise_at == "06:05"
     assert Settings.from_env({"REOPTIMISE_AT": "OFF"}).reoptimise_at == "off"
+
+
+def test_carpool_jobs_run_reoptimise_proposes_on_demand(db, database_url, clock, crowded, tmp_path):
+    import os
+    import subprocess
+
+    from support.sendkit import CARPOOL
+
+    now = tmp_path / "now"
+    now.write_text(clock.now().isoformat(), encoding="utf-8")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test",
+        "LOG_LEVEL": "WARNING",
+        "CARPOOL_CLOCK_FILE": str(now),
+        "REOPTIMISE_DAYS": "10",
+        "REOPTIMISE_AT": "off",
+    }
+
+    result = subprocess.run(
+        [CARPOOL, "jobs", "run", "reoptimise"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        "reoptimise : demandes ouvertes : 2 ; servies ensemble : 2 ; proposées par SMS : 2"
+    )
+    assert len(_proposals(db)) == 2
