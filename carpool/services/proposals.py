@@ -68,7 +68,7 @@ def offer_by_sms(
     if conversation.state is not ConversationState.IDLE:
         return False
     conversation.updated_at, conversation.unknown_replies = now, 0
-    template, context = sms_inbound.present_fitting(session, conversation, request, options)
+    template, context = sms_inbound.present_options(session, conversation, request, options)
     enqueue(
         session,
         key,

@@ -506,7 +506,7 @@ class Handler:
                 request.unmatched_reason = matching.why_unmatched(self.session, request, self.clock)[0]
                 self.conversation.state = ConversationState.IDLE
                 return self.send("searching", **understood(self.session, request))
-            template, context = present_fitting(self.session, self.conversation, request, options)
+            template, context = present_options(self.session, self.conversation, request, options)
         self.send(template, **context)
 
     # -- choosing, cancelling -------------------------------------------------------------
@@ -756,11 +756,25 @@ def present_options(
 ) -> tuple[str, dict[str, Any]]:
     """Put the conversation in CHOOSING with these options; the SMS to send (template, context).
 
-    Each option is a whole trip (both legs of a round trip) or one leg a coordinator
+    One SMS segment where possible: fewer choices (the last ones) rather than a text
+    cut in two. Each option is a whole trip (both legs of a round trip) or one leg a coordinator
     proposes. The text restates the day, the destination and the appointment, so a
     wrong reading is caught; an option that arrives after the appointment (a
     near-miss a coordinator proposes) says when it arrives.
     """
+    template, context = _present(session, conversation, request, options)
+    while len(options) > 1 and segments(render(template, **context)) > 1:
+        options = options[:-1]
+        template, context = _present(session, conversation, request, options)
+    return template, context
+
+
+def _present(
+    session: Session,
+    conversation: Conversation,
+    request: Request,
+    options: Sequence[matching.RideOption | matching.RoundTripOption],
+) -> tuple[str, dict[str, Any]]:
     trips = [o if isinstance(o, matching.RoundTripOption) else matching.RoundTripOption(o) for o in options]
     ids = {leg.driver_id for trip in trips for leg in trip.legs}
     drivers = {d.id: d for d in session.scalars(sa.select(Driver).where(Driver.id.in_(ids)))}
@@ -796,20 +810,6 @@ def present_options(
         ],
     }
     return "options", context
-
-
-def present_fitting(
-    session: Session,
-    conversation: Conversation,
-    request: Request,
-    options: Sequence[matching.RideOption | matching.RoundTripOption],
-) -> tuple[str, dict[str, Any]]:
-    """``present_options`` in one SMS segment where possible: fewer choices rather than a text cut in two."""
-    template, context = present_options(session, conversation, request, options)
-    while len(options) > 1 and segments(render(template, **context)) > 1:
-        options = options[:-1]
-        template, context = present_options(session, conversation, request, options)
-    return template, context
 
 
 def understood(session: Session, request: Request) -> dict[str, Any]:
