@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from support.factories import (
     RESIDENT_PHONE,
     TUESDAY,
+    add_association,
     add_driver,
     add_offer,
     add_request,
@@ -184,3 +185,14 @@ def test_carpool_jobs_run_reoptimise_proposes_on_demand(db, database_url, clock,
         "reoptimise : demandes ouvertes : 2 ; servies ensemble : 2 ; proposées par SMS : 2"
     )
     assert len(_proposals(db)) == 2
+
+
+def test_another_associations_cars_are_never_proposed(db, session, association, clock):
+    elsewhere = add_association(session, "Covoit Figeac", sms_number="06 39 98 00 09")
+    add_offer(session, add_driver(session, elsewhere), depart=time(8, 0))
+    add_request(session, association)
+    session.commit()
+
+    tick(db, clock, "reoptimise", settings=AHEAD)
+
+    assert not _proposals(db)
