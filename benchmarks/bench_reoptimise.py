@@ -70,7 +70,7 @@ def run(url: str, label: str, load) -> str:  # type: ignore[no-untyped-def]
     from carpool.db import Database
     from carpool.gazetteer import COMMUNES_CSV
     from carpool.migrate import upgrade
-    from carpool.models import Association, Request
+    from carpool.models import Association, Leg, Request
     from carpool.services import gazetteer, matching, proposals
 
     database = Database(url)
@@ -82,7 +82,7 @@ def run(url: str, label: str, load) -> str:  # type: ignore[no-untyped-def]
     with database.sessionmaker() as session:
         association_id = session.scalar(sa.select(Association.id).order_by(Association.id).limit(1))
         assert association_id is not None
-        asked = proposals._reoptimisable(session, association_id, clock.now(), days)
+        asked = proposals._reoptimisable(session, association_id, clock.now(), days, Leg.OUT)
         ids = [r.id for r in asked]
         pax_of = {r.id: r.passengers for r in asked}
         one_by_one = _per_request(session, ids, clock)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -515,51 +515,64 @@ class BatchPlan:
     """What the joint matcher found for some open requests: one whole trip per request served."""
 
     trips: dict[int, RoundTripOption]  # request id → its trip (both legs of a round trip)
+    ways_back: dict[int, RideOption]  # request id → a way back for a trip whose way there is booked
     asked: int
     stats: dict[str, float | int]
 
 
+#: How a way back alone is named among the matcher's requests (its request's id, then this).
+WAY_BACK = ":back"
+
+
 def batch_round_trips(
-    session: Session, association_id: int, requests: list[Request], clock: Clock
+    session: Session,
+    association_id: int,
+    requests: list[Request],
+    clock: Clock,
+    ways_back: Sequence[Request] = (),
 ) -> BatchPlan:
     """Serve ``requests`` together with the association's open offers and volunteers (round trips atomic).
 
     The same offers (seats left), volunteers (trips left this week) and parameters as the
     per-request options, but one joint answer: no seat is promised twice, and the most
-    people (medical first) get a whole trip. Reads only; nothing is booked here.
+    people (medical first) get a whole trip. ``ways_back``: requests whose way there is
+    booked and whose way back is missing, matched in the same answer as one-way trips home.
+    Reads only; nothing is booked here.
     """
     now = clock.now()
     rows = _offer_rows(session, association_id, now)
     offers = [_to_matching_offer(o, d) for o, d in rows if _usable(o, d, now)]
     drivers = {offer.id: driver.id for offer, driver in rows}
-    residents = {
-        p.id: p
-        for p in session.scalars(
-            sa.select(Resident).where(Resident.id.in_({r.resident_id for r in requests}))
-        )
-    }
+    wanting = {r.resident_id for r in [*requests, *ways_back]}
+    residents = {p.id: p for p in session.scalars(sa.select(Resident).where(Resident.id.in_(wanting)))}
     wanted = []
     for request in requests:
         asked = to_matching_request(request, residents[request.resident_id])
         if request.one_way:  # the resident goes without a way back
             asked = dataclasses.replace(asked, return_time=None, return_latest=None)
         wanted.append(asked)
+    for request in ways_back:
+        home = to_matching_request(request, residents[request.resident_id], Leg.BACK)
+        wanted.append(dataclasses.replace(home, id=f"{request.id}{WAY_BACK}"))
     result = matching.match_round_trips(offers, _volunteers(session, association_id, now), wanted)
     legs: dict[int, dict[Leg, RideOption]] = {}
+    backs: dict[int, RideOption] = {}
     for a in result.assignments:
-        driver_id = drivers[int(a.offer_id[1:])] if a.offer_id else int(str(a.volunteer_id)[1:])
         option = RideOption(
-            driver_id=driver_id,
+            driver_id=drivers[int(a.offer_id[1:])] if a.offer_id else int(str(a.volunteer_id)[1:]),
             offer_id=int(a.offer_id[1:]) if a.offer_id else None,
             pickup_at=a.pickup_at,
             dropoff_at=a.dropoff_at,
             detour_min=a.detour_min,
             leg=Leg(a.leg),
         )
-        legs.setdefault(int(a.request_id), {})[option.leg] = option
+        if a.request_id.endswith(WAY_BACK):  # a one-way trip to the matcher: home, for us
+            backs[int(a.request_id.removesuffix(WAY_BACK))] = dataclasses.replace(option, leg=Leg.BACK)
+        else:
+            legs.setdefault(int(a.request_id), {})[option.leg] = option
     trips = {
         request_id: RoundTripOption(both[Leg.OUT], both.get(Leg.BACK))
         for request_id, both in legs.items()
         if Leg.OUT in both
     }
-    return BatchPlan(trips, len(requests), dict(result.stats))
+    return BatchPlan(trips, backs, len(requests) + len(ways_back), dict(result.stats))

@@ -30,6 +30,7 @@ from carpool.models import (
     Association,
     Conversation,
     ConversationState,
+    Leg,
     Match,
     OutboundMessage,
     Request,
@@ -39,7 +40,7 @@ from carpool.models import (
 )
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue, is_opted_out
-from carpool.services import audit, matching, reminders, sms_inbound
+from carpool.services import audit, desk, matching, reminders, sms_inbound
 from carpool.services.sms_inbound import CONVERSATION_TTL
 
 SYSTEM = "system"
@@ -53,6 +54,7 @@ def offer_by_sms(
     key: str,
     now: datetime,
     why: str,
+    leg: Leg = Leg.OUT,
 ) -> bool:
     """Send the resident these options as the SMS conversation would; False when not sent now.
 
@@ -62,7 +64,7 @@ def offer_by_sms(
     resident = session.get_one(Resident, request.resident_id)
     if resident.sms_opted_out or resident.erased_at is not None or _sent(session, key):
         return False
-    if is_opted_out(session, resident.phone) or not _still_open(session, request):
+    if is_opted_out(session, resident.phone) or not _still_open(session, request, leg):
         return False
     conversation = sms_inbound.conversation_of(session, resident, now)
     if conversation.state is not ConversationState.IDLE:
@@ -97,17 +99,18 @@ def _sent(session: Session, key: str) -> bool:
     )
 
 
-def _still_open(session: Session, request: Request) -> bool:
-    """Open and nobody's, read again under a row lock (PostgreSQL): a booking made since the
-    matcher read the rows is seen here, or waits for this transaction."""
-    return (
-        session.scalar(
-            sa.select(Request.id)
-            .where(Request.id == request.id, Request.status == RequestStatus.OPEN, _untouched())
-            .with_for_update(of=Request)
-        )
-        is not None
+def _still_open(session: Session, request: Request, leg: Leg) -> bool:
+    """Still waiting for that leg, read again under a row lock (PostgreSQL): a booking made since
+    the matcher read the rows is seen here, or waits for this transaction."""
+    if leg is Leg.OUT:
+        waiting = [Request.status == RequestStatus.OPEN, _untouched()]
+    else:
+        back = sa.and_(Match.request_id == Request.id, Match.leg == Leg.BACK, Match.status.in_(SEAT_HOLDING))
+        waiting = [Request.status.in_((RequestStatus.OPEN, RequestStatus.MATCHED)), ~sa.exists().where(back)]
+    found = session.scalar(
+        sa.select(Request.id).where(Request.id == request.id, *waiting).with_for_update(of=Request)
     )
+    return found is not None
 
 
 def _untouched() -> sa.ColumnElement[bool]:
@@ -166,14 +169,14 @@ def propose_series(session: Session, clock: Clock, days: int) -> tuple[list[int]
 DECLINED = "declined_by_resident"
 
 
-def reoptimised_key(request_id: int) -> str:
-    return f"request:{request_id}:reoptimised"
+def reoptimised_key(request_id: int, leg: Leg = Leg.OUT) -> str:
+    return f"request:{request_id}:reoptimised" + (":back" if leg is Leg.BACK else "")
 
 
 @dataclass(frozen=True)
 class ReoptimiseReport:
-    asked: int  # open requests looked at together
-    served: int  # of which the joint matcher serves whole
+    asked: int  # open requests (and ways back) looked at together
+    served: int  # of which the joint matcher serves (whole trips, ways back)
     proposed: list[int]  # request ids proposed by SMS in this run
     solve_ms: float
 
@@ -187,41 +190,59 @@ class ReoptimiseReport:
 def reoptimise(session: Session, clock: Clock, days: int) -> list[ReoptimiseReport]:
     """For each association, its open requests of the next ``days`` days matched together.
 
-    Looked at: open requests nobody holds a leg of, whose resident is not choosing or
-    asking right now, did not say no, and was not proposed this request by a batch
-    before. Each request served whole is proposed to its resident (one option: the
-    batch's), once; the joint answer never promises a seat twice. Returns one report
-    per association with requests to look at.
+    Looked at: open requests nobody holds a leg of, and the ways back missing behind a
+    booked way there ("aller trouvé, retour manquant"), whose resident is not choosing or
+    asking right now, did not say no, and was not proposed the same by a batch before.
+    Each one served (a whole trip, or the way home) is proposed to its resident (one
+    option: the batch's), once; the joint answer never promises a seat twice. Returns one
+    report per association with something to look at.
     """
     now = clock.now()
     reports = []
     for association_id in session.scalars(sa.select(Association.id).order_by(Association.id)):
-        requests = _reoptimisable(session, association_id, now, days)
-        if not requests:
+        requests = _reoptimisable(session, association_id, now, days, Leg.OUT)
+        ways_back = _reoptimisable(session, association_id, now, days, Leg.BACK)
+        if not requests and not ways_back:
             continue
-        plan = matching.batch_round_trips(session, association_id, requests, clock)
+        plan = matching.batch_round_trips(session, association_id, requests, clock, ways_back)
+        found = [(request, Leg.OUT, plan.trips.get(request.id)) for request in requests] + [
+            (request, Leg.BACK, _alone(plan.ways_back.get(request.id))) for request in ways_back
+        ]
+        found.sort(key=lambda item: item[0].latest)  # soonest first: one proposal per resident and run
         proposed: list[int] = []
         busy: set[int] = set()
-        for request in requests:  # soonest first: one proposal per resident and run
-            trip = plan.trips.get(request.id)
+        for request, leg, trip in found:
             if trip is None or request.resident_id in busy or not _whole(request, trip):
                 continue
             busy.add(request.resident_id)
-            key = reoptimised_key(request.id)
-            if offer_by_sms(session, request, [trip], key=key, now=now, why="reoptimise"):
+            key = reoptimised_key(request.id, leg)
+            if offer_by_sms(session, request, [trip], key=key, now=now, why="reoptimise", leg=leg):
                 proposed.append(request.id)
         reports.append(
-            ReoptimiseReport(len(requests), len(plan.trips), proposed, float(plan.stats.get("solve_ms", 0.0)))
+            ReoptimiseReport(
+                plan.asked,
+                len(plan.trips) + len(plan.ways_back),
+                proposed,
+                float(plan.stats.get("solve_ms", 0.0)),
+            )
         )
     return reports
 
 
+def _alone(way_back: matching.RideOption | None) -> matching.RoundTripOption | None:
+    """A way back proposed alone: a one-leg option (the SMS says "vous ramène")."""
+    return matching.RoundTripOption(way_back) if way_back is not None else None
+
+
 def _whole(request: Request, trip: matching.RoundTripOption) -> bool:
     """A round trip is proposed only with its way back (the matcher keeps them atomic: checked)."""
-    return request.return_at is None or request.one_way or trip.back is not None
+    return request.return_at is None or request.one_way or trip.back is not None or trip.out.leg is Leg.BACK
 
 
-def _reoptimisable(session: Session, association_id: int, now: datetime, days: int) -> list[Request]:
+def _reoptimisable(
+    session: Session, association_id: int, now: datetime, days: int, leg: Leg
+) -> list[Request]:
+    """Open requests nobody holds (``Leg.OUT``), or booked ones missing their way back (``Leg.BACK``)."""
     choosing = (
         sa.select(Conversation.phone)
         .where(Conversation.state != ConversationState.IDLE, Conversation.updated_at > now - CONVERSATION_TTL)
@@ -229,23 +250,31 @@ def _reoptimisable(session: Session, association_id: int, now: datetime, days: i
     )
     proposed = sa.select(OutboundMessage.id).where(
         OutboundMessage.idempotency_key
-        == sa.literal("request:") + sa.cast(Request.id, sa.String) + sa.literal(":reoptimised")
+        == sa.literal("request:")
+        + sa.cast(Request.id, sa.String)
+        + sa.literal(reoptimised_key(0, leg).removeprefix("request:0"))
     )
+    if leg is Leg.OUT:
+        which = [
+            Request.status == RequestStatus.OPEN,
+            Request.latest > now,
+            Request.earliest <= now + timedelta(days=days),
+            _untouched(),
+        ]
+    else:
+        which = [desk.half_covered(now), Request.return_at <= now + timedelta(days=days)]
     return list(
         session.scalars(
             sa.select(Request)
             .join(Resident, Resident.id == Request.resident_id)
             .where(
                 Request.association_id == association_id,
-                Request.status == RequestStatus.OPEN,
-                Request.latest > now,
-                Request.earliest <= now + timedelta(days=days),
+                *which,
                 sa.or_(Request.unmatched_reason.is_(None), Request.unmatched_reason != DECLINED),
                 Resident.erased_at.is_(None),
                 Resident.sms_opted_out_at.is_(None),
                 Resident.phone.not_in(choosing),
                 ~sa.exists(proposed),
-                _untouched(),
             )
             .order_by(Request.latest, Request.id)
         )

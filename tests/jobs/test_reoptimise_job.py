@@ -7,6 +7,8 @@ from datetime import datetime, time
 import pytest
 import sqlalchemy as sa
 from support.factories import (
+    CAHORS,
+    FIGEAC,
     RESIDENT_PHONE,
     TUESDAY,
     add_association,
@@ -196,3 +198,36 @@ def test_another_associations_cars_are_never_proposed(db, session, association, 
     tick(db, clock, "reoptimise", settings=AHEAD)
 
     assert not _proposals(db)
+
+
+def test_a_way_there_booked_without_a_way_back_gets_one_proposed_once(
+    client, db, session, association, clock
+):
+    request = add_request(
+        session, association, return_at=datetime.combine(TUESDAY.date(), time(11, 30), PARIS)
+    )
+    there = add_offer(session, add_driver(session, association), depart=time(8, 0))
+    session.commit()
+    (option,) = matching.ride_options(session, request, clock, limit=1)
+    booking_flow.book_option(session, request, option, actor="test", clock=clock)
+    anne = add_driver(session, association, first_name="Anne")
+    home = add_offer(session, anne, depart=time(11, 30), origin=CAHORS, destination=FIGEAC)
+    session.commit()
+
+    tick(db, clock, "reoptimise", settings=AHEAD)
+    tick(db, clock, "reoptimise", settings=AHEAD)
+
+    (key, sms) = _way_back_proposals(db).popitem()
+    assert key == f"request:{request.id}:reoptimised:back"
+    assert "Anne vous ramène à 11h30" in sms.body
+    assert not _proposals(db)  # the way there is not proposed again
+
+    post_text(client, "OUI", RESIDENT_PHONE)
+
+    with db.session() as check:
+        legs = {m.leg.value: (m.offer_id, m.status) for m in check.scalars(sa.select(Match))}
+    assert legs == {"out": (there.id, MatchStatus.CONFIRMED), "back": (home.id, MatchStatus.CONFIRMED)}
+
+
+def _way_back_proposals(db) -> dict:
+    return {k: row for k, row in outbox(db, prefix="request:").items() if k.endswith(":reoptimised:back")}
