@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -25,7 +25,15 @@ from carpool.clock import PARIS
 from carpool.config import Settings
 from carpool.errors import StartupError
 from carpool.leader import leadership_for
-from carpool.models import Conversation, ConversationState, Match, MatchStatus, Request
+from carpool.models import (
+    Conversation,
+    ConversationState,
+    Match,
+    MatchStatus,
+    Offer,
+    OutboundMessage,
+    Request,
+)
 from carpool.notify.gsm import segments
 from carpool.services import booking_flow, matching
 
@@ -231,3 +239,32 @@ def test_a_way_there_booked_without_a_way_back_gets_one_proposed_once(
 
 def _way_back_proposals(db) -> dict:
     return {k: row for k, row in outbox(db, prefix="request:").items() if k.endswith(":reoptimised:back")}
+
+
+def test_a_seat_taken_after_the_proposal_is_never_booked_twice(
+    client, db, session, association, clock, crowded
+):
+    jeanne, _martins, _two_seats, one_seat = crowded
+    tick(db, clock, "reoptimise", settings=AHEAD)
+    # Meanwhile another resident takes the last seat of the car proposed to Jeanne.
+    other = add_request(session, association, resident=add_resident(session, association, first_name="Marie"))
+    session.commit()
+    taken = matching.RideOption(
+        one_seat.driver_id, one_seat.id, other.earliest, other.earliest + timedelta(minutes=40), 2.0
+    )
+    booking_flow.book_option(session, other, taken, actor="test", clock=clock)
+    session.commit()
+
+    post_text(client, "OUI", RESIDENT_PHONE)
+
+    with db.session() as check:
+        assert check.get_one(Offer, one_seat.id).seats_left == 0
+        on_it = check.scalars(sa.select(Match).where(Match.offer_id == one_seat.id)).all()
+        assert [m.request_id for m in on_it] == [other.id]
+        assert not check.scalars(sa.select(Match).where(Match.request_id == jeanne.id)).all()
+        last = check.scalars(
+            sa.select(OutboundMessage.body)
+            .where(OutboundMessage.to_phone == RESIDENT_PHONE)
+            .order_by(OutboundMessage.id.desc())
+        ).first()
+    assert last is not None and last.startswith("Cette proposition n'est plus disponible")
