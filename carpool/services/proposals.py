@@ -83,7 +83,7 @@ def offer_by_sms(
     audit.record(
         session,
         SYSTEM,
-        "request.options_sent",
+        "request.option_sent",
         subject=request,
         association_id=request.association_id,
         why=why,
