@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.db import lon_lat, point
-from carpool.gazetteer import PlaceRecord, read_communes, read_places
+from carpool.errors import InvalidInput
+from carpool.gazetteer import (
+    NATIONAL_CSV,
+    CommuneRecord,
+    PlaceRecord,
+    read_communes,
+    read_neighbours,
+    read_places,
+)
 from carpool.models import Commune, NamedPlace
 from carpool.services import audit
 from carpool.services.places import forget_commune_labels
@@ -28,9 +37,50 @@ class ImportReport:
     places_created: int
 
 
+def known_departements() -> list[str]:
+    """Codes of the départements the national gazetteer covers ("01" … "95", "2A", "971" …)."""
+    return list(read_neighbours())
+
+
+def departement_codes(departements: Sequence[str]) -> list[str]:
+    """Check and tidy codes typed by a person ("2a" → "2A", "1" → "01"); InvalidInput if unknown."""
+    known = set(known_departements())
+    codes: list[str] = []
+    for typed in departements:
+        code = typed.strip().upper()
+        if not code:
+            continue  # "23,87," or "23, ,87": a stray comma is not a code
+        code = code.zfill(2) if code.isdigit() and len(code) == 1 else code
+        if code not in known:
+            raise InvalidInput.on("departements", f"département inconnu : « {typed.strip()} »")
+        if code not in codes:
+            codes.append(code)
+    if not codes:
+        raise InvalidInput.on("departements", "aucun département indiqué")
+    return codes
+
+
+def import_departements(session: Session, departements: Sequence[str]) -> ImportReport:
+    """Upsert every commune of these départements from the national gazetteer (idempotent).
+
+    An unknown code raises InvalidInput (in French) before anything is written.
+    """
+    codes = departement_codes(departements)
+    records = read_communes(NATIONAL_CSV, departements=set(codes))
+    return _upsert(session, records, source="départements " + ",".join(codes))
+
+
+def import_all(session: Session) -> ImportReport:
+    """Upsert every commune of France that the national gazetteer places."""
+    return _upsert(session, read_communes(NATIONAL_CSV), source=NATIONAL_CSV.name)
+
+
 def import_communes(session: Session, path: Path) -> ImportReport:
     """Upsert every commune of ``path``; a malformed file raises before anything is written."""
-    records = read_communes(path)
+    return _upsert(session, read_communes(path), source=path.name)
+
+
+def _upsert(session: Session, records: list[CommuneRecord], source: str) -> ImportReport:
     places = read_places()
     existing = {c.insee: c for c in session.scalars(sa.select(Commune))}
     created = updated = unchanged = 0
@@ -62,7 +112,7 @@ def import_communes(session: Session, path: Path) -> ImportReport:
         session,
         "cli",
         "communes.imported",
-        file=path.name,
+        file=source,
         created=created,
         updated=updated,
         unchanged=unchanged,
