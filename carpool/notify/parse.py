@@ -409,7 +409,7 @@ def _destination_score(tokens: list[str], match: Match, home: str | None) -> flo
 
 def _places(tokens: list[str], gazetteer: Gazetteer, home: str | None, result: ParsedMessage) -> bool:
     """Sets origin and destination; True when the destination was spelled exactly."""
-    matches = gazetteer.find(tokens)
+    matches = gazetteer.find(tokens, home)
     destinations: list[Match] = []
     for match in matches:
         role = _role(tokens, match, matches)

@@ -14,19 +14,37 @@ surnames ("Martel"). So:
   messages they are almost always the word, not the commune;
 * misspellings (one edit, two for long names, same first letter) count only
   in a trip context: after "à", "pour", "rdv"... or next to a day or a time.
+
+Why by area: the gazetteer holds every commune of France, and names repeat
+(Aubusson in the Creuse and the Orne, Beaulieu ten times). A name is read as
+the commune of the sender's own département first, then of a neighbouring
+one, then the nearest. Communes further away match only when spelt exactly
+and right after a place preposition ("à Lyon"), never as a misspelling: far
+from home, "Nancy" is more likely a daughter than a city. Without a home
+commune, the home area is the demo's départements (Lot, Val-d'Oise).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import math
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from carpool.gazetteer import CommuneRecord, PlaceRecord, read_communes, read_places
+from carpool.gazetteer import (
+    DEMO_DEPARTEMENTS,
+    NATIONAL_CSV,
+    CommuneRecord,
+    PlaceRecord,
+    departement_of,
+    read_communes,
+    read_neighbours,
+    read_places,
+)
 from carpool.text import SAINT_ABBREVIATIONS, fold
 
 
@@ -40,7 +58,7 @@ def _items(text: str) -> frozenset[str]:
 
 
 # Never matched: the ordinary word is far more likely than the commune.
-NEVER = frozenset({"bourg", "le bourg", "bio", "us", "roc", "le roc", "lot"})
+NEVER = frozenset({"bourg", "le bourg", "bio", "us", "roc", "le roc", "lot", "l hopital"})
 # Matched only exactly and right after a place preposition.
 COMMON_WORDS = _items(
     """espere, lacave, chars, marines, presles, fosses, mours, deuil, champagne, chapelle,
@@ -53,14 +71,19 @@ COMMON_WORDS = _items(
     bellefontaine, fontenay, laval, belfort, caillac, calamane, concots, montredon, montcabrier,
     lamothe, cassagnes, cavagnac, couzou, cuzac, boussac, albas, orniac, varaire, bruyeres, mery,
     jouy, magny, vers, pechs du vers, les pechs du vers, le vigan, vigan, issepts, rampoux,
-    lavercantiere, vienne, montet, neuilly, villers, bellay"""
+    lavercantiere, vienne, montet, neuilly, villers, bellay, change"""
 )
 # Ordinary words one edit away from a commune name: never read as a misspelling.
 NO_FUZZY = _words(
     """ruelle sauter fontaine fontaines charmant parrain mousse cognac leopard marine chausse taverne louvre
     merci mercredi mardi samedi lundi jeudi vendredi dimanche matin demain madame monsieur bonjour bonsoir
     cardio docteur medecin maison marche mairie centre clinique hopital aller retour rendez pourrai pouvez
-    voudrais besoin bureau banque poste pharmacie garage cabinet comment gourdin"""
+    voudrais besoin bureau banque poste pharmacie garage cabinet comment gourdin chauffeur chauffeurs sante
+    courses voiture taxi ambulance infirmiere dentiste radio analyse analyses consultation ophtalmo semaine
+    prochain prochaine retraite revenir partir venir chercher deposer attendre beaucoup journee famille
+    voisin voisine coiffeur coiffeuse notaire cimetiere eglise messe marche marches kine kines podologue
+    laboratoire scanner controle visite visiter possible contente content heureuse reservation appelle
+    appellera avance messages moins personnes prise charger reporte serons vendredis maman bonne"""
 )
 # Words after which a place name is expected.
 PLACE_PREPOSITIONS = frozenset({"a", "au", "aux", "pour", "vers", "sur", "de", "d", "du", "depuis", "chez"})
@@ -117,6 +140,10 @@ KIND_WORDS: dict[str, str] = {
 }
 
 
+# Before a far commune's name, as well as GUARD_PREPOSITIONS: "l'hôpital de Brest".
+_OF = frozenset({"de", "d", "du"})
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """A commune (and maybe a named place in it) found at tokens[start:end]."""
@@ -132,16 +159,53 @@ class Match:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     insee: str
+    departement: str
     rank: tuple[int, int]  # (alias level, -population): lower is better
     guarded: bool
+
+
+HOME, NEIGHBOUR, FAR = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Area:
+    """Where the sender lives: their département's tier for each département, and their point."""
+
+    tiers: dict[str, int]
+    lat: float | None
+    lon: float | None
+
+    def tier(self, departement: str) -> int:
+        return self.tiers.get(departement, FAR)
+
+    def km(self, lat: float, lon: float) -> float:
+        """Flat-earth distance from home: enough to order homonyms."""
+        if self.lat is None or self.lon is None:
+            return 0.0
+        dx = (lon - self.lon) * math.cos(math.radians(self.lat))
+        return 111.2 * math.hypot(lat - self.lat, dx)
 
 
 class Gazetteer:
     """Alias tables built once from the communes and named places."""
 
-    def __init__(self, communes: Sequence[CommuneRecord], places: Sequence[PlaceRecord]) -> None:
+    def __init__(
+        self,
+        communes: Sequence[CommuneRecord],
+        places: Sequence[PlaceRecord],
+        neighbours: dict[str, tuple[str, ...]] | None = None,
+        default_departements: Collection[str] = DEMO_DEPARTEMENTS,
+    ) -> None:
+        """``default_departements``: the home area of a sender without a home commune, and
+        the départements the word lists above were written for."""
         self.names = {c.insee: c.name for c in communes}
-        self._aliases: dict[str, _Entry] = {}
+        self._points = {c.insee: (c.lat, c.lon) for c in communes}
+        self._neighbours = neighbours or {}
+        self._curated = frozenset(default_departements)
+        self._default_area = _Area({d: HOME for d in default_departements}, None, None)
+        self._areas: dict[str | None, _Area] = {}
+        self._local_keys: dict[tuple[str, ...], dict[str, list[str]]] = {}
+        self._aliases: dict[str, list[_Entry]] = {}
         for commune in communes:
             for level, key in self._keys_for(commune.name):
                 self._add(key, commune, level)
@@ -149,10 +213,14 @@ class Gazetteer:
         for key, insee in EXTRA_ALIASES.items():
             if insee in by_insee:
                 self._add(key, by_insee[insee], 1)
-        self._by_first: dict[str, list[str]] = {}
-        for key, entry in self._aliases.items():
-            if not entry.guarded and len(key.replace(" ", "")) >= 5:
-                self._by_first.setdefault(key[0], []).append(key)
+        # Misspellings are looked for among the keys of the sender's area only.
+        self._by_departement: dict[str, dict[str, list[str]]] = {}
+        for key, entries in self._aliases.items():
+            entries.sort(key=lambda e: e.rank)
+            if len(key.replace(" ", "")) < 5:
+                continue
+            for departement in {e.departement for e in entries if not e.guarded}:
+                self._by_departement.setdefault(departement, {}).setdefault(key[0], []).append(key)
         self._max_words = max(len(k.split()) for k in self._aliases)
         self._places: dict[str, PlaceRecord] = {}
         self._by_kind: dict[tuple[str, str], list[PlaceRecord]] = {}
@@ -186,14 +254,51 @@ class Gazetteer:
         return keys
 
     def _add(self, key: str, commune: CommuneRecord, level: int) -> None:
-        if key in NEVER:
+        if key in NEVER or key in KIND_WORDS:  # "l'hôpital", "le marché" are places, not L'Hôpital (57)
             return
         letters = len(key.replace(" ", ""))
         guarded = key in COMMON_WORDS or (letters <= 5 and commune.population < 5000)
-        entry = _Entry(commune.insee, (level, -commune.population), guarded)
-        current = self._aliases.get(key)
-        if current is None or entry.rank < current.rank:
-            self._aliases[key] = entry
+        if commune.departement not in self._curated and " " not in key and commune.population < 2000:
+            guarded = True
+        entries = self._aliases.setdefault(key, [])
+        for i, entry in enumerate(entries):
+            if entry.insee == commune.insee:  # the same commune by two rules: keep the better
+                if level < entry.rank[0]:
+                    entries[i] = _Entry(commune.insee, entry.departement, (level, entry.rank[1]), guarded)
+                return
+        entries.append(_Entry(commune.insee, commune.departement, (level, -commune.population), guarded))
+
+    def area(self, home: str | None) -> _Area:
+        """The sender's area: home département, its neighbours, home point (cached per home)."""
+        if home is None or home not in self._points:
+            return self._default_area
+        area = self._areas.get(home)
+        if area is None:
+            departement = departement_of(home)
+            tiers = dict.fromkeys(self._neighbours.get(departement, ()), NEIGHBOUR)
+            tiers[departement] = HOME
+            lat, lon = self._points[home]
+            area = self._areas[home] = _Area(tiers, lat, lon)
+        return area
+
+    def _ordered(self, entries: Sequence[_Entry], area: _Area) -> list[_Entry]:
+        """Home département first, then neighbours, then the rest; official name, then nearest."""
+        return sorted(
+            entries,
+            key=lambda e: (area.tier(e.departement), e.rank[0], area.km(*self._points[e.insee]), e.rank[1]),
+        )
+
+    def _fuzzy_keys(self, area: _Area) -> dict[str, list[str]]:
+        """Keys of the area's communes by first letter (merged once per set of départements)."""
+        departements = tuple(sorted(area.tiers))
+        keys = self._local_keys.get(departements)
+        if keys is None:
+            keys = {}
+            for departement in departements:
+                for letter, some in self._by_departement.get(departement, {}).items():
+                    keys.setdefault(letter, []).extend(some)
+            self._local_keys[departements] = keys
+        return keys
 
     @staticmethod
     def _place_keys(name: str) -> list[str]:
@@ -220,10 +325,15 @@ class Gazetteer:
         found = self._by_kind.get((insee, kind), [])
         return found[0] if len(found) == 1 else None
 
-    def find(self, tokens: Sequence[str]) -> list[Match]:
-        """Communes and named places in folded tokens, non-overlapping, in reading order."""
+    def find(self, tokens: Sequence[str], home: str | None = None) -> list[Match]:
+        """Communes and named places in folded tokens, non-overlapping, in reading order.
+
+        ``home`` (an INSEE code) says which of two communes of the same name is meant.
+        """
         words = [SAINT_ABBREVIATIONS.get(t, t) for t in tokens]
-        candidates = self._named_places(words) + self._communes(words)
+        # A far commune needs a trip around it: "a change" in "mon numéro a changé" is no trip.
+        trip = any(w in TRIP_WORDS or _DAYLIKE.match(w) for w in words)
+        candidates = self._named_places(words) + self._communes(words, self.area(home), trip)
         candidates.sort(key=lambda m: (not m.exact, -(m.end - m.start), m.start))
         chosen: list[Match] = []
         taken: set[int] = set()
@@ -245,33 +355,51 @@ class Gazetteer:
                     found.append(Match(place.insee, self.names[place.insee], i, i + n, True, place.name))
         return found
 
-    def _communes(self, words: Sequence[str]) -> list[Match]:
+    def _communes(self, words: Sequence[str], area: _Area, trip: bool) -> list[Match]:
         found: list[Match] = []
         for n in range(1, self._max_words + 1):
             for i in range(len(words) - n + 1):
                 span = " ".join(words[i : i + n])
-                match = self._match_span(words, i, n, span)
+                match = self._match_span(words, i, n, span, area, trip)
                 if match is not None:
                     found.append(match)
         return found
 
-    def _match_span(self, words: Sequence[str], i: int, n: int, span: str) -> Match | None:
-        entry = self._aliases.get(span)
+    def _match_span(
+        self, words: Sequence[str], i: int, n: int, span: str, area: _Area, trip: bool
+    ) -> Match | None:
+        entries = self._aliases.get(span)
         after_preposition = i > 0 and words[i - 1] in GUARD_PREPOSITIONS
-        if entry is not None:
-            if entry.guarded and not after_preposition:
-                return None
-            return Match(entry.insee, self.names[entry.insee], i, i + n, True)
+        if entries is not None:
+            for entry in self._ordered(entries, area):
+                if area.tier(entry.departement) == FAR and not (
+                    trip and (after_preposition or (i > 0 and words[i - 1] in _OF and not entry.guarded))
+                ):
+                    continue
+                if entry.guarded and not after_preposition:
+                    continue
+                return Match(entry.insee, self.names[entry.insee], i, i + n, True)
+            return None
         if not self._fuzzy_allowed(words, i, n, span):
             return None
         max_edits = 2 if len(span) >= 9 else 1
-        candidates = [k for k in self._by_first.get(span[0], ()) if abs(len(k) - len(span)) <= max_edits]
+        keys = self._fuzzy_keys(area).get(span[0], ())
+        candidates = [k for k in keys if abs(len(k) - len(span)) <= max_edits]
         if not candidates:
             return None
         best = process.extractOne(span, candidates, scorer=OSA.distance, score_cutoff=max_edits)
         if best is None:
             return None
-        entry = self._aliases[best[0]]
+        near = [
+            e
+            for e in self._aliases[best[0]]
+            if area.tier(e.departement) != FAR
+            and not e.guarded
+            and (e.departement in self._curated or after_preposition)
+        ]
+        if not near:
+            return None
+        entry = self._ordered(near, area)[0]
         return Match(entry.insee, self.names[entry.insee], i, i + n, False)
 
     def _fuzzy_allowed(self, words: Sequence[str], i: int, n: int, span: str) -> bool:
@@ -314,8 +442,8 @@ class Gazetteer:
 
 @lru_cache(maxsize=1)
 def default_gazetteer() -> Gazetteer:
-    """The shipped gazetteer, read once per process."""
-    return Gazetteer(read_communes(), read_places())
+    """The shipped national gazetteer, read once per process."""
+    return Gazetteer(read_communes(NATIONAL_CSV), read_places(), read_neighbours())
 
 
 def lookup(text: str) -> Match | None:
