@@ -26,18 +26,27 @@ commune, the home area is the demo's départements (Lot, Val-d'Oise).
 
 from __future__ import annotations
 
-import re
+import hashlib
 import math
+import os
+import pickle
+import re
+import sys
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from carpool.gazetteer import (
+    DATA_DIR,
     DEMO_DEPARTEMENTS,
     NATIONAL_CSV,
+    NEIGHBOURS_CSV,
+    PLACES_CSV,
     CommuneRecord,
     PlaceRecord,
     departement_of,
@@ -156,8 +165,7 @@ class Match:
     place: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):  # a tuple: the index cache loads several times faster
     insee: str
     departement: str
     rank: tuple[int, int]  # (alias level, -population): lower is better
@@ -204,7 +212,6 @@ class Gazetteer:
         self._curated = frozenset(default_departements)
         self._default_area = _Area({d: HOME for d in default_departements}, None, None)
         self._areas: dict[str | None, _Area] = {}
-        self._local_keys: dict[tuple[str, ...], dict[str, list[str]]] = {}
         self._aliases: dict[str, list[_Entry]] = {}
         for commune in communes:
             for level, key in self._keys_for(commune.name):
@@ -214,13 +221,15 @@ class Gazetteer:
             if insee in by_insee:
                 self._add(key, by_insee[insee], 1)
         # Misspellings are looked for among the keys of the sender's area only.
-        self._by_departement: dict[str, dict[str, list[str]]] = {}
+        # (first letter, length) → keys, per département.
+        self._by_departement: dict[str, dict[tuple[str, int], list[str]]] = {}
         for key, entries in self._aliases.items():
             entries.sort(key=lambda e: e.rank)
             if len(key.replace(" ", "")) < 5:
                 continue
             for departement in {e.departement for e in entries if not e.guarded}:
-                self._by_departement.setdefault(departement, {}).setdefault(key[0], []).append(key)
+                bucket = self._by_departement.setdefault(departement, {})
+                bucket.setdefault((key[0], len(key)), []).append(key)
         self._max_words = max(len(k.split()) for k in self._aliases)
         self._places: dict[str, PlaceRecord] = {}
         self._by_kind: dict[tuple[str, str], list[PlaceRecord]] = {}
@@ -288,18 +297,6 @@ class Gazetteer:
             key=lambda e: (area.tier(e.departement), e.rank[0], area.km(*self._points[e.insee]), e.rank[1]),
         )
 
-    def _fuzzy_keys(self, area: _Area) -> dict[str, list[str]]:
-        """Keys of the area's communes by first letter (merged once per set of départements)."""
-        departements = tuple(sorted(area.tiers))
-        keys = self._local_keys.get(departements)
-        if keys is None:
-            keys = {}
-            for departement in departements:
-                for letter, some in self._by_departement.get(departement, {}).items():
-                    keys.setdefault(letter, []).extend(some)
-            self._local_keys[departements] = keys
-        return keys
-
     @staticmethod
     def _place_keys(name: str) -> list[str]:
         key = fold(name)
@@ -331,7 +328,7 @@ class Gazetteer:
         ``home`` (an INSEE code) says which of two communes of the same name is meant.
         """
         words = [SAINT_ABBREVIATIONS.get(t, t) for t in tokens]
-        # A far commune needs a trip around it: "a change" in "mon numéro a changé" is no trip.
+        # A far or guarded commune needs a trip around it: "a change" in "mon numéro a changé" is none.
         trip = any(w in TRIP_WORDS or _DAYLIKE.match(w) for w in words)
         candidates = self._named_places(words) + self._communes(words, self.area(home), trip)
         candidates.sort(key=lambda m: (not m.exact, -(m.end - m.start), m.start))
@@ -376,15 +373,22 @@ class Gazetteer:
                     trip and (after_preposition or (i > 0 and words[i - 1] in _OF and not entry.guarded))
                 ):
                     continue
-                if entry.guarded and not after_preposition:
+                curated = entry.departement in self._curated
+                if entry.guarded and not (after_preposition and (trip or curated)):
                     continue
                 return Match(entry.insee, self.names[entry.insee], i, i + n, True)
             return None
         if not self._fuzzy_allowed(words, i, n, span):
             return None
         max_edits = 2 if len(span) >= 9 else 1
-        keys = self._fuzzy_keys(area).get(span[0], ())
-        candidates = [k for k in keys if abs(len(k) - len(span)) <= max_edits]
+        lengths = range(len(span) - max_edits, len(span) + max_edits + 1)
+        candidates = [
+            key
+            for departement in area.tiers
+            for buckets in (self._by_departement.get(departement, {}),)
+            for n in lengths
+            for key in buckets.get((span[0], n), ())
+        ]
         if not candidates:
             return None
         best = process.extractOne(span, candidates, scorer=OSA.distance, score_cutoff=max_edits)
@@ -440,10 +444,53 @@ class Gazetteer:
         return result
 
 
+# Building the index of 34,875 communes takes most of a second; ``carpool sms parse``
+# must start in well under 1.5 s. So the built index is kept next to the data, the
+# way Python keeps .pyc files: in __pycache__, named after what it was built from,
+# written when the folder is writable and silently skipped when it is not.
+INDEX_CACHE_DIR = DATA_DIR / "__pycache__"
+
+
+def _index_cache_path() -> Path:
+    import carpool.gazetteer as gazetteer_module
+    import carpool.text as text_module
+
+    sources = (NATIONAL_CSV, PLACES_CSV, NEIGHBOURS_CSV, Path(__file__), Path(text_module.__file__))
+    stamp = hashlib.sha256(repr(sys.version_info).encode())
+    for path in (*sources, Path(gazetteer_module.__file__)):
+        stat = path.stat()
+        stamp.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return INDEX_CACHE_DIR / f"sms-places-{stamp.hexdigest()[:16]}.pickle"
+
+
+def _build_default() -> Gazetteer:
+    return Gazetteer(read_communes(NATIONAL_CSV), read_places(), read_neighbours())
+
+
 @lru_cache(maxsize=1)
 def default_gazetteer() -> Gazetteer:
-    """The shipped national gazetteer, read once per process."""
-    return Gazetteer(read_communes(NATIONAL_CSV), read_places(), read_neighbours())
+    """The shipped national gazetteer, read once per process (from the index cache if fresh)."""
+    cache = _index_cache_path()
+    try:
+        with cache.open("rb") as handle:
+            cached = pickle.load(handle)  # noqa: S301 (our own file, trusted like a .pyc beside it)
+        if isinstance(cached, Gazetteer):
+            return cached
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        pass
+    built = _build_default()
+    try:
+        cache.parent.mkdir(exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        with partial.open("wb") as handle:
+            pickle.dump(built, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, cache)  # atomic: a concurrent reader sees the whole file or none
+        for stale in cache.parent.glob("sms-places-*.pickle"):
+            if stale != cache:
+                stale.unlink(missing_ok=True)
+    except OSError:
+        pass
+    return built
 
 
 def lookup(text: str) -> Match | None:
