@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from carpool.gazetteer import (
 )
 from carpool.models import Commune, NamedPlace
 from carpool.services import audit
-from carpool.services.places import forget_commune_labels
+from carpool.services.places import UnknownCommune, forget_commune_labels
 
 
 def commune_count(session: Session) -> int:
@@ -75,6 +76,27 @@ def import_all(session: Session) -> ImportReport:
     return _upsert(session, read_communes(NATIONAL_CSV), source=NATIONAL_CSV.name)
 
 
+@lru_cache(maxsize=1)
+def _national_by_insee() -> dict[str, CommuneRecord]:
+    return {record.insee: record for record in read_communes(NATIONAL_CSV)}
+
+
+def commune_or_import(session: Session, insee: str) -> Commune:
+    """The commune, imported from the national gazetteer first if this database lacks it.
+
+    SMS are read against every commune of France; a resident of the Lot may still
+    ask for Nancy. Raises UnknownCommune for a code the national gazetteer lacks too.
+    """
+    commune = session.get(Commune, insee)
+    if commune is not None:
+        return commune
+    record = _national_by_insee().get(insee)
+    if record is None:
+        raise UnknownCommune(insee)
+    _upsert(session, [record], source=f"commune {insee}")
+    return session.get_one(Commune, insee)
+
+
 def import_communes(session: Session, path: Path) -> ImportReport:
     """Upsert every commune of ``path``; a malformed file raises before anything is written."""
     return _upsert(session, read_communes(path), source=path.name)
@@ -82,7 +104,13 @@ def import_communes(session: Session, path: Path) -> ImportReport:
 
 def _upsert(session: Session, records: list[CommuneRecord], source: str) -> ImportReport:
     places = read_places()
-    existing = {c.insee: c for c in session.scalars(sa.select(Commune))}
+    codes = [r.insee for r in records]
+    existing: dict[str, Commune] = {}
+    for start in range(0, len(codes), 500):  # a few hundred at a time: bounded SQL parameters
+        chunk = codes[start : start + 500]
+        existing.update(
+            (c.insee, c) for c in session.scalars(sa.select(Commune).where(Commune.insee.in_(chunk)))
+        )
     created = updated = unchanged = 0
     for record in records:
         commune = existing.get(record.insee)
@@ -107,7 +135,7 @@ def _upsert(session: Session, records: list[CommuneRecord], source: str) -> Impo
         commune.point = point(record.lon, record.lat)
         updated += 1
     session.flush()
-    places_created = _import_places(session, places, {r.insee for r in records} | set(existing))
+    places_created = _import_places(session, places, set(session.scalars(sa.select(Commune.insee))))
     audit.record(
         session,
         "cli",

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from carpool.db import Database
 from carpool.errors import InvalidInput
 from carpool.models import AuditEvent, Commune
-from carpool.services.gazetteer import departement_codes, import_departements
+from carpool.services.gazetteer import commune_or_import, departement_codes, import_departements
+from carpool.services.places import UnknownCommune
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +89,16 @@ def test_typed_codes_are_tidied(typed, codes):
 def test_no_code_at_all_is_refused():
     with pytest.raises(InvalidInput, match="aucun département"):
         departement_codes([" "])
+
+
+def test_a_missing_commune_is_imported_on_demand(own_database):
+    with own_database.session() as session:
+        brest = commune_or_import(session, "29019")
+        assert (brest.name, brest.departement) == ("Brest", "29")
+    with own_database.session() as session:
+        assert session.get(Commune, "29019") is not None
+
+
+def test_a_code_unknown_to_the_national_gazetteer_too_is_refused(own_database):
+    with pytest.raises(UnknownCommune), own_database.session() as session:
+        commune_or_import(session, "98735")  # Papeete: no position in the sources
