@@ -35,7 +35,7 @@ guard_sqlite_library()
 BACKEND = os.environ.get("CARPOOL_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REFERENCE_TABLES = {"commune", "named_place"}
-DB_FIXTURES = {"database_url", "fresh_database_url"}
+DB_FIXTURES = {"database_url", "fresh_database_url", "database_factory"}
 
 
 def pytest_report_header() -> str:
