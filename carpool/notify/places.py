@@ -194,6 +194,33 @@ class _Area:
         return 111.2 * math.hypot(lat - self.lat, dx)
 
 
+@dataclass(frozen=True, slots=True)
+class _PlaceIndex:
+    """Named places by every key they are known by, and by (commune, kind)."""
+
+    keys: dict[str, PlaceRecord]
+    by_kind: dict[tuple[str, str], list[PlaceRecord]]
+    max_words: int
+
+    @classmethod
+    def of(cls, places: Sequence[PlaceRecord], communes: Collection[str]) -> _PlaceIndex:
+        keys: dict[str, PlaceRecord] = {}
+        by_kind: dict[tuple[str, str], list[PlaceRecord]] = {}
+        for place in places:
+            if place.insee not in communes:
+                continue
+            by_kind.setdefault((place.insee, place.kind), []).append(place)
+            for key in Gazetteer._place_keys(place.name):
+                keys.setdefault(key, place)
+        return cls(keys, by_kind, max((len(k.split()) for k in keys), default=0))
+
+
+@lru_cache(maxsize=64)
+def _own_index(places: tuple[PlaceRecord, ...], gazetteer: Gazetteer) -> _PlaceIndex:
+    """An association's places, indexed once while they stay the same (a few associations per process)."""
+    return _PlaceIndex.of(places, gazetteer.names)
+
+
 class Gazetteer:
     """Alias tables built once from the communes and named places."""
 
@@ -231,15 +258,7 @@ class Gazetteer:
                 bucket = self._by_departement.setdefault(departement, {})
                 bucket.setdefault((key[0], len(key)), []).append(key)
         self._max_words = max(len(k.split()) for k in self._aliases)
-        self._places: dict[str, PlaceRecord] = {}
-        self._by_kind: dict[tuple[str, str], list[PlaceRecord]] = {}
-        for place in places:
-            if place.insee not in self.names:
-                continue
-            self._by_kind.setdefault((place.insee, place.kind), []).append(place)
-            for key in self._place_keys(place.name):
-                self._places.setdefault(key, place)
-        self._max_place_words = max((len(k.split()) for k in self._places), default=0)
+        self._shared = _PlaceIndex.of(places, self.names)
 
     @staticmethod
     def _keys_for(name: str) -> list[tuple[int, str]]:
@@ -317,21 +336,31 @@ class Gazetteer:
                     keys.append("clinique " + key[len(prefix) :])
         return keys
 
-    def place_in(self, insee: str, kind: str) -> PlaceRecord | None:
-        """The one place of ``kind`` in the commune, or None if none or several."""
-        found = self._by_kind.get((insee, kind), [])
-        return found[0] if len(found) == 1 else None
+    def place_in(self, insee: str, kind: str, own: _PlaceIndex | None = None) -> PlaceRecord | None:
+        """The one place of ``kind`` in the commune (the association's own first), or None."""
+        for index in (own, self._shared):
+            found = index.by_kind.get((insee, kind), []) if index is not None else []
+            if found:
+                return found[0] if len(found) == 1 else None
+        return None
 
-    def find(self, tokens: Sequence[str], home: str | None = None) -> list[Match]:
+    def find(
+        self, tokens: Sequence[str], home: str | None = None, own_places: Sequence[PlaceRecord] = ()
+    ) -> list[Match]:
         """Communes and named places in folded tokens, non-overlapping, in reading order.
 
-        ``home`` (an INSEE code) says which of two communes of the same name is meant.
+        ``home`` (an INSEE code) says which of two communes of the same name is meant;
+        ``own_places``, the association's own named places, come before the shared ones.
         """
         words = [SAINT_ABBREVIATIONS.get(t, t) for t in tokens]
+        own = _own_index(tuple(p for p in own_places if p.insee in self.names), self) if own_places else None
         # A far or guarded commune needs a trip around it: "a change" in "mon numéro a changé" is none.
         trip = any(w in TRIP_WORDS or _DAYLIKE.match(w) for w in words)
-        candidates = self._named_places(words) + self._communes(words, self.area(home), trip)
-        candidates.sort(key=lambda m: (not m.exact, -(m.end - m.start), m.start))
+        places = [
+            m for index in (own, self._shared) if index is not None for m in self._named_places(words, index)
+        ]
+        candidates = places + self._communes(words, self.area(home), trip)
+        candidates.sort(key=lambda m: (not m.exact, -(m.end - m.start), m.start))  # stable: own places first
         chosen: list[Match] = []
         taken: set[int] = set()
         for match in candidates:
@@ -341,13 +370,13 @@ class Gazetteer:
             chosen.append(match)
             taken |= span
         chosen.sort(key=lambda m: m.start)
-        return self._attach_kinds(words, chosen)
+        return self._attach_kinds(words, chosen, own)
 
-    def _named_places(self, words: Sequence[str]) -> list[Match]:
+    def _named_places(self, words: Sequence[str], index: _PlaceIndex) -> list[Match]:
         found = []
-        for n in range(2, self._max_place_words + 1):
+        for n in range(2, index.max_words + 1):
             for i in range(len(words) - n + 1):
-                place = self._places.get(" ".join(words[i : i + n]))
+                place = index.keys.get(" ".join(words[i : i + n]))
                 if place is not None:
                     found.append(Match(place.insee, self.names[place.insee], i, i + n, True, place.name))
         return found
@@ -418,7 +447,9 @@ class Gazetteer:
         neighbours = [*words[max(0, i - 1) : i], *words[i + n : i + n + 1]]
         return any(_DAYLIKE.match(w) for w in neighbours)
 
-    def _attach_kinds(self, words: Sequence[str], matches: list[Match]) -> list[Match]:
+    def _attach_kinds(
+        self, words: Sequence[str], matches: list[Match], own: _PlaceIndex | None
+    ) -> list[Match]:
         """Give "hôpital de Cahors", "Gourdon hôpital" their named place."""
         kinds: list[tuple[int, int, str]] = []
         for i, word in enumerate(words):
@@ -434,7 +465,7 @@ class Gazetteer:
                 for start, end, kind in kinds:
                     near = 0 < match.start - end + 1 <= 4 or 0 <= start - match.end <= 3
                     alone = len(distinct) == 1
-                    place = self.place_in(match.insee, kind)
+                    place = self.place_in(match.insee, kind, own)
                     if place is not None and (near or alone):
                         match = Match(
                             match.insee, match.name, match.start, match.end, match.exact, place.name

@@ -49,6 +49,7 @@ from carpool.notify.parse import ParsedMessage, opt_out_intent, parse_message
 from carpool.notify.privacy import mask
 from carpool.notify.purpose import guess_purpose
 from carpool.services import audit, booking_flow, bookings, feedback, gazetteer, matching, reminders
+from carpool.services.places import own_place_records
 from carpool.text import is_french_mobile
 
 CONVERSATION_TTL = timedelta(hours=48)
@@ -173,8 +174,11 @@ def handle_inbound(
     resident = session.scalar(sa.select(Resident).where(Resident.phone == from_phone))
     association = _association_for(session, resident, to_phone)
     now = clock.now()
+    own_places = own_place_records(session, association.id) if resident and association else ()
     parsed = (
-        parse_message(body, now.astimezone(PARIS).date(), resident.home_commune_insee) if resident else None
+        parse_message(body, now.astimezone(PARIS).date(), resident.home_commune_insee, places=own_places)
+        if resident
+        else None
     )
     intent = parsed.intent if parsed else opt_out_intent(body)
     # One statement: a webhook Twilio retries (the same sid), even one another worker is

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from carpool.gazetteer import PlaceRecord
 from carpool.notify import places
 from carpool.notify.parse import normalize, parse_message
 
@@ -97,3 +98,27 @@ def test_an_unwritable_cache_folder_is_not_an_error(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(places, "INDEX_CACHE_DIR", blocked / "cache")
 
     assert places.default_gazetteer.__wrapped__().names["23008"] == "Aubusson"
+
+
+GUERET_HOSPITAL = PlaceRecord("Centre hospitalier de Guéret", "hopital", "23096", 46.16, 1.87)
+
+
+def test_the_associations_own_place_is_read_by_its_name() -> None:
+    parsed = parse_message(
+        "rdv au centre hospitalier de gueret mardi 10h", TODAY, "23008", places=[GUERET_HOSPITAL]
+    )
+
+    assert (parsed.destination, parsed.destination_place) == ("23096", "Centre hospitalier de Guéret")
+
+
+def test_the_associations_own_place_is_read_by_its_kind() -> None:
+    parsed = parse_message("rdv à l'hôpital de Guéret mardi 10h", TODAY, "23008", places=[GUERET_HOSPITAL])
+
+    assert parsed.destination_place == "Centre hospitalier de Guéret"
+
+
+def test_the_associations_own_place_comes_before_the_shared_one_of_the_same_kind() -> None:
+    own = PlaceRecord("Clinique du Pont (Cahors)", "hopital", "46042", 44.45, 1.44)
+    parsed = parse_message("rdv hopital de cahors mardi 10h", TODAY, "46102", places=[own])
+
+    assert parsed.destination_place == "Clinique du Pont (Cahors)"

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from support.factories import RESIDENT_PHONE, post_text
 
-from carpool.db import Database
-from carpool.models import Commune, OutboundMessage, Request
+from carpool.db import Database, point
+from carpool.models import Commune, NamedPlace, OutboundMessage, Request
 from carpool.services.places import forget_commune_labels
 
 NANCY = "54395"
@@ -38,3 +38,28 @@ def test_a_far_commune_named_in_an_sms_is_imported_and_the_request_created(
             sa.select(OutboundMessage.body).where(OutboundMessage.to_phone == RESIDENT_PHONE)
         )
     assert "Nancy" in reply
+
+
+def test_the_associations_own_place_named_in_an_sms_becomes_the_destination(
+    client, db, session, association, resident
+):
+    session.add(
+        NamedPlace(
+            association_id=association.id,
+            name="Maison de santé de Lalbenque",
+            kind="medecin",
+            commune_insee="46148",
+            point=point(1.546, 44.338),
+        )
+    )
+    session.commit()
+
+    post_text(client, "rdv maison de santé de Lalbenque mardi 10h", RESIDENT_PHONE)
+
+    with db.session() as session:
+        request = session.scalars(sa.select(Request)).one()
+        assert request.dropoff_commune_insee == "46148"
+        (reply,) = session.scalars(
+            sa.select(OutboundMessage.body).where(OutboundMessage.to_phone == RESIDENT_PHONE)
+        )
+    assert "Maison de santé de Lalbenque" in reply
