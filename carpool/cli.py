@@ -121,14 +121,34 @@ def db_current() -> None:
 
 @main.command("import-communes")
 @click.option("--file", "communes_file", type=click.Path(path_type=Path), help="communes.csv à importer")
+@click.option("--departements", help="codes des départements, séparés par des virgules (ex. 23,87)")
+@click.option("--all", "everything", is_flag=True, help="toutes les communes de France")
 @one_line_errors
-def import_communes(communes_file: Path | None) -> None:
-    """Importe (ou met à jour) le référentiel des communes et des lieux nommés."""
+def import_communes(communes_file: Path | None, departements: str | None, everything: bool) -> None:
+    """Importe (ou met à jour) le référentiel des communes et des lieux nommés.
+
+    Sans option : les communes de la démonstration (Lot, Val-d'Oise).
+    """
+    from carpool.errors import InvalidInput
     from carpool.gazetteer import COMMUNES_CSV
     from carpool.services import gazetteer
 
+    if sum(x is not None and x is not False for x in (communes_file, departements, everything)) > 1:
+        click.echo("erreur : choisissez une seule option parmi --file, --departements et --all", err=True)
+        sys.exit(1)
+    try:
+        if departements is not None:
+            gazetteer.departement_codes(departements.split(","))  # checked before opening the database
+    except InvalidInput as exc:
+        click.echo(f"erreur : {' ; '.join(exc.errors.values())}", err=True)
+        sys.exit(1)
     with open_database() as database, database.session() as session:
-        report = gazetteer.import_communes(session, communes_file or COMMUNES_CSV)
+        if departements is not None:
+            report = gazetteer.import_departements(session, departements.split(","))
+        elif everything:
+            report = gazetteer.import_all(session)
+        else:
+            report = gazetteer.import_communes(session, communes_file or COMMUNES_CSV)
     click.echo(
         f"communes : {report.created} ajoutées, {report.updated} mises à jour, "
         f"{report.unchanged} inchangées ; lieux nommés : {report.places_created} ajoutés"

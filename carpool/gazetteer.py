@@ -8,8 +8,9 @@ parser all read the same files through these functions. See
 from __future__ import annotations
 
 import csv
+import gzip
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,11 @@ DATA_DIR = Path(__file__).parent / "data"
 COMMUNES_CSV = DATA_DIR / "communes.csv"
 POSTCODES_CSV = DATA_DIR / "postcodes.csv"
 PLACES_CSV = DATA_DIR / "places.csv"
+# Every current commune of France that has a position, and the départements' neighbours.
+NATIONAL_CSV = DATA_DIR / "communes-fr.csv.gz"
+NEIGHBOURS_CSV = DATA_DIR / "departements-fr.csv"
+# What ``carpool setup`` imports by default: the demo association's départements.
+DEMO_DEPARTEMENTS = ("46", "95")
 
 ATTRIBUTION = (
     "Communes : INSEE, Code officiel géographique 2026 et populations légales ; "
@@ -28,6 +34,11 @@ _INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 _POSTCODE = re.compile(r"^\d{5}$")
 
 
+def departement_of(insee: str) -> str:
+    """The département code of an INSEE commune code ("23096" → "23", "97411" → "974")."""
+    return insee[:3] if insee.startswith("97") else insee[:2]
+
+
 @dataclass(frozen=True, slots=True)
 class CommuneRecord:
     insee: str
@@ -36,6 +47,11 @@ class CommuneRecord:
     lat: float
     lon: float
     population: int
+    postcodes: tuple[str, ...] = ()
+
+    @property
+    def departement(self) -> str:
+        return departement_of(self.insee)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +75,10 @@ class GazetteerError(ValueError):
 
 def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        if path.suffix == ".gz":
+            handle = gzip.open(path, "rt", newline="", encoding="utf-8")  # noqa: SIM115 (closed by the with below)
+        else:
+            handle = path.open(newline="", encoding="utf-8")
     except OSError as exc:
         raise GazetteerError(path, 0, f"fichier illisible ({exc.strerror})") from None
     with handle:
@@ -77,6 +96,8 @@ def _rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str,
                 yield reader.line_num, {k: v.strip() for k, v in row.items() if k}
         except UnicodeDecodeError:
             raise GazetteerError(path, reader.line_num + 1, "encodage invalide") from None
+        except (OSError, EOFError):
+            raise GazetteerError(path, reader.line_num + 1, "fichier compressé illisible") from None
         except csv.Error as exc:
             raise GazetteerError(path, reader.line_num, f"CSV invalide ({exc})") from None
 
@@ -91,13 +112,21 @@ def _number(path: Path, line: int, row: dict[str, str], column: str, low: float,
     return value
 
 
-def read_communes(path: Path = COMMUNES_CSV) -> list[CommuneRecord]:
-    """Read and validate every row; the first bad row raises GazetteerError."""
+def read_communes(
+    path: Path = COMMUNES_CSV, departements: Collection[str] | None = None
+) -> list[CommuneRecord]:
+    """Read and validate every row (of ``departements`` only, if given); the first bad row raises.
+
+    Reads the demo's ``communes.csv`` and the national ``communes-fr.csv.gz``,
+    whose ``postcodes`` column lists every postcode of the commune.
+    """
     communes: list[CommuneRecord] = []
     seen: set[str] = set()
     columns = ("insee", "name", "postcode", "lat", "lon", "population")
     for line, row in _rows(path, columns):
         insee = row["insee"]
+        if departements is not None and departement_of(insee) not in departements:
+            continue
         if not _INSEE.match(insee):
             raise GazetteerError(path, line, f"code INSEE invalide : {insee!r}")
         if insee in seen:
@@ -118,11 +147,20 @@ def read_communes(path: Path = COMMUNES_CSV) -> list[CommuneRecord]:
                 lat=_number(path, line, row, "lat", -90, 90),
                 lon=_number(path, line, row, "lon", -180, 180),
                 population=int(population),
+                postcodes=tuple(row.get("postcodes", "").split()) or (row["postcode"],),
             )
         )
-    if not communes:
+    if not communes and departements is None:
         raise GazetteerError(path, 1, "aucune commune")
     return communes
+
+
+def read_neighbours(path: Path = NEIGHBOURS_CSV) -> dict[str, tuple[str, ...]]:
+    """Each département of the national gazetteer → the départements it borders."""
+    return {
+        row["departement"]: tuple(row["neighbours"].split())
+        for _, row in _rows(path, ("departement", "neighbours"))
+    }
 
 
 def read_postcodes(path: Path = POSTCODES_CSV) -> dict[str, list[str]]:

@@ -35,7 +35,7 @@ guard_sqlite_library()
 BACKEND = os.environ.get("CARPOOL_TEST_BACKEND", "sqlite")
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REFERENCE_TABLES = {"commune", "named_place"}
-DB_FIXTURES = {"database_url", "fresh_database_url"}
+DB_FIXTURES = {"database_url", "fresh_database_url", "database_factory"}
 
 
 def pytest_report_header() -> str:
@@ -172,12 +172,13 @@ def db(_shared_database: Database) -> Iterator[Database]:
     yield _shared_database
     matching.forget_indexes()
     with _shared_database.session() as session:
-        # Places of an association go before it; the shared registry (no association) stays.
-        session.execute(sa.text("DELETE FROM named_place WHERE association_id IS NOT NULL"))
+        # Dependents first. Places of an association go after the trips to them and before the
+        # association; the shared registry (no association) stays.
         for table in reversed(Base.metadata.sorted_tables):
-            if table.name in REFERENCE_TABLES:
-                continue
-            session.execute(table.delete())
+            if table.name == "named_place":
+                session.execute(table.delete().where(table.c.association_id.is_not(None)))
+            elif table.name not in REFERENCE_TABLES:
+                session.execute(table.delete())
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carpool.db import point_type
+from carpool.gazetteer import departement_of
 from carpool.models.base import Base, Timestamped
 
 
@@ -25,7 +26,7 @@ class Commune(Base):
 
     @property
     def departement(self) -> str:
-        return self.insee[:2]
+        return departement_of(self.insee)
 
 
 class NamedPlace(Timestamped, Base):

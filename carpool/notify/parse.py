@@ -18,12 +18,14 @@ obligation ("je dois"), else ``depart_after``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
+from carpool.gazetteer import PlaceRecord
 from carpool.notify.frdates import TimeMention, find_date, find_times, fold_for_dates
 from carpool.notify.places import Gazetteer, Match, default_gazetteer
 from carpool.notify.recurrence import Recurrence, find_recurrence
@@ -407,9 +409,15 @@ def _destination_score(tokens: list[str], match: Match, home: str | None) -> flo
     return score + (1 if match.exact else 0)
 
 
-def _places(tokens: list[str], gazetteer: Gazetteer, home: str | None, result: ParsedMessage) -> bool:
+def _places(
+    tokens: list[str],
+    gazetteer: Gazetteer,
+    home: str | None,
+    result: ParsedMessage,
+    own: Sequence[PlaceRecord],
+) -> bool:
     """Sets origin and destination; True when the destination was spelled exactly."""
-    matches = gazetteer.find(tokens)
+    matches = gazetteer.find(tokens, home, own)
     destinations: list[Match] = []
     for match in matches:
         role = _role(tokens, match, matches)
@@ -474,9 +482,14 @@ def _confidence(result: ParsedMessage, exact_place: bool) -> float:
 
 
 def parse_message(
-    text: str, today: date, home_insee: str | None = None, gazetteer: Gazetteer | None = None
+    text: str,
+    today: date,
+    home_insee: str | None = None,
+    gazetteer: Gazetteer | None = None,
+    places: Sequence[PlaceRecord] = (),
 ) -> ParsedMessage:
-    """Read one SMS. ``today`` is the resident's local date; ``home_insee`` their commune, if known."""
+    """Read one SMS. ``today`` is the resident's local date; ``home_insee`` their commune, if known;
+    ``places`` the association's own named places, read before the shared registry."""
     gazetteer = gazetteer or default_gazetteer()
     tokens = normalize(text)
     norm = " ".join(tokens)
@@ -485,7 +498,7 @@ def parse_message(
     times = find_times(norm)
     _assign_times(norm, times, result)
     result.passengers = _passengers(norm)
-    exact = _places(tokens, gazetteer, home_insee, result)
+    exact = _places(tokens, gazetteer, home_insee, result, places)
     result.intent = _intent(tokens, norm, result)
     if result.intent in ("request", "cancel"):
         result.recurrence = find_recurrence(norm, today)

@@ -14,19 +14,46 @@ surnames ("Martel"). So:
   messages they are almost always the word, not the commune;
 * misspellings (one edit, two for long names, same first letter) count only
   in a trip context: after "à", "pour", "rdv"... or next to a day or a time.
+
+Why by area: the gazetteer holds every commune of France, and names repeat
+(Aubusson in the Creuse and the Orne, Beaulieu ten times). A name is read as
+the commune of the sender's own département first, then of a neighbouring
+one, then the nearest. Communes further away match only when spelt exactly
+and right after a place preposition ("à Lyon"), never as a misspelling: far
+from home, "Nancy" is more likely a daughter than a city. Without a home
+commune, the home area is the demo's départements (Lot, Val-d'Oise).
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+import os
+import pickle
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from carpool.gazetteer import CommuneRecord, PlaceRecord, read_communes, read_places
+from carpool.gazetteer import (
+    DATA_DIR,
+    DEMO_DEPARTEMENTS,
+    NATIONAL_CSV,
+    NEIGHBOURS_CSV,
+    PLACES_CSV,
+    CommuneRecord,
+    PlaceRecord,
+    departement_of,
+    read_communes,
+    read_neighbours,
+    read_places,
+)
 from carpool.text import SAINT_ABBREVIATIONS, fold
 
 
@@ -40,7 +67,7 @@ def _items(text: str) -> frozenset[str]:
 
 
 # Never matched: the ordinary word is far more likely than the commune.
-NEVER = frozenset({"bourg", "le bourg", "bio", "us", "roc", "le roc", "lot"})
+NEVER = frozenset({"bourg", "le bourg", "bio", "us", "roc", "le roc", "lot", "l hopital"})
 # Matched only exactly and right after a place preposition.
 COMMON_WORDS = _items(
     """espere, lacave, chars, marines, presles, fosses, mours, deuil, champagne, chapelle,
@@ -53,14 +80,19 @@ COMMON_WORDS = _items(
     bellefontaine, fontenay, laval, belfort, caillac, calamane, concots, montredon, montcabrier,
     lamothe, cassagnes, cavagnac, couzou, cuzac, boussac, albas, orniac, varaire, bruyeres, mery,
     jouy, magny, vers, pechs du vers, les pechs du vers, le vigan, vigan, issepts, rampoux,
-    lavercantiere, vienne, montet, neuilly, villers, bellay"""
+    lavercantiere, vienne, montet, neuilly, villers, bellay, change"""
 )
 # Ordinary words one edit away from a commune name: never read as a misspelling.
 NO_FUZZY = _words(
     """ruelle sauter fontaine fontaines charmant parrain mousse cognac leopard marine chausse taverne louvre
     merci mercredi mardi samedi lundi jeudi vendredi dimanche matin demain madame monsieur bonjour bonsoir
     cardio docteur medecin maison marche mairie centre clinique hopital aller retour rendez pourrai pouvez
-    voudrais besoin bureau banque poste pharmacie garage cabinet comment gourdin"""
+    voudrais besoin bureau banque poste pharmacie garage cabinet comment gourdin chauffeur chauffeurs sante
+    courses voiture taxi ambulance infirmiere dentiste radio analyse analyses consultation ophtalmo semaine
+    prochain prochaine retraite revenir partir venir chercher deposer attendre beaucoup journee famille
+    voisin voisine coiffeur coiffeuse notaire cimetiere eglise messe marche marches kine kines podologue
+    laboratoire scanner controle visite visiter possible contente content heureuse reservation appelle
+    appellera avance messages moins personnes prise charger reporte serons vendredis maman bonne"""
 )
 # Words after which a place name is expected.
 PLACE_PREPOSITIONS = frozenset({"a", "au", "aux", "pour", "vers", "sur", "de", "d", "du", "depuis", "chez"})
@@ -117,6 +149,10 @@ KIND_WORDS: dict[str, str] = {
 }
 
 
+# Before a far commune's name, as well as GUARD_PREPOSITIONS: "l'hôpital de Brest".
+_OF = frozenset({"de", "d", "du"})
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """A commune (and maybe a named place in it) found at tokens[start:end]."""
@@ -129,19 +165,81 @@ class Match:
     place: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):  # a tuple: the index cache loads several times faster
     insee: str
+    departement: str
     rank: tuple[int, int]  # (alias level, -population): lower is better
     guarded: bool
+
+
+HOME, NEIGHBOUR, FAR = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Area:
+    """Where the sender lives: their département's tier for each département, and their point."""
+
+    tiers: dict[str, int]
+    lat: float | None
+    lon: float | None
+
+    def tier(self, departement: str) -> int:
+        return self.tiers.get(departement, FAR)
+
+    def km(self, lat: float, lon: float) -> float:
+        """Flat-earth distance from home: enough to order homonyms."""
+        if self.lat is None or self.lon is None:
+            return 0.0
+        dx = (lon - self.lon) * math.cos(math.radians(self.lat))
+        return 111.2 * math.hypot(lat - self.lat, dx)
+
+
+@dataclass(frozen=True, slots=True)
+class _PlaceIndex:
+    """Named places by every key they are known by, and by (commune, kind)."""
+
+    keys: dict[str, PlaceRecord]
+    by_kind: dict[tuple[str, str], list[PlaceRecord]]
+    max_words: int
+
+    @classmethod
+    def of(cls, places: Sequence[PlaceRecord], communes: Collection[str]) -> _PlaceIndex:
+        keys: dict[str, PlaceRecord] = {}
+        by_kind: dict[tuple[str, str], list[PlaceRecord]] = {}
+        for place in places:
+            if place.insee not in communes:
+                continue
+            by_kind.setdefault((place.insee, place.kind), []).append(place)
+            for key in Gazetteer._place_keys(place.name):
+                keys.setdefault(key, place)
+        return cls(keys, by_kind, max((len(k.split()) for k in keys), default=0))
+
+
+@lru_cache(maxsize=64)
+def _own_index(places: tuple[PlaceRecord, ...], gazetteer: Gazetteer) -> _PlaceIndex:
+    """An association's places, indexed once while they stay the same (a few associations per process)."""
+    return _PlaceIndex.of(places, gazetteer.names)
 
 
 class Gazetteer:
     """Alias tables built once from the communes and named places."""
 
-    def __init__(self, communes: Sequence[CommuneRecord], places: Sequence[PlaceRecord]) -> None:
+    def __init__(
+        self,
+        communes: Sequence[CommuneRecord],
+        places: Sequence[PlaceRecord],
+        neighbours: dict[str, tuple[str, ...]] | None = None,
+        default_departements: Collection[str] = DEMO_DEPARTEMENTS,
+    ) -> None:
+        """``default_departements``: the home area of a sender without a home commune, and
+        the départements the word lists above were written for."""
         self.names = {c.insee: c.name for c in communes}
-        self._aliases: dict[str, _Entry] = {}
+        self._points = {c.insee: (c.lat, c.lon) for c in communes}
+        self._neighbours = neighbours or {}
+        self._curated = frozenset(default_departements)
+        self._default_area = _Area({d: HOME for d in default_departements}, None, None)
+        self._areas: dict[str | None, _Area] = {}
+        self._aliases: dict[str, list[_Entry]] = {}
         for commune in communes:
             for level, key in self._keys_for(commune.name):
                 self._add(key, commune, level)
@@ -149,20 +247,18 @@ class Gazetteer:
         for key, insee in EXTRA_ALIASES.items():
             if insee in by_insee:
                 self._add(key, by_insee[insee], 1)
-        self._by_first: dict[str, list[str]] = {}
-        for key, entry in self._aliases.items():
-            if not entry.guarded and len(key.replace(" ", "")) >= 5:
-                self._by_first.setdefault(key[0], []).append(key)
-        self._max_words = max(len(k.split()) for k in self._aliases)
-        self._places: dict[str, PlaceRecord] = {}
-        self._by_kind: dict[tuple[str, str], list[PlaceRecord]] = {}
-        for place in places:
-            if place.insee not in self.names:
+        # Misspellings are looked for among the keys of the sender's area only.
+        # (first letter, length) → keys, per département.
+        self._by_departement: dict[str, dict[tuple[str, int], list[str]]] = {}
+        for key, entries in self._aliases.items():
+            entries.sort(key=lambda e: e.rank)
+            if len(key.replace(" ", "")) < 5:
                 continue
-            self._by_kind.setdefault((place.insee, place.kind), []).append(place)
-            for key in self._place_keys(place.name):
-                self._places.setdefault(key, place)
-        self._max_place_words = max((len(k.split()) for k in self._places), default=0)
+            for departement in {e.departement for e in entries if not e.guarded}:
+                bucket = self._by_departement.setdefault(departement, {})
+                bucket.setdefault((key[0], len(key)), []).append(key)
+        self._max_words = max(len(k.split()) for k in self._aliases)
+        self._shared = _PlaceIndex.of(places, self.names)
 
     @staticmethod
     def _keys_for(name: str) -> list[tuple[int, str]]:
@@ -186,14 +282,39 @@ class Gazetteer:
         return keys
 
     def _add(self, key: str, commune: CommuneRecord, level: int) -> None:
-        if key in NEVER:
+        if key in NEVER or key in KIND_WORDS:  # "l'hôpital", "le marché" are places, not L'Hôpital (57)
             return
         letters = len(key.replace(" ", ""))
         guarded = key in COMMON_WORDS or (letters <= 5 and commune.population < 5000)
-        entry = _Entry(commune.insee, (level, -commune.population), guarded)
-        current = self._aliases.get(key)
-        if current is None or entry.rank < current.rank:
-            self._aliases[key] = entry
+        if commune.departement not in self._curated and " " not in key and commune.population < 2000:
+            guarded = True
+        entries = self._aliases.setdefault(key, [])
+        for i, entry in enumerate(entries):
+            if entry.insee == commune.insee:  # the same commune by two rules: keep the better
+                if level < entry.rank[0]:
+                    entries[i] = _Entry(commune.insee, entry.departement, (level, entry.rank[1]), guarded)
+                return
+        entries.append(_Entry(commune.insee, commune.departement, (level, -commune.population), guarded))
+
+    def area(self, home: str | None) -> _Area:
+        """The sender's area: home département, its neighbours, home point (cached per home)."""
+        if home is None or home not in self._points:
+            return self._default_area
+        area = self._areas.get(home)
+        if area is None:
+            departement = departement_of(home)
+            tiers = dict.fromkeys(self._neighbours.get(departement, ()), NEIGHBOUR)
+            tiers[departement] = HOME
+            lat, lon = self._points[home]
+            area = self._areas[home] = _Area(tiers, lat, lon)
+        return area
+
+    def _ordered(self, entries: Sequence[_Entry], area: _Area) -> list[_Entry]:
+        """Home département first, then neighbours, then the rest; official name, then nearest."""
+        return sorted(
+            entries,
+            key=lambda e: (area.tier(e.departement), e.rank[0], area.km(*self._points[e.insee]), e.rank[1]),
+        )
 
     @staticmethod
     def _place_keys(name: str) -> list[str]:
@@ -215,16 +336,31 @@ class Gazetteer:
                     keys.append("clinique " + key[len(prefix) :])
         return keys
 
-    def place_in(self, insee: str, kind: str) -> PlaceRecord | None:
-        """The one place of ``kind`` in the commune, or None if none or several."""
-        found = self._by_kind.get((insee, kind), [])
-        return found[0] if len(found) == 1 else None
+    def place_in(self, insee: str, kind: str, own: _PlaceIndex | None = None) -> PlaceRecord | None:
+        """The one place of ``kind`` in the commune (the association's own first), or None."""
+        for index in (own, self._shared):
+            found = index.by_kind.get((insee, kind), []) if index is not None else []
+            if found:
+                return found[0] if len(found) == 1 else None
+        return None
 
-    def find(self, tokens: Sequence[str]) -> list[Match]:
-        """Communes and named places in folded tokens, non-overlapping, in reading order."""
+    def find(
+        self, tokens: Sequence[str], home: str | None = None, own_places: Sequence[PlaceRecord] = ()
+    ) -> list[Match]:
+        """Communes and named places in folded tokens, non-overlapping, in reading order.
+
+        ``home`` (an INSEE code) says which of two communes of the same name is meant;
+        ``own_places``, the association's own named places, come before the shared ones.
+        """
         words = [SAINT_ABBREVIATIONS.get(t, t) for t in tokens]
-        candidates = self._named_places(words) + self._communes(words)
-        candidates.sort(key=lambda m: (not m.exact, -(m.end - m.start), m.start))
+        own = _own_index(tuple(p for p in own_places if p.insee in self.names), self) if own_places else None
+        # A far or guarded commune needs a trip around it: "a change" in "mon numéro a changé" is none.
+        trip = any(w in TRIP_WORDS or _DAYLIKE.match(w) for w in words)
+        places = [
+            m for index in (own, self._shared) if index is not None for m in self._named_places(words, index)
+        ]
+        candidates = places + self._communes(words, self.area(home), trip)
+        candidates.sort(key=lambda m: (not m.exact, -(m.end - m.start), m.start))  # stable: own places first
         chosen: list[Match] = []
         taken: set[int] = set()
         for match in candidates:
@@ -234,44 +370,69 @@ class Gazetteer:
             chosen.append(match)
             taken |= span
         chosen.sort(key=lambda m: m.start)
-        return self._attach_kinds(words, chosen)
+        return self._attach_kinds(words, chosen, own)
 
-    def _named_places(self, words: Sequence[str]) -> list[Match]:
+    def _named_places(self, words: Sequence[str], index: _PlaceIndex) -> list[Match]:
         found = []
-        for n in range(2, self._max_place_words + 1):
+        for n in range(2, index.max_words + 1):
             for i in range(len(words) - n + 1):
-                place = self._places.get(" ".join(words[i : i + n]))
+                place = index.keys.get(" ".join(words[i : i + n]))
                 if place is not None:
                     found.append(Match(place.insee, self.names[place.insee], i, i + n, True, place.name))
         return found
 
-    def _communes(self, words: Sequence[str]) -> list[Match]:
+    def _communes(self, words: Sequence[str], area: _Area, trip: bool) -> list[Match]:
         found: list[Match] = []
         for n in range(1, self._max_words + 1):
             for i in range(len(words) - n + 1):
                 span = " ".join(words[i : i + n])
-                match = self._match_span(words, i, n, span)
+                match = self._match_span(words, i, n, span, area, trip)
                 if match is not None:
                     found.append(match)
         return found
 
-    def _match_span(self, words: Sequence[str], i: int, n: int, span: str) -> Match | None:
-        entry = self._aliases.get(span)
+    def _match_span(
+        self, words: Sequence[str], i: int, n: int, span: str, area: _Area, trip: bool
+    ) -> Match | None:
+        entries = self._aliases.get(span)
         after_preposition = i > 0 and words[i - 1] in GUARD_PREPOSITIONS
-        if entry is not None:
-            if entry.guarded and not after_preposition:
-                return None
-            return Match(entry.insee, self.names[entry.insee], i, i + n, True)
+        if entries is not None:
+            for entry in self._ordered(entries, area):
+                if area.tier(entry.departement) == FAR and not (
+                    trip and (after_preposition or (i > 0 and words[i - 1] in _OF and not entry.guarded))
+                ):
+                    continue
+                curated = entry.departement in self._curated
+                if entry.guarded and not (after_preposition and (trip or curated)):
+                    continue
+                return Match(entry.insee, self.names[entry.insee], i, i + n, True)
+            return None
         if not self._fuzzy_allowed(words, i, n, span):
             return None
         max_edits = 2 if len(span) >= 9 else 1
-        candidates = [k for k in self._by_first.get(span[0], ()) if abs(len(k) - len(span)) <= max_edits]
+        lengths = range(len(span) - max_edits, len(span) + max_edits + 1)
+        candidates = [
+            key
+            for departement in area.tiers
+            for buckets in (self._by_departement.get(departement, {}),)
+            for n in lengths
+            for key in buckets.get((span[0], n), ())
+        ]
         if not candidates:
             return None
         best = process.extractOne(span, candidates, scorer=OSA.distance, score_cutoff=max_edits)
         if best is None:
             return None
-        entry = self._aliases[best[0]]
+        near = [
+            e
+            for e in self._aliases[best[0]]
+            if area.tier(e.departement) != FAR
+            and not e.guarded
+            and (e.departement in self._curated or after_preposition)
+        ]
+        if not near:
+            return None
+        entry = self._ordered(near, area)[0]
         return Match(entry.insee, self.names[entry.insee], i, i + n, False)
 
     def _fuzzy_allowed(self, words: Sequence[str], i: int, n: int, span: str) -> bool:
@@ -286,7 +447,9 @@ class Gazetteer:
         neighbours = [*words[max(0, i - 1) : i], *words[i + n : i + n + 1]]
         return any(_DAYLIKE.match(w) for w in neighbours)
 
-    def _attach_kinds(self, words: Sequence[str], matches: list[Match]) -> list[Match]:
+    def _attach_kinds(
+        self, words: Sequence[str], matches: list[Match], own: _PlaceIndex | None
+    ) -> list[Match]:
         """Give "hôpital de Cahors", "Gourdon hôpital" their named place."""
         kinds: list[tuple[int, int, str]] = []
         for i, word in enumerate(words):
@@ -302,7 +465,7 @@ class Gazetteer:
                 for start, end, kind in kinds:
                     near = 0 < match.start - end + 1 <= 4 or 0 <= start - match.end <= 3
                     alone = len(distinct) == 1
-                    place = self.place_in(match.insee, kind)
+                    place = self.place_in(match.insee, kind, own)
                     if place is not None and (near or alone):
                         match = Match(
                             match.insee, match.name, match.start, match.end, match.exact, place.name
@@ -312,10 +475,53 @@ class Gazetteer:
         return result
 
 
+# Building the index of 34,875 communes takes most of a second; ``carpool sms parse``
+# must start in well under 1.5 s. So the built index is kept next to the data, the
+# way Python keeps .pyc files: in __pycache__, named after what it was built from,
+# written when the folder is writable and silently skipped when it is not.
+INDEX_CACHE_DIR = DATA_DIR / "__pycache__"
+
+
+def _index_cache_path() -> Path:
+    import carpool.gazetteer as gazetteer_module
+    import carpool.text as text_module
+
+    sources = (NATIONAL_CSV, PLACES_CSV, NEIGHBOURS_CSV, Path(__file__), Path(text_module.__file__))
+    stamp = hashlib.sha256(repr(sys.version_info).encode())
+    for path in (*sources, Path(gazetteer_module.__file__)):
+        stat = path.stat()
+        stamp.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return INDEX_CACHE_DIR / f"sms-places-{stamp.hexdigest()[:16]}.pickle"
+
+
+def _build_default() -> Gazetteer:
+    return Gazetteer(read_communes(NATIONAL_CSV), read_places(), read_neighbours())
+
+
 @lru_cache(maxsize=1)
 def default_gazetteer() -> Gazetteer:
-    """The shipped gazetteer, read once per process."""
-    return Gazetteer(read_communes(), read_places())
+    """The shipped national gazetteer, read once per process (from the index cache if fresh)."""
+    cache = _index_cache_path()
+    try:
+        with cache.open("rb") as handle:
+            cached = pickle.load(handle)  # noqa: S301 (our own file, trusted like a .pyc beside it)
+        if isinstance(cached, Gazetteer):
+            return cached
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        pass
+    built = _build_default()
+    try:
+        cache.parent.mkdir(exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        with partial.open("wb") as handle:
+            pickle.dump(built, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, cache)  # atomic: a concurrent reader sees the whole file or none
+        for stale in cache.parent.glob("sms-places-*.pickle"):
+            if stale != cache:
+                stale.unlink(missing_ok=True)
+    except OSError:
+        pass
+    return built
 
 
 def lookup(text: str) -> Match | None:

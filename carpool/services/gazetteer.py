@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.db import lon_lat, point
-from carpool.gazetteer import PlaceRecord, read_communes, read_places
+from carpool.errors import InvalidInput
+from carpool.gazetteer import (
+    NATIONAL_CSV,
+    CommuneRecord,
+    PlaceRecord,
+    read_communes,
+    read_neighbours,
+    read_places,
+)
 from carpool.models import Commune, NamedPlace
 from carpool.services import audit
-from carpool.services.places import forget_commune_labels
+from carpool.services.places import UnknownCommune, forget_commune_labels
 
 
 def commune_count(session: Session) -> int:
@@ -28,11 +38,79 @@ class ImportReport:
     places_created: int
 
 
+def known_departements() -> list[str]:
+    """Codes of the départements the national gazetteer covers ("01" … "95", "2A", "971" …)."""
+    return list(read_neighbours())
+
+
+def departement_codes(departements: Sequence[str]) -> list[str]:
+    """Check and tidy codes typed by a person ("2a" → "2A", "1" → "01"); InvalidInput if unknown."""
+    known = set(known_departements())
+    codes: list[str] = []
+    for typed in departements:
+        code = typed.strip().upper()
+        if not code:
+            continue  # "23,87," or "23, ,87": a stray comma is not a code
+        code = code.zfill(2) if code.isdigit() and len(code) == 1 else code
+        if code not in known:
+            raise InvalidInput.on("departements", f"département inconnu : « {typed.strip()} »")
+        if code not in codes:
+            codes.append(code)
+    if not codes:
+        raise InvalidInput.on("departements", "aucun département indiqué")
+    return codes
+
+
+def import_departements(session: Session, departements: Sequence[str]) -> ImportReport:
+    """Upsert every commune of these départements from the national gazetteer (idempotent).
+
+    An unknown code raises InvalidInput (in French) before anything is written.
+    """
+    codes = departement_codes(departements)
+    records = read_communes(NATIONAL_CSV, departements=set(codes))
+    return _upsert(session, records, source="départements " + ",".join(codes))
+
+
+def import_all(session: Session) -> ImportReport:
+    """Upsert every commune of France that the national gazetteer places."""
+    return _upsert(session, read_communes(NATIONAL_CSV), source=NATIONAL_CSV.name)
+
+
+@lru_cache(maxsize=1)
+def _national_by_insee() -> dict[str, CommuneRecord]:
+    return {record.insee: record for record in read_communes(NATIONAL_CSV)}
+
+
+def commune_or_import(session: Session, insee: str) -> Commune:
+    """The commune, imported from the national gazetteer first if this database lacks it.
+
+    SMS are read against every commune of France; a resident of the Lot may still
+    ask for Nancy. Raises UnknownCommune for a code the national gazetteer lacks too.
+    """
+    commune = session.get(Commune, insee)
+    if commune is not None:
+        return commune
+    record = _national_by_insee().get(insee)
+    if record is None:
+        raise UnknownCommune(insee)
+    _upsert(session, [record], source=f"commune {insee}")
+    return session.get_one(Commune, insee)
+
+
 def import_communes(session: Session, path: Path) -> ImportReport:
     """Upsert every commune of ``path``; a malformed file raises before anything is written."""
-    records = read_communes(path)
+    return _upsert(session, read_communes(path), source=path.name)
+
+
+def _upsert(session: Session, records: list[CommuneRecord], source: str) -> ImportReport:
     places = read_places()
-    existing = {c.insee: c for c in session.scalars(sa.select(Commune))}
+    codes = [r.insee for r in records]
+    existing: dict[str, Commune] = {}
+    for start in range(0, len(codes), 500):  # a few hundred at a time: bounded SQL parameters
+        chunk = codes[start : start + 500]
+        existing.update(
+            (c.insee, c) for c in session.scalars(sa.select(Commune).where(Commune.insee.in_(chunk)))
+        )
     created = updated = unchanged = 0
     for record in records:
         commune = existing.get(record.insee)
@@ -57,12 +135,12 @@ def import_communes(session: Session, path: Path) -> ImportReport:
         commune.point = point(record.lon, record.lat)
         updated += 1
     session.flush()
-    places_created = _import_places(session, places, {r.insee for r in records} | set(existing))
+    places_created = _import_places(session, places, set(session.scalars(sa.select(Commune.insee))))
     audit.record(
         session,
         "cli",
         "communes.imported",
-        file=path.name,
+        file=source,
         created=created,
         updated=updated,
         unchanged=unchanged,

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from carpool.db import dialect_of, distance_m, point
+from carpool.db import dialect_of, distance_m, lon_lat, point
 from carpool.errors import InvalidInput
+from carpool.gazetteer import PlaceRecord
 from carpool.models import Commune, NamedPlace
 from carpool.text import fold
 
@@ -141,6 +142,22 @@ def named_places(session: Session, association_id: int) -> list[NamedPlace]:
             .order_by(NamedPlace.name)
         )
     )
+
+
+def own_place_records(session: Session, association_id: int) -> tuple[PlaceRecord, ...]:
+    """The association's own active places, as the SMS reader takes them (shared ones it ships)."""
+    rows = session.scalars(
+        sa.select(NamedPlace)
+        .where(NamedPlace.association_id == association_id, NamedPlace.archived_at.is_(None))
+        .order_by(NamedPlace.id)
+    )
+    records = []
+    for place in rows:
+        lon, lat = lon_lat(place.point)
+        records.append(
+            PlaceRecord(name=place.name, kind=place.kind, insee=place.commune_insee, lat=lat, lon=lon)
+        )
+    return tuple(records)
 
 
 def resolve_place(session: Session, text: str, association_id: int, field: str) -> Place:

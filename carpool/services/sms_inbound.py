@@ -48,7 +48,8 @@ from carpool.notify.outbox import enqueue, opt_in_number, opt_out_number
 from carpool.notify.parse import ParsedMessage, opt_out_intent, parse_message
 from carpool.notify.privacy import mask
 from carpool.notify.purpose import guess_purpose
-from carpool.services import audit, booking_flow, bookings, feedback, matching, reminders
+from carpool.services import audit, booking_flow, bookings, feedback, gazetteer, matching, reminders
+from carpool.services.places import own_place_records
 from carpool.text import is_french_mobile
 
 CONVERSATION_TTL = timedelta(hours=48)
@@ -173,8 +174,11 @@ def handle_inbound(
     resident = session.scalar(sa.select(Resident).where(Resident.phone == from_phone))
     association = _association_for(session, resident, to_phone)
     now = clock.now()
+    own_places = own_place_records(session, association.id) if resident and association else ()
     parsed = (
-        parse_message(body, now.astimezone(PARIS).date(), resident.home_commune_insee) if resident else None
+        parse_message(body, now.astimezone(PARIS).date(), resident.home_commune_insee, places=own_places)
+        if resident
+        else None
     )
     intent = parsed.intent if parsed else opt_out_intent(body)
     # One statement: a webhook Twilio retries (the same sid), even one another worker is
@@ -462,9 +466,10 @@ class Handler:
                     )
                     .limit(1)
                 )
-            destination = self.session.get_one(Commune, draft["destination"])
+            # SMS are read against all France: a commune this database lacks is imported now.
+            destination = gazetteer.commune_or_import(self.session, draft["destination"])
             origin_insee = draft.get("origin") or self.resident.home_commune_insee
-            origin = self.session.get_one(Commune, origin_insee)
+            origin = gazetteer.commune_or_import(self.session, origin_insee)
         pickup_point = (
             self.resident.home_point
             if origin_insee == self.resident.home_commune_insee and self.resident.home_point is not None
