@@ -92,7 +92,9 @@ def test_two_dispatchers_killed_at_random_send_every_sms_exactly_once(
     started = time.monotonic()
     processes = [spawn(), spawn()]
     kills = 0
-    while kills < KILLS and unsent(db) and time.monotonic() - started < 90:
+    # Bounds in real time are generous and the drain waits on progress, not on a clock: a machine
+    # starved by other work must make the test slow, never report unsent rows as lost.
+    while kills < KILLS and unsent(db) and time.monotonic() - started < 240:
         time.sleep(rng.uniform(0.3, 1.2))
         victim = rng.randrange(2)
         if not up(processes[victim]):
@@ -101,17 +103,25 @@ def test_two_dispatchers_killed_at_random_send_every_sms_exactly_once(
         processes[victim].wait()
         kills += 1
         processes[victim] = spawn()
-    while unsent(db) and time.monotonic() - started < 150:  # bounded; a slow machine must not fail it
+    left, last_progress = unsent(db), time.monotonic()
+    while left and time.monotonic() - last_progress < 60 and time.monotonic() - started < 900:
         time.sleep(0.2)
+        now_left = unsent(db)
+        if now_left < left:
+            left, last_progress = now_left, time.monotonic()
     for process in processes:
         process.send_signal(signal.SIGTERM)
     exit_codes = [process.wait(timeout=20) for process in processes]
     elapsed = time.monotonic() - started
 
     received = Counter(m["status_callback"].rsplit("=", 1)[1] for m in fake_twilio.messages)
-    lost = sum(1 for i in ids if received[str(i)] == 0)
     duplicated = sum(count - 1 for count in received.values() if count > 1)
     stored = rows(db)
+    # Lost: marked sent but never at the provider. Still queued is only late (another dispatcher
+    # would send it), reported apart so a starved run is not mistaken for a loss.
+    status_of = {r.id: r.status for r in stored}
+    lost = sum(1 for i in ids if received[str(i)] == 0 and status_of[i] == OutboundStatus.SENT)
+    still_queued = sum(1 for i in ids if status_of[i] != OutboundStatus.SENT)
     sids = {m["status_callback"].rsplit("=", 1)[1]: m["sid"] for m in fake_twilio.messages}
     reconciled = sum(path.read_text(errors="replace").count("déjà accepté") for path in logs)
     figures = {
@@ -119,6 +129,7 @@ def test_two_dispatchers_killed_at_random_send_every_sms_exactly_once(
         "messages": MESSAGES,
         "kills": kills,
         "lost": lost,
+        "unsent": still_queued,
         "duplicated": duplicated,
         "reconciled": reconciled,
         "rows_claimed_twice_or_more": sum(1 for r in stored if r.attempts > 1),
@@ -128,7 +139,7 @@ def test_two_dispatchers_killed_at_random_send_every_sms_exactly_once(
     for name, value in figures.items():
         record_property(name, value)
     print(f"\nkill test: {figures}")
-    assert (lost, duplicated) == (0, 0), figures
+    assert (lost, duplicated, still_queued) == (0, 0, 0), figures
     # Kills must have landed between Twilio's answer and our commit, or nothing was tested.
     assert kills >= 15 and reconciled >= 1, figures
     # 0, or -SIGTERM for a process respawned so recently it had not yet installed its handler.
