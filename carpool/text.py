@@ -6,6 +6,8 @@ numbers parsed and shown, e-mail addresses checked.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import functools
 import re
 
@@ -85,3 +87,13 @@ EMAIL_PROBLEM = "Indiquez une adresse e-mail valide, par exemple prenom.nom@exem
 def is_email(address: str) -> bool:
     """Shaped like an address (something@domain.tld) and no longer than SMTP allows."""
     return _EMAIL.match(address) is not None and len(address) <= 254
+
+
+def euros(amount: Decimal | int | float) -> str:
+    """ "1 234,50 €": the French way, a plain space (GSM-7 has no narrow one)."""
+    return f"{Decimal(str(amount)):,.2f}".replace(",", " ").replace(".", ",") + " €"
+
+
+def km_text(km: Decimal | float) -> str:
+    """ "12,3" (kilometres to a tenth, decimal comma)."""
+    return f"{Decimal(str(km)):,.1f}".replace(",", " ").replace(".", ",")

@@ -14,6 +14,7 @@ from carpool.models.messages import (
     SmsCounter,
     SmsOptOut,
 )
+from carpool.models.money import ExpenseChoice, LegParticipation, MonthlyExpenses, PaymentMethod
 from carpool.models.people import (
     Association,
     AvailabilitySlot,
@@ -58,6 +59,10 @@ __all__ = [
     "AvailabilitySlot",
     "Base",
     "Commune",
+    "ExpenseChoice",
+    "LegParticipation",
+    "MonthlyExpenses",
+    "PaymentMethod",
     "Conversation",
     "ConversationState",
     "Driver",
