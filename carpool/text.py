@@ -6,10 +6,9 @@ numbers parsed and shown, e-mail addresses checked.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import functools
 import re
+from decimal import Decimal
 
 from unidecode import unidecode
 

@@ -22,6 +22,7 @@ the association, which issues a tax receipt: ``carpool.services.expenses``).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -96,7 +97,7 @@ Point = tuple[float, float]
 
 
 def _path_km(*points: Point) -> float:
-    return sum(ROUTER.distance_km(a, b) for a, b in zip(points, points[1:], strict=False))
+    return sum(ROUTER.distance_km(a, b) for a, b in itertools.pairwise(points))
 
 
 def trip_km(driver_home: Point, pickup: Point, dropoff: Point, offer: tuple[Point, Point] | None) -> Decimal:

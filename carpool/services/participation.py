@@ -27,8 +27,8 @@ from carpool.matching import CrowFlyRouter
 from carpool.models import (
     Association,
     Commune,
-    LegParticipation,
     Leg,
+    LegParticipation,
     Match,
     MatchStatus,
     PaymentMethod,
