@@ -34,7 +34,7 @@ class Association(Timestamped, Base):
     # Participation asked of residents per km (capped by law at 0.32 €/km), when enabled.
     participation_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     participation_per_km: Mapped[Decimal] = mapped_column(
-        sa.Numeric(5, 3), default=Decimal("0"), server_default=sa.text("0")
+        sa.Numeric(5, 3), default=Decimal("0.000"), server_default=sa.text("0")
     )
     # The body issuing receipts for waived expenses (Cerfa 11580): its identity on the receipt.
     legal_address: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
