@@ -99,7 +99,7 @@ def year_choices(session: Session, association_id: int, year: int) -> list[tuple
                 MonthlyExpenses.month <= date(year, 12, 1),
             )
             .order_by(Driver.last_name, Driver.first_name, Driver.id, MonthlyExpenses.month)
-        ).tuples()
+        )
     ]
 
 

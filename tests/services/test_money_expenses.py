@@ -16,51 +16,27 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from support.factories import add_driver, add_offer, add_request, add_resident
+from support.moneykit import book, meridian_driver
+from support.moneykit import drive as completed
 
 from carpool.clock import PARIS, FrozenClock
-from carpool.db import point
 from carpool.errors import InvalidInput
-from carpool.models import AuditEvent, ExpenseChoice, Match, MatchStatus
-from carpool.services import bookings, expenses, mileage
+from carpool.models import AuditEvent, ExpenseChoice, Match
+from carpool.services import expenses, mileage
 
-HOME, PICKUP, DROPOFF, OFFER_END = (1.5, 44.3), (1.5, 44.4), (1.5, 44.5), (1.5, 44.4)
 NOV = datetime(2026, 11, 25, 9, 0, tzinfo=PARIS)
 NOVEMBER = date(2026, 11, 1)
 
 
 @pytest.fixture
 def driver(session, association):
-    driver = add_driver(session, association)
-    driver.home_point = point(*HOME)
-    session.flush()
-    return driver
+    return meridian_driver(session, association)
 
 
 def drive(session, association, driver, clock, pickup_at: datetime, *, on_offer: bool = False) -> Match:
-    request = add_request(
-        session, association, resident=add_resident(session, association), latest=pickup_at + timedelta(hours=1)
+    return completed(
+        book(session, association, clock, pickup_at, driver=driver, on_offer=on_offer), session, clock
     )
-    request.pickup_point, request.dropoff_point = point(*PICKUP), point(*DROPOFF)
-    offer = None
-    if on_offer:
-        offer = add_offer(session, driver, day=pickup_at.date())
-        offer.origin_point, offer.destination_point = point(*HOME), point(*OFFER_END)
-    session.flush()
-    match = bookings.propose(
-        session,
-        request,
-        driver_id=driver.id,
-        offer_id=offer.id if offer else None,
-        pickup_at=pickup_at,
-        dropoff_at=pickup_at + timedelta(minutes=30),
-        detour_min=0.0,
-        actor="test",
-        clock=clock,
-    )
-    for status in (MatchStatus.ACCEPTED, MatchStatus.CONFIRMED, MatchStatus.COMPLETED):
-        bookings.transition(session, match, status, actor="test", clock=clock)
-    return match
 
 
 def december(day: int = 1) -> FrozenClock:
@@ -94,7 +70,9 @@ def test_a_month_not_over_cannot_be_chosen_yet(session, association, driver, clo
     drive(session, association, driver, clock, NOV)
 
     with pytest.raises(InvalidInput) as refused:
-        expenses.choose(session, driver, NOVEMBER, "waive", actor="d", clock=FrozenClock(NOV + timedelta(days=2)))
+        expenses.choose(
+            session, driver, NOVEMBER, "waive", actor="d", clock=FrozenClock(NOV + timedelta(days=2))
+        )
 
     assert "pas terminé" in refused.value.errors[""]
 

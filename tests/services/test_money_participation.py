@@ -11,15 +11,13 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from support.factories import add_driver, add_request, add_resident
+from support.factories import add_resident
+from support.moneykit import book, drive
 
 from carpool.clock import PARIS
-from carpool.db import point
 from carpool.errors import InvalidInput
-from carpool.models import AuditEvent, LegParticipation, Match, MatchStatus
-from carpool.services import bookings, money_settings, participation
-
-PICKUP, DROPOFF = (1.5, 44.4), (1.5, 44.5)
+from carpool.models import AuditEvent, LegParticipation, Match
+from carpool.services import money_settings, participation
 
 
 def enable(association, price: str) -> None:
@@ -28,32 +26,11 @@ def enable(association, price: str) -> None:
 
 
 def booked(session, association, clock, pickup_at: datetime, *, resident=None) -> Match:
-    """A dedicated leg PICKUP → DROPOFF booked for ``pickup_at`` (proposed)."""
-    request = add_request(
-        session,
-        association,
-        resident=resident or add_resident(session, association),
-        latest=pickup_at + timedelta(hours=1),
-    )
-    request.pickup_point, request.dropoff_point = point(*PICKUP), point(*DROPOFF)
-    session.flush()
-    return bookings.propose(
-        session,
-        request,
-        driver_id=add_driver(session, association).id,
-        offer_id=None,
-        pickup_at=pickup_at,
-        dropoff_at=pickup_at + timedelta(minutes=30),
-        detour_min=0.0,
-        actor="test",
-        clock=clock,
-    )
+    return book(session, association, clock, pickup_at, resident=resident)
 
 
 def driven(session, match: Match, clock) -> Match:
-    for status in (MatchStatus.ACCEPTED, MatchStatus.CONFIRMED, MatchStatus.COMPLETED):
-        bookings.transition(session, match, status, actor="test", clock=clock)
-    return match
+    return drive(match, session, clock)
 
 
 def row_of(session, match: Match) -> LegParticipation:
@@ -131,7 +108,9 @@ def test_a_bad_payment_is_refused_in_french_and_nothing_is_saved(
     row = row_of(session, driven(session, booked(session, association, clock, NOV), clock))
 
     with pytest.raises(InvalidInput) as refused:
-        participation.mark_paid(session, row, method=method, paid_on=paid_on, today=date(2026, 11, 27), actor="u")
+        participation.mark_paid(
+            session, row, method=method, paid_on=paid_on, today=date(2026, 11, 27), actor="u"
+        )
 
     assert words in refused.value.errors[field]
     assert row.paid_on is None and row.method is None
@@ -142,7 +121,9 @@ def test_a_leg_not_yet_driven_cannot_be_paid(session, association, clock):
     row = row_of(session, booked(session, association, clock, NOV))
 
     with pytest.raises(InvalidInput) as refused:
-        participation.mark_paid(session, row, method="cash", paid_on=date(2026, 11, 1), today=NOV.date(), actor="u")
+        participation.mark_paid(
+            session, row, method="cash", paid_on=date(2026, 11, 1), today=NOV.date(), actor="u"
+        )
 
     assert "rien n'est dû" in refused.value.errors[""]
 
@@ -153,7 +134,9 @@ def test_a_residents_month_statement_and_its_csv(session, association, clock):
     first = row_of(session, driven(session, booked(session, association, clock, NOV, resident=jeanne), clock))
     driven(session, booked(session, association, clock, NOV + timedelta(days=2), resident=jeanne), clock)
     driven(session, booked(session, association, clock, NOV), clock)  # someone else
-    driven(session, booked(session, association, clock, NOV + timedelta(days=7), resident=jeanne), clock)  # Dec.
+    driven(
+        session, booked(session, association, clock, NOV + timedelta(days=7), resident=jeanne), clock
+    )  # Dec.
     participation.mark_paid(session, first, method="cash", paid_on=NOV.date(), today=NOV.date(), actor="u")
 
     statement = participation.month_statement(session, association, date(2026, 11, 1), jeanne)
@@ -189,7 +172,9 @@ def test_the_money_settings_are_saved_and_audited(session, association):
 
     assert (association.participation_enabled, association.participation_per_km) == (True, Decimal("0.250"))
     assert association.legal_number == "W461001234"
-    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "association.money_changed")).one()
+    event = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "association.money_changed")
+    ).one()
     assert event.details["participation_per_km"] == {"before": "0.000", "after": "0.250"}
 
 
@@ -203,7 +188,9 @@ def test_the_money_settings_are_saved_and_audited(session, association):
         ({"legal_number": "12345"}, "legal_number", "SIREN (9 chiffres)"),
     ],
 )
-def test_bad_money_settings_are_refused_in_french_and_nothing_changes(session, association, changes, field, words):
+def test_bad_money_settings_are_refused_in_french_and_nothing_changes(
+    session, association, changes, field, words
+):
     with pytest.raises(InvalidInput) as refused:
         money_settings.update_money_settings(session, association, settings(**changes), actor="user:1")
 
@@ -214,6 +201,8 @@ def test_bad_money_settings_are_refused_in_french_and_nothing_changes(session, a
 
 
 def test_the_legal_cap_itself_is_accepted(session, association):
-    money_settings.update_money_settings(session, association, settings(participation_per_km="0,32 €"), actor="u")
+    money_settings.update_money_settings(
+        session, association, settings(participation_per_km="0,32 €"), actor="u"
+    )
 
     assert association.participation_per_km == Decimal("0.320")
