@@ -67,7 +67,9 @@ def test_an_admin_saves_the_participation_and_the_receipts_identity(admin_client
 def test_a_price_above_the_cap_or_negative_is_refused_and_nothing_is_saved(
     admin_client, session, association, price, words
 ):
-    response = admin_client.post("/coordination/reglages/argent", data={**MONEY, "money-participation_per_km": price})
+    response = admin_client.post(
+        "/coordination/reglages/argent", data={**MONEY, "money-participation_per_km": price}
+    )
 
     assert response.status_code == 422
     assert words in text(response)
@@ -93,7 +95,9 @@ def test_a_coordinator_records_a_payment_on_the_participations_page(coord_client
     assert response.status_code == 302
     paid = one(session, sa.select(LegParticipation))
     assert (paid.paid_on, paid.method.value) == (date(2026, 10, 20), "transfer")
-    assert "Payé le 20/10/2026 (virement)" in text(coord_client.get("/coordination/participations?mois=2026-10"))
+    assert "Payé le 20/10/2026 (virement)" in text(
+        coord_client.get("/coordination/participations?mois=2026-10")
+    )
 
 
 def test_a_payment_without_a_method_is_refused_in_french(coord_client, session, paying):
@@ -127,7 +131,9 @@ def test_another_associations_resident_statement_is_404(client, no_csrf, session
     assert client.post(f"/coordination/participations/{row.id}/paiement", data={}).status_code == 404
 
 
-def test_a_coordinator_settles_a_drivers_month_and_sees_the_receipts(coord_client, session, association, clock):
+def test_a_coordinator_settles_a_drivers_month_and_sees_the_receipts(
+    coord_client, session, association, clock
+):
     driver = meridian_driver(session, association)
     drive(book(session, association, clock, OCT, driver=driver), session, clock)
     row = expenses.choose(session, driver, date(2026, 10, 1), "waive", actor="d", clock=clock)
@@ -161,5 +167,3 @@ def test_the_menu_leads_to_the_money_pages(coord_client):
     page = text(coord_client.get("/coordination/participations"))
 
     assert 'href="/coordination/frais"' in page and 'aria-current="page"' in page
-
-
