@@ -88,10 +88,10 @@ def participations() -> str:
     )
 
 
-@bp.post("/participations/<int:row_id>/paiement")
+@bp.post("/participations/<int:participation_id>/paiement")
 @coordinator_required
-def participation_paid(row_id: int) -> View:
-    row = scoped(LegParticipation, row_id)
+def participation_paid(participation_id: int) -> View:
+    row = scoped(LegParticipation, participation_id)
     form = PaymentForm(prefix=f"p{row.id}")
     month = request.form.get("mois", "")
     if not form.validate_on_submit():
@@ -111,10 +111,10 @@ def participation_paid(row_id: int) -> View:
     return saved("Le paiement est enregistré.", "coord.participations", mois=month)
 
 
-@bp.post("/participations/<int:row_id>/annulation")
+@bp.post("/participations/<int:participation_id>/annulation")
 @coordinator_required
-def participation_unpaid(row_id: int) -> View:
-    row = posted(LegParticipation, row_id)
+def participation_unpaid(participation_id: int) -> View:
+    row = posted(LegParticipation, participation_id)
     participation.cancel_payment(db_session(), row, actor=actor())
     return saved("Le paiement est annulé.", "coord.participations", mois=request.form.get("mois", ""))
 
@@ -172,10 +172,10 @@ def expenses_page() -> str:
     )
 
 
-@bp.post("/frais/<int:row_id>/reglement")
+@bp.post("/frais/<int:expenses_id>/reglement")
 @coordinator_required
-def expenses_settle(row_id: int) -> View:
-    row = posted(MonthlyExpenses, row_id)
+def expenses_settle(expenses_id: int) -> View:
+    row = posted(MonthlyExpenses, expenses_id)
     try:
         expenses.settle(db_session(), row, actor=actor(), clock=clock())
     except InvalidInput as error:
