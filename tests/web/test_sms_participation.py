@@ -27,7 +27,9 @@ def offer(session, association):
 def replies(db) -> list[str]:
     with db.session() as session:
         rows = session.scalars(
-            sa.select(OutboundMessage).where(OutboundMessage.to_phone == RESIDENT_PHONE).order_by(OutboundMessage.id)
+            sa.select(OutboundMessage)
+            .where(OutboundMessage.to_phone == RESIDENT_PHONE)
+            .order_by(OutboundMessage.id)
         )
         return [row.body for row in rows]
 
