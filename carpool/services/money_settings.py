@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from carpool.errors import InvalidInput
 from carpool.models import Association
-from carpool.services import audit
+from carpool.services.association_settings import apply_changes
 from carpool.services.participation import LEGAL_CAP_PER_KM, parse_price
 
 #: SIREN: 9 digits; RNA (répertoire national des associations): W and 9 digits.
@@ -59,19 +59,4 @@ def update_money_settings(
         "legal_number": number,
         "legal_object": data.legal_object.strip(),
     }
-    changed = {}
-    for name, value in wanted.items():
-        old = getattr(association, name)
-        if old != value:
-            changed[name] = {"before": str(old), "after": str(value)}
-            setattr(association, name, value)
-    if changed:
-        audit.record(
-            session,
-            actor,
-            "association.money_changed",
-            subject=association,
-            association_id=association.id,
-            **changed,
-        )
-    session.flush()
+    apply_changes(session, association, wanted, actor=actor, action="association.money_changed")

@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from support.factories import RESIDENT_PHONE, add_driver, add_offer, post_text
+from test_sms_webhook import replies_to
 
-from carpool.models import Association, LegParticipation, OutboundMessage
+from carpool.models import Association, LegParticipation
 from carpool.notify.gsm import segments
 from carpool.text import euros
 
@@ -24,20 +25,10 @@ def offer(session, association):
     return offer
 
 
-def replies(db) -> list[str]:
-    with db.session() as session:
-        rows = session.scalars(
-            sa.select(OutboundMessage)
-            .where(OutboundMessage.to_phone == RESIDENT_PHONE)
-            .order_by(OutboundMessage.id)
-        )
-        return [row.body for row in rows]
-
-
 def test_no_participation_is_mentioned_when_the_association_asks_none(client, db, resident, offer):
     post_text(client, "rdv hopital de cahors mardi 10h", RESIDENT_PHONE)
 
-    (proposal,) = replies(db)
+    (proposal,) = replies_to(db, RESIDENT_PHONE)
     assert "Participation" not in proposal
 
 
@@ -49,7 +40,7 @@ def test_the_proposal_names_the_participation_that_the_booking_records(client, d
     post_text(client, "rdv hopital de cahors mardi 10h", RESIDENT_PHONE)
     post_text(client, "oui", RESIDENT_PHONE)
 
-    proposal = replies(db)[0]
+    proposal = replies_to(db, RESIDENT_PHONE)[0]
     with db.session() as fresh:
         recorded = fresh.scalars(sa.select(LegParticipation)).one()
     assert f"Participation {euros(recorded.amount)}." in proposal

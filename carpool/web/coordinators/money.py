@@ -122,23 +122,30 @@ def participation_unpaid(participation_id: int) -> View:
 @bp.get("/habitants/<int:resident_id>/participations")
 @coordinator_required
 def resident_participation(resident_id: int) -> str:
-    resident = scoped(Resident, resident_id)
-    month = parse_month(request.args.get("mois"), today())
-    statement = participation.month_statement(db_session(), association(), month, resident)
-    db_session().rollback()
+    statement = _resident_statement(resident_id)
     return render_template(
-        "coordinators/resident_participation.html", statement=statement, month_value=f"{month:%Y-%m}"
+        "coordinators/resident_participation.html",
+        statement=statement,
+        month_value=f"{statement.month:%Y-%m}",
     )
 
 
 @bp.get("/habitants/<int:resident_id>/participations.csv")
 @coordinator_required
 def resident_participation_csv(resident_id: int) -> Response:
+    statement = _resident_statement(resident_id)
+    return csv_response(
+        participation.to_csv(statement), f"participation-{resident_id}-{statement.month:%Y-%m}.csv"
+    )
+
+
+def _resident_statement(resident_id: int) -> participation.MonthStatement:
+    """The month asked (``mois``) of this association's resident; 404 for anyone else's."""
     resident = scoped(Resident, resident_id)
     month = parse_month(request.args.get("mois"), today())
     statement = participation.month_statement(db_session(), association(), month, resident)
-    db_session().rollback()
-    return csv_response(participation.to_csv(statement), f"participation-{resident.id}-{month:%Y-%m}.csv")
+    db_session().rollback()  # read only: end the transaction (SQLite holds the write lock)
+    return statement
 
 
 def csv_response(body: str, filename: str) -> Response:

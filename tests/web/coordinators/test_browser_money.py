@@ -11,6 +11,7 @@ import pytest
 from support.factories import PASSWORD, add_driver_account, add_resident
 from support.moneykit import book, drive
 from test_browser_coordinators import log_in, rows_of
+from test_browser_pages import overflowing
 
 from carpool.clock import PARIS
 from carpool.models import Driver, LegParticipation
@@ -110,13 +111,6 @@ def test_the_money_pages_fit_a_phone_and_200_percent_zoom(browser, live_server, 
     )
     page = context.new_page()
     log_in(page, live_server, clock)
-    wider = {}
-    for path in PAGES:
-        page.goto(live_server + path.format(**money))
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        if overflow > 0:
-            wider[path] = overflow
+    wider = overflowing(page, [live_server + path.format(**money) for path in PAGES])
     context.close()
     assert wider == {}
