@@ -1,6 +1,6 @@
 """Share of the SMS of a realistic week that fit one GSM-7 segment (issue 16, step 4).
 
-Run: ``.venv/bin/python benchmarks/bench_sms_segments.py [--seed 46] [--per-day 40]``.
+Run: ``.venv/bin/python benchmarks/bench_sms_segments.py [--seed 46] [--per-day 40] [--participation 0.32]``.
 
 A synthetic week of an association the size of the demo: residents of every Lot
 commune (the gazetteer), appointments in the three hubs or another commune,
@@ -19,6 +19,7 @@ import argparse
 import random
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from carpool.clock import PARIS
@@ -32,8 +33,9 @@ HUBS = ("Cahors", "Figeac", "Gourdon")
 
 
 class Week:
-    def __init__(self, seed: int, *, shorten: bool = True) -> None:
-        self.rng, self.shorten = random.Random(seed), shorten
+    def __init__(self, seed: int, *, shorten: bool = True, price: Decimal | None = None) -> None:
+        self.rng, self.shorten, self.price = random.Random(seed), shorten, price
+        self.km_rng = random.Random(seed + 1)  # its own draws: the same week with or without a price
         self.communes = [c.name for c in read_communes()]
         self.sent: Counter[str] = Counter()
         self.long: Counter[str] = Counter()
@@ -76,6 +78,10 @@ class Week:
         options = [
             self.option(appointment, back_at if round_trip else None) for _ in range(rng.choice((1, 1, 2, 3)))
         ]
+        if self.price is not None:  # as participation.quote: the leg's km (5 to 60 here) × the price
+            per_leg = (Decimal(self.km_rng.randrange(50, 600)) / 10 * self.price).quantize(Decimal("0.01"))
+            for option in options:
+                option["participation"] = per_leg * (2 if option["back_at"] else 1)
         context = {"day": appointment, "appointment": appointment, "origin": home, "destination": destination}
         # As ``Handler._offer_options``: fewer choices rather than a text cut in two.
         while (
@@ -164,8 +170,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=46)
     parser.add_argument("--per-day", type=int, default=40, help="requests a day (the demo has ~40)")
     parser.add_argument("--keep-all", action="store_true", help="send every option (no shortening)")
+    parser.add_argument("--participation", type=Decimal, help="residents' price per km, e.g. 0.32 (issue 19)")
     args = parser.parse_args()
-    week = Week(args.seed, shorten=not args.keep_all)
+    week = Week(args.seed, shorten=not args.keep_all, price=args.participation)
     for n in range(7):
         for _ in range(args.per_day):
             week.request(MONDAY + timedelta(days=n))

@@ -83,3 +83,12 @@ def clock_for(settings: Settings) -> Clock:
     """The real clock, or a FileClock when ``CARPOOL_CLOCK_FILE`` names a file (tests only)."""
     path = settings.carpool_clock_file
     return FileClock(path) if path else Clock()
+
+
+def parse_month(text: str | None, default: date) -> date:
+    """The first day of "AAAA-MM" from a query string; ``default``'s month when absent or absurd."""
+    try:
+        wanted = datetime.strptime(text or "", "%Y-%m").date()
+    except ValueError:
+        return default.replace(day=1)
+    return wanted if plausible_day(wanted) else default.replace(day=1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from decimal import Decimal
 
 from unidecode import unidecode
 
@@ -85,3 +86,13 @@ EMAIL_PROBLEM = "Indiquez une adresse e-mail valide, par exemple prenom.nom@exem
 def is_email(address: str) -> bool:
     """Shaped like an address (something@domain.tld) and no longer than SMTP allows."""
     return _EMAIL.match(address) is not None and len(address) <= 254
+
+
+def euros(amount: Decimal | int | float) -> str:
+    """ "1 234,50 €": the French way, a plain space (GSM-7 has no narrow one)."""
+    return f"{Decimal(str(amount)):,.2f}".replace(",", " ").replace(".", ",") + " €"
+
+
+def km_text(km: Decimal | float) -> str:
+    """ "12,3" (kilometres to a tenth, decimal comma)."""
+    return f"{Decimal(str(km)):,.1f}".replace(",", " ").replace(".", ",")

@@ -14,6 +14,7 @@ from carpool.models.messages import (
     SmsCounter,
     SmsOptOut,
 )
+from carpool.models.money import ExpenseChoice, LegParticipation, MonthlyExpenses, PaymentMethod
 from carpool.models.people import (
     Association,
     AvailabilitySlot,
@@ -61,12 +62,15 @@ __all__ = [
     "Conversation",
     "ConversationState",
     "Driver",
+    "ExpenseChoice",
     "InboundMessage",
     "JobRun",
     "Leg",
+    "LegParticipation",
     "LoginFailure",
     "Match",
     "MatchStatus",
+    "MonthlyExpenses",
     "NamedPlace",
     "Offer",
     "OfferStatus",
@@ -74,6 +78,7 @@ __all__ = [
     "OutboundStatus",
     "PasswordResetRequest",
     "PasswordResetToken",
+    "PaymentMethod",
     "PhoneVerification",
     "Purpose",
     "Request",

@@ -23,13 +23,23 @@ class Association(Timestamped, Base):
     name: Mapped[str] = mapped_column(sa.String(160), unique=True)
     sms_number: Mapped[str | None] = mapped_column(sa.String(20))
     phone: Mapped[str | None] = mapped_column(sa.String(20))
-    rate_per_km: Mapped[Decimal] = mapped_column(sa.Numeric(5, 3), default=Decimal("0.320"))
+    #: What volunteers are paid back per km (or give up, for a tax receipt): see docs/money.md.
+    rate_per_km: Mapped[Decimal] = mapped_column(sa.Numeric(5, 3), default=Decimal("0.529"))
     sms_retention_days: Mapped[int] = mapped_column(default=90)
     inactive_resident_retention_days: Mapped[int] = mapped_column(default=730)
     # A way back is asked as "ready from" a time; home at the latest this many minutes later.
     return_window_min: Mapped[int] = mapped_column(default=90, server_default=sa.text("90"))
     # Admins and coordinators who see health data always need a second factor; this asks it of all.
     totp_for_all_coordinators: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Participation asked of residents per km (capped by law at 0.32 €/km), when enabled.
+    participation_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    participation_per_km: Mapped[Decimal] = mapped_column(
+        sa.Numeric(5, 3), default=Decimal("0.000"), server_default=sa.text("0")
+    )
+    # The body issuing receipts for waived expenses (Cerfa 11580): its identity on the receipt.
+    legal_address: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    legal_number: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")  # SIREN or RNA
+    legal_object: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
 
 class Resident(Timestamped, Base):

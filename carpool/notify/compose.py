@@ -11,6 +11,7 @@ import jinja2
 from carpool.clock import PARIS
 from carpool.notify.frdates import format_day, format_when
 from carpool.notify.gsm import fit_sms
+from carpool.text import euros
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "sms"
 
@@ -25,6 +26,7 @@ _env.filters["when"] = lambda moment: format_when(moment)
 _env.filters["day"] = lambda moment: format_day(
     moment.astimezone(PARIS).date() if isinstance(moment, datetime) else moment
 )
+_env.filters["euros"] = euros
 _env.filters["hour"] = lambda moment: format_when(moment).rsplit(" à ", 1)[-1]
 
 

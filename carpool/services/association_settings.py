@@ -10,6 +10,7 @@ least one admin: the last one can be neither demoted nor revoked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -84,6 +85,13 @@ def update_settings(session: Session, association: Association, data: SettingsIn
     }
     if data.return_window_min is not None:
         wanted["return_window_min"] = data.return_window_min
+    apply_changes(session, association, wanted, actor=actor, action="association.settings_changed")
+
+
+def apply_changes(
+    session: Session, association: Association, wanted: Mapping[str, object], *, actor: str, action: str
+) -> None:
+    """Set the values that differ and audit them (before/after) under ``action``; flushes."""
     changed = {}
     for name, value in wanted.items():
         old = getattr(association, name)
@@ -91,14 +99,7 @@ def update_settings(session: Session, association: Association, data: SettingsIn
             changed[name] = {"before": _text(old), "after": _text(value)}
             setattr(association, name, value)
     if changed:
-        audit.record(
-            session,
-            actor,
-            "association.settings_changed",
-            subject=association,
-            association_id=association.id,
-            **changed,
-        )
+        audit.record(session, actor, action, subject=association, association_id=association.id, **changed)
     session.flush()
 
 

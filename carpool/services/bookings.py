@@ -27,7 +27,7 @@ from carpool.models.trips import (
     Request,
     RequestStatus,
 )
-from carpool.services import audit, reminders
+from carpool.services import audit, participation, reminders
 
 
 class BookingError(Exception):
@@ -151,6 +151,7 @@ def propose(
             session.flush()
     except IntegrityError:
         raise LegTaken() from None
+    participation.record_due(session, request, match)
     session.expire(request, ["status", "unmatched_reason"])
     audit.record(
         session,

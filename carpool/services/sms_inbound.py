@@ -48,7 +48,16 @@ from carpool.notify.outbox import enqueue, opt_in_number, opt_out_number
 from carpool.notify.parse import ParsedMessage, opt_out_intent, parse_message
 from carpool.notify.privacy import mask
 from carpool.notify.purpose import guess_purpose
-from carpool.services import audit, booking_flow, bookings, feedback, gazetteer, matching, reminders
+from carpool.services import (
+    audit,
+    booking_flow,
+    bookings,
+    feedback,
+    gazetteer,
+    matching,
+    participation,
+    reminders,
+)
 from carpool.services.places import own_place_records
 from carpool.text import is_french_mobile
 
@@ -793,6 +802,7 @@ def _present(
             )
         ).all()
     )
+    per_leg = participation.quote(session, request)  # None: the association asks nothing
     context = {
         "day": request.latest,
         "appointment": request.latest,
@@ -810,6 +820,7 @@ def _present(
                 ),
                 "back_at": trip.back.pickup_at if trip.back else None,
                 "back_first_name": drivers[trip.back.driver_id].first_name if trip.back else None,
+                "participation": None if per_leg is None else per_leg * len(trip.legs),
             }
             for trip in trips
         ],

@@ -429,7 +429,9 @@ def get_mileage() -> tuple[Response, int]:
             "month": month.strftime("%Y-%m"),
             "rate_per_km": str(statement.rate_per_km),
             "total_km": str(statement.total_km),
-            "total_contribution": str(statement.total_contribution),
+            "total_amount": str(statement.total_amount),
+            "choice": statement.choice.choice.value if statement.choice else None,
+            "settled": bool(statement.choice and statement.choice.settled_at),
             "trips": [
                 {
                     "date": t.day.isoformat(),
@@ -437,7 +439,7 @@ def get_mileage() -> tuple[Response, int]:
                     "route": t.route,
                     "kind": t.kind,
                     "km": str(t.km),
-                    "contribution": str(t.contribution),
+                    "amount": str(t.amount),
                 }
                 for t in statement.trips
             ],

@@ -13,7 +13,7 @@ from flask import Flask
 from carpool import labels
 from carpool.clock import MONTHS, PARIS, WEEKDAYS, to_paris
 from carpool.models import Purpose
-from carpool.text import display_phone
+from carpool.text import display_phone, euros, km_text
 
 
 def jour_filter(moment: datetime | date) -> str:
@@ -55,6 +55,8 @@ FILTERS = {
     "iso_day": iso_day_filter,
     "paris": paris_filter,
     "tel": display_phone,
+    "euros": euros,
+    "km": km_text,
     "needs_label": needs_label,
     "purpose_label": purpose_label,
 }

@@ -346,9 +346,21 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "properties": {
                 "month": text,
-                "rate_per_km": {"type": "string", "description": "Euros par km (décimal)"},
+                "rate_per_km": {
+                    "type": "string",
+                    "description": "Indemnité des conducteurs, euros par km (décimal)",
+                },
                 "total_km": text,
-                "total_contribution": text,
+                "total_amount": {"type": "string", "description": "Indemnité du mois, euros (décimal)"},
+                "choice": {
+                    "type": ["string", "null"],
+                    "enum": ["reimburse", "waive", None],
+                    "description": "Remboursement ou abandon (don) du mois ; null : pas encore choisi",
+                },
+                "settled": {
+                    "type": "boolean",
+                    "description": "Mois réglé par l'association : le choix est arrêté",
+                },
                 "trips": {
                     "type": "array",
                     "items": {
@@ -359,7 +371,7 @@ def _schemas() -> dict[str, Any]:
                             "route": text,
                             "kind": text,
                             "km": text,
-                            "contribution": text,
+                            "amount": text,
                         },
                     },
                 },

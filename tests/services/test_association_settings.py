@@ -56,7 +56,7 @@ def test_changed_settings_are_audited_with_before_and_after(session, association
     event = session.scalars(
         sa.select(AuditEvent).where(AuditEvent.action == "association.settings_changed")
     ).one()
-    assert event.details["rate_per_km"] == {"before": "0.320", "after": "0.350"}
+    assert event.details["rate_per_km"] == {"before": "0.529", "after": "0.350"}
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_out_of_bounds_settings_are_refused_and_nothing_changes(session, associa
         update_settings(session, association, settings(**changes), actor="user:1")
 
     assert field in refused.value.errors
-    assert association.rate_per_km == Decimal("0.320") and association.sms_number == sms_number
+    assert association.rate_per_km == Decimal("0.529") and association.sms_number == sms_number
 
 
 def test_the_return_window_is_changed_and_audited_or_left_as_it_is(session, association):

@@ -291,9 +291,11 @@ def test_the_mileage_statement(client, auth):
 
     assert response.get_json() == {
         "month": "2026-11",
-        "rate_per_km": "0.320",
+        "rate_per_km": "0.529",
         "total_km": "0.0",
-        "total_contribution": "0.00",
+        "total_amount": "0.00",
+        "choice": None,
+        "settled": False,
         "trips": [],
     }
     assert client.get("/api/v1/mileage?month=novembre", headers=auth).status_code == 422

@@ -1,4 +1,4 @@
-"""The monthly mileage statement: completed trips, kilometres, contribution; page and CSV."""
+"""The monthly mileage statement: completed trips, kilometres, amount; page and CSV."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_a_volunteer_trip_counts_the_loop_from_home_at_the_association_rate(
     ) * 1.3
     (trip,) = statement.trips
     assert float(trip.km) == pytest.approx(loop, abs=0.06)
-    assert trip.contribution == (trip.km * Decimal("0.32")).quantize(Decimal("0.01"))
+    assert trip.amount == (trip.km * Decimal("0.529")).quantize(Decimal("0.01"))
     assert trip.route == "Cajarc → Cahors"
     assert statement.total_km == trip.km
 
@@ -69,7 +69,7 @@ def test_the_statement_page_and_its_csv(client, session, association, user, cloc
     assert csv_file.mimetype == "text/csv"
     assert "indemnites-2026-11.csv" in csv_file.headers["Content-Disposition"]
     lines = csv_file.get_data(as_text=True).lstrip("\ufeff").splitlines()
-    assert lines[0] == "date;passager;trajet;type;km;participation_eur"
+    assert lines[0] == "date;passager;trajet;type;km;indemnite_eur"
     assert lines[1].startswith("2026-11-25;Jeanne;Cajarc → Cahors;trajet bénévole;")
     assert lines[-1].startswith("total;")
 

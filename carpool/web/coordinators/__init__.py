@@ -18,6 +18,7 @@ from carpool.web.coordinators import (  # noqa: E402, F401
     drivers_registry,
     figures,
     map_view,
+    money,
     phone_in,
     places,
     resident_series,

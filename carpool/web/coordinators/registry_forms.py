@@ -108,9 +108,9 @@ class SettingsForm(BaseForm):
         description="Donné aux habitants et aux conducteurs pour appeler, par exemple 05 65 12 34 56.",
     )
     rate_per_km = StringField(
-        "Indemnité kilométrique (€ par km)",
+        "Indemnité kilométrique des conducteurs (€ par km)",
         [required(), Length(max=12)],
-        description="Entre 0 et 2 €, par exemple 0,32.",
+        description="Entre 0 et 2 € ; par défaut 0,529, le barème fiscal des voitures de 3 CV et moins.",
         render_kw={"inputmode": "decimal"},
     )
     sms_retention_days = _days_field(

@@ -23,6 +23,7 @@ from carpool.web.coordinators.common import (
     saved,
     scoped,
 )
+from carpool.web.coordinators.money_forms import MoneyForm, money_values
 from carpool.web.coordinators.registry_forms import AccountForm, NewAccountForm, SettingsForm
 from carpool.web.forms import ActionForm, check_action
 
@@ -144,6 +145,7 @@ def _page(
     settings_form: SettingsForm | None = None,
     new_form: NewAccountForm | None = None,
     edited: tuple[int, AccountForm] | None = None,
+    money_form: MoneyForm | None = None,
 ) -> dict[str, Any]:
     """Everything the page shows; the form being corrected replaces its blank twin."""
     staff = settings_service.staff(db_session(), current.id)
@@ -158,6 +160,7 @@ def _page(
     return {
         "association": current,
         "settings_form": settings_form or SettingsForm(formdata=None, **_values(current)),
+        "money_form": money_form or MoneyForm(prefix="money", formdata=None, **money_values(current)),
         "new_form": new_form or NewAccountForm(prefix="new", formdata=None),
         "staff": staff,
         "account_forms": forms,
@@ -166,3 +169,7 @@ def _page(
         "role_labels": settings_service.ROLE_LABELS,
         "me": me(),
     }
+
+
+#: The page's context, for the sections posted to other modules (money).
+page_context = _page

@@ -88,13 +88,19 @@ def test_every_page_passes_axe_core(browser, live_server, demo, clock, axe_viola
 def test_every_page_fits_a_phone_and_200_percent_zoom(browser, live_server, demo, clock, width, scale):
     viewport = {"width": width, "height": 800}
     context, page = open_logged_in(browser, live_server, clock, viewport=viewport, device_scale_factor=scale)
+    wider = overflowing(page, [live_server + path.format(**demo) for path in PAGES])
+    context.close()
+    assert wider == {}
+
+
+def overflowing(page, urls: list[str]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """The pages wider than the viewport, and by how many CSS pixels."""
     wider = {}
-    for path in PAGES:
-        page.goto(live_server + path.format(**demo))
+    for url in urls:
+        page.goto(url)
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         if overflow > 0:
-            wider[path] = overflow
-    context.close()
-    assert wider == {}
+            wider[url] = overflow
+    return wider

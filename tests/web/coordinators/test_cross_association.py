@@ -8,7 +8,8 @@ parameter is known.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -19,8 +20,11 @@ from carpool.db import point
 from carpool.models import (
     AppointmentSeries,
     AuditEvent,
+    ExpenseChoice,
     InboundMessage,
+    LegParticipation,
     Match,
+    MonthlyExpenses,
     NamedPlace,
     OutboundMessage,
     Request,
@@ -38,8 +42,20 @@ def theirs(session, association, clock):
     """Records of ``association`` that the intruder must never reach."""
     resident = add_resident(session, association, first_name="Marcel")
     resident.last_name = "Vialaret"
+    association.participation_enabled, association.participation_per_km = True, Decimal("0.20")
     account = add_driver_account(session, association, clock, email="gaston@example.org", first_name="Gaston")
     match = add_proposal(session, association, account, clock, resident=resident)
+    their_driver = drivers.driver_of(session, account)
+    expenses = MonthlyExpenses(
+        association_id=association.id,
+        driver_id=their_driver.id,
+        month=date(2026, 10, 1),
+        choice=ExpenseChoice.WAIVE,
+        km=Decimal("57.8"),
+        rate_per_km=Decimal("0.529"),
+        amount=Decimal("30.58"),
+        chosen_at=clock.now(),
+    )
     place = NamedPlace(
         association_id=association.id,
         name="Clinique des Tilleuls",
@@ -56,7 +72,7 @@ def theirs(session, association, clock):
         body="Marcel : rappelez-moi",
         needs_attention=True,
     )
-    session.add_all([place, message])
+    session.add_all([place, message, expenses])
     first = session.get_one(Request, match.request_id)
     plan = series.SeriesInput(weekdays=(1,), arrive_by=time(10, 0), first_day=first.latest.date())
     weekly = series.create(session, first, plan, actor="user:1")
@@ -70,6 +86,8 @@ def theirs(session, association, clock):
         "user_id": coordinator.id,
         "message_id": message.id,
         "series_id": weekly.id,
+        "participation_id": session.scalar(sa.select(LegParticipation.id)),
+        "expenses_id": expenses.id,
     }
     session.rollback()  # SQLite: reading the ids opened a transaction that would hold the write lock
     return ids
@@ -105,6 +123,8 @@ def snapshot(session) -> tuple:
         session.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)),
         session.scalar(sa.select(sa.func.count()).select_from(Request)),
         session.execute(sa.select(AppointmentSeries.state)).all(),
+        session.execute(sa.select(LegParticipation.paid_on, LegParticipation.method)).all(),
+        session.execute(sa.select(MonthlyExpenses.settled_at)).all(),
     )
     session.rollback()  # SQLite: leave no transaction open while the app writes
     return rows

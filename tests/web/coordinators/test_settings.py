@@ -78,7 +78,7 @@ def test_bad_settings_come_back_with_the_reason(admin_client, session, associati
     assert response.status_code == 422
     assert message in text(response)
     saved = fresh(session, Association, association.id)
-    assert (saved.sms_number, saved.rate_per_km) == ("06 39 98 00 00", Decimal("0.32"))
+    assert (saved.sms_number, saved.rate_per_km) == ("06 39 98 00 00", Decimal("0.529"))
 
 
 def test_an_admin_sets_the_return_window(admin_client, session, association):
@@ -91,7 +91,7 @@ def test_an_admin_sets_the_return_window(admin_client, session, association):
 def test_the_settings_page_has_labelled_fields_and_an_accounts_table(admin_client):
     page = text(admin_client.get("/coordination/reglages"))
 
-    assert '<label for="rate_per_km">' in page and 'value="0,32"' in page
+    assert '<label for="rate_per_km">' in page and 'value="0,529"' in page
     assert "<caption>Comptes de l'association (1)</caption>" in page
 
 
