@@ -430,6 +430,7 @@ def get_mileage() -> tuple[Response, int]:
             "rate_per_km": str(statement.rate_per_km),
             "total_km": str(statement.total_km),
             "total_amount": str(statement.total_amount),
+            "total_contribution": str(statement.total_amount),  # the old name, kept for clients
             "choice": statement.choice.choice.value if statement.choice else None,
             "settled": bool(statement.choice and statement.choice.settled_at),
             "trips": [
@@ -440,6 +441,7 @@ def get_mileage() -> tuple[Response, int]:
                     "kind": t.kind,
                     "km": str(t.km),
                     "amount": str(t.amount),
+                    "contribution": str(t.amount),  # the old name, kept for clients
                 }
                 for t in statement.trips
             ],

@@ -352,6 +352,11 @@ def _schemas() -> dict[str, Any]:
                 },
                 "total_km": text,
                 "total_amount": {"type": "string", "description": "Indemnité du mois, euros (décimal)"},
+                "total_contribution": {
+                    "type": "string",
+                    "deprecated": True,
+                    "description": "Ancien nom de total_amount (même valeur)",
+                },
                 "choice": {
                     "type": ["string", "null"],
                     "enum": ["reimburse", "waive", None],
@@ -372,6 +377,11 @@ def _schemas() -> dict[str, Any]:
                             "kind": text,
                             "km": text,
                             "amount": text,
+                            "contribution": {
+                                "type": "string",
+                                "deprecated": True,
+                                "description": "Ancien nom de amount (même valeur)",
+                            },
                         },
                     },
                 },

@@ -294,6 +294,7 @@ def test_the_mileage_statement(client, auth):
         "rate_per_km": "0.529",
         "total_km": "0.0",
         "total_amount": "0.00",
+        "total_contribution": "0.00",
         "choice": None,
         "settled": False,
         "trips": [],
