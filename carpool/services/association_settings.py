@@ -57,7 +57,7 @@ class SettingsInput:
 def update_settings(session: Session, association: Association, data: SettingsInput, *, actor: str) -> None:
     """Check everything, then change it all and audit what changed; InvalidInput changes nothing."""
     errors: dict[str, str] = {}
-    sms_number = _sms_number(session, association, data.sms_number, errors)
+    sms_number = check_sms_number(session, association.id, data.sms_number, errors)
     phone = _landline_or_mobile(data.phone, errors)
     rate = _rate(data.rate_per_km, errors)
     _within(data.sms_retention_days, SMS_RETENTION_RANGE, "sms_retention_days", "La durée", errors)
@@ -106,8 +106,13 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _sms_number(session: Session, association: Association, text: str, errors: dict[str, str]) -> str | None:
-    """The number residents text, shown the French way; unique, as inbound SMS are routed by it."""
+def check_sms_number(
+    session: Session, association_id: int | None, text: str, errors: dict[str, str]
+) -> str | None:
+    """The number residents text, shown the French way; unique, as inbound SMS are routed by it.
+
+    ``association_id`` is the association it is for (None: a new one); a problem goes in ``errors``.
+    """
     if not text.strip():
         return None
     try:
@@ -117,8 +122,8 @@ def _sms_number(session: Session, association: Association, text: str, errors: d
             "Indiquez un numéro de portable français qui reçoit les SMS, par exemple 06 12 34 56 78."
         )
         return None
-    others = session.scalars(sa.select(Association.sms_number).where(Association.id != association.id))
-    if any(other and _last9(other) == _last9(e164) for other in others):
+    others = session.scalars(sa.select(Association.sms_number).where(Association.id != (association_id or 0)))
+    if any(other and last9(other) == last9(e164) for other in others):
         errors["sms_number"] = "Ce numéro est déjà celui d'une autre association."
         return None
     return display_phone(e164)
@@ -139,7 +144,8 @@ def _landline_or_mobile(text: str, errors: dict[str, str]) -> str | None:
     return display_phone("+33" + digits[1:])
 
 
-def _last9(number: str) -> str:
+def last9(number: str) -> str:
+    """The national significant number: "06 39 98 00 00", "+33639980000" and "0033…" compare equal."""
     return "".join(ch for ch in number if ch.isdigit())[-9:]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.db import lon_lat, point
-from carpool.gazetteer import PlaceRecord, read_communes, read_places
+from carpool.errors import InvalidInput
+from carpool.gazetteer import CommuneRecord, PlaceRecord, read_communes, read_places
 from carpool.models import Commune, NamedPlace
 from carpool.services import audit
 from carpool.services.places import forget_commune_labels
@@ -30,7 +32,11 @@ class ImportReport:
 
 def import_communes(session: Session, path: Path) -> ImportReport:
     """Upsert every commune of ``path``; a malformed file raises before anything is written."""
-    records = read_communes(path)
+    return import_records(session, read_communes(path), path.name)
+
+
+def import_records(session: Session, records: Sequence[CommuneRecord], source: str) -> ImportReport:
+    """Upsert these communes and the shared named places inside them; audited as from ``source``."""
     places = read_places()
     existing = {c.insee: c for c in session.scalars(sa.select(Commune))}
     created = updated = unchanged = 0
@@ -62,7 +68,7 @@ def import_communes(session: Session, path: Path) -> ImportReport:
         session,
         "cli",
         "communes.imported",
-        file=path.name,
+        file=source,
         created=created,
         updated=updated,
         unchanged=unchanged,
@@ -87,3 +93,22 @@ def _import_places(session: Session, places: list[PlaceRecord], known_insee: set
         )
         added += 1
     return added
+
+
+def departement_of(insee: str) -> str:
+    """The département of a commune: 2 characters, 3 overseas (971 … 976)."""
+    return insee[:3] if insee.startswith("97") else insee[:2]
+
+
+def import_departements(session: Session, departements: Sequence[str]) -> ImportReport:
+    """Import the communes of these départements from the shipped gazetteer (idempotent).
+
+    An unknown code raises InvalidInput before anything is written.
+    """
+    records = read_communes()
+    shipped = {departement_of(r.insee) for r in records}
+    unknown = [code for code in departements if code not in shipped]
+    if unknown:
+        raise InvalidInput.on("departements", f"département inconnu : {', '.join(unknown)}")
+    wanted = set(departements)
+    return import_records(session, [r for r in records if departement_of(r.insee) in wanted], "départements")

@@ -49,6 +49,7 @@ from carpool.notify.parse import ParsedMessage, opt_out_intent, parse_message
 from carpool.notify.privacy import mask
 from carpool.notify.purpose import guess_purpose
 from carpool.services import audit, booking_flow, bookings, feedback, matching, reminders
+from carpool.services.associations import sender_and_association
 from carpool.text import is_french_mobile
 
 CONVERSATION_TTL = timedelta(hours=48)
@@ -170,8 +171,7 @@ def handle_inbound(
 ) -> InboundOutcome:
     """Process one inbound SMS exactly once (a retried webhook with the same sid does nothing)."""
     body = printable(body)[:MAX_MESSAGE_CHARS]
-    resident = session.scalar(sa.select(Resident).where(Resident.phone == from_phone))
-    association = _association_for(session, resident, to_phone)
+    resident, association = sender_and_association(session, from_phone, to_phone)
     now = clock.now()
     parsed = (
         parse_message(body, now.astimezone(PARIS).date(), resident.home_commune_insee) if resident else None
@@ -244,17 +244,6 @@ _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
 def printable(text: str) -> str:
     """Text without control characters (PostgreSQL refuses NUL; none of them means anything in an SMS)."""
     return text.translate(_CONTROL)
-
-
-def _association_for(session: Session, resident: Resident | None, to_phone: str) -> Association | None:
-    if resident is not None:
-        return session.get(Association, resident.association_id)
-    digits = "".join(ch for ch in to_phone if ch.isdigit())[-9:]
-    for association in session.scalars(sa.select(Association).order_by(Association.id)):
-        number = "".join(ch for ch in (association.sms_number or "") if ch.isdigit())[-9:]
-        if digits and number == digits:
-            return association
-    return session.scalars(sa.select(Association).order_by(Association.id)).first()
 
 
 class Handler:
@@ -855,9 +844,14 @@ def trip_of(stored: dict[str, Any]) -> matching.RoundTripOption:
 
 def conversation_of(session: Session, resident: Resident, now: datetime) -> Conversation:
     """The resident's conversation, created idle when they have none (or it expired)."""
-    conversation = session.scalar(sa.select(Conversation).where(Conversation.phone == resident.phone))
+    conversation = session.scalar(
+        sa.select(Conversation).where(
+            Conversation.association_id == resident.association_id, Conversation.phone == resident.phone
+        )
+    )
     if conversation is None:
         conversation = Conversation(
+            association_id=resident.association_id,
             phone=resident.phone,
             state=ConversationState.IDLE,
             draft={},
