@@ -29,13 +29,16 @@ def one_line_errors(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from carpool.errors import StartupError
+        from carpool.errors import InvalidInput, StartupError
         from carpool.gazetteer import GazetteerError
 
         try:
             return func(*args, **kwargs)
         except (StartupError, GazetteerError) as exc:
             click.echo(f"erreur : {exc}", err=True)
+            sys.exit(1)
+        except InvalidInput as exc:
+            click.echo(f"erreur : {' ; '.join(exc.errors.values())}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -133,6 +136,44 @@ def import_communes(communes_file: Path | None) -> None:
         f"communes : {report.created} ajoutées, {report.updated} mises à jour, "
         f"{report.unchanged} inchangées ; lieux nommés : {report.places_created} ajoutés"
     )
+
+
+@main.group()
+def association() -> None:
+    """Les associations servies par cette instance."""
+
+
+@association.command("create")
+@click.argument("name")
+@click.option("--departements", required=True, help="départements servis, ex. : 23,87")
+@click.option("--sms-number", required=True, help="le numéro de portable qui reçoit les SMS des habitants")
+@click.option("--admin-email", default=None, help="première personne administratrice (reçoit un lien)")
+@one_line_errors
+def association_create(name: str, departements: str, sms_number: str, admin_email: str | None) -> None:
+    """Crée une association, importe les communes de ses départements et son premier compte."""
+    from carpool.clock import clock_for
+    from carpool.services import associations
+
+    settings = read_settings()
+    codes = associations.parse_departements(departements)
+    with open_database(settings=settings) as database, database.session() as session:
+        created = associations.create_association(
+            session, name, codes, sms_number, clock_for(settings), admin_email=admin_email
+        )
+        association_id = created.association.id
+    click.echo(
+        f"association n° {association_id} créée : « {created.association.name} », "
+        f"SMS au {created.association.sms_number}, départements {', '.join(codes)}"
+    )
+    click.echo(f"communes : {created.communes.created} ajoutées, {created.communes.unchanged} déjà présentes")
+    if created.admin is None or created.password_secret is None:
+        click.echo("aucun compte : relancez avec --admin-email pour une personne administratrice")
+        return
+    link = f"{settings.public_base_url.rstrip('/')}/conducteurs/mot-de-passe/{created.password_secret}"
+    days = associations.FIRST_PASSWORD_TTL.days
+    click.echo(f"administratrice ou administrateur : {created.admin.email}")
+    click.echo(f"  choisir son mot de passe (lien valable {days} jours, une seule fois) : {link}")
+    click.echo("  puis se connecter sur /coordination/connexion et enregistrer son second facteur")
 
 
 @main.command("seed-demo")
