@@ -27,6 +27,8 @@ RATE_RANGE = (Decimal("0"), Decimal("2"))
 SMS_RETENTION_RANGE = (7, 365)
 RESIDENT_RETENTION_RANGE = (180, 3650)
 RETURN_WINDOW_RANGE = (30, 240)
+#: km/h the matcher assumes: a village road at 50, a town's streets (lights, traffic) at 25 to 30.
+ROAD_SPEED_RANGE = (15, 80)
 STAFF_ROLES = (Role.COORDINATOR, Role.ADMIN)
 #: Not an Argon2 hash: ``verify_password`` refuses every password against it.
 REVOKED_HASH = "!revoked"
@@ -52,6 +54,8 @@ class SettingsInput:
     totp_for_all_coordinators: bool = False
     #: Minutes between "ready to come home" and "home at the latest"; None: unchanged.
     return_window_min: int | None = None
+    #: Average road speed for the matcher (km/h); None: unchanged.
+    road_speed_kmh: int | None = None
 
 
 def update_settings(session: Session, association: Association, data: SettingsInput, *, actor: str) -> None:
@@ -72,6 +76,10 @@ def update_settings(session: Session, association: Association, data: SettingsIn
         low, high = RETURN_WINDOW_RANGE
         if not low <= data.return_window_min <= high:
             errors["return_window_min"] = f"Le délai du retour doit être entre {low} et {high} minutes."
+    if data.road_speed_kmh is not None:
+        low, high = ROAD_SPEED_RANGE
+        if not low <= data.road_speed_kmh <= high:
+            errors["road_speed_kmh"] = f"La vitesse moyenne doit être entre {low} et {high} km/h."
     if errors:
         raise InvalidInput(errors)
     wanted = {
@@ -84,6 +92,8 @@ def update_settings(session: Session, association: Association, data: SettingsIn
     }
     if data.return_window_min is not None:
         wanted["return_window_min"] = data.return_window_min
+    if data.road_speed_kmh is not None:
+        wanted["road_speed_kmh"] = data.road_speed_kmh
     changed = {}
     for name, value in wanted.items():
         old = getattr(association, name)
