@@ -187,7 +187,7 @@ def association_create(name: str, departements: str, sms_number: str, admin_emai
 )
 @one_line_errors
 def seed_demo(seed: int, scale: int) -> None:
-    """Crée une association de démonstration autour de Cahors, Figeac et Gourdon."""
+    """Crée deux associations de démonstration : le Lot (rural) et Argenteuil – Cergy (urbain)."""
     from carpool.services import demo
 
     with open_database() as database, database.session() as session:
