@@ -8,8 +8,8 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
-from types import SimpleNamespace
 from datetime import date, time, timedelta
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
