@@ -167,12 +167,35 @@ def association_create(name: str, departements: str, sms_number: str, admin_emai
     )
     click.echo(f"communes : {created.communes.created} ajoutées, {created.communes.unchanged} déjà présentes")
     if created.admin is None or created.password_secret is None:
-        click.echo("aucun compte : relancez avec --admin-email pour une personne administratrice")
+        click.echo(f"aucun compte : carpool association admin {association_id} ADRESSE pour le premier")
         return
-    link = f"{settings.public_base_url.rstrip('/')}/conducteurs/mot-de-passe/{created.password_secret}"
-    days = associations.FIRST_PASSWORD_TTL.days
-    click.echo(f"administratrice ou administrateur : {created.admin.email}")
-    click.echo(f"  choisir son mot de passe (lien valable {days} jours, une seule fois) : {link}")
+    _echo_admin_link(settings, created.admin.email, created.password_secret)
+
+
+@association.command("admin")
+@click.argument("association_id", type=int)
+@click.argument("email")
+@one_line_errors
+def association_admin(association_id: int, email: str) -> None:
+    """Crée l'administratrice ou l'administrateur (ou un nouveau lien s'il a expiré)."""
+    from carpool.clock import clock_for
+    from carpool.services import associations
+
+    settings = read_settings()
+    with open_database(settings=settings) as database, database.session() as session:
+        admin, secret = associations.admin_link(session, association_id, email, clock_for(settings))
+        address = admin.email
+    _echo_admin_link(settings, address, secret)
+
+
+def _echo_admin_link(settings: Settings, email: str, secret: str) -> None:
+    from carpool.services.associations import FIRST_PASSWORD_TTL
+
+    link = f"{settings.public_base_url.rstrip('/')}/conducteurs/mot-de-passe/{secret}"
+    click.echo(f"administratrice ou administrateur : {email}")
+    click.echo(
+        f"  choisir son mot de passe (lien valable {FIRST_PASSWORD_TTL.days} jours, une seule fois) : {link}"
+    )
     click.echo("  puis se connecter sur /coordination/connexion et enregistrer son second facteur")
 
 

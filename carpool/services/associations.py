@@ -122,6 +122,30 @@ def add_first_admin(
     return admin, secret
 
 
+def admin_link(session: Session, association_id: int, email: str, clock: Clock) -> tuple[UserAccount, str]:
+    """A first-password link for an admin of ``association_id``, created if they have no account yet.
+
+    For an association made without ``--admin-email``, or when the first link expired. An
+    address another association (or a driver) uses, or a link asked again within two minutes,
+    raises InvalidInput.
+    """
+    association = session.get(Association, association_id)
+    if association is None:
+        raise InvalidInput.on("association", f"aucune association n° {association_id}")
+    email = email.strip().lower()
+    if not is_email(email):
+        raise InvalidInput.on("admin_email", EMAIL_PROBLEM)
+    user = session.scalar(sa.select(UserAccount).where(UserAccount.email == email))
+    if user is None:
+        return add_first_admin(session, association, email, clock)
+    if user.association_id != association_id or user.role is not Role.ADMIN:
+        raise InvalidInput.on("admin_email", "cette adresse est déjà celle d'un autre compte")
+    secret = start_password_reset(session, user, clock, FIRST_PASSWORD_TTL)
+    if secret is None:
+        raise InvalidInput.on("admin_email", "un lien vient d'être créé : réessayez dans deux minutes")
+    return user, secret
+
+
 def association_for_number(session: Session, to: str) -> Association | None:
     """The association whose SMS number is ``to`` (any French spelling of it), or None."""
     wanted = last9(to)

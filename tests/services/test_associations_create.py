@@ -17,9 +17,17 @@ from support.factories import (
 from test_cli import carpool
 
 from carpool.errors import InvalidInput
-from carpool.models import Association, AuditEvent, Conversation, InboundMessage, OutboundMessage, UserAccount
+from carpool.models import (
+    Association,
+    AuditEvent,
+    Conversation,
+    InboundMessage,
+    OutboundMessage,
+    Role,
+    UserAccount,
+)
 from carpool.services import associations
-from carpool.services.accounts import verify_password
+from carpool.services.accounts import reset_token_user, verify_password
 
 VAL_DOISE_NUMBER = "+33639980095"
 
@@ -198,3 +206,37 @@ def test_a_stranger_is_answered_by_the_association_they_wrote_to(client, db, two
         inbound = session.scalars(sa.select(InboundMessage)).one()
         assert (inbound.association_id, inbound.resident_id) == (val_doise.id, None)
     assert SERVICE_NUMBER != VAL_DOISE_NUMBER
+
+
+# --- a first admin later, or a new link ------------------------------------------------------------
+
+
+def test_an_association_made_without_admin_gets_one_later_and_a_new_link_when_asked_again(session, clock):
+    created = associations.create_association(session, "Cergy Entraide", ("95",), VAL_DOISE_NUMBER, clock)
+    admin, first = associations.admin_link(session, created.association.id, "Lea@Example.org", clock)
+
+    with pytest.raises(InvalidInput):  # twice within two minutes
+        associations.admin_link(session, created.association.id, "lea@example.org", clock)
+    clock.advance(minutes=3)
+    again, second = associations.admin_link(session, created.association.id, "lea@example.org", clock)
+
+    assert (admin.id, admin.email, admin.role.value) == (again.id, "lea@example.org", "admin")
+    assert reset_token_user(session, first, clock) is None  # the earlier link stops working
+    assert reset_token_user(session, second, clock).id == admin.id
+
+
+def test_an_address_of_another_association_is_not_made_an_admin(session, association, clock):
+    add_coordinator(session, association, email="pris@example.org", role=Role.ADMIN)
+    created = associations.create_association(session, "Cergy Entraide", ("95",), VAL_DOISE_NUMBER, clock)
+
+    with pytest.raises(InvalidInput) as refused:
+        associations.admin_link(session, created.association.id, "pris@example.org", clock)
+
+    assert "autre compte" in refused.value.errors["admin_email"]
+
+
+def test_the_admin_command_for_an_unknown_association_is_one_line_and_exit_1(database_url, db):
+    result = carpool(database_url, "association", "admin", "999", "lea@example.org")
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == "erreur : aucune association n° 999\n"
