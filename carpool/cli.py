@@ -38,7 +38,9 @@ def one_line_errors(func: F) -> F:
             click.echo(f"erreur : {exc}", err=True)
             sys.exit(1)
         except InvalidInput as exc:
-            click.echo(f"erreur : {' ; '.join(exc.errors.values())}", err=True)
+            # Form messages are sentences ("Ce numéro…"); after "erreur :" they go on in lower case.
+            reasons = (m[:1].lower() + m[1:].rstrip(".") for m in exc.errors.values())
+            click.echo(f"erreur : {' ; '.join(reasons)}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
