@@ -91,14 +91,22 @@ def run(url: str, scale: int, rounds: int) -> str:
         demo.seed_demo(session, scale=scale)
     seeded = time.perf_counter() - started
     with database.session() as session:
+        admin = session.scalars(sa.select(UserAccount).where(UserAccount.email == "coord@demo.test")).one()
+        lot = admin.association_id  # the demo has a second association: its ids would answer 404
         ids = {
             "request_id": session.scalar(
-                sa.select(Request.id).where(Request.status == RequestStatus.OPEN).limit(1)
+                sa.select(Request.id)
+                .where(Request.status == RequestStatus.OPEN, Request.association_id == lot)
+                .limit(1)
             ),
-            "resident_id": session.scalar(sa.select(Resident.id).order_by(Resident.id.desc()).limit(1)),
-            "driver_id": session.scalar(sa.select(Driver.id).limit(1)),
+            "resident_id": session.scalar(
+                sa.select(Resident.id)
+                .where(Resident.association_id == lot)
+                .order_by(Resident.id.desc())
+                .limit(1)
+            ),
+            "driver_id": session.scalar(sa.select(Driver.id).where(Driver.association_id == lot).limit(1)),
         }
-        admin = session.scalars(sa.select(UserAccount).where(UserAccount.email == "coord@demo.test")).one()
         now = int(time.time())  # the session's log-in and last use (idle timeout, lifetime)
         cookie = {
             "user_id": admin.id,

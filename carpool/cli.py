@@ -29,13 +29,18 @@ def one_line_errors(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from carpool.errors import StartupError
+        from carpool.errors import InvalidInput, StartupError
         from carpool.gazetteer import GazetteerError
 
         try:
             return func(*args, **kwargs)
         except (StartupError, GazetteerError) as exc:
             click.echo(f"erreur : {exc}", err=True)
+            sys.exit(1)
+        except InvalidInput as exc:
+            # Form messages are sentences ("Ce numéro…"); after "erreur :" they go on in lower case.
+            reasons = (m[:1].lower() + m[1:].rstrip(".") for m in exc.errors.values())
+            click.echo(f"erreur : {' ; '.join(reasons)}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -155,6 +160,67 @@ def import_communes(communes_file: Path | None, departements: str | None, everyt
     )
 
 
+@main.group()
+def association() -> None:
+    """Les associations servies par cette instance."""
+
+
+@association.command("create")
+@click.argument("name")
+@click.option("--departements", required=True, help="départements servis, ex. : 23,87")
+@click.option("--sms-number", required=True, help="le numéro de portable qui reçoit les SMS des habitants")
+@click.option("--admin-email", default=None, help="première personne administratrice (reçoit un lien)")
+@one_line_errors
+def association_create(name: str, departements: str, sms_number: str, admin_email: str | None) -> None:
+    """Crée une association, importe les communes de ses départements et son premier compte."""
+    from carpool.clock import clock_for
+    from carpool.services import associations
+
+    settings = read_settings()
+    codes = associations.parse_departements(departements)
+    with open_database(settings=settings) as database, database.session() as session:
+        created = associations.create_association(
+            session, name, codes, sms_number, clock_for(settings), admin_email=admin_email
+        )
+        association_id = created.association.id
+    click.echo(
+        f"association n° {association_id} créée : « {created.association.name} », "
+        f"SMS au {created.association.sms_number}, départements {', '.join(codes)}"
+    )
+    click.echo(f"communes : {created.communes.created} ajoutées, {created.communes.unchanged} déjà présentes")
+    if created.admin is None or created.password_secret is None:
+        click.echo(f"aucun compte : carpool association admin {association_id} ADRESSE pour le premier")
+        return
+    _echo_admin_link(settings, created.admin.email, created.password_secret)
+
+
+@association.command("admin")
+@click.argument("association_id", type=int)
+@click.argument("email")
+@one_line_errors
+def association_admin(association_id: int, email: str) -> None:
+    """Crée l'administratrice ou l'administrateur (ou un nouveau lien s'il a expiré)."""
+    from carpool.clock import clock_for
+    from carpool.services import associations
+
+    settings = read_settings()
+    with open_database(settings=settings) as database, database.session() as session:
+        admin, secret = associations.admin_link(session, association_id, email, clock_for(settings))
+        address = admin.email
+    _echo_admin_link(settings, address, secret)
+
+
+def _echo_admin_link(settings: Settings, email: str, secret: str) -> None:
+    from carpool.services.associations import FIRST_PASSWORD_TTL
+
+    link = f"{settings.public_base_url.rstrip('/')}/conducteurs/mot-de-passe/{secret}"
+    click.echo(f"administratrice ou administrateur : {email}")
+    click.echo(
+        f"  choisir son mot de passe (lien valable {FIRST_PASSWORD_TTL.days} jours, une seule fois) : {link}"
+    )
+    click.echo("  puis se connecter sur /coordination/connexion et enregistrer son second facteur")
+
+
 @main.command("seed-demo")
 @click.option("--seed", default=46, show_default=True, help="graine du générateur (données reproductibles)")
 @click.option(
@@ -166,7 +232,7 @@ def import_communes(communes_file: Path | None, departements: str | None, everyt
 )
 @one_line_errors
 def seed_demo(seed: int, scale: int) -> None:
-    """Crée une association de démonstration autour de Cahors, Figeac et Gourdon."""
+    """Crée deux associations de démonstration : le Lot (rural) et Argenteuil – Cergy (urbain)."""
     from carpool.services import demo
 
     with open_database() as database, database.session() as session:

@@ -17,6 +17,17 @@ def test_landing_page_tells_residents_which_number_to_text(client, session):
     assert 'lang="fr"' in page
 
 
+def test_with_two_associations_the_landing_page_gives_each_ones_number(client, session):
+    add_association(session, "Lot Mobilité Solidaire", sms_number="06 39 98 12 34")
+    add_association(session, "Entraide Argenteuil", sms_number="06 39 98 00 95")
+    session.commit()
+
+    page = client.get("/").get_data(as_text=True)
+
+    assert 'Lot Mobilité Solidaire : <strong class="phone">06 39 98 12 34</strong>' in page
+    assert 'Entraide Argenteuil : <strong class="phone">06 39 98 00 95</strong>' in page
+
+
 def test_landing_page_credits_the_gazetteer_producers(client):
     page = client.get("/").get_data(as_text=True)
 

@@ -86,9 +86,10 @@ def test_seed_demo_builds_a_realistic_association_and_prints_the_logins(database
     assert "coord@demo.test / mot de passe demo1234" in result.stdout
     assert "driver@demo.test / mot de passe demo1234" in result.stdout
     assert "clé TOTP COVOITURAGEDEMOLOTCAHORSFIGEAC23" in result.stdout  # the admin's second factor
+    assert "coord95@demo.test / mot de passe demo1234" in result.stdout
     with db.session() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(Driver)) == 20
-        assert session.scalar(sa.select(sa.func.count()).select_from(Resident)) == 60
+        assert session.scalar(sa.select(sa.func.count()).select_from(Driver)) == 20 + 12
+        assert session.scalar(sa.select(sa.func.count()).select_from(Resident)) == 60 + 40
         assert session.scalar(sa.select(sa.func.count()).select_from(Offer)) >= 20
         assert session.scalar(sa.select(sa.func.count()).select_from(Request)) >= 30
 
@@ -116,7 +117,7 @@ def test_seed_demo_runs_once(db, clock):
         seed_demo(session, clock=clock)
     with db.session() as session:
         assert seed_demo(session, clock=clock).already_seeded
-        assert session.scalar(sa.select(sa.func.count()).select_from(Association)) == 1
+        assert session.scalar(sa.select(sa.func.count()).select_from(Association)) == 2
 
 
 def test_demo_logins_use_argon2id_hashes(db, clock):
@@ -124,20 +125,23 @@ def test_demo_logins_use_argon2id_hashes(db, clock):
         seed_demo(session, clock=clock)
     with db.session() as session:
         accounts = session.scalars(sa.select(UserAccount)).all()
-        assert {a.email for a in accounts} == {"coord@demo.test", "driver@demo.test"}
+        assert {a.email for a in accounts} == {"coord@demo.test", "driver@demo.test", "coord95@demo.test"}
         for account in accounts:
             assert account.password_hash.startswith("$argon2id$")
             assert verify_password(account.password_hash, DEMO_PASSWORD)
             assert not verify_password(account.password_hash, "wrong")
 
 
-def test_demo_open_requests_lie_in_the_next_fourteen_days_in_the_lot(db, clock):
+def test_demo_open_requests_lie_in_the_next_fourteen_days_in_their_associations_departement(db, clock):
     with db.session() as session:
         seed_demo(session, clock=clock)
     with db.session() as session:
+        served = dict(session.execute(sa.select(Association.id, Association.departements)).all())
         requests = session.scalars(sa.select(Request).where(Request.status == RequestStatus.OPEN)).all()
         assert all(clock.now() < r.latest <= clock.now() + timedelta(days=HORIZON_DAYS + 1) for r in requests)
-        assert all(r.pickup_commune_insee.startswith("46") for r in requests)
+        assert sorted(served.values()) == ["46", "95"]
+        assert all(r.pickup_commune_insee.startswith(served[r.association_id]) for r in requests)
+        assert all(r.dropoff_commune_insee.startswith(served[r.association_id]) for r in requests)
         medical = sum(r.purpose.value == "medical" for r in requests)
         assert 0.4 < medical / len(requests) < 0.85
 
@@ -161,14 +165,14 @@ def test_demo_has_a_few_texts_waiting_for_a_coordinator(db, clock):
     with db.session() as session:
         seed_demo(session, clock=clock)
     with db.session() as session:
-        association_id = session.scalars(sa.select(Association.id)).one()
-        waiting = desk.messages_to_handle(session, association_id)
-        assert waiting.total == 3
-        assert {m.reason for m in waiting.shown} == {
-            "demande à être rappelé(e)",
-            "numéro inconnu",
-            "message non compris",
-        }
+        for association_id in session.scalars(sa.select(Association.id)):
+            waiting = desk.messages_to_handle(session, association_id)
+            assert waiting.total == 3
+            assert {m.reason for m in waiting.shown} == {
+                "demande à être rappelé(e)",
+                "numéro inconnu",
+                "message non compris",
+            }
 
 
 def test_setup_seeds_only_on_the_first_run(fresh_database_url):

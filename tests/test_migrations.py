@@ -214,3 +214,38 @@ def test_a_way_back_gets_the_default_window_and_old_matches_the_outward_leg(
     assert latest == {both: _AFTER + timedelta(minutes=90), one: None}
     assert legs == ["out"] and not any(one_way) and set(window) == {90}
     database.dispose()
+
+
+def test_conversations_go_to_their_residents_association_and_a_number_may_then_be_known_twice(
+    fresh_database_url,
+):
+    """0018: a number is unique within an association; each conversation belongs to one."""
+    database = Database(fresh_database_url)
+    migrate.upgrade(database.engine, "0014")
+    with database.engine.begin() as conn:
+        lot, other, _jeanne, _impostor = _people_at_0007(conn)
+        talk = {"state": "idle", "draft": "{}", "options": "[]", "unknown_replies": 0, "updated_at": _AFTER}
+        _rows(conn, "conversation", {**talk, "phone": _HERS}, {**talk, "phone": "+33639979999"})
+
+    migrate.upgrade(database.engine)
+
+    with database.engine.begin() as conn:
+        owners = dict(conn.execute(sa.text("SELECT phone, association_id FROM conversation")).all())
+        person = {
+            "association_id": other,
+            "phone": _HERS,
+            "first_name": "Jeanne",
+            "last_name": "Delpech",
+            "home_commune_insee": "46042",
+            "uses_wheelchair": False,
+            "uses_walker": False,
+            "needs_help_boarding": False,
+            "notes": "",
+            "created_at": _AFTER,
+        }
+        _rows(conn, "resident", person)  # the same number, in Argenteuil: allowed now
+        speeds = conn.execute(sa.text("SELECT road_speed_kmh, departements FROM association")).all()
+    # A stranger's conversation (no resident) goes to the first association, as their texts did.
+    assert owners == {_HERS: lot, "+33639979999": lot}
+    assert set(speeds) == {(50, "")}
+    database.dispose()

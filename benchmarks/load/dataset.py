@@ -1,8 +1,9 @@
 """A département-scale dataset for the load benchmark, written with bulk inserts.
 
 10k residents, 1k drivers (vetted, a third with weekly slots), 10k open offers over the
-next 14 days, open requests, six months of past rides and the coming week's bookings,
-one association with an admin, driver log-ins and API tokens. The ORM's one-object-at-a-time
+next 14 days, open requests, six months of past rides and the coming week's bookings, in
+two associations on the one instance: the Lot (70 % of the people) and the Val-d'Oise (30 %),
+each with its own SMS number and admin; driver log-ins and API tokens in both. The ORM's one-object-at-a-time
 path would take minutes for this; Core ``insert()`` with lists of dicts takes seconds.
 Every account shares one Argon2 hash (hashing 1k passwords would take about a minute).
 """
@@ -22,6 +23,11 @@ from carpool.clock import PARIS
 
 PASSWORD = "bench-load-1234"  # noqa: S105 - throwaway database, dropped after the run
 COORDINATOR_EMAIL = "coord@load.test"
+#: The associations, by the département of their people: name, SMS number, admin, road speed.
+ASSOCIATIONS = {
+    "46": ("Covoiturage solidaire du Lot (charge)", "06 39 98 00 00", COORDINATOR_EMAIL, 50),
+    "95": ("Entraide mobilité Val-d'Oise (charge)", "06 39 98 00 95", "coord95@load.test", 25),
+}
 #: The admin's second factor (admins must have one); the load generator computes its codes.
 COORDINATOR_TOTP_SECRET = "LOADTESTADMINTOTPSECRETLOADTEST2"  # noqa: S105 - benchmark data
 HORIZON_DAYS = 14
@@ -38,8 +44,10 @@ class Fixture:
     password: str
     coordinator_email: str
     coordinator_totp_secret: str = COORDINATOR_TOTP_SECRET
+    #: One admin per association (the same password and second-factor key).
+    coordinator_emails: list[str] = field(default_factory=list)
     drivers: list[dict[str, Any]] = field(default_factory=list)  # email, api token, own offer ids
-    residents: list[dict[str, Any]] = field(default_factory=list)  # phone, département
+    residents: list[dict[str, Any]] = field(default_factory=list)  # phone, département, number to text
     resident_names: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -129,25 +137,24 @@ def _bulk(conn: sa.Connection, rng: random.Random, n_res: int, n_drv: int, n_off
             )
         )
     ]
-    association_id = conn.execute(
-        sa.insert(Association).returning(Association.id),
-        {
-            "name": "Covoiturage solidaire Lot et Val-d'Oise (charge)",
-            "sms_number": "06 39 98 00 00",
-            "phone": "05 39 98 00 00",
-        },
-    ).scalar_one()
+    association_of = {
+        dept: conn.execute(
+            sa.insert(Association).returning(Association.id),
+            {"name": name, "sms_number": sms, "departements": dept, "road_speed_kmh": speed},
+        ).scalar_one()
+        for dept, (name, sms, _admin, speed) in ASSOCIATIONS.items()
+    }
     # Lot residents weigh more than their population: that is where solidarity transport is.
     by_dept = {d: [i for i in communes if i.startswith(d)] for d in HUBS}
     weights = {d: [communes[i][2] ** 0.8 for i in by_dept[d]] for d in HUBS}
     now = datetime.now(UTC)
-    fixture = Fixture(PASSWORD, COORDINATOR_EMAIL)
-    driver_rows = _drivers(conn, rng, association_id, communes, by_dept, weights, n_drv)
-    resident_rows = _residents(conn, rng, association_id, communes, by_dept, weights, n_res)
+    fixture = Fixture(PASSWORD, COORDINATOR_EMAIL, coordinator_emails=[a[2] for a in ASSOCIATIONS.values()])
+    driver_rows = _drivers(conn, rng, association_of, communes, by_dept, weights, n_drv)
+    resident_rows = _residents(conn, rng, association_of, communes, by_dept, weights, n_res)
     offer_rows = _offers(conn, rng, driver_rows, communes, places, now, n_off)
     _slots(conn, rng, driver_rows)
     n_req, n_match = _requests_and_rides(
-        conn, rng, association_id, resident_rows, driver_rows, offer_rows, communes, places, now
+        conn, rng, resident_rows, driver_rows, offer_rows, communes, places, now
     )
     for table in ("driver", "resident", "offer", "ride_request", "ride_match", "user_account"):
         conn.execute(
@@ -160,9 +167,22 @@ def _bulk(conn: sa.Connection, rng: random.Random, n_res: int, n_drv: int, n_off
     for row in offer_rows:
         own.setdefault(row["driver_id"], []).append(row["id"])
     fixture.drivers = [
-        {"id": d["id"], "email": d["email"], "offers": own.get(d["id"], [])[:20]} for d in driver_rows[:200]
+        {
+            "id": d["id"],
+            "email": d["email"],
+            "association_id": d["association_id"],
+            "offers": own.get(d["id"], [])[:20],
+        }
+        for d in driver_rows[:200]
     ]
-    fixture.residents = [{"phone": r["phone"], "dept": r["home_commune_insee"][:2]} for r in resident_rows]
+    fixture.residents = [
+        {
+            "phone": r["phone"],
+            "dept": r["home_commune_insee"][:2],
+            "to": "+33" + ASSOCIATIONS[r["home_commune_insee"][:2]][1].replace(" ", "")[1:],
+        }
+        for r in resident_rows
+    ]
     fixture.resident_names = sorted({r["last_name"] for r in resident_rows})
     fixture.counts = {
         "residents": len(resident_rows),
@@ -170,7 +190,7 @@ def _bulk(conn: sa.Connection, rng: random.Random, n_res: int, n_drv: int, n_off
         "offers": len(offer_rows),
         "requests": n_req,
         "matches": n_match,
-        "association_id": association_id,
+        **{f"association_{dept}": association_id for dept, association_id in association_of.items()},
     }
     return fixture
 
@@ -183,7 +203,7 @@ def _home_commune(rng, n, communes, by_dept, weights):  # type: ignore[no-untype
     return insee, lon, lat
 
 
-def _drivers(conn, rng, association_id, communes, by_dept, weights, count):  # type: ignore[no-untyped-def]
+def _drivers(conn, rng, association_of, communes, by_dept, weights, count):  # type: ignore[no-untyped-def]
     from carpool.models import Driver, VettingStatus
 
     rows = []
@@ -192,7 +212,7 @@ def _drivers(conn, rng, association_id, communes, by_dept, weights, count):  # t
         rows.append(
             {
                 "id": n + 1,
-                "association_id": association_id,
+                "association_id": association_of[insee[:2]],
                 "first_name": rng.choice(FIRST),
                 "last_name": rng.choice(LAST),
                 "email": f"conducteur{n:04d}@load.test",
@@ -212,7 +232,7 @@ def _drivers(conn, rng, association_id, communes, by_dept, weights, count):  # t
     return rows
 
 
-def _residents(conn, rng, association_id, communes, by_dept, weights, count):  # type: ignore[no-untyped-def]
+def _residents(conn, rng, association_of, communes, by_dept, weights, count):  # type: ignore[no-untyped-def]
     from carpool.models import Resident
 
     rows = []
@@ -221,7 +241,7 @@ def _residents(conn, rng, association_id, communes, by_dept, weights, count):  #
         rows.append(
             {
                 "id": n + 1,
-                "association_id": association_id,
+                "association_id": association_of[insee[:2]],
                 "phone": f"+3363997{n:04d}",
                 "first_name": rng.choice(FIRST),
                 "last_name": f"{rng.choice(LAST)}{n % 97:02d}",
@@ -304,13 +324,26 @@ def _slots(conn, rng, drivers) -> None:  # type: ignore[no-untyped-def]
     conn.execute(sa.insert(AvailabilitySlot), rows)
 
 
-def _requests_and_rides(conn, rng, association_id, residents, drivers, offers, communes, places, now):  # type: ignore[no-untyped-def]
-    """Open requests ahead, six months of past rides, and the coming week's bookings (some on offers)."""
+def _requests_and_rides(conn, rng, residents, drivers, offers, communes, places, now):  # type: ignore[no-untyped-def]
+    """Open requests ahead, six months of past rides, and the coming week's bookings (some on offers).
+
+    Each ride's driver and resident belong to the same association, as the request does.
+    """
     from carpool.models import Match, MatchStatus, Offer, Purpose, Request, RequestSource, RequestStatus
 
     requests, matches = [], []
     today = now.astimezone(PARIS)
     purposes = (Purpose.MEDICAL,) * 6 + (Purpose.SHOPPING, Purpose.ADMINISTRATION, Purpose.SOCIAL)
+    drivers_of: dict[int, list[int]] = {}
+    for driver in drivers:
+        drivers_of.setdefault(driver["association_id"], []).append(driver["id"])
+    residents_of: dict[int, list[dict[str, Any]]] = {}
+    for resident in residents:
+        residents_of.setdefault(resident["association_id"], []).append(resident)
+    association_of_driver = {d["id"]: d["association_id"] for d in drivers}
+
+    def same_side(req):  # type: ignore[no-untyped-def]
+        return rng.choice(drivers_of[req["association_id"]])
 
     def request(resident, day, status, reason=None):  # type: ignore[no-untyped-def]
         dept = resident["home_commune_insee"][:2]
@@ -318,7 +351,7 @@ def _requests_and_rides(conn, rng, association_id, residents, drivers, offers, c
         appointment = _local(day, rng.choice((8, 9, 10, 11, 14, 15)), rng.choice((0, 15, 30)))
         row = {
             "id": len(requests) + 1,
-            "association_id": association_id,
+            "association_id": resident["association_id"],
             "resident_id": resident["id"],
             "pickup_commune_insee": resident["home_commune_insee"],
             "pickup_point": resident["home_point"],
@@ -365,7 +398,7 @@ def _requests_and_rides(conn, rng, association_id, residents, drivers, offers, c
     for _ in range(3_000):  # six months of history
         req = request(rng.choice(residents), today - timedelta(days=rng.randint(1, 180)), RequestStatus.DONE)
         if rng.random() < 0.82:
-            ride(req, rng.choice(drivers)["id"], MatchStatus.COMPLETED)
+            ride(req, same_side(req), MatchStatus.COMPLETED)
         else:
             req["status"] = RequestStatus.EXPIRED
             req["unmatched_reason"] = rng.choice(
@@ -374,7 +407,7 @@ def _requests_and_rides(conn, rng, association_id, residents, drivers, offers, c
     # The coming week: bookings on the logged-in drivers' offers (seats taken), and volunteer trips.
     soon = [o for o in offers[:2_000] if o["depart_earliest"] < now + timedelta(days=7)]
     for offer in soon[:300]:
-        resident = rng.choice(residents)
+        resident = rng.choice(residents_of[association_of_driver[offer["driver_id"]]])
         req = request(resident, offer["depart_earliest"].astimezone(PARIS), RequestStatus.MATCHED)
         offer["seats_left"] -= 1
         offer["updated_at"] = max(offer["updated_at"], req["created_at"])
@@ -386,7 +419,7 @@ def _requests_and_rides(conn, rng, association_id, residents, drivers, offers, c
         )
     for _ in range(200):
         req = request(rng.choice(residents), today + timedelta(days=rng.randint(0, 6)), RequestStatus.MATCHED)
-        ride(req, rng.choice(drivers)["id"], MatchStatus.CONFIRMED)
+        ride(req, same_side(req), MatchStatus.CONFIRMED)
     conn.execute(sa.insert(Offer), offers)
     conn.execute(sa.insert(Request), requests)
     conn.execute(sa.insert(Match), matches)
@@ -394,29 +427,29 @@ def _requests_and_rides(conn, rng, association_id, residents, drivers, offers, c
 
 
 def _accounts(database: Any, fixture: Fixture) -> None:
-    """An admin, and a log-in plus an API token for the first 200 drivers (one shared hash)."""
+    """An admin per association, and a log-in plus an API token for the first 200 drivers (one hash)."""
     from carpool.clock import Clock
     from carpool.models import Role, UserAccount
     from carpool.services.accounts import create_api_token, hash_password
 
     shared = hash_password(PASSWORD)
-    association_id = fixture.counts["association_id"]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
-            "email": COORDINATOR_EMAIL,
+            "email": admin,
             "password_hash": shared,
             "role": Role.ADMIN,
-            "association_id": association_id,
+            "association_id": fixture.counts[f"association_{dept}"],
             "sees_health_data": True,
             "totp_secret": COORDINATOR_TOTP_SECRET,
         }
+        for dept, (_name, _sms, admin, _speed) in ASSOCIATIONS.items()
     ]
     rows += [
         {
             "email": d["email"],
             "password_hash": shared,
             "role": Role.DRIVER,
-            "association_id": association_id,
+            "association_id": d["association_id"],
             "driver_id": d["id"],
         }
         for d in fixture.drivers

@@ -169,6 +169,7 @@ class SmsTraffic:
     def __init__(self, fixture: dict[str, Any], rng: random.Random) -> None:
         self.rng = rng
         self.residents = list(fixture["residents"])
+        self.number_of = {r["phone"]: r.get("to", "+33639980000") for r in self.residents}
         rng.shuffle(self.residents)
         self.next_resident = 0
         self.follow_ups: list[tuple[float, str, str, str]] = []  # (due, phone, body, route)
@@ -180,7 +181,7 @@ class SmsTraffic:
                 "MessageSid": "SM" + uuid.uuid4().hex,
                 "AccountSid": "AC" + "0" * 32,
                 "From": phone,
-                "To": "+33639980000",
+                "To": self.number_of.get(phone, "+33639980000"),  # each resident texts their association
                 "Body": body,
                 "NumMedia": "0",
                 "NumSegments": "1",
@@ -348,16 +349,17 @@ def main() -> None:
         {**d, "cookie": log_in(host, port, "/conducteurs", d["email"], fixture["password"])}
         for d in fixture["drivers"][: args.drivers]
     ]
-    coordinators = [
+    admins = fixture.get("coordinator_emails") or [fixture["coordinator_email"]] * 2
+    coordinators = [  # one dashboard session per association
         log_in(
             host,
             port,
             "/coordination",
-            fixture["coordinator_email"],
+            email,
             fixture["password"],
             fixture.get("coordinator_totp_secret", ""),
         )
-        for _ in range(2)
+        for email in admins
     ]
     login_seconds = time.perf_counter() - started
 

@@ -90,12 +90,14 @@ class ConversationState(enum.Enum):
 
 
 class Conversation(Base):
-    """Where the SMS exchange with one phone number stands (expires after 48 h of silence)."""
+    """Where the SMS exchange of a number with one association stands (expires after 48 h of silence)."""
 
     __tablename__ = "conversation"
+    __table_args__ = (sa.UniqueConstraint("association_id", "phone"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    phone: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    association_id: Mapped[int] = mapped_column(sa.ForeignKey("association.id"))
+    phone: Mapped[str] = mapped_column(sa.String(16))
     state: Mapped[ConversationState] = enum_column(ConversationState, default=ConversationState.IDLE)
     draft: Mapped[dict[str, Any]] = mapped_column(default=dict)  # what we know of the request so far
     options: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)  # the numbered choices sent

@@ -40,16 +40,25 @@ class Association(Timestamped, Base):
     legal_address: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     legal_number: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")  # SIREN or RNA
     legal_object: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # The départements served (INSEE codes, comma-separated, e.g. "23,87"): what
+    # ``carpool association create`` imported; empty for an association made before.
+    departements: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    # The average road speed the matcher assumes (km/h, crow-fly × circuity): 50 in the
+    # countryside, slower in town, where a ride of a few km takes longer than 50 km/h says.
+    road_speed_kmh: Mapped[int] = mapped_column(default=50, server_default=sa.text("50"))
 
 
 class Resident(Timestamped, Base):
     """A person who asks for rides, usually by SMS; identified by their mobile number."""
 
     __tablename__ = "resident"
+    # One number per person in an association; a person helped by two associations has a
+    # record in each, and the number they text (``To``) says which one answers.
+    __table_args__ = (sa.UniqueConstraint("association_id", "phone"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     association_id: Mapped[int] = mapped_column(sa.ForeignKey("association.id"), index=True)
-    phone: Mapped[str] = mapped_column(sa.String(16), unique=True)  # E.164, e.g. +33612345678
+    phone: Mapped[str] = mapped_column(sa.String(16), index=True)  # E.164, e.g. +33612345678
     first_name: Mapped[str] = mapped_column(sa.String(80))
     last_name: Mapped[str] = mapped_column(sa.String(80))
     home_commune_insee: Mapped[str] = mapped_column(sa.ForeignKey("commune.insee"), index=True)

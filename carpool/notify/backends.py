@@ -54,8 +54,12 @@ class SmsBackend(Protocol):
     #: Longest time ``send`` may block; the dispatcher's lease must be longer.
     timeout_seconds: float
 
-    def send(self, to: str, body: str, status_callback: str | None) -> str:
-        """Hand one SMS to the provider and return its id (SID); raise a ``*SendError``."""
+    def send(self, to: str, body: str, status_callback: str | None, sender: str | None = None) -> str:
+        """Hand one SMS to the provider and return its id (SID); raise a ``*SendError``.
+
+        ``sender``: the association's own number (E.164), so that a resident's answer goes
+        back to the association that wrote; None: the configured default sender.
+        """
         ...
 
     def find_sent(self, to: str, body: str, since: datetime) -> list[str]:
@@ -75,7 +79,7 @@ class ConsoleBackend:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
 
-    def send(self, to: str, body: str, status_callback: str | None) -> str:
+    def send(self, to: str, body: str, status_callback: str | None, sender: str | None = None) -> str:
         sid = f"console-{uuid.uuid4().hex}"
         print(f"[sms console] {mask(to)} ← {len(body)} caractères ({sid})", file=self.stream or sys.stdout)
         return sid
@@ -104,16 +108,18 @@ class TwilioBackend:
         self.timeout_seconds = timeout_seconds
         self.client = _twilio_client(account_sid, auth_token, api_base_url, timeout_seconds)
 
-    def send(self, to: str, body: str, status_callback: str | None) -> str:
-        sender: dict[str, Any] = (
+    def send(self, to: str, body: str, status_callback: str | None, sender: str | None = None) -> str:
+        origin: dict[str, Any] = (
             {"messaging_service_sid": self.messaging_service_sid}
             if self.messaging_service_sid
             else {"from_": self.from_number}
         )
+        if sender:  # one of the account's numbers (in the messaging service's pool, if there is one)
+            origin["from_"] = sender
         if status_callback:
-            sender["status_callback"] = status_callback
+            origin["status_callback"] = status_callback
         with _classified_errors():
-            message = self.client.messages.create(to=to, body=body, **sender)
+            message = self.client.messages.create(to=to, body=body, **origin)
         return str(message.sid)
 
     def find_sent(self, to: str, body: str, since: datetime) -> list[str]:

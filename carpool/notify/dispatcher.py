@@ -35,8 +35,9 @@ from sqlalchemy.orm import Session
 from carpool.clock import Clock, utcnow
 from carpool.config import DEFAULT_PUBLIC_BASE_URL
 from carpool.db import Database
-from carpool.errors import StartupError
+from carpool.errors import InvalidInput, StartupError
 from carpool.models.messages import OutboundMessage, OutboundStatus
+from carpool.models.people import Association
 from carpool.notify.backends import (
     PermanentSendError,
     SmsBackend,
@@ -44,6 +45,7 @@ from carpool.notify.backends import (
     number_setting,
     reconcile_window,
 )
+from carpool.text import normalise_mobile
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ class Claim:
     attempts: int
     first_attempt_at: datetime
     lease: datetime
+    #: The association's SMS number (E.164) the message leaves from; None: the default sender.
+    sender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -231,11 +235,23 @@ def claim(database: Database, now: datetime, *, batch: int, lease_seconds: float
             .execution_options(synchronize_session=False)
         )
         rows = session.execute(
-            sa.select(M.id, M.to_phone, M.body, M.attempts, M.first_attempt_at)
+            sa.select(M.id, M.to_phone, M.body, M.attempts, M.first_attempt_at, Association.sms_number)
+            .outerjoin(Association, Association.id == M.association_id)
             .where(M.id.in_(ids), M.status == SENDING, M.lease_until == lease)
             .order_by(M.id)
         ).all()
-    return [Claim(r.id, r.to_phone, r.body, r.attempts, r.first_attempt_at, lease) for r in rows]
+    return [
+        Claim(r.id, r.to_phone, r.body, r.attempts, r.first_attempt_at, lease, _e164(r.sms_number))
+        for r in rows
+    ]
+
+
+def _e164(number: str | None) -> str | None:
+    """An association's SMS number as the provider wants it; None when it has none (or a bad one)."""
+    try:
+        return normalise_mobile(number) if number else None
+    except InvalidInput:
+        return None
 
 
 def _owned(row: Claim) -> sa.ColumnElement[bool]:
@@ -328,7 +344,8 @@ def _send(
 ) -> None:
     assert row.body is not None
     try:
-        sid = backend.send(row.to_phone, row.body, status_callback_url(public_base_url, row.id))
+        callback = status_callback_url(public_base_url, row.id)
+        sid = backend.send(row.to_phone, row.body, callback, sender=row.sender)
     except TransientSendError as exc:
         _finish(database, row, clock.now(), report, retry=(exc.code, exc.message))
     except PermanentSendError as exc:

@@ -28,6 +28,8 @@ RATE_RANGE = (Decimal("0"), Decimal("2"))
 SMS_RETENTION_RANGE = (7, 365)
 RESIDENT_RETENTION_RANGE = (180, 3650)
 RETURN_WINDOW_RANGE = (30, 240)
+#: km/h the matcher assumes: a village road at 50, a town's streets (lights, traffic) at 25 to 30.
+ROAD_SPEED_RANGE = (15, 80)
 STAFF_ROLES = (Role.COORDINATOR, Role.ADMIN)
 #: Not an Argon2 hash: ``verify_password`` refuses every password against it.
 REVOKED_HASH = "!revoked"
@@ -53,12 +55,14 @@ class SettingsInput:
     totp_for_all_coordinators: bool = False
     #: Minutes between "ready to come home" and "home at the latest"; None: unchanged.
     return_window_min: int | None = None
+    #: Average road speed for the matcher (km/h); None: unchanged.
+    road_speed_kmh: int | None = None
 
 
 def update_settings(session: Session, association: Association, data: SettingsInput, *, actor: str) -> None:
     """Check everything, then change it all and audit what changed; InvalidInput changes nothing."""
     errors: dict[str, str] = {}
-    sms_number = _sms_number(session, association, data.sms_number, errors)
+    sms_number = check_sms_number(session, association.id, data.sms_number, errors)
     phone = _landline_or_mobile(data.phone, errors)
     rate = _rate(data.rate_per_km, errors)
     _within(data.sms_retention_days, SMS_RETENTION_RANGE, "sms_retention_days", "La durée", errors)
@@ -73,6 +77,10 @@ def update_settings(session: Session, association: Association, data: SettingsIn
         low, high = RETURN_WINDOW_RANGE
         if not low <= data.return_window_min <= high:
             errors["return_window_min"] = f"Le délai du retour doit être entre {low} et {high} minutes."
+    if data.road_speed_kmh is not None:
+        low, high = ROAD_SPEED_RANGE
+        if not low <= data.road_speed_kmh <= high:
+            errors["road_speed_kmh"] = f"La vitesse moyenne doit être entre {low} et {high} km/h."
     if errors:
         raise InvalidInput(errors)
     wanted = {
@@ -85,6 +93,8 @@ def update_settings(session: Session, association: Association, data: SettingsIn
     }
     if data.return_window_min is not None:
         wanted["return_window_min"] = data.return_window_min
+    if data.road_speed_kmh is not None:
+        wanted["road_speed_kmh"] = data.road_speed_kmh
     apply_changes(session, association, wanted, actor=actor, action="association.settings_changed")
 
 
@@ -107,8 +117,13 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _sms_number(session: Session, association: Association, text: str, errors: dict[str, str]) -> str | None:
-    """The number residents text, shown the French way; unique, as inbound SMS are routed by it."""
+def check_sms_number(
+    session: Session, association_id: int | None, text: str, errors: dict[str, str]
+) -> str | None:
+    """The number residents text, shown the French way; unique, as inbound SMS are routed by it.
+
+    ``association_id`` is the association it is for (None: a new one); a problem goes in ``errors``.
+    """
     if not text.strip():
         return None
     try:
@@ -118,8 +133,8 @@ def _sms_number(session: Session, association: Association, text: str, errors: d
             "Indiquez un numéro de portable français qui reçoit les SMS, par exemple 06 12 34 56 78."
         )
         return None
-    others = session.scalars(sa.select(Association.sms_number).where(Association.id != association.id))
-    if any(other and _last9(other) == _last9(e164) for other in others):
+    others = session.scalars(sa.select(Association.sms_number).where(Association.id != (association_id or 0)))
+    if any(other and last9(other) == last9(e164) for other in others):
         errors["sms_number"] = "Ce numéro est déjà celui d'une autre association."
         return None
     return display_phone(e164)
@@ -140,7 +155,8 @@ def _landline_or_mobile(text: str, errors: dict[str, str]) -> str | None:
     return display_phone("+33" + digits[1:])
 
 
-def _last9(number: str) -> str:
+def last9(number: str) -> str:
+    """The national significant number: "06 39 98 00 00", "+33639980000" and "0033…" compare equal."""
     return "".join(ch for ch in number if ch.isdigit())[-9:]
 
 

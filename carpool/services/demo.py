@@ -1,4 +1,8 @@
-"""Deterministic demo data: an association around Cahors, Figeac and Gourdon.
+"""Deterministic demo data: two associations on one instance.
+
+A rural one around Cahors, Figeac and Gourdon (Lot), and an urban one around Argenteuil,
+Bezons, Cergy and Pontoise (Val-d'Oise) with its own SMS number, coordinator and a slower
+road speed for its short town rides.
 
 Only ``carpool seed-demo`` (and ``carpool setup`` on an empty base) call this:
 the demo log-ins never exist in a real deployment unless someone asks for them.
@@ -6,6 +10,7 @@ the demo log-ins never exist in a real deployment unless someone asks for them.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -40,12 +45,70 @@ from carpool.services.accounts import hash_password
 
 DEMO_ASSOCIATION = "Covoiturage solidaire du Lot (démo)"
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - documented demo credential, created only on request
-DEMO_LOGINS = (("coord@demo.test", "coordinatrice (administratrice)"), ("driver@demo.test", "conducteur"))
+DEMO_LOGINS = (
+    ("coord@demo.test", "coordinatrice (administratrice)"),
+    ("driver@demo.test", "conducteur"),
+    ("coord95@demo.test", "coordinatrice du Val-d'Oise (sans second facteur)"),
+)
 #: The demo admin's second factor (admins must have one): a documented key to type into an
 #: authenticator app, so the demo opens at once. Never used outside the demo.
 DEMO_TOTP_SECRET = "COVOITURAGEDEMOLOTCAHORSFIGEAC23"  # noqa: S105 - documented demo credential
 HUBS = ("46042", "46102", "46127")  # Cahors, Figeac, Gourdon
 HORIZON_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Territory:
+    """What differs between the demo associations: where, how many, which numbers."""
+
+    association: str
+    departement: str
+    sms_number: str
+    phone: str
+    hubs: tuple[str, ...]
+    #: Communes within this many degrees (longitude, latitude) of a hub are served.
+    reach: tuple[float, float]
+    drivers: int
+    residents: int
+    requests: int
+    history_per_month: int
+    road_speed_kmh: int
+    #: Added to the demo numbers' serial (06 39 98 xx xx) so the two associations' people differ.
+    phone_offset: int
+    email_prefix: str
+
+
+LOT = Territory(
+    association=DEMO_ASSOCIATION,
+    departement="46",
+    sms_number="06 39 98 00 00",
+    phone="05 39 98 00 00",
+    hubs=HUBS,
+    reach=(0.45, 0.32),  # about 35 km
+    drivers=20,
+    residents=60,
+    requests=45,
+    history_per_month=30,
+    road_speed_kmh=50,
+    phone_offset=0,
+    email_prefix="conducteur",
+)
+VAL_DOISE = Territory(
+    association="Entraide mobilité Argenteuil – Cergy (démo)",
+    departement="95",
+    sms_number="06 39 98 00 95",
+    phone="01 39 98 00 95",
+    hubs=("95018", "95063", "95176", "95127", "95500"),  # Argenteuil, Bezons, Cormeilles, Cergy, Pontoise
+    reach=(0.06, 0.04),  # about 4 km: a town's streets
+    drivers=12,
+    residents=40,
+    requests=30,
+    history_per_month=20,
+    road_speed_kmh=25,  # lights and traffic: a 6 km ride takes a quarter of an hour
+    phone_offset=4000,
+    email_prefix="conducteur95-",
+)
+TERRITORIES = (LOT, VAL_DOISE)
 
 FIRST_NAMES = [
     "Jeanne",
@@ -135,13 +198,14 @@ def _demo_phone(n: int) -> str:
     return f"+3363998{n:04d}"
 
 
-def _near_hubs(communes: list[Commune], rng: random.Random) -> list[Commune]:
-    """Villages within about 35 km of a hub, weighted by population like real demand."""
-    hubs = [lon_lat(c.point) for c in communes if c.insee in HUBS]
+def _near_hubs(communes: list[Commune], territory: Territory) -> list[Commune]:
+    """Communes near a hub (villages, or a town's neighbours), weighted later by population."""
+    hubs = [lon_lat(c.point) for c in communes if c.insee in territory.hubs]
+    reach_lon, reach_lat = territory.reach
     nearby = []
     for commune in communes:
         lon, lat = lon_lat(commune.point)
-        if any(abs(lon - hx) < 0.45 and abs(lat - hy) < 0.32 for hx, hy in hubs):
+        if any(abs(lon - hx) < reach_lon and abs(lat - hy) < reach_lat for hx, hy in hubs):
             nearby.append(commune)
     return nearby
 
@@ -152,54 +216,90 @@ def is_empty(session: Session) -> bool:
 
 
 def seed_demo(session: Session, seed: int = 46, clock: Clock | None = None, *, scale: int = 1) -> DemoReport:
-    """Create the demo association once; later calls change nothing.
+    """Create the demo associations once each; later calls change nothing.
 
     ``scale`` multiplies people, offers and requests (the dashboard benchmark uses 10).
     """
-    if session.scalar(sa.select(Association.id).where(Association.name == DEMO_ASSOCIATION)):
+    now = (clock or Clock()).now()
+    reports = [
+        _seed_territory(session, territory, random.Random(seed + n), now, scale)
+        for n, territory in enumerate(TERRITORIES)
+    ]
+    made = [r for r in reports if not r.already_seeded]
+    if not made:
+        return DemoReport(already_seeded=True)
+    audit.record(session, "cli", "demo.seeded", seed=seed, associations=len(made))
+    session.flush()
+    return DemoReport(
+        False,
+        sum(r.drivers for r in made),
+        sum(r.residents for r in made),
+        sum(r.offers for r in made),
+        sum(r.requests for r in made),
+    )
+
+
+def _seed_territory(
+    session: Session, territory: Territory, rng: random.Random, now: datetime, scale: int
+) -> DemoReport:
+    if session.scalar(sa.select(Association.id).where(Association.name == territory.association)):
         return DemoReport(already_seeded=True)
     communes = list(
-        session.scalars(sa.select(Commune).where(Commune.insee.like("46%")).order_by(Commune.insee))
+        session.scalars(
+            sa.select(Commune).where(Commune.insee.like(f"{territory.departement}%")).order_by(Commune.insee)
+        )
     )
     if not communes:
         from carpool.errors import StartupError
 
         raise StartupError("aucune commune en base : lancez d'abord « carpool import-communes ».")
-    rng = random.Random(seed)
-    now = (clock or Clock()).now()
-    association = Association(name=DEMO_ASSOCIATION, sms_number="06 39 98 00 00", phone="05 39 98 00 00")
+    association = Association(
+        name=territory.association,
+        sms_number=territory.sms_number,
+        phone=territory.phone,
+        departements=territory.departement,
+        road_speed_kmh=territory.road_speed_kmh,
+    )
     session.add(association)
     session.flush()
 
-    villages = _near_hubs(communes, rng)
+    villages = _near_hubs(communes, territory)
     weights = [c.population for c in villages]
     by_insee = {c.insee: c for c in communes}
-    places = list(session.scalars(sa.select(NamedPlace).where(NamedPlace.commune_insee.in_(HUBS))))
+    places = list(session.scalars(sa.select(NamedPlace).where(NamedPlace.commune_insee.in_(territory.hubs))))
 
     def home() -> Commune:  # drawn before each person's other traits: the seed gives the same demo
         return rng.choices(villages, weights)[0]
 
-    drivers = [_driver(association, n, home(), rng) for n in range(20 * scale)]
-    residents = [_resident(association, n, home(), rng) for n in range(60 * scale)]
+    drivers = [_driver(association, territory, n, home(), rng) for n in range(territory.drivers * scale)]
+    residents = [
+        _resident(association, territory, n, home(), rng) for n in range(territory.residents * scale)
+    ]
     session.add_all([*drivers, *residents])
     session.flush()
-    offers = _offers(session, drivers, by_insee, places, rng, now)
-    requests = _requests(session, association, residents, by_insee, places, rng, now, 45 * scale)
-    _history(session, association, drivers, residents, by_insee, places, rng, now, 30 * scale)
-    _texts_to_handle(session, association, residents, now, scale)
-    _logins(session, association, drivers[0])
-    audit.record(session, "cli", "demo.seeded", association_id=association.id, seed=seed)
+    offers = _offers(session, territory, drivers, by_insee, places, rng, now)
+    how_many = territory.requests * scale
+    requests = _requests(session, territory, residents, by_insee, places, rng, now, how_many)
+    history = territory.history_per_month * scale
+    _history(session, territory, association, drivers, residents, by_insee, places, rng, now, history)
+    _texts_to_handle(session, territory, association, residents, now, scale)
+    _logins(session, territory, association, drivers[0])
+    audit.record(session, "cli", "demo.association_seeded", association_id=association.id)
     session.flush()
     return DemoReport(False, len(drivers), len(residents), offers, requests)
 
 
-def _driver(association: Association, n: int, home: Commune, rng: random.Random) -> Driver:
+def _driver(
+    association: Association, territory: Territory, n: int, home: Commune, rng: random.Random
+) -> Driver:
     return Driver(
         association_id=association.id,
         first_name=rng.choice(DRIVER_FIRST_NAMES),
         last_name=rng.choice(LAST_NAMES),
-        email="driver@demo.test" if n == 0 else f"conducteur{n:02d}@demo.test",
-        phone=_demo_phone(100 + n),
+        email="driver@demo.test"
+        if n == 0 and territory is LOT
+        else f"{territory.email_prefix}{n:02d}@demo.test",
+        phone=_demo_phone(territory.phone_offset + 100 + n),
         home_commune_insee=home.insee,
         home_point=home.point,
         seats=rng.choice((2, 3, 3, 4)),
@@ -208,10 +308,12 @@ def _driver(association: Association, n: int, home: Commune, rng: random.Random)
     )
 
 
-def _resident(association: Association, n: int, home: Commune, rng: random.Random) -> Resident:
+def _resident(
+    association: Association, territory: Territory, n: int, home: Commune, rng: random.Random
+) -> Resident:
     return Resident(
         association_id=association.id,
-        phone=_demo_phone(1000 + n),
+        phone=_demo_phone(territory.phone_offset + 1000 + n),
         first_name=rng.choice(FIRST_NAMES),
         last_name=rng.choice(LAST_NAMES),
         home_commune_insee=home.insee,
@@ -226,18 +328,23 @@ def _local(day: datetime, hour: int, minute: int = 0) -> datetime:
 
 
 def _destination(
-    by_insee: dict[str, Commune], places: list[NamedPlace], rng: random.Random, purpose: Purpose
+    territory: Territory,
+    by_insee: dict[str, Commune],
+    places: list[NamedPlace],
+    rng: random.Random,
+    purpose: Purpose,
 ) -> tuple[Commune, NamedPlace | None]:
     wanted = {"hopital", "clinique"} if purpose is Purpose.MEDICAL else {"marche", "mairie", "administration"}
     fitting = [p for p in places if p.kind in wanted]
     if fitting and rng.random() < 0.8:
         place = rng.choice(fitting)
         return by_insee[place.commune_insee], place
-    return by_insee[rng.choice(HUBS)], None
+    return by_insee[rng.choice(territory.hubs)], None
 
 
 def _offers(
     session: Session,
+    territory: Territory,
     drivers: list[Driver],
     by_insee: dict[str, Commune],
     places: list[NamedPlace],
@@ -249,7 +356,7 @@ def _offers(
     for driver in drivers:
         for _ in range(rng.randint(1, 3)):
             day = today + timedelta(days=rng.randint(1, HORIZON_DAYS))
-            destination, place = _destination(by_insee, places, rng, Purpose.SHOPPING)
+            destination, place = _destination(territory, by_insee, places, rng, Purpose.SHOPPING)
             if destination.insee == driver.home_commune_insee:
                 continue
             start = _local(day, rng.choice((7, 8, 8, 9, 13, 14)), rng.choice((0, 15, 30, 45)))
@@ -276,7 +383,7 @@ def _offers(
 
 def _requests(
     session: Session,
-    association: Association,
+    territory: Territory,
     residents: list[Resident],
     by_insee: dict[str, Commune],
     places: list[NamedPlace],
@@ -288,7 +395,7 @@ def _requests(
     today = now.astimezone(PARIS)
     for resident in rng.sample(residents, how_many):
         purpose = rng.choices([p for p, _ in PURPOSES], [w for _, w in PURPOSES])[0]
-        destination, place = _destination(by_insee, places, rng, purpose)
+        destination, place = _destination(territory, by_insee, places, rng, purpose)
         if destination.insee == resident.home_commune_insee:
             continue
         day = today + timedelta(days=rng.randint(1, HORIZON_DAYS))
@@ -323,6 +430,7 @@ HISTORY_MONTHS = 6
 
 def _history(
     session: Session,
+    territory: Territory,
     association: Association,
     drivers: list[Driver],
     residents: list[Resident],
@@ -335,29 +443,34 @@ def _history(
     """Six months of past rides (done or unmet) and the coming week's bookings, for the dashboard."""
     vetted = [d for d in drivers if d.vetting is VettingStatus.VETTED]
     today = now.astimezone(PARIS)
+    rides: list[tuple[Request, Match]] = []  # the requests' ids come with one flush at the end
     for _ in range(per_month * HISTORY_MONTHS):
         day = today - timedelta(days=rng.randint(1, 30 * HISTORY_MONTHS))
         outcome = rng.choices([o for o, _ in PAST_OUTCOMES], [w for _, w in PAST_OUTCOMES])[0]
-        request = _past_request(session, association, rng.choice(residents), by_insee, places, rng, day)
+        request = _past_request(session, territory, rng.choice(residents), by_insee, places, rng, day)
         if request is None:
             continue
         if outcome == "done":
             request.status = RequestStatus.DONE
-            _ride(session, request, rng.choice(vetted), rng, MatchStatus.COMPLETED)
+            rides.append((request, _ride(request, rng.choice(vetted), rng, MatchStatus.COMPLETED)))
         else:
             request.status, request.unmatched_reason = RequestStatus.EXPIRED, outcome
     for _ in range(per_month // 3):  # the coming week: confirmed rides, and some waiting for a driver
         day = today + timedelta(days=rng.randint(0, 6))
-        request = _past_request(session, association, rng.choice(residents), by_insee, places, rng, day)
+        request = _past_request(session, territory, rng.choice(residents), by_insee, places, rng, day)
         if request is not None:
             request.status = RequestStatus.MATCHED
             status = MatchStatus.CONFIRMED if rng.random() < 0.8 else MatchStatus.PROPOSED
-            _ride(session, request, rng.choice(vetted), rng, status)
+            rides.append((request, _ride(request, rng.choice(vetted), rng, status)))
+    session.flush()
+    for request, match in rides:
+        match.request_id = request.id
+    session.add_all([match for _request, match in rides])
 
 
 def _past_request(
     session: Session,
-    association: Association,
+    territory: Territory,
     resident: Resident,
     by_insee: dict[str, Commune],
     places: list[NamedPlace],
@@ -365,7 +478,7 @@ def _past_request(
     day: datetime,
 ) -> Request | None:
     purpose = rng.choices([p for p, _ in PURPOSES], [w for _, w in PURPOSES])[0]
-    destination, place = _destination(by_insee, places, rng, purpose)
+    destination, place = _destination(territory, by_insee, places, rng, purpose)
     if destination.insee == resident.home_commune_insee:
         return None
     appointment = _local(day, rng.choice((8, 9, 10, 11, 14, 15)), rng.choice((0, 15, 30)))
@@ -373,29 +486,26 @@ def _past_request(
     created = appointment - timedelta(days=rng.randint(2, 6), hours=rng.randint(0, 8))
     request = _request_row(resident, home, destination, place, appointment, purpose, rng, created_at=created)
     session.add(request)
-    session.flush()
     return request
 
 
-def _ride(
-    session: Session, request: Request, driver: Driver, rng: random.Random, status: MatchStatus
-) -> None:
-    """A volunteer's dedicated trip for ``request`` (no offer: no seats to keep in step)."""
+def _ride(request: Request, driver: Driver, rng: random.Random, status: MatchStatus) -> Match:
+    """A volunteer's dedicated trip for ``request`` (no offer: no seats to keep in step).
+
+    Not yet in the session: its ``request_id`` is set once the request has one.
+    """
     dropoff = request.latest - timedelta(minutes=rng.choice((5, 10, 15)))
     pickup = dropoff - timedelta(minutes=rng.randint(20, 45))
     confirmed = request.created_at + timedelta(hours=rng.randint(1, 30))
-    session.add(
-        Match(
-            request_id=request.id,
-            driver_id=driver.id,
-            pickup_at=pickup,
-            dropoff_at=dropoff,
-            detour_min=round(rng.uniform(25, 70), 1),
-            status=status,
-            status_changed_at=confirmed,
-            confirmed_at=confirmed if status is not MatchStatus.PROPOSED else None,
-            created_at=request.created_at,
-        )
+    return Match(
+        driver_id=driver.id,
+        pickup_at=pickup,
+        dropoff_at=dropoff,
+        detour_min=round(rng.uniform(25, 70), 1),
+        status=status,
+        status_changed_at=confirmed,
+        confirmed_at=confirmed if status is not MatchStatus.PROPOSED else None,
+        created_at=request.created_at,
     )
 
 
@@ -435,18 +545,25 @@ TEXTS_TO_HANDLE = (
 
 
 def _texts_to_handle(
-    session: Session, association: Association, residents: list[Resident], now: datetime, scale: int
+    session: Session,
+    territory: Territory,
+    association: Association,
+    residents: list[Resident],
+    now: datetime,
+    scale: int,
 ) -> None:
     """A few texts waiting for a coordinator, so "À traiter" shows what it is for."""
     for copy in range(scale):
         for n, (hours, index, body, reason) in enumerate(TEXTS_TO_HANDLE):
-            resident = residents[index + 60 * copy] if index is not None else None
+            resident = residents[index + territory.residents * copy] if index is not None else None
             session.add(
                 InboundMessage(
-                    message_sid=f"SMdemo{copy:03d}{n}",
+                    message_sid=f"SMdemo{territory.departement}{copy:03d}{n}",
                     association_id=association.id,
                     resident_id=resident.id if resident else None,
-                    from_phone=resident.phone if resident else _demo_phone(9000 + copy),
+                    from_phone=resident.phone
+                    if resident
+                    else _demo_phone(9000 + territory.phone_offset // 40 + copy),
                     body=body,
                     intent="help" if reason is AttentionReason.ASKS_CALL else None,
                     needs_attention=True,
@@ -456,8 +573,27 @@ def _texts_to_handle(
             )
 
 
-def _logins(session: Session, association: Association, driver: Driver) -> None:
-    password_hash = hash_password(DEMO_PASSWORD)
+@functools.cache
+def _demo_password_hash() -> str:
+    """One Argon2 hash (half a second) for every demo log-in of this process."""
+    return hash_password(DEMO_PASSWORD)
+
+
+def _logins(session: Session, territory: Territory, association: Association, driver: Driver) -> None:
+    password_hash = _demo_password_hash()
+    if territory is not LOT:
+        # A plain coordinator who does not see the trips' purposes: no second factor is asked
+        # (the association's setting leaves it optional), so the urban demo opens with a password.
+        session.add(
+            UserAccount(
+                email="coord95@demo.test",
+                password_hash=password_hash,
+                role=Role.COORDINATOR,
+                association_id=association.id,
+                sees_health_data=False,
+            )
+        )
+        return
     session.add_all(
         [
             UserAccount(

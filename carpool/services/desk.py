@@ -32,7 +32,7 @@ from carpool.clock import Clock
 from carpool.db import dialect_of, distance_m, lon_lat
 from carpool.errors import InvalidInput
 from carpool.labels import ATTENTION_REASONS
-from carpool.matching import CrowFlyRouter, Params
+from carpool.matching import CrowFlyRouter
 from carpool.models.audit import AuditEvent
 from carpool.models.messages import AttentionReason, Conversation, ConversationState, InboundMessage
 from carpool.models.people import Driver, Resident, UserAccount, VettingStatus
@@ -42,7 +42,7 @@ from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
 from carpool.notify.privacy import mask
 from carpool.services import audit, booking_flow, sms_inbound
-from carpool.services.matching import ACTIVE_MATCH, RideOption
+from carpool.services.matching import ACTIVE_MATCH, RideOption, params_of
 
 #: Volunteers shown to call for a request: vetted drivers living this close to the pickup.
 CALL_RADIUS_KM = 40
@@ -279,7 +279,7 @@ def manual_option(
         if offer.seats_left < request.passengers:
             raise InvalidInput.on("offer", "Il n'y a plus assez de places sur ce trajet.")
     if dropoff_at is None:
-        params = Params()
+        params = params_of(session, request.association_id)
         router = CrowFlyRouter(params.circuity, params.speed_kmh)
         ride = router.time_min(lon_lat(request.pickup_point), lon_lat(request.dropoff_point))
         dropoff_at = pickup_at + timedelta(minutes=round(ride + params.dwell_min))

@@ -23,7 +23,7 @@ from carpool.clock import PARIS, Clock
 from carpool.db import lon_lat
 from carpool.matching.feasibility import single_route
 from carpool.matching.model import from_min
-from carpool.models.people import AvailabilitySlot, Driver, Resident, TimeOff, VettingStatus
+from carpool.models.people import Association, AvailabilitySlot, Driver, Resident, TimeOff, VettingStatus
 from carpool.models.trips import Leg, Match, MatchStatus, Offer, OfferStatus, Purpose, Request
 
 #: How far ahead volunteers' weekly slots are unrolled into dated slots.
@@ -286,10 +286,17 @@ _CHANGED = (
 )
 
 
-def _build(session: Session, association_id: int, now: datetime) -> _CachedIndex:
+def params_of(session: Session, association_id: int) -> matching.Params:
+    """The matcher's constants for one association: its road speed (a town is slower)."""
+    association = session.get_one(Association, association_id)
+    return matching.Params(speed_kmh=float(association.road_speed_kmh))
+
+
+def _build(session: Session, association_id: int, now: datetime, params: matching.Params) -> _CachedIndex:
     rows = _offer_rows(session, association_id, now)
     offers = [_to_matching_offer(o, d) for o, d in rows if _usable(o, d, now)]
-    index = matching.CandidateIndex(offers=offers, volunteers=_volunteers(session, association_id, now))
+    volunteers = _volunteers(session, association_id, now)
+    index = matching.CandidateIndex(offers=offers, volunteers=volunteers, params=params)
     return _CachedIndex(
         index=index,
         built_for=now.astimezone(PARIS).date(),
@@ -327,11 +334,14 @@ def _refresh(cached: _CachedIndex, session: Session, association_id: int, now: d
 def candidate_index(session: Session, association_id: int, clock: Clock) -> matching.CandidateIndex:
     """The association's index, rebuilt each day and refreshed from what changed since."""
     now = clock.now()
+    params = params_of(session, association_id)
     key = (session.get_bind().engine.url.render_as_string(hide_password=True), association_id)
     with _cache_lock:
         cached = _cache.get(key)
-        if cached is None or cached.built_for != now.astimezone(PARIS).date():
-            cached = _cache[key] = _build(session, association_id, now)
+        today = now.astimezone(PARIS).date()
+        # A new day, or the road speed changed on the settings page: built again.
+        if cached is None or cached.built_for != today or cached.index.params != params:
+            cached = _cache[key] = _build(session, association_id, now, params)
             return cached.index
     with cached.lock:
         _refresh(cached, session, association_id, now)

@@ -122,7 +122,11 @@ def anonymise(
     phone, anonymous = resident.phone, f"{ANONYMOUS_PREFIX}{resident.id}"
     resident.first_name, resident.last_name, resident.notes = "Anonyme", "", ""
     resident.phone, resident.home_point = anonymous, None
-    session.execute(sa.delete(Conversation).where(Conversation.phone == phone))
+    session.execute(
+        sa.delete(Conversation).where(
+            Conversation.association_id == resident.association_id, Conversation.phone == phone
+        )
+    )
     session.execute(
         sa.update(InboundMessage)
         .where(InboundMessage.resident_id == resident.id)

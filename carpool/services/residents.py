@@ -396,17 +396,15 @@ def _checked(
 def _phone_taken(session: Session, phone: str, association_id: int, resident_id: int | None) -> str | None:
     if _is_drivers_phone(session, phone, association_id):
         return DRIVERS_PHONE
+    # Another association may know the same person: each has its own record (and conversation).
     holder = session.execute(
-        sa.select(Resident.id, Resident.association_id, Resident.first_name, Resident.last_name).where(
-            Resident.phone == phone
+        sa.select(Resident.id, Resident.first_name, Resident.last_name).where(
+            Resident.phone == phone, Resident.association_id == association_id
         )
     ).first()
     if holder is None or holder.id == resident_id:
         return None
-    if holder.association_id == association_id:
-        return f"Ce numéro est déjà celui de {holder.first_name} {holder.last_name} : cherchez sa fiche."
-    # Another association's resident: say no more than the refusal itself.
-    return "Ce numéro est déjà enregistré : un numéro ne peut servir qu'à une seule personne."
+    return f"Ce numéro est déjà celui de {holder.first_name} {holder.last_name} : cherchez sa fiche."
 
 
 #: A resident's page shows the texts of their number: a driver's (a reset link…) must stay theirs.
@@ -585,7 +583,11 @@ def _outbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
 
 def _conversation(session: Session, resident: Resident) -> dict[str, Any] | None:
     # Only a resident's texts open a conversation, and erasure deletes it: the number is theirs.
-    found = session.scalar(sa.select(Conversation).where(Conversation.phone == resident.phone))
+    found = session.scalar(
+        sa.select(Conversation).where(
+            Conversation.association_id == resident.association_id, Conversation.phone == resident.phone
+        )
+    )
     if found is None:
         return None
     return {

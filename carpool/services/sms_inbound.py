@@ -58,6 +58,7 @@ from carpool.services import (
     participation,
     reminders,
 )
+from carpool.services.associations import sender_and_association
 from carpool.services.places import own_place_records
 from carpool.text import is_french_mobile
 
@@ -180,8 +181,7 @@ def handle_inbound(
 ) -> InboundOutcome:
     """Process one inbound SMS exactly once (a retried webhook with the same sid does nothing)."""
     body = printable(body)[:MAX_MESSAGE_CHARS]
-    resident = session.scalar(sa.select(Resident).where(Resident.phone == from_phone))
-    association = _association_for(session, resident, to_phone)
+    resident, association = sender_and_association(session, from_phone, to_phone)
     now = clock.now()
     own_places = own_place_records(session, association.id) if resident and association else ()
     parsed = (
@@ -257,17 +257,6 @@ _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
 def printable(text: str) -> str:
     """Text without control characters (PostgreSQL refuses NUL; none of them means anything in an SMS)."""
     return text.translate(_CONTROL)
-
-
-def _association_for(session: Session, resident: Resident | None, to_phone: str) -> Association | None:
-    if resident is not None:
-        return session.get(Association, resident.association_id)
-    digits = "".join(ch for ch in to_phone if ch.isdigit())[-9:]
-    for association in session.scalars(sa.select(Association).order_by(Association.id)):
-        number = "".join(ch for ch in (association.sms_number or "") if ch.isdigit())[-9:]
-        if digits and number == digits:
-            return association
-    return session.scalars(sa.select(Association).order_by(Association.id)).first()
 
 
 class Handler:
@@ -881,9 +870,14 @@ def trip_of(stored: dict[str, Any]) -> matching.RoundTripOption:
 
 def conversation_of(session: Session, resident: Resident, now: datetime) -> Conversation:
     """The resident's conversation, created idle when they have none (or it expired)."""
-    conversation = session.scalar(sa.select(Conversation).where(Conversation.phone == resident.phone))
+    conversation = session.scalar(
+        sa.select(Conversation).where(
+            Conversation.association_id == resident.association_id, Conversation.phone == resident.phone
+        )
+    )
     if conversation is None:
         conversation = Conversation(
+            association_id=resident.association_id,
             phone=resident.phone,
             state=ConversationState.IDLE,
             draft={},

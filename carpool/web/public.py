@@ -16,10 +16,15 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 def index() -> str:
     associations = drivers.associations(db_session())
-    sms_number = current_app.config["SMS_PUBLIC_NUMBER"] or next(
-        (a.sms_number for a in associations if a.sms_number), ""
+    # Several associations: each one's number, as a text is answered by the one it is sent to.
+    numbers = [(a.name, a.sms_number) for a in associations if a.sms_number]
+    sms_number = current_app.config["SMS_PUBLIC_NUMBER"] or (numbers[0][1] if len(numbers) == 1 else "")
+    return render_template(
+        "public/index.html",
+        associations=associations,
+        sms_number=sms_number,
+        sms_numbers=[] if sms_number else numbers,
     )
-    return render_template("public/index.html", associations=associations, sms_number=sms_number)
 
 
 @bp.get("/healthz")

@@ -283,16 +283,15 @@ def test_a_number_already_in_the_registry_is_refused_with_the_name_of_its_holder
     assert "Hélène Lacombe" in refused.value.errors["phone"]
 
 
-def test_a_number_held_in_another_association_is_refused_without_naming_anyone(
+def test_a_person_known_to_another_association_gets_a_record_of_their_own_here(
     session, association, elsewhere, clock
 ):
-    add(session, elsewhere, clock)
+    theirs = add(session, elsewhere, clock)
 
-    with pytest.raises(InvalidInput) as refused:
-        add(session, association, clock, first_name="Autre")
+    ours = add(session, association, clock, first_name="Autre")
 
-    assert "déjà enregistré" in refused.value.errors["phone"]
-    assert "Hélène" not in refused.value.errors["phone"]
+    assert ours.phone == theirs.phone and ours.id != theirs.id
+    assert (ours.association_id, theirs.association_id) == (association.id, elsewhere.id)
 
 
 def test_a_drivers_number_is_refused_for_a_resident_and_nothing_is_saved(session, association, clock):

@@ -260,7 +260,7 @@ def add_texts(session, association, person) -> None:
                 body="Rappel : demain 9 h",
                 status=OutboundStatus.PENDING,
             ),
-            Conversation(phone=person.phone, draft={"purpose": "medical"}),
+            Conversation(association_id=association.id, phone=person.phone, draft={"purpose": "medical"}),
         ]
     )
     session.flush()

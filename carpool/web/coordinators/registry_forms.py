@@ -129,6 +129,13 @@ class SettingsForm(BaseForm):
         "après l'heure de retour demandée.",
         render_kw={"min": 30, "max": 240, "inputmode": "numeric"},
     )
+    road_speed_kmh = IntegerField(
+        "Vitesse moyenne sur la route (km/h)",
+        [Optional()],
+        description="Entre 15 et 80 km/h ; sert à calculer les heures de passage. "
+        "50 à la campagne, 25 à 30 en ville.",
+        render_kw={"min": 15, "max": 80, "inputmode": "numeric"},
+    )
     totp_for_all_coordinators = BooleanField(
         "Second facteur obligatoire pour tous les coordinateurs",
         description="Il l'est toujours pour les administrateurs et pour qui voit les motifs des trajets.",

@@ -46,6 +46,7 @@ def settings() -> View:
         inactive_resident_retention_days=form.inactive_resident_retention_days.data or 0,
         totp_for_all_coordinators=bool(form.totp_for_all_coordinators.data),
         return_window_min=form.return_window_min.data,
+        road_speed_kmh=form.road_speed_kmh.data,
     )
     session = db_session()
     try:
@@ -136,6 +137,7 @@ def _values(current: Association) -> dict[str, Any]:
         "inactive_resident_retention_days": current.inactive_resident_retention_days,
         "totp_for_all_coordinators": current.totp_for_all_coordinators,
         "return_window_min": current.return_window_min,
+        "road_speed_kmh": current.road_speed_kmh,
     }
 
 

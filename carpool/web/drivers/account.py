@@ -203,6 +203,12 @@ def reset_password(token: str) -> Any:
         else:
             if user is None:
                 response = Response(render_template("drivers/reset_invalid.html"), status=410)
+            elif user.role is not Role.DRIVER:
+                # A coordinator's first password (``carpool association create``): they log in
+                # on their own page, where the second factor is asked or enrolled.
+                session.commit()
+                flash("Votre mot de passe est enregistré : connectez-vous.")
+                response = redirect(url_for("coord.login"))  # type: ignore[assignment]
             else:
                 session.commit()
                 auth.login_user(user)

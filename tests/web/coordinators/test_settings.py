@@ -70,6 +70,7 @@ def test_an_admin_saves_the_settings(admin_client, session, association):
         ({"inactive_resident_retention_days": "5000"}, "La durée doit être entre 180 et 3650 jours."),
         ({"sms_retention_days": "dix"}, "Indiquez un nombre entier."),
         ({"return_window_min": "300"}, "Le délai du retour doit être entre 30 et 240 minutes."),
+        ({"road_speed_kmh": "120"}, "La vitesse moyenne doit être entre 15 et 80 km/h."),
     ],
 )
 def test_bad_settings_come_back_with_the_reason(admin_client, session, association, changes, message):
@@ -86,6 +87,14 @@ def test_an_admin_sets_the_return_window(admin_client, session, association):
 
     assert response.status_code == 302
     assert fresh(session, Association, association.id).return_window_min == 120
+
+
+def test_an_admin_sets_a_town_road_speed(admin_client, session, association):
+    response = admin_client.post("/coordination/reglages", data={**SETTINGS, "road_speed_kmh": "25"})
+
+    assert response.status_code == 302
+    assert fresh(session, Association, association.id).road_speed_kmh == 25
+    assert 'id="road_speed_kmh"' in text(admin_client.get("/coordination/reglages"))
 
 
 def test_the_settings_page_has_labelled_fields_and_an_accounts_table(admin_client):
