@@ -43,6 +43,7 @@ from carpool.models.trips import (
     RequestSource,
     RequestStatus,
 )
+from carpool.models.voice import VoiceCall, VoiceMessage
 
 __all__ = [
     "MATCH_TRANSITIONS",
@@ -88,4 +89,6 @@ __all__ = [
     "TimeOff",
     "UserAccount",
     "VettingStatus",
+    "VoiceCall",
+    "VoiceMessage",
 ]

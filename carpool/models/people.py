@@ -30,6 +30,12 @@ class Association(Timestamped, Base):
     return_window_min: Mapped[int] = mapped_column(default=90, server_default=sa.text("90"))
     # Admins and coordinators who see health data always need a second factor; this asks it of all.
     totp_for_all_coordinators: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The phone line (Réglages): calls "to a person" ring the on-duty phone (E.164) within the
+    # office hours, {"0": ["09:00", "12:00"], …} by weekday (0 = Monday); otherwise a voice message.
+    on_duty_phone: Mapped[str | None] = mapped_column(sa.String(16))
+    office_hours: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=sa.text("'{}'"))
+    # Drivers' pages show the association's number and the trip reference, not the passenger's.
+    number_masking: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class Resident(Timestamped, Base):

@@ -48,7 +48,15 @@ from carpool.notify.outbox import enqueue, opt_in_number, opt_out_number
 from carpool.notify.parse import ParsedMessage, opt_out_intent, parse_message
 from carpool.notify.privacy import mask
 from carpool.notify.purpose import guess_purpose
-from carpool.services import audit, booking_flow, bookings, feedback, matching, reminders
+from carpool.services import (
+    association_settings,
+    audit,
+    booking_flow,
+    bookings,
+    feedback,
+    matching,
+    reminders,
+)
 from carpool.text import is_french_mobile
 
 CONVERSATION_TTL = timedelta(hours=48)
@@ -249,12 +257,7 @@ def printable(text: str) -> str:
 def _association_for(session: Session, resident: Resident | None, to_phone: str) -> Association | None:
     if resident is not None:
         return session.get(Association, resident.association_id)
-    digits = "".join(ch for ch in to_phone if ch.isdigit())[-9:]
-    for association in session.scalars(sa.select(Association).order_by(Association.id)):
-        number = "".join(ch for ch in (association.sms_number or "") if ch.isdigit())[-9:]
-        if digits and number == digits:
-            return association
-    return session.scalars(sa.select(Association).order_by(Association.id)).first()
+    return association_settings.association_for_number(session, to_phone)
 
 
 class Handler:
