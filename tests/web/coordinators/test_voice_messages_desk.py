@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from support.drivers_kit import log_in, text
 from support.factories import add_coordinator, add_resident
 
