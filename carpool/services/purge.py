@@ -36,7 +36,7 @@ from carpool.models import (
 from carpool.services import audit
 from carpool.services.matching import ACTIVE_MATCH
 from carpool.services.retention import RetentionReport, purge_sms_bodies
-from carpool.services.voice_messages import purge_recordings
+from carpool.services.voice_messages import forget_caller, purge_recordings
 
 ANONYMOUS_PREFIX = "anon:"
 
@@ -144,6 +144,7 @@ def anonymise(
         .where(to_them, OutboundMessage.status != OutboundStatus.SENDING)
         .values(to_phone=anonymous)
     )
+    forget_caller(session, resident.id, anonymous)
     audit.record(session, actor, action, subject=resident, association_id=resident.association_id)
 
 

@@ -143,3 +143,19 @@ def purge_recordings(session: Session, now: datetime) -> int:
         sa.delete(VoiceCall).where(VoiceCall.created_at < cutoff).execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def forget_caller(session: Session, resident_id: int, anonymous: str) -> None:
+    """An erased or anonymised resident: their voice messages can no longer be played nor traced."""
+    session.execute(
+        sa.update(VoiceMessage)
+        .where(VoiceMessage.resident_id == resident_id)
+        .values(recording_sid=None, from_phone=anonymous[:16])
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        sa.update(VoiceCall)
+        .where(VoiceCall.resident_id == resident_id)
+        .values(from_phone=anonymous[:16])
+        .execution_options(synchronize_session=False)
+    )

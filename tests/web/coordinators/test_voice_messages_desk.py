@@ -173,3 +173,17 @@ def test_a_coordinator_of_another_association_logged_in_sees_only_theirs(
     page = text(client.get("/coordination/"))
 
     assert "message vocal" not in page
+
+
+def test_an_erased_resident_s_voice_messages_can_no_longer_be_played(session, association, clock):
+    from carpool.services.purge import anonymise
+
+    jeanne = add_resident(session, association, first_name="Jeanne")
+    message = left_message(session, association, clock, resident=jeanne)
+
+    anonymise(session, jeanne)
+    session.commit()
+    session.refresh(message)
+
+    assert message.recording_sid is None
+    assert message.from_phone == f"anon:{jeanne.id}"
