@@ -29,10 +29,10 @@ from carpool.web.coordinators.common import (
 )
 
 
-@bp.get("/messages-vocaux/<int:message_id>/ecoute")
+@bp.get("/messages-vocaux/<int:voice_message_id>/ecoute")
 @coordinator_required
-def voice_message_audio(message_id: int) -> Response:
-    message = scoped(VoiceMessage, message_id)
+def voice_message_audio(voice_message_id: int) -> Response:
+    message = scoped(VoiceMessage, voice_message_id)
     if message.recording_sid is None:
         abort(404)  # forgotten after the retention period
     config = current_app.config
@@ -54,10 +54,10 @@ def voice_message_audio(message_id: int) -> Response:
     )
 
 
-@bp.post("/messages-vocaux/<int:message_id>/fait")
+@bp.post("/messages-vocaux/<int:voice_message_id>/fait")
 @coordinator_required
-def voice_message_handled(message_id: int) -> BaseResponse:
-    message = posted(VoiceMessage, message_id)
+def voice_message_handled(voice_message_id: int) -> BaseResponse:
+    message = posted(VoiceMessage, voice_message_id)
     done = voice_messages.mark_handled(db_session(), message, user_id=me().id, clock=clock())
     return saved(
         "Message vocal traité : il n'est plus dans la liste."
@@ -67,10 +67,10 @@ def voice_message_handled(message_id: int) -> BaseResponse:
     )
 
 
-@bp.post("/messages-vocaux/<int:message_id>/rappeler")
+@bp.post("/messages-vocaux/<int:voice_message_id>/rappeler")
 @coordinator_required
-def voice_message_callback(message_id: int) -> BaseResponse:
-    message = posted(VoiceMessage, message_id)
+def voice_message_callback(voice_message_id: int) -> BaseResponse:
+    message = posted(VoiceMessage, voice_message_id)
     try:
         planned = voice_messages.plan_callback(db_session(), message, user_id=me().id, clock=clock())
     except InvalidInput as error:
@@ -80,5 +80,5 @@ def voice_message_callback(message_id: int) -> BaseResponse:
         if planned
         else "Ce message vocal est déjà pris en charge : rappel prévu, ou traité.",
         "coord.today",
-        _anchor=f"voice-message-{message_id}",
+        _anchor=f"voice-message-{voice_message_id}",
     )

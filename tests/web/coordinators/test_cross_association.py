@@ -27,6 +27,7 @@ from carpool.models import (
     Resident,
     Role,
     UserAccount,
+    VoiceMessage,
 )
 from carpool.services import drivers, series
 
@@ -56,7 +57,15 @@ def theirs(session, association, clock):
         body="Marcel : rappelez-moi",
         needs_attention=True,
     )
-    session.add_all([place, message])
+    voice = VoiceMessage(
+        association_id=association.id,
+        call_sid="CA" + "3" * 32,
+        recording_sid="RE" + "3" * 32,
+        duration_s=12,
+        resident_id=resident.id,
+        from_phone=resident.phone,
+    )
+    session.add_all([place, message, voice])
     first = session.get_one(Request, match.request_id)
     plan = series.SeriesInput(weekdays=(1,), arrive_by=time(10, 0), first_day=first.latest.date())
     weekly = series.create(session, first, plan, actor="user:1")
@@ -70,6 +79,7 @@ def theirs(session, association, clock):
         "user_id": coordinator.id,
         "message_id": message.id,
         "series_id": weekly.id,
+        "voice_message_id": voice.id,
     }
     session.rollback()  # SQLite: reading the ids opened a transaction that would hold the write lock
     return ids
@@ -105,6 +115,7 @@ def snapshot(session) -> tuple:
         session.scalar(sa.select(sa.func.count()).select_from(OutboundMessage)),
         session.scalar(sa.select(sa.func.count()).select_from(Request)),
         session.execute(sa.select(AppointmentSeries.state)).all(),
+        session.execute(sa.select(VoiceMessage.handled_at, VoiceMessage.callback_at)).all(),
     )
     session.rollback()  # SQLite: leave no transaction open while the app writes
     return rows
