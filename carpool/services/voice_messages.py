@@ -21,6 +21,7 @@ from carpool.errors import InvalidInput
 from carpool.models import Resident, UserAccount, VoiceCall, VoiceMessage
 from carpool.notify.privacy import mask
 from carpool.services import audit
+from carpool.services.desk import claim
 
 #: Days a recording can be listened to; then it is forgotten here (docs/privacy.md).
 RECORDING_RETENTION_DAYS = 90
@@ -116,15 +117,7 @@ def plan_callback(session: Session, message: VoiceMessage, *, user_id: int, cloc
 def _claim(
     session: Session, message: VoiceMessage, *conditions: sa.ColumnElement[bool], **values: object
 ) -> bool:
-    """One guarded UPDATE: of two coordinators clicking at once, exactly one changes the row."""
-    changed = session.execute(
-        sa.update(VoiceMessage)
-        .where(VoiceMessage.id == message.id, VoiceMessage.handled_at.is_(None), *conditions)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    session.expire(message)
-    return bool(changed.rowcount)  # type: ignore[attr-defined]
+    return claim(session, VoiceMessage, message, VoiceMessage.handled_at.is_(None), *conditions, **values)
 
 
 def purge_recordings(session: Session, now: datetime) -> int:

@@ -69,3 +69,20 @@ def ring(client, caller: str, *, sid: str | None = None, to: str = LINE) -> Call
     assert response.status_code == 200, response.status_code
     call.twiml = ET.fromstring(response.data)  # noqa: S314 - our own TwiML
     return call
+
+
+def app_with_twilio(db, clock, fake_twilio):
+    """The app with the account of the fake Twilio (recordings are fetched from it)."""
+    from carpool import create_app
+
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE": db,
+            "CLOCK": clock,
+            "SECRET_KEY": "test",
+            "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
+            "TWILIO_API_BASE_URL": fake_twilio.base_url,
+        }
+    )

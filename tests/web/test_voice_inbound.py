@@ -323,19 +323,27 @@ def test_answering_non_declines_the_proposal(client, db, resident, offer):
 # --- contact without exposing numbers ---------------------------------------------------------
 
 
-def test_a_driver_with_a_trip_today_reaches_the_passenger_through_the_association(
-    client, session, association, resident, clock
-):
+def trip_today(session, association, resident, clock, *, in_hours: int):
+    """A driver and their booked trip with ``resident`` today (committed)."""
     driver = add_driver(session, association)
+    now = clock.now()
+    booked = now - timedelta(days=1)
     add_trip(
         session,
         association,
-        pickup_at=clock.now() + timedelta(hours=2),
-        booked_at=clock.now() - timedelta(days=1),
+        pickup_at=now + timedelta(hours=in_hours),
+        booked_at=booked,
         driver=driver,
         person=resident,
     )
     session.commit()
+    return driver
+
+
+def test_a_driver_with_a_trip_today_reaches_the_passenger_through_the_association(
+    client, session, association, resident, clock
+):
+    driver = trip_today(session, association, resident, clock, in_hours=2)
 
     call = ring(client, driver.phone)
     assert "Pour joindre votre passager d'aujourd'hui, tapez 1." in call.spoken()
@@ -348,16 +356,7 @@ def test_a_driver_with_a_trip_today_reaches_the_passenger_through_the_associatio
 
 
 def test_a_resident_reaches_today_s_driver_with_4(client, session, association, resident, clock):
-    driver = add_driver(session, association)
-    add_trip(
-        session,
-        association,
-        pickup_at=clock.now() + timedelta(hours=1),
-        booked_at=clock.now() - timedelta(days=1),
-        driver=driver,
-        person=resident,
-    )
-    session.commit()
+    driver = trip_today(session, association, resident, clock, in_hours=1)
 
     call = ring(client, RESIDENT_PHONE)
     call.press("4")

@@ -8,6 +8,8 @@ and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, abort, current_app, request, url_for
 
 from carpool.extensions import db_session
@@ -71,24 +73,21 @@ def inbound() -> Response:
 
 @bp.post("/inbound/menu")
 def inbound_menu() -> Response:
-    _checked()
-    return _twiml(
-        voice_line.choose(
-            db_session(),
-            call_sid=_field("CallSid"),
-            digits=_field("Digits", 4),
-            speech=_field("SpeechResult", 200),
-            clock=_clock(),
-            urls=_urls(),
-        )
-    )
+    """A key (or a word) of the main menu."""
+    return _keyed(voice_line.choose)
 
 
 @bp.post("/inbound/proposition")
 def inbound_proposal() -> Response:
+    """1 oui / 2 non to the pending proposal read to the resident."""
+    return _keyed(voice_line.answer_proposal)
+
+
+def _keyed(step: Callable[..., str]) -> Response:
+    """A <Gather> action: Twilio posts the key pressed (``Digits``) or the words heard (``SpeechResult``)."""
     _checked()
     return _twiml(
-        voice_line.answer_proposal(
+        step(
             db_session(),
             call_sid=_field("CallSid"),
             digits=_field("Digits", 4),

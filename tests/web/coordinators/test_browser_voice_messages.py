@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from support.coordkit import second_factor_in_browser
 from support.factories import PASSWORD, add_coordinator, add_resident
+from support.voicekit import app_with_twilio
 
 from carpool.models import Role, VoiceMessage
 
@@ -17,19 +18,7 @@ AUDIO = b"ID3 fake mp3 audio"
 
 @pytest.fixture
 def app(db, clock, fake_twilio):
-    from carpool import create_app
-
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE": db,
-            "CLOCK": clock,
-            "SECRET_KEY": "test",
-            "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
-            "TWILIO_API_BASE_URL": fake_twilio.base_url,
-        }
-    )
+    return app_with_twilio(db, clock, fake_twilio)
 
 
 def log_in(page, live_server: str, clock, email: str) -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from support.drivers_kit import log_in, text
 from support.factories import add_coordinator, add_resident
+from support.voicekit import app_with_twilio
 
 from carpool.models import VoiceMessage
 from carpool.services.voice_messages import RECORDING_RETENTION_DAYS, purge_recordings
@@ -35,19 +36,7 @@ def left_message(session, association, clock, *, resident=None, phone=UNKNOWN, n
 
 @pytest.fixture
 def app(db, clock, fake_twilio):
-    from carpool import create_app
-
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE": db,
-            "CLOCK": clock,
-            "SECRET_KEY": "test",
-            "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
-            "TWILIO_API_BASE_URL": fake_twilio.base_url,
-        }
-    )
+    return app_with_twilio(db, clock, fake_twilio)
 
 
 def test_the_first_page_lists_a_voice_message_with_the_caller_s_name_and_a_player(
