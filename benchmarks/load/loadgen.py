@@ -470,8 +470,8 @@ def main() -> None:
         "generator_lag_p99_ms": percentile(recorder.lag, 0.99),
         "drain_seconds": finished - until,
         "login_seconds": login_seconds,
-        "logins": len(drivers) + len(coordinators),
-        "answered_total": recorder.answered + 2 * (len(drivers) + len(coordinators)),
+        "logins": len(drivers) + 1,
+        "answered_total": recorder.answered + 2 * (len(drivers) + 1),
     }
     with open(args.out, "w", encoding="utf-8") as out:
         json.dump(result, out, indent=1)
