@@ -129,10 +129,27 @@ def series(session: Session, clock: Clock, settings: Settings) -> str:
 
 
 def retention(session: Session, clock: Clock, settings: Settings) -> str:
-    """SMS texts, inactive residents, old audit events and job history, per the retention rules."""
+    """SMS texts, inactive residents, old audit events and job history, voice messages, per the
+    retention rules; forgotten recordings are deleted at Twilio (when its account is configured)."""
+    from carpool.notify.recordings import delete_recording
     from carpool.services.purge import purge_all
+    from carpool.services.voice_messages import delete_forgotten
 
-    return str(purge_all(session, clock.now(), audit_retention_days=settings.audit_retention_days))
+    report = str(purge_all(session, clock.now(), audit_retention_days=settings.audit_retention_days))
+    if not (settings.twilio_account_sid and settings.twilio_auth_token):
+        return report
+    deleted, failed = delete_forgotten(
+        session,
+        lambda sid: delete_recording(
+            sid,
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            api_base_url=settings.twilio_api_base_url,
+        ),
+    )
+    return (
+        f"{report} ; enregistrements supprimés chez Twilio : {deleted} (échecs, réessayés demain : {failed})"
+    )
 
 
 # --- running ------------------------------------------------------------------

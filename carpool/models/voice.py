@@ -35,7 +35,9 @@ class VoiceMessage(Timestamped, Base):
     """A voice message left for the coordinators (at most one per call), listed on their first page.
 
     The audio stays at Twilio; the dashboard plays it through a proxy that checks the
-    coordinator's association. After the retention period ``recording_sid`` is emptied.
+    coordinator's association. After the retention period, or when the resident is erased,
+    ``forgotten_at`` is set (it can no longer be played); the retention job then deletes the
+    recording at Twilio and empties ``recording_sid``.
     """
 
     __tablename__ = "voice_message"
@@ -51,5 +53,6 @@ class VoiceMessage(Timestamped, Base):
     callback_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     handled_at: Mapped[datetime | None]
     handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    forgotten_at: Mapped[datetime | None]
 
     __table_args__ = (sa.Index("ix_voice_message_to_handle", "association_id", "handled_at"),)

@@ -42,3 +42,19 @@ def fetch_recording(
     if answer.status_code != 200:
         raise RecordingUnavailable(recording_sid)
     return Audio(answer.content, "audio/mpeg")
+
+
+def delete_recording(
+    recording_sid: str, *, account_sid: str, auth_token: str, api_base_url: str = TWILIO_API
+) -> bool:
+    """Delete one recording at Twilio; True when it is gone (deleted now, or already)."""
+    import requests
+
+    if not RECORDING_SID.match(recording_sid) or not account_sid or not auth_token:
+        return False
+    url = f"{api_base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}.json"
+    try:
+        answer = requests.delete(url, auth=(account_sid, auth_token), timeout=TIMEOUT_S)
+    except requests.RequestException:
+        return False
+    return answer.status_code in (204, 404)

@@ -8,7 +8,7 @@ for the counts): see ``purge_recordings``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from carpool.clock import Clock
+from carpool.clock import Clock, utcnow
 from carpool.errors import InvalidInput
 from carpool.models import Resident, UserAccount, VoiceCall, VoiceMessage
 from carpool.notify.privacy import mask
@@ -57,6 +57,7 @@ def waiting(session: Session, association_id: int, *, limit: int = SHOWN) -> lis
             Resident.last_name,
             Resident.phone,
             caller.email,
+            VoiceMessage.forgotten_at,
         )
         .outerjoin(Resident, Resident.id == VoiceMessage.resident_id)
         .outerjoin(caller, caller.id == VoiceMessage.callback_by_id)
@@ -69,7 +70,7 @@ def waiting(session: Session, association_id: int, *, limit: int = SHOWN) -> lis
             message_id=row[0],
             received_at=row[1],
             duration_s=row[2],
-            audible=row[3] is not None,
+            audible=row[3] is not None and row[11] is None,
             resident_id=row[6],
             who=f"{row[7]} {row[8]}".strip() if row[6] else f"numéro inconnu ({mask(row[4])})",
             phone=row[9] if row[6] and row[5] else None,
@@ -121,15 +122,16 @@ def _claim(
 
 
 def purge_recordings(session: Session, now: datetime) -> int:
-    """Forget the recordings and callers' numbers older than the retention period; calls go too.
+    """Forget the voice messages and callers' numbers older than the retention period; calls go too.
 
-    Returns how many voice messages were forgotten (they can no longer be played).
+    Returns how many voice messages were forgotten now (they can no longer be played); the
+    recordings themselves are deleted at Twilio by ``delete_forgotten``.
     """
     cutoff = now - timedelta(days=RECORDING_RETENTION_DAYS)
     result = session.execute(
         sa.update(VoiceMessage)
-        .where(VoiceMessage.created_at < cutoff, VoiceMessage.recording_sid.is_not(None))
-        .values(recording_sid=None, from_phone="")
+        .where(VoiceMessage.created_at < cutoff, VoiceMessage.forgotten_at.is_(None))
+        .values(forgotten_at=now, from_phone="")
         .execution_options(synchronize_session=False)
     )
     session.execute(
@@ -143,7 +145,7 @@ def forget_caller(session: Session, resident_id: int, anonymous: str) -> None:
     session.execute(
         sa.update(VoiceMessage)
         .where(VoiceMessage.resident_id == resident_id)
-        .values(recording_sid=None, from_phone=anonymous[:16])
+        .values(forgotten_at=sa.func.coalesce(VoiceMessage.forgotten_at, utcnow()), from_phone=anonymous[:16])
         .execution_options(synchronize_session=False)
     )
     session.execute(
@@ -152,3 +154,25 @@ def forget_caller(session: Session, resident_id: int, anonymous: str) -> None:
         .values(from_phone=anonymous[:16])
         .execution_options(synchronize_session=False)
     )
+
+
+def delete_forgotten(session: Session, delete: Callable[[str], bool]) -> tuple[int, int]:
+    """Delete at Twilio the recordings of forgotten voice messages (``delete``: True once gone).
+
+    A recording Twilio could not delete keeps its SID and is tried again at the next run.
+    Returns (deleted, failed).
+    """
+    rows = session.execute(
+        sa.select(VoiceMessage.id, VoiceMessage.recording_sid).where(
+            VoiceMessage.forgotten_at.is_not(None), VoiceMessage.recording_sid.is_not(None)
+        )
+    ).all()
+    gone = [message_id for message_id, sid in rows if delete(str(sid))]
+    if gone:
+        session.execute(
+            sa.update(VoiceMessage)
+            .where(VoiceMessage.id.in_(gone))
+            .values(recording_sid=None)
+            .execution_options(synchronize_session=False)
+        )
+    return len(gone), len(rows) - len(gone)

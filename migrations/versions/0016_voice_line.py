@@ -61,6 +61,7 @@ def upgrade() -> None:
     sa.Column('callback_by_id', sa.Integer(), nullable=True),
     sa.Column('handled_at', UTC, nullable=True),
     sa.Column('handled_by_id', sa.Integer(), nullable=True),
+    sa.Column('forgotten_at', UTC, nullable=True),
     sa.Column('created_at', UTC, nullable=False),
     sa.ForeignKeyConstraint(['association_id'], ['association.id'],
                             name=op.f('fk_voice_message_association_id_association')),

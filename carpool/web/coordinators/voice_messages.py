@@ -33,8 +33,8 @@ from carpool.web.coordinators.common import (
 @coordinator_required
 def voice_message_audio(voice_message_id: int) -> Response:
     message = scoped(VoiceMessage, voice_message_id)
-    if message.recording_sid is None:
-        abort(404)  # forgotten after the retention period
+    if message.recording_sid is None or message.forgotten_at is not None:
+        abort(404)  # forgotten: retention period over, or the resident erased
     config = current_app.config
     try:
         audio = fetch_recording(

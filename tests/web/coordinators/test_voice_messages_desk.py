@@ -13,7 +13,8 @@ from support.factories import add_coordinator, add_resident
 from support.voicekit import app_with_twilio
 
 from carpool.models import VoiceMessage
-from carpool.services.voice_messages import RECORDING_RETENTION_DAYS, purge_recordings
+from carpool.notify.recordings import delete_recording
+from carpool.services.voice_messages import RECORDING_RETENTION_DAYS, delete_forgotten, purge_recordings
 
 UNKNOWN = "+33565001122"
 AUDIO = b"ID3 fake mp3 audio"
@@ -135,21 +136,50 @@ def test_an_unknown_caller_cannot_be_promised_a_callback(coord_client, session, 
     assert session.get_one(VoiceMessage, message.id).callback_at is None
 
 
-def test_recordings_are_forgotten_after_the_retention_period(session, association, clock):
+def test_recordings_are_forgotten_after_the_retention_period_then_deleted_at_twilio(
+    session, association, clock, fake_twilio
+):
     old = left_message(session, association, clock, n=1)
     recent = left_message(session, association, clock, n=2)
     old.created_at = clock.now() - timedelta(days=RECORDING_RETENTION_DAYS + 1)
     session.commit()
+    fake_twilio.recordings.update({old.recording_sid: AUDIO, recent.recording_sid: AUDIO})
 
     forgotten = purge_recordings(session, clock.now())
     again = purge_recordings(session, clock.now())
+    deleted = delete_forgotten(session, lambda sid: delete_recording(sid, **account(fake_twilio)))
     session.commit()
 
-    assert (forgotten, again) == (1, 0)
+    assert (forgotten, again, deleted) == (1, 0, (1, 0))
     session.refresh(old)
     session.refresh(recent)
-    assert (old.recording_sid, old.from_phone) == (None, "")
-    assert recent.recording_sid is not None
+    assert (old.recording_sid, old.from_phone, old.forgotten_at) == (None, "", clock.now())
+    assert recent.recording_sid is not None and recent.forgotten_at is None
+    assert list(fake_twilio.recordings) == [recent.recording_sid]
+
+
+def test_a_recording_twilio_cannot_delete_is_tried_again(session, association, clock, fake_twilio):
+    message = left_message(session, association, clock)
+    message.forgotten_at = clock.now()
+    session.commit()
+    fake_twilio.go_down()
+
+    failed = delete_forgotten(session, lambda sid: delete_recording(sid, **account(fake_twilio)))
+    fake_twilio.come_back()
+    fake_twilio.recordings[message.recording_sid] = AUDIO
+    retried = delete_forgotten(session, lambda sid: delete_recording(sid, **account(fake_twilio)))
+    session.commit()
+
+    assert (failed, retried) == ((0, 1), (1, 0))
+    assert fake_twilio.recordings == {}
+
+
+def account(fake_twilio) -> dict[str, str]:
+    return {
+        "account_sid": fake_twilio.account_sid,
+        "auth_token": fake_twilio.auth_token,
+        "api_base_url": fake_twilio.base_url,
+    }
 
 
 def test_a_coordinator_of_another_association_logged_in_sees_only_theirs(
@@ -174,5 +204,5 @@ def test_an_erased_resident_s_voice_messages_can_no_longer_be_played(session, as
     session.commit()
     session.refresh(message)
 
-    assert message.recording_sid is None
+    assert message.forgotten_at is not None
     assert message.from_phone == f"anon:{jeanne.id}"
