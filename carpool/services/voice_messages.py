@@ -156,23 +156,27 @@ def forget_caller(session: Session, resident_id: int, anonymous: str) -> None:
     )
 
 
-def delete_forgotten(session: Session, delete: Callable[[str], bool]) -> tuple[int, int]:
-    """Delete at Twilio the recordings of forgotten voice messages (``delete``: True once gone).
-
-    A recording Twilio could not delete keeps its SID and is tried again at the next run.
-    Returns (deleted, failed).
-    """
+def recordings_to_delete(session: Session) -> list[tuple[int, str]]:
+    """(voice message id, RecordingSid) of the forgotten messages whose audio Twilio still holds."""
     rows = session.execute(
         sa.select(VoiceMessage.id, VoiceMessage.recording_sid).where(
             VoiceMessage.forgotten_at.is_not(None), VoiceMessage.recording_sid.is_not(None)
         )
     ).all()
-    gone = [message_id for message_id, sid in rows if delete(str(sid))]
+    return [(int(message_id), str(sid)) for message_id, sid in rows]
+
+
+def delete_forgotten(
+    connection: sa.Connection, recordings: list[tuple[int, str]], delete: Callable[[str], bool]
+) -> tuple[int, int]:
+    """Delete these recordings at Twilio (``delete``: True once gone) and forget their SIDs.
+
+    Runs after the retention job's commit (never in a dry run, which rolls back): a recording
+    Twilio could not delete keeps its SID and is tried again at the next run. Returns (deleted, failed).
+    """
+    gone = [message_id for message_id, sid in recordings if delete(sid)]
     if gone:
-        session.execute(
-            sa.update(VoiceMessage)
-            .where(VoiceMessage.id.in_(gone))
-            .values(recording_sid=None)
-            .execution_options(synchronize_session=False)
+        connection.execute(
+            sa.update(VoiceMessage).where(VoiceMessage.id.in_(gone)).values(recording_sid=None)
         )
-    return len(gone), len(rows) - len(gone)
+    return len(gone), len(recordings) - len(gone)

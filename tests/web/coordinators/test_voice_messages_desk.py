@@ -14,7 +14,12 @@ from support.voicekit import app_with_twilio
 
 from carpool.models import VoiceMessage
 from carpool.notify.recordings import delete_recording
-from carpool.services.voice_messages import RECORDING_RETENTION_DAYS, delete_forgotten, purge_recordings
+from carpool.services.voice_messages import (
+    RECORDING_RETENTION_DAYS,
+    delete_forgotten,
+    purge_recordings,
+    recordings_to_delete,
+)
 
 UNKNOWN = "+33565001122"
 AUDIO = b"ID3 fake mp3 audio"
@@ -137,7 +142,7 @@ def test_an_unknown_caller_cannot_be_promised_a_callback(coord_client, session, 
 
 
 def test_recordings_are_forgotten_after_the_retention_period_then_deleted_at_twilio(
-    session, association, clock, fake_twilio
+    db, session, association, clock, fake_twilio
 ):
     old = left_message(session, association, clock, n=1)
     recent = left_message(session, association, clock, n=2)
@@ -147,8 +152,8 @@ def test_recordings_are_forgotten_after_the_retention_period_then_deleted_at_twi
 
     forgotten = purge_recordings(session, clock.now())
     again = purge_recordings(session, clock.now())
-    deleted = delete_forgotten(session, lambda sid: delete_recording(sid, **account(fake_twilio)))
     session.commit()
+    deleted = gone_at_twilio(db, session, fake_twilio)
 
     assert (forgotten, again, deleted) == (1, 0, (1, 0))
     session.refresh(old)
@@ -158,28 +163,32 @@ def test_recordings_are_forgotten_after_the_retention_period_then_deleted_at_twi
     assert list(fake_twilio.recordings) == [recent.recording_sid]
 
 
-def test_a_recording_twilio_cannot_delete_is_tried_again(session, association, clock, fake_twilio):
+def test_a_recording_twilio_cannot_delete_is_tried_again(db, session, association, clock, fake_twilio):
     message = left_message(session, association, clock)
     message.forgotten_at = clock.now()
     session.commit()
     fake_twilio.go_down()
 
-    failed = delete_forgotten(session, lambda sid: delete_recording(sid, **account(fake_twilio)))
+    failed = gone_at_twilio(db, session, fake_twilio)
     fake_twilio.come_back()
     fake_twilio.recordings[message.recording_sid] = AUDIO
-    retried = delete_forgotten(session, lambda sid: delete_recording(sid, **account(fake_twilio)))
-    session.commit()
+    retried = gone_at_twilio(db, session, fake_twilio)
 
     assert (failed, retried) == ((0, 1), (1, 0))
     assert fake_twilio.recordings == {}
 
 
-def account(fake_twilio) -> dict[str, str]:
-    return {
+def gone_at_twilio(db, session, fake_twilio) -> tuple[int, int]:
+    """What the retention job does after its commit: delete the forgotten recordings at Twilio."""
+    recordings = recordings_to_delete(session)
+    session.rollback()
+    account = {
         "account_sid": fake_twilio.account_sid,
         "auth_token": fake_twilio.auth_token,
         "api_base_url": fake_twilio.base_url,
     }
+    with db.engine.begin() as connection:
+        return delete_forgotten(connection, recordings, lambda sid: delete_recording(sid, **account))
 
 
 def test_a_coordinator_of_another_association_logged_in_sees_only_theirs(
