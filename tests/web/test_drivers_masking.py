@@ -6,6 +6,8 @@ from __future__ import annotations
 from support.drivers_kit import text
 from support.factories import add_proposal, add_resident
 
+from carpool.services import accounts
+
 
 def accepted_passenger(driver_client, session, association, user, clock):
     resident = add_resident(session, association, first_name="Odette")
@@ -41,3 +43,19 @@ def test_without_masking_the_passenger_s_number_is_shown_once_accepted(
 
     assert f'href="tel:{resident.phone}"' in page
     assert f"T{match.id}" not in page
+
+
+def test_the_api_gives_the_association_s_number_and_the_reference_too(
+    client, session, association, user, clock
+):
+    association.number_masking = True
+    session.commit()
+    match = add_proposal(session, association, user, clock, resident=add_resident(session, association))
+    _token, secret = accounts.create_api_token(session, user, "tests", clock)
+    session.commit()
+    auth = {"Authorization": f"Bearer {secret}"}
+
+    assert client.post(f"/api/v1/matches/{match.id}/accept", headers=auth).status_code == 200
+    (passenger,) = client.get("/api/v1/matches", headers=auth).get_json()["matches"]
+
+    assert (passenger["phone"], passenger["reference"]) == ("+33539980001", f"T{match.id}")
