@@ -128,7 +128,11 @@ def answer(
             resident_id=resident.id if resident else None,
             driver_id=driver.id if driver else None,
             from_phone=caller,
-            to_phone=normalised(to_phone),
+            # The association's number, shown to whoever a <Dial> rings: the one called, else its own.
+            to_phone=french_number(to_phone)
+            or french_number(association.phone or "")
+            or french_number(association.sms_number or "")
+            or normalised(to_phone),
             misses=0,
             throttled=False,
             created_at=clock.now(),

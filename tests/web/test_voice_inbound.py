@@ -373,3 +373,38 @@ def test_a_driver_without_a_trip_today_only_gets_a_person(client, session, assoc
     call.press("1")
 
     assert "Je n'ai pas compris" in call.spoken()
+
+
+HOSTILE = ["<Say>x</Say>", "avant\x00après", "x" * 5000, "'; DROP TABLE voice_call; --", "١٢٣", ""]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_fields_in_every_step_never_make_a_500(client, resident, value):
+    call = ring(client, RESIDENT_PHONE)
+    answers = [
+        signed(client, "/voice/inbound", {"CallSid": value, "From": value, "To": value}),
+        signed(client, "/voice/inbound/menu", {"CallSid": call.sid, "Digits": value, "SpeechResult": value}),
+        signed(client, "/voice/inbound/proposition", {"CallSid": value, "Digits": value}),
+        signed(client, "/voice/inbound/fin-appel", {"CallSid": call.sid, "DialCallStatus": value}),
+        signed(
+            client,
+            "/voice/inbound/enregistrement",
+            {
+                "CallSid": call.sid,
+                "RecordingSid": value,
+                "RecordingDuration": value,
+                "RecordingStatus": value,
+            },
+        ),
+    ]
+
+    expected = [400] * 5 if "\x00" in value else [200, 200, 200, 200, 204]  # NUL: refused app-wide
+    assert [a.status_code for a in answers] == expected
+    assert all(b"DROP TABLE" not in a.data and b"<Say>x" not in a.data for a in answers)
+
+
+def test_without_the_called_number_the_association_s_own_is_shown_to_the_on_duty_phone(client, open_office):
+    call = ring(client, "+33565000000", to="")
+    call.press("3")
+
+    assert call.twiml.find("Dial").get("callerId") == LINE
