@@ -310,7 +310,12 @@ def _commune(session: Session, insee: str) -> str:
 
 
 def pending_proposal(session: Session, resident: Resident, now: datetime) -> Conversation | None:
-    """The resident's SMS conversation when it waits for a choice (read only: nothing is created)."""
+    """The resident's SMS conversation when it waits for a choice (read only: nothing is created).
+
+    None after STOP: the SMS path the answer goes through does nothing for an opted-out number.
+    """
+    if resident.sms_opted_out:
+        return None
     conversation = session.scalar(sa.select(Conversation).where(Conversation.phone == resident.phone))
     if (
         conversation is None

@@ -408,3 +408,16 @@ def test_without_the_called_number_the_association_s_own_is_shown_to_the_on_duty
     call.press("3")
 
     assert call.twiml.find("Dial").get("callerId") == LINE
+
+
+def test_after_stop_no_proposal_is_offered_on_the_phone(client, session, resident, offer):
+    text(client, "rdv hopital de cahors mardi 10h")
+    session.refresh(resident)
+    resident.sms_opted_out_at = datetime(2026, 11, 23, 8, 0, tzinfo=PARIS)
+    session.commit()
+
+    call = ring(client, RESIDENT_PHONE)
+    call.press("2")
+
+    assert "tapez 2" not in call.spoken()
+    assert "Je n'ai pas compris" in call.spoken()
