@@ -146,7 +146,7 @@ def answer(
     if call.throttled:
         return voice_menu.goodbye(
             "Vous avez déjà appelé plusieurs fois dans l'heure. "
-            "Votre demande est bien notée : un coordinateur vous rappellera. Au revoir."
+            "Merci de rappeler un peu plus tard. Au revoir."
         )
     return _menu(
         session, call, association, clock.now(), urls, before=[_greeting(association, resident, driver)]
