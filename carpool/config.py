@@ -61,6 +61,8 @@ class Settings:
     # Against SMS pumping: replies per hour to one number and in all (see services/sms_inbound.py).
     sms_reply_budget_per_number: int = 10
     sms_reply_budget_global: int = 300
+    # Calls to the association's number from one caller in an hour (see services/voice_line.py).
+    voice_calls_per_number_hour: int = 5
     proposal_timeout_hours: float = 12.0
     audit_retention_days: int = 365
     scheduler_tick_seconds: float = 60.0  # how often due work is looked for
@@ -102,6 +104,9 @@ class Settings:
             log_level=log_level(env.text("LOG_LEVEL", cls.log_level)),
             password_reset_ttl_min=env.integer("PASSWORD_RESET_TTL_MIN", cls.password_reset_ttl_min, 1),
             api_token_ttl_days=env.integer("API_TOKEN_TTL_DAYS", cls.api_token_ttl_days, 1, 3650),
+            voice_calls_per_number_hour=env.integer(
+                "VOICE_CALLS_PER_NUMBER_HOUR", cls.voice_calls_per_number_hour, 1
+            ),
             sms_reply_budget_per_number=env.integer(
                 "SMS_REPLY_BUDGET_PER_NUMBER", cls.sms_reply_budget_per_number, 0
             ),

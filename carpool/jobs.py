@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -153,10 +154,39 @@ def reoptimise(session: Session, clock: Clock, settings: Settings) -> str:
 
 
 def retention(session: Session, clock: Clock, settings: Settings) -> str:
-    """SMS texts, inactive residents, old audit events and job history, per the retention rules."""
+    """SMS texts, inactive residents, old audit events and job history, voice messages, per the
+    retention rules. Forgotten recordings are deleted at Twilio once this run has committed (so
+    never by a dry run), when its account is configured."""
     from carpool.services.purge import purge_all
+    from carpool.services.voice_messages import recordings_to_delete
 
-    return str(purge_all(session, clock.now(), audit_retention_days=settings.audit_retention_days))
+    report = str(purge_all(session, clock.now(), audit_retention_days=settings.audit_retention_days))
+    recordings = recordings_to_delete(session) if settings.twilio_account_sid else []
+    if not recordings:
+        return report
+    engine = session.get_bind()
+    sa.event.listen(
+        session, "after_commit", lambda _s: _delete_recordings(engine, recordings, settings), once=True
+    )
+    return f"{report} ; enregistrements à supprimer chez Twilio : {len(recordings)}"
+
+
+def _delete_recordings(engine: Any, recordings: list[tuple[int, str]], settings: Settings) -> None:
+    from carpool.notify.recordings import delete_recording
+    from carpool.services.voice_messages import delete_forgotten
+
+    with engine.begin() as connection:
+        deleted, failed = delete_forgotten(
+            connection,
+            recordings,
+            lambda sid: delete_recording(
+                sid,
+                account_sid=settings.twilio_account_sid,
+                auth_token=settings.twilio_auth_token,
+                api_base_url=settings.twilio_api_base_url,
+            ),
+        )
+    log.info("Enregistrements supprimés chez Twilio : %s (échecs, réessayés demain : %s)", deleted, failed)
 
 
 # --- running ------------------------------------------------------------------

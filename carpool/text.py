@@ -69,6 +69,27 @@ def normalise_mobile(text: str) -> str:
     return e164
 
 
+def french_number(text: str) -> str | None:
+    """Any French number (01 to 09, landline or mobile) as people write it → E.164, or None.
+
+    Accepts the spellings of :func:`normalise_mobile`; used for the numbers people
+    call (the association, its on-duty coordinator) and for callers' numbers.
+    """
+    raw = text.strip()
+    digits = re.sub(r"\D", "", raw.replace("(0)", ""))
+    if raw.startswith("+33") or digits.startswith("0033"):
+        digits = "0" + digits[4 if digits.startswith("0033") else 2 :]
+    if len(digits) != 10 or not digits.startswith("0") or digits[1] == "0":
+        return None
+    return "+33" + digits[1:]
+
+
+def same_number(a: str | None, b: str | None) -> bool:
+    """Whether two numbers, written any way, are the same French line (compared on 9 digits)."""
+    digits_a, digits_b = (re.sub(r"\D", "", n or "")[-9:] for n in (a, b))
+    return len(digits_a) == 9 and digits_a == digits_b
+
+
 def display_phone(e164: str) -> str:
     """+33612345678 → 06 12 34 56 78 (French habit); other numbers unchanged."""
     if e164.startswith("+33") and len(e164) == 12:

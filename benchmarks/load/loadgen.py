@@ -222,6 +222,43 @@ class SmsTraffic:
         return resident["phone"], body, "sms: request in words"
 
 
+class VoiceTraffic:
+    """Calls to the association's number: the greeting, then a key 2 to 4 s later (Twilio's Gather action).
+
+    Mostly residents (known numbers), some strangers; keys 1 (next trips), 9 (repeat), 3 (a person:
+    a voice message outside office hours).
+    """
+
+    def __init__(self, fixture: dict[str, Any], rng: random.Random) -> None:
+        self.rng = rng
+        self.phones = [r["phone"] for r in fixture["residents"]]
+        self.follow_ups: list[tuple[float, str, str, str]] = []  # (due, call sid, caller, key)
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def _form(sid: str, caller: str, **extra: str) -> bytes:
+        fields = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": caller, "To": "+33639980000"}
+        return urlencode({**fields, "CallStatus": "in-progress", **extra}).encode()
+
+    def next_call(self, now: float) -> Call:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        with self.lock:
+            if self.follow_ups and self.follow_ups[0][0] <= now:
+                _due, sid, caller, key = heapq.heappop(self.follow_ups)
+                route = {"1": "voice: key 1 (trips)", "3": "voice: key 3 (a person)", "9": "voice: key 9"}[
+                    key
+                ]
+                return Call(
+                    route, "POST", "/voice/inbound/menu", headers, self._form(sid, caller, Digits=key)
+                )
+            sid = "CA" + uuid.uuid4().hex
+            stranger = self.rng.random() < 0.1
+            caller = f"+3356{self.rng.randrange(10**7):07d}" if stranger else self.rng.choice(self.phones)
+            key = "3" if stranger else self.rng.choice("1119133")
+            heapq.heappush(self.follow_ups, (now + self.rng.uniform(2, 4), sid, caller, key))
+        return Call("voice: call /voice/inbound", "POST", "/voice/inbound", headers, self._form(sid, caller))
+
+
 class PageTraffic:
     """Driver pages, API calls and dashboard pages of logged-in users, picked at random."""
 
@@ -334,6 +371,7 @@ def main() -> None:
     parser.add_argument("--driver-rate", type=float, default=8)
     parser.add_argument("--api-rate", type=float, default=8)
     parser.add_argument("--dashboard-rate", type=float, default=2)
+    parser.add_argument("--voice-rate", type=float, default=10, help="calls per second (each: 2 requests)")
     parser.add_argument("--drivers", type=int, default=40, help="driver accounts that log in")
     parser.add_argument("--threads", type=int, default=96)
     parser.add_argument("--seed", type=int, default=1)
@@ -349,9 +387,11 @@ def main() -> None:
         {**d, "cookie": log_in(host, port, "/conducteurs", d["email"], fixture["password"])}
         for d in fixture["drivers"][: args.drivers]
     ]
+    # One dashboard session per association; one log-in per account, as a TOTP code works once and a
+    # second log-in within the same 30 s step would be refused as a replay.
     admins = fixture.get("coordinator_emails") or [fixture["coordinator_email"]] * 2
-    coordinators = [  # one dashboard session per association
-        log_in(
+    sessions = {
+        email: log_in(
             host,
             port,
             "/coordination",
@@ -359,8 +399,9 @@ def main() -> None:
             fixture["password"],
             fixture.get("coordinator_totp_secret", ""),
         )
-        for email in admins
-    ]
+        for email in dict.fromkeys(admins)
+    }
+    coordinators = [sessions[email] for email in admins]
     login_seconds = time.perf_counter() - started
 
     begin = time.perf_counter() + 0.2
@@ -380,11 +421,13 @@ def main() -> None:
 
     sms = SmsTraffic(fixture, rng)
     pages = PageTraffic(drivers, coordinators, fixture["resident_names"], rng)
+    voice = VoiceTraffic(fixture, rng)
     classes = (
         ("sms", args.sms_rate, sms.next_call, False),
         ("driver", args.driver_rate, pages.driver_call, True),
         ("api", args.api_rate, pages.api_call, True),
         ("dashboard", args.dashboard_rate, pages.dashboard_call, True),
+        ("voice", args.voice_rate * 2, voice.next_call, False),  # a call and its key press
     )
     recorder.until = until
     pending: list[tuple[Future[None], Call, float]] = []
@@ -432,8 +475,8 @@ def main() -> None:
         "generator_lag_p99_ms": percentile(recorder.lag, 0.99),
         "drain_seconds": finished - until,
         "login_seconds": login_seconds,
-        "logins": len(drivers) + len(coordinators),
-        "answered_total": recorder.answered + 2 * (len(drivers) + len(coordinators)),
+        "logins": len(drivers) + 1,
+        "answered_total": recorder.answered + 2 * (len(drivers) + 1),
     }
     with open(args.out, "w", encoding="utf-8") as out:
         json.dump(result, out, indent=1)

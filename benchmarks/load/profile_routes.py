@@ -1,7 +1,7 @@
 """Server CPU per route of the load mix, in one process, without HTTP: where the milliseconds go.
 
     .venv/bin/python benchmarks/load/profile_routes.py [--requests 300] [--keep URL]
-        [--profile sms|driver|api|dashboard] [--database-url ADMIN_URL]
+        [--profile sms|driver|api|dashboard|voice] [--only FAMILY …] [--database-url ADMIN_URL]
 
 Seeds the load benchmark's dataset (``dataset.py``) in a throwaway PostgreSQL database, or
 reuses one given with ``--keep`` (seeded by an earlier run that printed its URL), then sends the
@@ -33,6 +33,8 @@ sys.path.insert(0, str(HERE))
 import dataset  # noqa: E402
 import loadgen  # noqa: E402
 
+FAMILIES = ("sms", "driver", "api", "dashboard", "voice")
+
 
 def _submit(client, path: str, fields: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
     """GET a form (CSRF token), POST it; returns where it redirects."""
@@ -60,7 +62,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_POSTGRES_URL", loadgen_default()))
     parser.add_argument("--keep", help="reuse this seeded database (its fixture JSON beside it in /tmp)")
     parser.add_argument("--requests", type=int, default=300, help="per traffic class")
-    parser.add_argument("--profile", choices=("sms", "driver", "api", "dashboard"))
+    parser.add_argument("--profile", choices=FAMILIES)
+    parser.add_argument("--only", choices=FAMILIES, action="append", help="measure only these families")
     parser.add_argument(
         "--echo", action="store_true", help="print the SQL of each route's first measured request"
     )
@@ -80,6 +83,7 @@ def main() -> None:
     os.environ["LOG_LEVEL"] = "WARNING"
     # The load mix's SMS rate is far past a real association's reply budgets: profile the replies.
     os.environ.update(SMS_REPLY_BUDGET_PER_NUMBER="1000000", SMS_REPLY_BUDGET_GLOBAL="1000000000")
+    os.environ["VOICE_CALLS_PER_NUMBER_HOUR"] = "1000000"
     for key in [k for k in os.environ if k.startswith(("TWILIO_", "PUBLIC_BASE_URL"))]:
         del os.environ[key]
     from carpool import create_app
@@ -110,7 +114,8 @@ def main() -> None:
     )
     sms = loadgen.SmsTraffic(fixture, rng)
     pages = loadgen.PageTraffic(drivers, [""], fixture["resident_names"], rng)
-    clients = {"sms": app.test_client(), "dashboard": coordinator}
+    voice = loadgen.VoiceTraffic(fixture, rng)
+    clients = {"sms": app.test_client(), "dashboard": coordinator, "voice": app.test_client()}
 
     cpu: dict[str, list[float]] = defaultdict(list)
     sql: dict[str, list[int]] = defaultdict(list)
@@ -121,7 +126,10 @@ def main() -> None:
         ("driver", pages.driver_call),
         ("api", pages.api_call),
         ("dashboard", pages.dashboard_call),
+        ("voice", voice.next_call),
     ):
+        if args.only and family not in args.only:
+            continue
         for i in range(args.requests + 20):
             clock += 1.0 / 20  # SMS follow-ups (OUI a few seconds later) fall due on this clock
             call = make(clock)

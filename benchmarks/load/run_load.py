@@ -1,7 +1,8 @@
 """Load benchmark: gunicorn on PostgreSQL/PostGIS with a département-scale dataset, driven over HTTP.
 
     .venv/bin/python benchmarks/load/run_load.py [--duration 60] [--warmup 10] [--workers 3]
-        [--worker-class sync|gthread] [--threads 4] [--sms-rate 50] [--database-url ADMIN_URL]
+        [--worker-class sync|gthread] [--threads 4] [--sms-rate 50] [--voice-rate 10]
+        [--database-url ADMIN_URL]
         [--no-append]
 
 Creates ``carpool_load_<random>`` on the server of ``--database-url`` (default
@@ -39,7 +40,7 @@ ROOT = HERE.parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 #: The issue's targets, per route family (ms at p95).
-TARGETS = {"sms": 100.0, "driver": 300.0, "dashboard": 300.0}
+TARGETS = {"sms": 100.0, "driver": 300.0, "dashboard": 300.0, "voice": 100.0}
 
 sys.path.insert(0, str(HERE))
 import dataset  # noqa: E402
@@ -63,6 +64,7 @@ def start_gunicorn(url: str, port: int, args: argparse.Namespace, scratch: Path)
         # 50 SMS/s is far past a real association's reply budgets: measure the replies, not the guard.
         SMS_REPLY_BUDGET_PER_NUMBER="1000000",
         SMS_REPLY_BUDGET_GLOBAL="1000000000",
+        VOICE_CALLS_PER_NUMBER_HOUR="1000000",
     )
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
@@ -191,7 +193,7 @@ def report(result: dict, stored: dict) -> str:  # type: ignore[type-arg]
         lines.append(
             f"| {name} | {r['requests']} | {r['rate']:.1f} | {figures} | {r['errors']} | {verdict} |"
         )
-    for fam in ("sms", "driver", "api", "dashboard"):
+    for fam in ("sms", "driver", "api", "dashboard", "voice"):
         merged = [r for n, r in routes.items() if family(n) == fam]
         if merged:
             total, rate = sum(r["requests"] for r in merged), sum(r["rate"] for r in merged)
@@ -231,7 +233,8 @@ def machine_facts(args: argparse.Namespace, before: tuple[float, ...], after: tu
             f"load average (1/5/15 min) before {'/'.join(f'{x:.1f}' for x in before)}, "
             f"after {'/'.join(f'{x:.1f}' for x in after)}",
             f"offered: SMS {args.sms_rate:g}/s (fixed interval), driver pages {args.driver_rate:g}/s, "
-            f"API {args.api_rate:g}/s, dashboard {args.dashboard_rate:g}/s (Poisson)",
+            f"API {args.api_rate:g}/s, dashboard {args.dashboard_rate:g}/s (Poisson), "
+            f"voice {args.voice_rate:g} calls/s (a call and a key press each, fixed interval)",
             f"{args.warmup:g} s warm-up, {args.duration:g} s measured",
         ]
     )
@@ -249,6 +252,7 @@ def main() -> None:
     parser.add_argument("--driver-rate", type=float, default=8)
     parser.add_argument("--api-rate", type=float, default=8)
     parser.add_argument("--dashboard-rate", type=float, default=2)
+    parser.add_argument("--voice-rate", type=float, default=10, help="calls per second to /voice/inbound")
     parser.add_argument("--no-append", action="store_true", help="print only, leave RESULTS.md alone")
     args = parser.parse_args()
 
@@ -290,6 +294,8 @@ def main() -> None:
                     str(args.api_rate),
                     "--dashboard-rate",
                     str(args.dashboard_rate),
+                    "--voice-rate",
+                    str(args.voice_rate),
                 ]
                 cpu_before = server_cpu(server, url)
                 load_started = datetime.now(UTC)

@@ -44,6 +44,7 @@ from carpool.models.trips import (
     RequestSource,
     RequestStatus,
 )
+from carpool.models.voice import VoiceCall, VoiceMessage
 
 __all__ = [
     "MATCH_TRANSITIONS",
@@ -93,4 +94,6 @@ __all__ = [
     "TimeOff",
     "UserAccount",
     "VettingStatus",
+    "VoiceCall",
+    "VoiceMessage",
 ]

@@ -46,6 +46,12 @@ class Association(Timestamped, Base):
     # The average road speed the matcher assumes (km/h, crow-fly × circuity): 50 in the
     # countryside, slower in town, where a ride of a few km takes longer than 50 km/h says.
     road_speed_kmh: Mapped[int] = mapped_column(default=50, server_default=sa.text("50"))
+    # The phone line (Réglages): calls "to a person" ring the on-duty phone (E.164) within the
+    # office hours, {"0": ["09:00", "12:00"], …} by weekday (0 = Monday); otherwise a voice message.
+    on_duty_phone: Mapped[str | None] = mapped_column(sa.String(16))
+    office_hours: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=sa.text("'{}'"))
+    # Drivers' pages show the association's number and the trip reference, not the passenger's.
+    number_masking: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class Resident(Timestamped, Base):

@@ -10,19 +10,22 @@ least one admin: the last one can be neither demoted nor revoked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from carpool.clock import Clock
+from carpool.clock import PARIS, WEEKDAYS, Clock
 from carpool.errors import InvalidInput
 from carpool.models import ApiToken, Association, PasswordResetToken, Role, UserAccount
+from carpool.notify.privacy import mask
 from carpool.services import audit
 from carpool.services.accounts import end_sessions, hash_password, password_problem
-from carpool.text import EMAIL_PROBLEM, display_phone, is_email, normalise_mobile
+from carpool.text import EMAIL_PROBLEM, display_phone, french_number, is_email, normalise_mobile, same_number
 
 RATE_RANGE = (Decimal("0"), Decimal("2"))
 SMS_RETENTION_RANGE = (7, 365)
@@ -99,14 +102,24 @@ def update_settings(session: Session, association: Association, data: SettingsIn
 
 
 def apply_changes(
-    session: Session, association: Association, wanted: Mapping[str, object], *, actor: str, action: str
+    session: Session,
+    association: Association,
+    wanted: Mapping[str, object],
+    *,
+    actor: str,
+    action: str = "association.settings_changed",
+    hidden: str = "",
 ) -> None:
-    """Set the values that differ and audit them (before/after) under ``action``; flushes."""
+    """Set the values that differ and audit them (before/after) under ``action``; flushes.
+
+    The ``hidden`` field (a person's phone) is audited masked.
+    """
     changed = {}
     for name, value in wanted.items():
         old = getattr(association, name)
         if old != value:
-            changed[name] = {"before": _text(old), "after": _text(value)}
+            shown = (lambda v: mask(str(v)) if v else None) if name == hidden else _text
+            changed[name] = {"before": shown(old), "after": shown(value)}
             setattr(association, name, value)
     if changed:
         audit.record(session, actor, action, subject=association, association_id=association.id, **changed)
@@ -115,6 +128,76 @@ def apply_changes(
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+# --- the phone line ------------------------------------------------------------------------
+
+_HOUR = re.compile(r"^(\d{1,2})\s*(?:[h:]\s*(\d{2})?)?$")
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """The phone line as typed: the on-duty phone, opening and closing times per weekday (0 = Monday)."""
+
+    on_duty_phone: str
+    hours: dict[int, tuple[str, str]]
+    number_masking: bool = False
+
+
+def update_line(session: Session, association: Association, data: LineInput, *, actor: str) -> None:
+    """Check the office hours and the on-duty phone, then save them; InvalidInput changes nothing."""
+    errors: dict[str, str] = {}
+    on_duty = None
+    if data.on_duty_phone.strip():
+        on_duty = french_number(data.on_duty_phone)
+        if on_duty is None:
+            errors["on_duty_phone"] = (
+                "Indiquez un numéro de téléphone français à 10 chiffres, par exemple 06 12 34 56 78."
+            )
+    hours: dict[str, list[str]] = {}
+    for day, (opens_text, closes_text) in sorted(data.hours.items()):
+        name = WEEKDAYS[day]
+        if not opens_text.strip() and not closes_text.strip():
+            continue
+        opens, closes = _hour(opens_text), _hour(closes_text)
+        if opens is None or closes is None:
+            errors[f"opens_{day}"] = (
+                f"Indiquez l'ouverture et la fermeture du {name} (par exemple 9:00 et 17:00), ou aucune."
+            )
+        elif opens >= closes:
+            errors[f"opens_{day}"] = f"Le {name}, l'ouverture doit précéder la fermeture."
+        else:
+            hours[str(day)] = [opens.strftime("%H:%M"), closes.strftime("%H:%M")]
+    if hours and on_duty is None and "on_duty_phone" not in errors:
+        errors["on_duty_phone"] = (
+            "Indiquez le téléphone de permanence : pendant ces horaires, les appels y sont transférés."
+        )
+    if errors:
+        raise InvalidInput(errors)
+    wanted: dict[str, object] = {
+        "on_duty_phone": on_duty,
+        "office_hours": hours,
+        "number_masking": data.number_masking,
+    }
+    apply_changes(session, association, wanted, actor=actor, hidden="on_duty_phone")
+
+
+def _hour(text: str) -> time | None:
+    """ "9:00", "09:30", "9h", "17 h 30" → a time; None when it is not one."""
+    found = _HOUR.match(text.strip().lower())
+    if found is None:
+        return None
+    hour, minute = int(found[1]), int(found[2] or 0)
+    return time(hour, minute) if hour < 24 and minute < 60 else None
+
+
+def in_office_hours(association: Association, now: datetime) -> bool:
+    """Whether ``now`` (Paris time) falls in the association's office hours of that weekday."""
+    local = now.astimezone(PARIS)
+    span = (association.office_hours or {}).get(str(local.weekday()))
+    if not span:
+        return False
+    return time.fromisoformat(span[0]) <= local.time().replace(tzinfo=None) < time.fromisoformat(span[1])
 
 
 def check_sms_number(
@@ -134,30 +217,21 @@ def check_sms_number(
         )
         return None
     others = session.scalars(sa.select(Association.sms_number).where(Association.id != (association_id or 0)))
-    if any(other and last9(other) == last9(e164) for other in others):
+    if any(same_number(other, e164) for other in others):
         errors["sms_number"] = "Ce numéro est déjà celui d'une autre association."
         return None
     return display_phone(e164)
 
 
-def _landline_or_mobile(text: str, errors: dict[str, str]) -> str | None:
-    """The association's phone, any French number (01 to 09), shown the French way."""
+def _landline_or_mobile(text: str, errors: dict[str, str], field: str = "phone") -> str | None:
+    """Any French number (01 to 09), shown the French way."""
     if not text.strip():
         return None
-    digits = "".join(ch for ch in text.replace("(0)", "") if ch.isdigit())
-    if text.strip().startswith("+33") or digits.startswith("0033"):
-        digits = "0" + digits[4 if digits.startswith("0033") else 2 :]
-    if len(digits) != 10 or not digits.startswith("0") or digits[1] == "0":
-        errors["phone"] = (
-            "Indiquez un numéro de téléphone français à 10 chiffres, par exemple 05 65 12 34 56."
-        )
+    e164 = french_number(text)
+    if e164 is None:
+        errors[field] = "Indiquez un numéro de téléphone français à 10 chiffres, par exemple 05 65 12 34 56."
         return None
-    return display_phone("+33" + digits[1:])
-
-
-def last9(number: str) -> str:
-    """The national significant number: "06 39 98 00 00", "+33639980000" and "0033…" compare equal."""
-    return "".join(ch for ch in number if ch.isdigit())[-9:]
+    return display_phone(e164)
 
 
 def _rate(text: str, errors: dict[str, str]) -> Decimal | None:

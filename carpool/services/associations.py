@@ -19,8 +19,8 @@ from carpool.errors import InvalidInput
 from carpool.models import Association, Resident, Role, UserAccount
 from carpool.services import audit, gazetteer
 from carpool.services.accounts import start_password_reset
-from carpool.services.association_settings import REVOKED_HASH, check_sms_number, last9
-from carpool.text import EMAIL_PROBLEM, fold, is_email
+from carpool.services.association_settings import REVOKED_HASH, check_sms_number
+from carpool.text import EMAIL_PROBLEM, fold, is_email, same_number
 
 #: How long the first admin's link to choose a password works (it is given by hand, not by SMS).
 FIRST_PASSWORD_TTL = timedelta(days=3)
@@ -147,14 +147,9 @@ def admin_link(session: Session, association_id: int, email: str, clock: Clock) 
 
 
 def association_for_number(session: Session, to: str) -> Association | None:
-    """The association whose SMS number is ``to`` (any French spelling of it), or None."""
-    wanted = last9(to)
-    if len(wanted) < 9:
-        return None
-    for association in session.scalars(
-        sa.select(Association).where(Association.sms_number.is_not(None)).order_by(Association.id)
-    ):
-        if last9(association.sms_number or "") == wanted:
+    """The association whose SMS number or phone line is ``to`` (any French spelling of it), or None."""
+    for association in session.scalars(sa.select(Association).order_by(Association.id)):
+        if same_number(association.sms_number, to) or same_number(association.phone, to):
             return association
     return None
 

@@ -583,13 +583,19 @@ def plan_callback(session: Session, message: InboundMessage, *, user_id: int, cl
 def _claim(
     session: Session, message: InboundMessage, *conditions: sa.ColumnElement[bool], **values: object
 ) -> bool:
-    """One guarded UPDATE: of two coordinators clicking at once, exactly one changes the row."""
     assert message.association_id is not None
+    return claim(session, InboundMessage, message, *_waiting(message.association_id), *conditions, **values)
+
+
+def claim(
+    session: Session, model: Any, row: Any, *conditions: sa.ColumnElement[bool], **values: object
+) -> bool:
+    """One guarded UPDATE of ``row``: of two coordinators clicking at once, exactly one changes it."""
     changed = session.execute(
-        sa.update(InboundMessage)
-        .where(InboundMessage.id == message.id, *_waiting(message.association_id), *conditions)
+        sa.update(model)
+        .where(model.id == row.id, *conditions)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    session.expire(message)
+    session.expire(row)
     return bool(changed.rowcount)  # type: ignore[attr-defined]

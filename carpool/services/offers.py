@@ -43,6 +43,7 @@ from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue
 from carpool.services import audit, bookings, reminders
 from carpool.services.places import Place, commune_label, resolve_place
+from carpool.text import french_number
 
 MAX_FLEX_MIN = 120
 MAX_DETOUR_MIN = 60
@@ -429,7 +430,7 @@ def _tell_coordinator(
 ) -> None:
     """The association's phone gets an SMS (the audit event is what the dashboard shows)."""
     association = session.get_one(Association, driver.association_id)
-    phone = _e164(association.phone or "")
+    phone = french_number(association.phone or "") or ""
     if not phone:
         return
     enqueue(
@@ -446,15 +447,6 @@ def _tell_coordinator(
         association_id=association.id,
         respect_opt_out=False,
     )
-
-
-def _e164(phone: str) -> str:
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if phone.strip().startswith("+"):
-        return "+" + digits
-    if len(digits) == 10 and digits.startswith("0"):
-        return "+33" + digits[1:]
-    return ""
 
 
 def _resident_of(session: Session, match: Match) -> Resident:
@@ -566,6 +558,9 @@ class Passenger:
     dropoff_place: str
     needs: tuple[str, ...]
     phone: str | None  # only once the driver has accepted, and only for vetted drivers
+    #: With masking on (Réglages), ``phone`` is the association's line and this the trip's reference,
+    #: which the driver gives after calling it (key 1 reaches today's passenger).
+    reference: str | None = None
 
     @property
     def status(self) -> MatchStatus:
@@ -632,8 +627,10 @@ def passengers(
     if offer_id is not None:
         query = query.where(Match.offer_id == offer_id)
     shown = []
+    line = _masking_line(session, driver.association_id)
     for match, resident, *places in session.execute(query).all():
         booked = match.status in (MatchStatus.ACCEPTED, MatchStatus.CONFIRMED, MatchStatus.COMPLETED)
+        phone = (line or resident.phone) if booked else None
         home, appointment = _label(None, *places[0:2]), _label(*places[2:5])
         back = match.leg is Leg.BACK  # the way home starts where the appointment was
         shown.append(
@@ -643,10 +640,19 @@ def passengers(
                 pickup_place=appointment if back else home,
                 dropoff_place=home if back else appointment,
                 needs=tuple(NEEDS[n] for n in sorted(resident.needs)),
-                phone=resident.phone if booked else None,
+                phone=phone,
+                reference=f"T{match.id}" if line and booked else None,
             )
         )
     return shown
+
+
+def _masking_line(session: Session, association_id: int) -> str | None:
+    """The association's number (E.164) when it masks passengers' numbers from drivers, else None."""
+    association = session.get_one(Association, association_id)
+    if not association.number_masking:
+        return None
+    return french_number(association.phone or "") or french_number(association.sms_number or "")
 
 
 def own_match(session: Session, driver: Driver, match_id: int) -> Match:

@@ -36,6 +36,7 @@ from carpool.models import (
 from carpool.services import audit
 from carpool.services.matching import ACTIVE_MATCH
 from carpool.services.retention import RetentionReport, purge_sms_bodies
+from carpool.services.voice_messages import forget_caller, purge_recordings
 
 ANONYMOUS_PREFIX = "anon:"
 
@@ -46,12 +47,14 @@ class PurgeReport:
     residents_anonymised: int = 0
     audit_events_deleted: int = 0
     job_runs_deleted: int = 0
+    voice_messages_forgotten: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.sms} ; habitants anonymisés : {self.residents_anonymised} ; "
             f"événements d'audit supprimés : {self.audit_events_deleted} ; "
-            f"historique des tâches supprimé : {self.job_runs_deleted}"
+            f"historique des tâches supprimé : {self.job_runs_deleted} ; "
+            f"messages vocaux oubliés : {self.voice_messages_forgotten}"
         )
 
 
@@ -64,6 +67,7 @@ def purge_all(
     cutoff = now - timedelta(days=audit_retention_days)
     report.audit_events_deleted = _delete(session, sa.delete(AuditEvent).where(AuditEvent.at < cutoff))
     report.job_runs_deleted = _delete(session, sa.delete(JobRun).where(JobRun.started_at < cutoff))
+    report.voice_messages_forgotten = purge_recordings(session, now)
     forget_sms_guards(session, now)
     from carpool.services.accounts import forget_old_reset_requests  # Argon2 set-up: only here
 
@@ -144,6 +148,7 @@ def anonymise(
         .where(to_them, OutboundMessage.status != OutboundStatus.SENDING)
         .values(to_phone=anonymous)
     )
+    forget_caller(session, resident.id, anonymous)
     audit.record(session, actor, action, subject=resident, association_id=resident.association_id)
 
 

@@ -213,6 +213,7 @@ def passenger_json(passenger: offers.Passenger) -> dict[str, Any]:
         "seats": passenger.match.seats,
         "needs": list(passenger.needs),
         "phone": passenger.phone,
+        "reference": passenger.reference,
     }
 
 

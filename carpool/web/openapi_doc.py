@@ -307,7 +307,16 @@ def _schemas() -> dict[str, Any]:
                 "dropoff_at": DATE_TIME,
                 "seats": integer,
                 "needs": {"type": "array", "items": text},
-                "phone": {"type": ["string", "null"], "description": "Seulement après acceptation"},
+                "phone": {
+                    "type": ["string", "null"],
+                    "description": "Seulement après acceptation ; le numéro de l'association si elle masque "
+                    "les numéros des passagers (voir « reference »)",
+                },
+                "reference": {
+                    "type": ["string", "null"],
+                    "description": "Référence du trajet à donner en appelant l'association, quand elle "
+                    "masque les numéros des passagers ; sinon null",
+                },
             },
         },
         "Slot": {

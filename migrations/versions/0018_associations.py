@@ -1,7 +1,7 @@
 """Several associations: départements served, road speed, one resident number per association
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-06 07:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0018'
-down_revision = '0014'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -52,6 +52,8 @@ class FakeTwilio:
 
     def __post_init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
+        #: Voice messages' audio by RecordingSid, served as ``Recordings/<sid>.mp3``.
+        self.recordings: dict[str, bytes] = {}
         self.requests: dict[str, int] = {"POST": 0, "GET": 0}
         self._script: deque[Misbehaviour] = deque()
         self._lock = threading.Lock()
@@ -116,6 +118,10 @@ class FakeTwilio:
         route = "/2010-04-01/Accounts/<account_sid>/Messages.json"
         app.add_url_rule(route, "create", self._create, methods=["POST"])
         app.add_url_rule(route, "list", self._list, methods=["GET"])
+        recording = "/2010-04-01/Accounts/<account_sid>/Recordings/<recording_sid>.mp3"
+        app.add_url_rule(recording, "recording", self._recording, methods=["GET"])
+        resource = "/2010-04-01/Accounts/<account_sid>/Recordings/<recording_sid>.json"
+        app.add_url_rule(resource, "delete_recording", self._delete_recording, methods=["DELETE"])
         return app
 
     # --- the API -----------------------------------------------------------------
@@ -128,6 +134,25 @@ class FakeTwilio:
             and auth.password == self.auth_token
             and account_sid == self.account_sid
         )
+
+    def _recording(self, account_sid: str, recording_sid: str) -> tuple[Response, int]:
+        if self._down:
+            return _error(503, 20500, "Service unavailable")
+        if not self._authorised(account_sid):
+            return _error(401, 20003, "Authenticate")
+        audio = self.recordings.get(recording_sid)
+        if audio is None:
+            return _error(404, 20404, "The requested resource was not found")
+        return Response(audio, mimetype="audio/mpeg"), 200
+
+    def _delete_recording(self, account_sid: str, recording_sid: str) -> tuple[Response, int]:
+        if self._down:
+            return _error(503, 20500, "Service unavailable")
+        if not self._authorised(account_sid):
+            return _error(401, 20003, "Authenticate")
+        if self.recordings.pop(recording_sid, None) is None:
+            return _error(404, 20404, "The requested resource was not found")
+        return Response("", status=204), 204
 
     def _create(self, account_sid: str) -> tuple[Response, int]:
         with self._lock:

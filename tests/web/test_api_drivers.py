@@ -192,6 +192,7 @@ def test_accepting_a_passenger_reveals_their_phone(client, session, association,
             "seats": 1,
             "needs": ["fauteuil roulant"],
             "phone": None,
+            "reference": None,
         }
     ]
     assert accepted.status_code == 200

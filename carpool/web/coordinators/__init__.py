@@ -27,4 +27,5 @@ from carpool.web.coordinators import (  # noqa: E402, F401
     signin,
     today,
     unmatched,
+    voice_messages,
 )

@@ -19,6 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import Length, Optional
 
+from carpool.clock import WEEKDAYS
 from carpool.models import Role, VettingStatus
 from carpool.services.association_settings import ROLE_LABELS
 from carpool.services.places_registry import KINDS
@@ -140,6 +141,36 @@ class SettingsForm(BaseForm):
         "Second facteur obligatoire pour tous les coordinateurs",
         description="Il l'est toujours pour les administrateurs et pour qui voit les motifs des trajets.",
     )
+
+
+def _line_fields() -> dict[str, object]:
+    """The phone line's fields: the on-duty phone, masking, and opening/closing times per weekday."""
+    fields: dict[str, object] = {
+        "on_duty_phone": TelField(
+            "Téléphone de permanence",
+            [Length(max=30)],
+            description="Pendant les horaires ci-dessous, « parler à une personne » sonne sur ce numéro, "
+            "par exemple 06 12 34 56 78. En dehors, l'appelant laisse un message.",
+        ),
+        "number_masking": BooleanField(
+            "Masquer le numéro des passagers aux conducteurs",
+            description="Les conducteurs voient le numéro de l'association et la référence du trajet ; "
+            "ils appellent l'association et tapent 1 pour joindre leur passager du jour.",
+        ),
+    }
+    for day, name in enumerate(WEEKDAYS):
+        hint = {"placeholder": "9:00", "inputmode": "numeric", "autocomplete": "off", "size": 5}
+        fields[f"opens_{day}"] = StringField(
+            f"{name.capitalize()} : ouverture", [Length(max=8)], render_kw=hint
+        )
+        fields[f"closes_{day}"] = StringField(
+            f"{name.capitalize()} : fermeture", [Length(max=8)], render_kw={**hint, "placeholder": "17:00"}
+        )
+    return fields
+
+
+#: The phone line (Réglages): built from a loop, one pair of times per weekday.
+LineForm: type[BaseForm] = type("LineForm", (BaseForm,), _line_fields())
 
 
 class NewAccountForm(BaseForm):

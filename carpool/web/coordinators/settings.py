@@ -6,10 +6,12 @@ from typing import Any
 
 from flask import abort, render_template, request
 
+from carpool.clock import WEEKDAYS
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Association, Role, UserAccount
 from carpool.services import association_settings as settings_service
+from carpool.text import display_phone
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
     View,
@@ -24,8 +26,8 @@ from carpool.web.coordinators.common import (
     scoped,
 )
 from carpool.web.coordinators.money_forms import MoneyForm, money_values
-from carpool.web.coordinators.registry_forms import AccountForm, NewAccountForm, SettingsForm
-from carpool.web.forms import ActionForm, check_action
+from carpool.web.coordinators.registry_forms import AccountForm, LineForm, NewAccountForm, SettingsForm
+from carpool.web.forms import ActionForm, BaseForm, check_action
 
 PAGE = "coordinators/settings.html"
 
@@ -54,6 +56,39 @@ def settings() -> View:
     except InvalidInput as error:
         return invalid(PAGE, form, error, **_page(current, settings_form=form))
     return saved("Les réglages sont enregistrés.", "coord.settings")
+
+
+@bp.post("/reglages/ligne")
+@admin_required
+def line_settings() -> View:
+    """The phone line: office hours, the on-duty phone, masking of passengers' numbers."""
+    current = association()
+    form = LineForm()
+    if not form.validate_on_submit():
+        return render_template(PAGE, **_page(current, line_form=form)), 422
+    data = settings_service.LineInput(
+        on_duty_phone=form["on_duty_phone"].data or "",
+        hours={day: (form[f"opens_{day}"].data or "", form[f"closes_{day}"].data or "") for day in range(7)},
+        number_masking=bool(form["number_masking"].data),
+    )
+    try:
+        settings_service.update_line(db_session(), current, data, actor=actor())
+    except InvalidInput as error:
+        return invalid(PAGE, form, error, **_page(current, line_form=form))
+    return saved(
+        "Les réglages de la ligne téléphonique sont enregistrés.", "coord.settings", _anchor="line-title"
+    )
+
+
+def _line_values(current: Association) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "on_duty_phone": display_phone(current.on_duty_phone) if current.on_duty_phone else "",
+        "number_masking": current.number_masking,
+    }
+    for day in range(7):
+        opens, closes = (current.office_hours or {}).get(str(day)) or ("", "")
+        values[f"opens_{day}"], values[f"closes_{day}"] = opens, closes
+    return values
 
 
 @bp.post("/reglages/comptes")
@@ -145,6 +180,7 @@ def _page(
     current: Association,
     *,
     settings_form: SettingsForm | None = None,
+    line_form: BaseForm | None = None,
     new_form: NewAccountForm | None = None,
     edited: tuple[int, AccountForm] | None = None,
     money_form: MoneyForm | None = None,
@@ -163,6 +199,8 @@ def _page(
         "association": current,
         "settings_form": settings_form or SettingsForm(formdata=None, **_values(current)),
         "money_form": money_form or MoneyForm(prefix="money", formdata=None, **money_values(current)),
+        "line_form": line_form or LineForm(formdata=None, **_line_values(current)),
+        "weekdays": WEEKDAYS,
         "new_form": new_form or NewAccountForm(prefix="new", formdata=None),
         "staff": staff,
         "account_forms": forms,

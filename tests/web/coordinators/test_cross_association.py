@@ -31,6 +31,7 @@ from carpool.models import (
     Resident,
     Role,
     UserAccount,
+    VoiceMessage,
 )
 from carpool.services import drivers, series
 
@@ -72,7 +73,15 @@ def theirs(session, association, clock):
         body="Marcel : rappelez-moi",
         needs_attention=True,
     )
-    session.add_all([place, message, expenses])
+    voice = VoiceMessage(
+        association_id=association.id,
+        call_sid="CA" + "3" * 32,
+        recording_sid="RE" + "3" * 32,
+        duration_s=12,
+        resident_id=resident.id,
+        from_phone=resident.phone,
+    )
+    session.add_all([place, message, expenses, voice])
     first = session.get_one(Request, match.request_id)
     plan = series.SeriesInput(weekdays=(1,), arrive_by=time(10, 0), first_day=first.latest.date())
     weekly = series.create(session, first, plan, actor="user:1")
@@ -88,6 +97,7 @@ def theirs(session, association, clock):
         "series_id": weekly.id,
         "participation_id": session.scalar(sa.select(LegParticipation.id)),
         "expenses_id": expenses.id,
+        "voice_message_id": voice.id,
     }
     session.rollback()  # SQLite: reading the ids opened a transaction that would hold the write lock
     return ids
@@ -125,6 +135,7 @@ def snapshot(session) -> tuple:
         session.execute(sa.select(AppointmentSeries.state)).all(),
         session.execute(sa.select(LegParticipation.paid_on, LegParticipation.method)).all(),
         session.execute(sa.select(MonthlyExpenses.settled_at)).all(),
+        session.execute(sa.select(VoiceMessage.handled_at, VoiceMessage.callback_at)).all(),
     )
     session.rollback()  # SQLite: leave no transaction open while the app writes
     return rows
