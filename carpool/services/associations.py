@@ -25,7 +25,6 @@ from carpool.text import EMAIL_PROBLEM, fold, is_email, same_number
 #: How long the first admin's link to choose a password works (it is given by hand, not by SMS).
 FIRST_PASSWORD_TTL = timedelta(days=3)
 NAME_MAX = 160
-_DEPARTEMENT = re.compile(r"^(?:\d{2}|2[AB]|97\d)$")
 
 
 @dataclass(frozen=True)
@@ -38,13 +37,8 @@ class NewAssociation:
 
 
 def parse_departements(text: str) -> tuple[str, ...]:
-    """ "23,87" or "23 87" → ("23", "87"); a malformed or missing code raises InvalidInput."""
-    codes = tuple(dict.fromkeys(code.strip().upper() for code in re.split(r"[,;\s]+", text) if code.strip()))
-    wrong = [code for code in codes if not _DEPARTEMENT.match(code)]
-    if wrong or not codes:
-        shown = ", ".join(wrong) or "aucun"
-        raise InvalidInput.on("departements", f"code de département invalide : {shown} (exemple : 23,87)")
-    return codes
+    """ "23,87" or "23 87" → ("23", "87"); an unknown or missing code raises InvalidInput."""
+    return tuple(gazetteer.departement_codes(re.split(r"[,;\s]+", text)))
 
 
 def create_association(

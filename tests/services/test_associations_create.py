@@ -83,8 +83,8 @@ def test_create_prints_the_id_and_a_link_where_the_first_admin_chooses_a_passwor
 @pytest.mark.parametrize(
     ("option", "value", "said"),
     [
-        ("--departements", "99", "département inconnu : 99"),
-        ("--departements", "9x", "code de département invalide : 9X"),
+        ("--departements", "99", "département inconnu : « 99 »"),
+        ("--departements", "9x", "département inconnu : « 9x »"),
         ("--sms-number", "05 65 00 00 00", "portable"),
         ("--sms-number", "06 39 98 00 00", "déjà celui d'une autre association"),
         ("NAME", "lot mobilite", "une association s'appelle déjà « lot mobilite »"),
