@@ -104,6 +104,7 @@ def test_a_resident_who_said_no_or_is_choosing_is_not_asked(db, session, clock, 
     session.get_one(Request, martins.id).unmatched_reason = "declined_by_resident"
     session.add(
         Conversation(
+            association_id=martins.association_id,
             phone=RESIDENT_PHONE,
             state=ConversationState.CHOOSING,
             draft={},

@@ -9,6 +9,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -32,13 +33,17 @@ from carpool.jobs import JOBS
 from carpool.models import (
     AppointmentSeries,
     Driver,
+    ExpenseChoice,
     InboundMessage,
+    LegParticipation,
     Match,
+    MonthlyExpenses,
     NamedPlace,
     OutboundMessage,
     Request,
     Resident,
     Role,
+    VoiceMessage,
 )
 from carpool.services import accounts, drivers, series
 
@@ -58,6 +63,7 @@ def build(session, clock, association, *, resident_name, driver_name, email, pla
     resident = add_resident(session, association, RESIDENT_PHONE, first_name=resident_name[0])
     resident.last_name = resident_name[1]
     other_resident = add_resident(session, association, first_name=resident_name[0] + "-Bis")
+    association.participation_enabled, association.participation_per_km = True, Decimal("0.20")
     account = add_driver_account(session, association, clock, email=email, first_name=driver_name)
     driver_row = drivers.driver_of(session, account)
     offer = add_offer(session, driver_row, day=date(2026, 12, 1))
@@ -80,7 +86,25 @@ def build(session, clock, association, *, resident_name, driver_name, email, pla
         needs_attention=True,
         created_at=clock.now() - timedelta(days=30),
     )
-    session.add_all([named, message])
+    expenses = MonthlyExpenses(
+        association_id=association.id,
+        driver_id=driver_row.id,
+        month=date(2026, 10, 1),
+        choice=ExpenseChoice.WAIVE,
+        km=Decimal("57.8"),
+        rate_per_km=Decimal("0.529"),
+        amount=Decimal("30.58"),
+        chosen_at=clock.now(),
+    )
+    voice = VoiceMessage(
+        association_id=association.id,
+        call_sid=f"CA{association.id:032d}",
+        recording_sid=f"RE{association.id:032d}",
+        duration_s=12,
+        resident_id=resident.id,
+        from_phone=resident.phone,
+    )
+    session.add_all([named, message, expenses, voice])
     first = session.get_one(Request, match.request_id)
     plan = series.SeriesInput(weekdays=(1, 3), arrive_by=time(10, 0), first_day=first.latest.date())
     weekly = series.create(session, first, plan, actor="user:1")
@@ -97,6 +121,11 @@ def build(session, clock, association, *, resident_name, driver_name, email, pla
         "user_id": admin.id,
         "message_id": message.id,
         "series_id": weekly.id,
+        "participation_id": session.scalars(
+            sa.select(LegParticipation.id).where(LegParticipation.match_id == match.id)
+        ).one(),
+        "expenses_id": expenses.id,
+        "voice_message_id": voice.id,
     }
     secrets = (*resident_name, driver_name, email, place, text)
     login = SimpleNamespace(id=admin.id, session_version=admin.session_version)
