@@ -26,6 +26,7 @@ from carpool.models.people import (
     VettingStatus,
 )
 from carpool.models.places import Commune, NamedPlace
+from carpool.models.tus import CommuneEligibility, TusBasis
 from carpool.models.series import AppointmentSeries, SeriesState
 from carpool.models.trips import (
     MATCH_TRANSITIONS,
@@ -45,6 +46,8 @@ from carpool.models.trips import (
 )
 
 __all__ = [
+    "CommuneEligibility",
+    "TusBasis",
     "MATCH_TRANSITIONS",
     "OFFER_FLEX_MIN",
     "OFFER_MAX_DETOUR_MIN",

@@ -16,6 +16,7 @@ bp = Blueprint("coord", __name__, url_prefix="/coordination")
 from carpool.web.coordinators import (  # noqa: E402, F401
     audit_log,
     drivers_registry,
+    eligibility,
     figures,
     map_view,
     phone_in,

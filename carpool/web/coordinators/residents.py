@@ -18,7 +18,7 @@ from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.labels import NEEDS, PURPOSES
 from carpool.models import Commune, Resident
-from carpool.services import residents
+from carpool.services import eligibility, residents
 from carpool.services.places import commune_label, place_suggestions
 from carpool.text import display_phone
 from carpool.web.coordinators import bp, resident_series
@@ -33,6 +33,7 @@ from carpool.web.coordinators.common import (
     now,
     saved,
     scoped,
+    today,
 )
 from carpool.web.coordinators.resident_forms import EraseForm, OptOutForm, ResidentForm
 
@@ -107,6 +108,7 @@ def resident(resident_id: int) -> str:
         match_status=MATCH_STATUS,
         sources=SOURCES,
         may_see_purpose=me().may_see_purpose,
+        eligibility=eligibility.standing(person, today()),
         **resident_series.context(person),
     )
 
