@@ -48,7 +48,7 @@ from carpool.notify.outbox import enqueue, opt_in_number, opt_out_number
 from carpool.notify.parse import ParsedMessage, opt_out_intent, parse_message
 from carpool.notify.privacy import mask
 from carpool.notify.purpose import guess_purpose
-from carpool.services import audit, booking_flow, bookings, feedback, matching, reminders
+from carpool.services import audit, booking_flow, bookings, feedback, long_trips, matching, reminders
 from carpool.text import is_french_mobile
 
 CONVERSATION_TTL = timedelta(hours=48)
@@ -491,6 +491,8 @@ class Handler:
             purpose=Purpose(guess_purpose(draft.get("text", ""), place.kind if place else None)),
             source=RequestSource.SMS,
         )
+        # Longer than 100 km: stored without a reason, a coordinator writes it (long_trips.waiting_reason).
+        long_trips.measure(request, required=False)
         self.session.add(request)
         self.session.flush()
         self._audit("request.created", request, source="sms")

@@ -95,6 +95,7 @@ def phone_in_request(resident_id: int) -> View:
         passengers=form.passengers.data or 1,
         purpose=form.purpose.data or "",
         note=form.note.data or "",
+        long_trip_reason=form.long_trip_reason.data or "",
         needs=frozenset(
             need for need in ("wheelchair", "walker", "boarding_help") if getattr(form, need).data
         ),
