@@ -52,7 +52,7 @@ def upgrade() -> None:
     op.add_column('resident', sa.Column('tus_proof_seen_on', sa.Date(), nullable=True))
     op.add_column('resident', sa.Column('tus_renew_on', sa.Date(), nullable=True))
     op.add_column('driver', sa.Column('is_volunteer', sa.Boolean(), server_default=sa.true(), nullable=False))
-    op.add_column('ride_request', sa.Column('route_km', sa.Float(), nullable=True))
+    op.add_column('ride_request', sa.Column('route_km', sa.Double(), nullable=True))
     op.add_column('ride_request', sa.Column('long_trip_reason', sa.Text(), nullable=True))
     _measure_existing_requests()
 
