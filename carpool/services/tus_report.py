@@ -31,7 +31,7 @@ from carpool.db import dialect_of, sphere_distance_m
 from carpool.errors import InvalidInput
 from carpool.labels import PURPOSES, TUS_BASES
 from carpool.models import Association, Commune, Driver, Match, MatchStatus, Purpose, Request, Resident, TusBasis
-from carpool.services import exports
+from carpool.services import audit, exports
 from carpool.services.exports import Sheet, decimal_comma, safe_cell
 from carpool.services.mileage import ROUTER
 
@@ -147,6 +147,43 @@ def checked_year(text: object, association: Association, today: date) -> int:
 def year_bounds(year: int) -> tuple[datetime, datetime]:
     """The calendar year in Europe/Paris, as aware datetimes [start, end)."""
     return datetime(year, 1, 1, tzinfo=PARIS), datetime(year + 1, 1, 1, tzinfo=PARIS)
+
+
+# --- the association's own figures ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssociationFigures:
+    """What the report asks of the association itself, entered once in Réglages (None: unknown)."""
+
+    founded_on: date | None = None
+    employees: int | None = None
+    volunteers: int | None = None
+    members: int | None = None
+    rules: str = ""
+
+
+def set_association_figures(
+    session: Session, association: Association, data: AssociationFigures, *, actor: str, today: date
+) -> None:
+    """Check, then record and audit; InvalidInput (nothing changed) on a negative count or a future date."""
+    errors: dict[str, str] = {}
+    if data.founded_on is not None and data.founded_on > today:
+        errors["founded_on"] = "La date de création ne peut pas être dans le futur."
+    for name, value in (("employees_count", data.employees), ("volunteers_count", data.volunteers),
+                        ("members_count", data.members)):  # fmt: skip
+        if value is not None and value < 0:
+            errors[name] = "Indiquez un nombre positif ou nul."
+    if len(data.rules) > 4000:
+        errors["tus_rules"] = "Les règles doivent tenir en 4 000 caractères."
+    if errors:
+        raise InvalidInput(errors)
+    association.founded_on = data.founded_on
+    association.employees_count = data.employees
+    association.volunteers_count = data.volunteers
+    association.members_count = data.members
+    association.tus_rules = data.rules.strip()
+    audit.record(session, actor, "association.report_figures", subject=association, association_id=association.id)
 
 
 # --- the figures ---------------------------------------------------------------------------

@@ -26,5 +26,6 @@ from carpool.web.coordinators import (  # noqa: E402, F401
     settings,
     signin,
     today,
+    tus_report,
     unmatched,
 )
