@@ -471,7 +471,9 @@ def _one_association(session: Any, name: str | None) -> Any:
         )
     found = list(session.scalars(query.limit(2)))
     if not found:
-        raise InvalidInput.on("association", f"aucune association « {name} »." if name else "aucune association.")
+        raise InvalidInput.on(
+            "association", f"aucune association « {name} »." if name else "aucune association."
+        )
     if len(found) > 1:
         raise InvalidInput.on("association", "plusieurs associations : précisez --association NOM.")
     return found[0]

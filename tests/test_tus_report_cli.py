@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
-from carpool.clock import PARIS
-from carpool.models import Match, MatchStatus, RequestStatus, TusBasis
 from support.factories import add_driver, add_request, add_resident
 from test_cli import carpool
+
+from carpool.clock import PARIS
+from carpool.models import Match, MatchStatus, RequestStatus, TusBasis
 
 
 def _one_trip(session, association):
@@ -19,8 +20,16 @@ def _one_trip(session, association):
     ride = add_request(session, association, resident=person, latest=at + timedelta(hours=1),
                        status=RequestStatus.DONE)  # fmt: skip
     driver = add_driver(session, association, seats=4)
-    session.add(Match(request_id=ride.id, driver_id=driver.id, pickup_at=at, dropoff_at=at + timedelta(minutes=40),
-                      status=MatchStatus.COMPLETED))  # fmt: skip
+    end = at + timedelta(minutes=40)
+    session.add(
+        Match(
+            request_id=ride.id,
+            driver_id=driver.id,
+            pickup_at=at,
+            dropoff_at=end,
+            status=MatchStatus.COMPLETED,
+        )
+    )
     session.commit()
 
 
@@ -31,8 +40,18 @@ def test_report_tus_prints_the_years_figures_as_json(database_url, session, asso
 
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert (data["year"], data["trips"], data["beneficiaries"], data["beneficiaries_by_place"]) == (2025, 1, 1, 1)
-    assert (data["drivers"], data["volunteer_drivers"], data["vehicles"], data["average_capacity"]) == (1, 1, 1, 4.0)
+    assert (data["year"], data["trips"], data["beneficiaries"], data["beneficiaries_by_place"]) == (
+        2025,
+        1,
+        1,
+        1,
+    )
+    assert (data["drivers"], data["volunteer_drivers"], data["vehicles"], data["average_capacity"]) == (
+        1,
+        1,
+        1,
+        4.0,
+    )
 
 
 def test_report_tus_as_csv(database_url, session, association):
@@ -41,7 +60,9 @@ def test_report_tus_as_csv(database_url, session, association):
     result = carpool(database_url, "report", "tus", "--year", "2025", "--format", "csv")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("indicateur;libelle;valeur\nyear;Année;2025\n")  # text mode: CRLF read as LF
+    assert result.stdout.startswith(
+        "indicateur;libelle;valeur\nyear;Année;2025\n"
+    )  # text mode: CRLF read as LF
 
 
 def test_report_tus_refuses_a_year_before_the_association_in_one_line(database_url, session, association):

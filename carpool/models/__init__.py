@@ -26,7 +26,6 @@ from carpool.models.people import (
     VettingStatus,
 )
 from carpool.models.places import Commune, NamedPlace
-from carpool.models.tus import CommuneEligibility, TusBasis
 from carpool.models.series import AppointmentSeries, SeriesState
 from carpool.models.trips import (
     MATCH_TRANSITIONS,
@@ -44,10 +43,9 @@ from carpool.models.trips import (
     RequestSource,
     RequestStatus,
 )
+from carpool.models.tus import CommuneEligibility, TusBasis
 
 __all__ = [
-    "CommuneEligibility",
-    "TusBasis",
     "MATCH_TRANSITIONS",
     "OFFER_FLEX_MIN",
     "OFFER_MAX_DETOUR_MIN",
@@ -61,6 +59,7 @@ __all__ = [
     "AvailabilitySlot",
     "Base",
     "Commune",
+    "CommuneEligibility",
     "Conversation",
     "ConversationState",
     "Driver",
@@ -89,6 +88,7 @@ __all__ = [
     "SmsCounter",
     "SmsOptOut",
     "TimeOff",
+    "TusBasis",
     "UserAccount",
     "VettingStatus",
 ]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from carpool.clock import utcnow
 from carpool.errors import InvalidInput
 from carpool.labels import TUS_BASES, TUS_BENEFITS
-from carpool.models import CommuneEligibility, Commune, Driver, Resident, TusBasis
+from carpool.models import Commune, CommuneEligibility, Driver, Resident, TusBasis
 from carpool.services import audit
 
 #: A proof is seen again at least this often (the form proposes it; the coordinator may shorten it).
@@ -71,7 +71,11 @@ def set_basis(session: Session, resident: Resident, data: BasisInput, *, actor: 
     if not (data.basis or data.benefit or data.proof_seen_on or data.renew_on):
         resident.tus_basis = resident.tus_benefit = resident.tus_proof_seen_on = resident.tus_renew_on = None
         audit.record(
-            session, actor, "resident.eligibility_cleared", subject=resident, association_id=resident.association_id
+            session,
+            actor,
+            "resident.eligibility_cleared",
+            subject=resident,
+            association_id=resident.association_id,
         )
         return
     basis = _checked(data, today)
@@ -113,7 +117,9 @@ def _checked(data: BasisInput, today: date) -> TusBasis:
     return basis
 
 
-def warn_before_booking(session: Session, resident: Resident, *, actor: str, today: date, where: str) -> str | None:
+def warn_before_booking(
+    session: Session, resident: Resident, *, actor: str, today: date, where: str
+) -> str | None:
     """The warning to show before booking for ``resident`` (audited), or None when their basis is valid."""
     found = standing(resident, today)
     if found.ok:
@@ -152,13 +158,16 @@ class CommuneList:
 def territory_departements(session: Session, association_id: int) -> list[str]:
     """The départements where the association's residents or drivers live (its territory)."""
     homes = sa.union(
-        sa.select(Resident.home_commune_insee.label("insee")).where(Resident.association_id == association_id),
+        sa.select(Resident.home_commune_insee.label("insee")).where(
+            Resident.association_id == association_id
+        ),
         sa.select(Driver.home_commune_insee.label("insee")).where(Driver.association_id == association_id),
         sa.select(CommuneEligibility.commune_insee.label("insee")).where(
             CommuneEligibility.association_id == association_id
         ),
     ).subquery()
-    return sorted({insee[:2] for insee in session.scalars(sa.select(homes.c.insee)) if insee})
+    insees: list[str] = list(session.scalars(sa.select(homes.c.insee)))
+    return sorted({insee[:2] for insee in insees if insee})
 
 
 def communes(
@@ -210,7 +219,9 @@ def set_flags(
     territory = set(territory_departements(session, association_id))
     known = set(session.scalars(sa.select(Commune.insee).where(Commune.insee.in_(shown_set))))
     if known != shown_set or any(insee[:2] not in territory for insee in shown_set):
-        raise InvalidInput.on("", "Une commune de la liste n'est pas sur votre territoire : rechargez la page.")
+        raise InvalidInput.on(
+            "", "Une commune de la liste n'est pas sur votre territoire : rechargez la page."
+        )
     current = {
         flag.commune_insee: flag
         for flag in session.scalars(

@@ -263,7 +263,9 @@ def report(
 
 
 # Where each figure sits in a cell's list of numbers (see ``report``).
-_TRIPS, _PASSENGERS, _KM, _KM_AVOIDED, _UNMET, _HOURS, _CONFIRMATIONS, _CONFIRMATION_HOURS, _KM_ADDED = range(9)
+_TRIPS, _PASSENGERS, _KM, _KM_AVOIDED, _UNMET, _HOURS, _CONFIRMATIONS, _CONFIRMATION_HOURS, _KM_ADDED = range(
+    9
+)
 _BY_PURPOSE = {purpose: 9 + i for i, purpose in enumerate(PURPOSES)}
 _BY_PURPOSE_VALUE = {purpose.value: slot for purpose, slot in _BY_PURPOSE.items()}
 _ZEROS: tuple[Any, ...] = (0, 0, 0.0, 0.0, 0, 0.0, 0, 0.0, 0.0, *(0 for _ in PURPOSES))

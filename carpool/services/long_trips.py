@@ -66,7 +66,9 @@ def set_reason(session: Session, request: Request, reason: str, *, actor: str) -
     if len(reason) > REASON_MAX:
         raise InvalidInput.on(FIELD, f"Le motif doit tenir en {REASON_MAX} caractères.")
     request.long_trip_reason = reason
-    audit.record(session, actor, "request.long_trip_reason", subject=request, association_id=request.association_id)
+    audit.record(
+        session, actor, "request.long_trip_reason", subject=request, association_id=request.association_id
+    )
 
 
 def waiting_reason(session: Session, association_id: int, now: datetime) -> list[Request]:

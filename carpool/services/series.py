@@ -282,7 +282,9 @@ def _add_occurrence(session: Session, series: AppointmentSeries, day: date, now:
         series_day=day,
         created_at=now,
         # Longer than 100 km: each day waits for a coordinator's reason, as a request by SMS does.
-        route_km=long_trips.km_between((series.pickup_lon, series.pickup_lat), (series.dropoff_lon, series.dropoff_lat)),
+        route_km=long_trips.km_between(
+            (series.pickup_lon, series.pickup_lat), (series.dropoff_lon, series.dropoff_lat)
+        ),
     )
     return session.scalar(statement.returning(Request.id))
 

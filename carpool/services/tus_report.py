@@ -18,6 +18,7 @@ one calendar year (Europe/Paris), the same on SQLite and PostgreSQL:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,7 +31,17 @@ from carpool.clock import PARIS
 from carpool.db import dialect_of, sphere_distance_m
 from carpool.errors import InvalidInput
 from carpool.labels import PURPOSES, TUS_BASES
-from carpool.models import Association, Commune, Driver, Match, MatchStatus, Purpose, Request, Resident, TusBasis
+from carpool.models import (
+    Association,
+    Commune,
+    Driver,
+    Match,
+    MatchStatus,
+    Purpose,
+    Request,
+    Resident,
+    TusBasis,
+)
 from carpool.services import audit, exports
 from carpool.services.exports import Sheet, decimal_comma, safe_cell
 from carpool.services.mileage import ROUTER
@@ -134,10 +145,13 @@ def checked_year(text: object, association: Association, today: date) -> int:
     try:
         year = int(str(text).strip())
     except ValueError:
-        raise InvalidInput.on("annee", f"L'année « {text} » n'est pas un nombre : écrivez-la ainsi : 2026.") from None
+        raise InvalidInput.on(
+            "annee", f"L'année « {text} » n'est pas un nombre : écrivez-la ainsi : 2026."
+        ) from None
     if year < first_year(association):
         raise InvalidInput.on(
-            "annee", f"L'association n'existait pas encore en {year} (première année : {first_year(association)})."
+            "annee",
+            f"L'association n'existait pas encore en {year} (première année : {first_year(association)}).",
         )
     if year > today.year:
         raise InvalidInput.on("annee", f"L'année {year} n'a pas encore commencé.")
@@ -183,7 +197,9 @@ def set_association_figures(
     association.volunteers_count = data.volunteers
     association.members_count = data.members
     association.tus_rules = data.rules.strip()
-    audit.record(session, actor, "association.report_figures", subject=association, association_id=association.id)
+    audit.record(
+        session, actor, "association.report_figures", subject=association, association_id=association.id
+    )
 
 
 # --- the figures ---------------------------------------------------------------------------
@@ -206,7 +222,9 @@ def build(session: Session, association: Association, year: int, *, today: date)
             Match.driver_id.label("driver_id"),
             Request.resident_id.label("resident_id"),
             sa.type_coerce(Request.purpose, sa.String).label("purpose"),
-            sphere_distance_m(dialect_of(session), Request.pickup_point, Request.dropoff_point).label("metres"),
+            sphere_distance_m(dialect_of(session), Request.pickup_point, Request.dropoff_point).label(
+                "metres"
+            ),
         )
         .join(Request, Match.request_id == Request.id)
         .where(
@@ -217,7 +235,9 @@ def build(session: Session, association: Association, year: int, *, today: date)
         )
         .subquery()
     )
-    rows = session.execute(sa.select(trips.c.driver_id, trips.c.resident_id, trips.c.purpose, trips.c.metres)).all()
+    rows = session.execute(
+        sa.select(trips.c.driver_id, trips.c.resident_id, trips.c.purpose, trips.c.metres)
+    ).all()
     driver_ids = {r.driver_id for r in rows}
     resident_ids = {r.resident_id for r in rows}
     by_purpose = dict.fromkeys(PURPOSES, 0)
@@ -227,7 +247,9 @@ def build(session: Session, association: Association, year: int, *, today: date)
 
     drivers = list(session.scalars(sa.select(Driver).where(Driver.id.in_(driver_ids)))) if driver_ids else []
     people = (
-        list(session.scalars(sa.select(Resident).where(Resident.id.in_(resident_ids)))) if resident_ids else []
+        list(session.scalars(sa.select(Resident).where(Resident.id.in_(resident_ids))))
+        if resident_ids
+        else []
     )
     return TusReport(
         year=year,
@@ -248,7 +270,7 @@ def build(session: Session, association: Association, year: int, *, today: date)
     )
 
 
-def _by_commune(session: Session, people: list[Resident], rows: list[Any]) -> list[CommuneLine]:
+def _by_commune(session: Session, people: list[Resident], rows: Sequence[Any]) -> list[CommuneLine]:
     home = {p.id: p.home_commune_insee for p in people}
     beneficiaries: dict[str, int] = {}
     trips: dict[str, int] = {}
@@ -257,7 +279,9 @@ def _by_commune(session: Session, people: list[Resident], rows: list[Any]) -> li
     for r in rows:
         insee = home[r.resident_id]
         trips[insee] = trips.get(insee, 0) + 1
-    names = dict(session.execute(sa.select(Commune.insee, Commune.name).where(Commune.insee.in_(beneficiaries))).all())
+    names = dict(
+        session.execute(sa.select(Commune.insee, Commune.name).where(Commune.insee.in_(beneficiaries))).all()
+    )
     lines = [CommuneLine(i, names.get(i, i), n, trips.get(i, 0)) for i, n in beneficiaries.items()]
     return sorted(lines, key=lambda c: (-c.trips, c.name))
 
@@ -292,7 +316,11 @@ def lines(report: TusReport, *, with_purpose: bool) -> list[tuple[str, str, Any]
         ("volunteer_drivers", "dont bénévoles", report.volunteer_drivers),
         ("beneficiaries", "Bénéficiaires transportés", report.beneficiaries),
         ("beneficiaries_by_place", "dont éligibles par le lieu de résidence", report.beneficiaries_by_place),
-        ("beneficiaries_by_resources", "dont éligibles par les ressources", report.beneficiaries_by_resources),
+        (
+            "beneficiaries_by_resources",
+            "dont éligibles par les ressources",
+            report.beneficiaries_by_resources,
+        ),
         ("beneficiaries_without_basis", "dont sans justificatif enregistré", report.without_basis),
         ("vehicles", "Véhicules mis à disposition (ceux des conducteurs)", report.vehicles),
         ("average_capacity", "Capacité moyenne des véhicules (places)", report.average_capacity),
@@ -301,15 +329,24 @@ def lines(report: TusReport, *, with_purpose: bool) -> list[tuple[str, str, Any]
         ("average_km", "Distance moyenne par trajet (km)", report.average_km),
     ]
     if with_purpose:
-        out += [(f"purpose_{p.value}", f"Trajets : {label}", report.by_purpose[p]) for p, label in PURPOSES.items()]
+        out += [
+            (f"purpose_{p.value}", f"Trajets : {label}", report.by_purpose[p])
+            for p, label in PURPOSES.items()
+        ]
     return out
 
 
 def to_csv(report: TusReport, *, with_purpose: bool) -> str:
     """indicateur;libelle;valeur, then one line per commune (French decimals)."""
-    rows = [[key, safe_cell(label), _csv(value)] for key, label, value in lines(report, with_purpose=with_purpose)]
+    rows = [
+        [key, safe_cell(label), _csv(value)] for key, label, value in lines(report, with_purpose=with_purpose)
+    ]
     rows += [
-        [f"commune_{c.insee}", safe_cell(f"{c.name} : bénéficiaires / trajets"), f"{c.beneficiaries}/{c.trips}"]
+        [
+            f"commune_{c.insee}",
+            safe_cell(f"{c.name} : bénéficiaires / trajets"),
+            f"{c.beneficiaries}/{c.trips}",
+        ]
         for c in report.by_commune
     ]
     return exports.to_csv(["indicateur", "libelle", "valeur"], rows)
@@ -333,7 +370,9 @@ def to_xlsx(report: TusReport, *, with_purpose: bool) -> bytes:
                 ["habitant", "nom", "situation"],
                 [[m.resident_id, safe_cell(m.name), STATES[m.state]] for m in report.missing],
             ),
-            Sheet("Méthode", [f"Rapport annuel {report.year}"], [[line] for line in METHOD], freeze_header=False),
+            Sheet(
+                "Méthode", [f"Rapport annuel {report.year}"], [[line] for line in METHOD], freeze_header=False
+            ),
         ]
     )
 
@@ -348,7 +387,8 @@ METHOD = (
     "Éligibilité : le justificatif enregistré sur la fiche de la personne ("
     + ", ".join(TUS_BASES.values())
     + ").",
-    "Conducteur : a effectué au moins un trajet dans l'année ; bénévole sauf s'il est salarié de l'association.",
+    "Conducteur : a effectué au moins un trajet dans l'année ; bénévole sauf s'il est salarié "
+    "de l'association.",
     "Véhicules : la voiture de chaque conducteur, mise à disposition à titre non lucratif ; capacité : "
     "les places qu'il propose.",
 )

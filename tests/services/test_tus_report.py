@@ -11,13 +11,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from support.factories import CAJARC, FIGEAC, add_association, add_driver, add_resident
 
 from carpool.clock import PARIS
 from carpool.db import point
 from carpool.errors import InvalidInput
 from carpool.models import Leg, Match, MatchStatus, Purpose, Request, RequestSource, RequestStatus, TusBasis
 from carpool.services import tus_report
-from support.factories import CAJARC, FIGEAC, add_association, add_driver, add_resident
 
 TODAY = date(2026, 12, 6)
 
@@ -54,7 +54,8 @@ def year_2025(session, association):
     a = add_resident(session, association, first_name="Anne", home=CAJARC, tus_basis=TusBasis.RURAL,
                      tus_proof_seen_on=date(2025, 1, 10), tus_renew_on=date(2026, 6, 30))  # fmt: skip
     b = add_resident(session, association, first_name="Bernard", home=FIGEAC, tus_basis=TusBasis.RESOURCES,
-                     tus_benefit="rsa", tus_proof_seen_on=date(2024, 7, 1), tus_renew_on=date(2025, 6, 30))  # fmt: skip
+                     tus_benefit="rsa", tus_proof_seen_on=date(2024, 7, 1),
+                     tus_renew_on=date(2025, 6, 30))  # fmt: skip
     c = add_resident(session, association, first_name="Chantal", home=CAJARC)
     d = add_resident(session, association, first_name="Denise", home=CAJARC, tus_basis=TusBasis.SMALL_URBAN,
                      tus_proof_seen_on=date(2025, 1, 10), tus_renew_on=date(2026, 1, 10))  # fmt: skip
@@ -103,15 +104,26 @@ def test_vehicles_are_the_drivers_cars_with_their_seats(session, year_2025):
 
 def test_beneficiaries_are_distinct_residents_carried_by_basis(session, year_2025):
     report = _report(session, year_2025)
-    assert (report.beneficiaries, report.beneficiaries_by_place, report.beneficiaries_by_resources) == (3, 1, 1)
+    assert (report.beneficiaries, report.beneficiaries_by_place, report.beneficiaries_by_resources) == (
+        3,
+        1,
+        1,
+    )
 
 
 def test_breakdowns_by_purpose_and_commune(session, year_2025):
     report = _report(session, year_2025)
     assert report.by_purpose == {
-        Purpose.MEDICAL: 2, Purpose.SHOPPING: 1, Purpose.ADMINISTRATION: 0, Purpose.SOCIAL: 1, Purpose.OTHER: 0,
-    }  # fmt: skip
-    assert [(c.insee, c.beneficiaries, c.trips) for c in report.by_commune] == [(CAJARC, 2, 3), (FIGEAC, 1, 1)]
+        Purpose.MEDICAL: 2,
+        Purpose.SHOPPING: 1,
+        Purpose.ADMINISTRATION: 0,
+        Purpose.SOCIAL: 1,
+        Purpose.OTHER: 0,
+    }
+    assert [(c.insee, c.beneficiaries, c.trips) for c in report.by_commune] == [
+        (CAJARC, 2, 3),
+        (FIGEAC, 1, 1),
+    ]
 
 
 def test_missing_lists_residents_without_basis_or_expired(session, year_2025):
@@ -133,12 +145,21 @@ def test_json_has_the_keys_of_the_brief(session, year_2025):
         "beneficiaries_by_resources", "vehicles", "average_capacity", "trips", "average_km",
         "participation_eur", "by_purpose", "by_commune", "missing",
     } <= data.keys()  # fmt: skip
-    assert data["missing"] == {"without_basis": 1, "expired": 1, "resident_ids": data["missing"]["resident_ids"]}
+    assert data["missing"] == {
+        "without_basis": 1,
+        "expired": 1,
+        "resident_ids": data["missing"]["resident_ids"],
+    }
 
 
 def test_an_empty_year_gives_zeros(session, year_2025):
     report = tus_report.build(session, year_2025, 2021, today=TODAY)
-    assert (report.trips, report.average_km, report.average_capacity, report.beneficiaries) == (0, 0.0, 0.0, 0)
+    assert (report.trips, report.average_km, report.average_capacity, report.beneficiaries) == (
+        0,
+        0.0,
+        0.0,
+        0,
+    )
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,9 @@ TEMPLATE = "coordinators/resident_eligibility.html"
 def resident_eligibility(resident_id: int) -> View:
     person = scoped(Resident, resident_id)
     if person.erased_at is not None:
-        return refused(InvalidInput.on("", "Cette personne a été effacée."), "coord.resident", resident_id=person.id)
+        return refused(
+            InvalidInput.on("", "Cette personne a été effacée."), "coord.resident", resident_id=person.id
+        )
     form = EligibilityForm(obj=None if request.method == "POST" else _FormData(person))
     context = {"resident": person, "standing": eligibility.standing(person, today())}
     if not form.validate_on_submit():
@@ -71,7 +73,11 @@ def communes() -> str:
         text=filters["q"],
     )
     return render_template(
-        "coordinators/communes.html", found=found, filters=filters, form=ActionForm(), limit=eligibility.COMMUNES_PAGE
+        "coordinators/communes.html",
+        found=found,
+        filters=filters,
+        form=ActionForm(),
+        limit=eligibility.COMMUNES_PAGE,
     )
 
 
@@ -102,4 +108,3 @@ def _filters(args: Mapping[str, str]) -> dict[str, str]:
         "eligibles": eligibles if eligibles in ("oui", "non") else "",
         "q": args.get("q", "").strip()[:60],
     }
-

@@ -7,7 +7,6 @@ from wtforms.validators import AnyOf, Length, Optional
 
 from carpool.labels import TUS_BASES, TUS_BENEFITS
 from carpool.services.eligibility import BasisInput
-
 from carpool.services.residents import NOTES_MAX, ResidentInput
 from carpool.web.forms import BaseForm, at_most, commune_field, mobile_field, required
 

@@ -56,7 +56,9 @@ def tus_report() -> View:
 @bp.get("/rapport-annuel.csv")
 @coordinator_required
 def tus_report_csv() -> View:
-    return _export("csv", "text/csv", lambda r: "\ufeff" + service.to_csv(r, with_purpose=me().may_see_purpose))
+    return _export(
+        "csv", "text/csv", lambda r: "\ufeff" + service.to_csv(r, with_purpose=me().may_see_purpose)
+    )
 
 
 @bp.get("/rapport-annuel.xlsx")

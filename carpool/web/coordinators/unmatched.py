@@ -286,7 +286,9 @@ def _warn_eligibility(ride: Request, mode: str) -> None:
     """A resident with no valid basis: the booking goes on, the warning is shown and audited."""
     resident = db_session().get_one(Resident, ride.resident_id)
     where = "coordinator_book" if mode == "book" else "coordinator_sms"
-    warning = eligibility.warn_before_booking(db_session(), resident, actor=actor(), today=today(), where=where)
+    warning = eligibility.warn_before_booking(
+        db_session(), resident, actor=actor(), today=today(), where=where
+    )
     if warning:
         flash(f"Attention : {warning} Pensez à le demander ; l'avertissement est noté au journal.", "warning")
 

@@ -27,7 +27,9 @@ def test_the_pages_pass_axe_core(browser, live_server, demo, clock, axe_violatio
         violations = axe_violations(page)
         if violations:
             found[path] = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
-        screenshot(page, "tus-" + path.split("?")[0].strip("/").replace("/", "-").replace("{", "").replace("}", ""))
+        screenshot(
+            page, "tus-" + path.split("?")[0].strip("/").replace("/", "-").replace("{", "").replace("}", "")
+        )
     context.close()
     assert found == {}
 
@@ -39,7 +41,9 @@ def test_the_pages_fit_a_phone_and_200_percent_zoom(browser, live_server, demo, 
     wider = {}
     for path in PAGES:
         page.goto(live_server + path.format(**demo))
-        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         if overflow > 0:
             wider[path] = overflow
     context.close()

@@ -49,5 +49,7 @@ def test_the_page_shows_emissions_and_avoided_emissions_apart(coord_client, sess
 
     assert "kg de CO2 émis par les kilomètres ajoutés" in page
     assert "kg de CO2 évités par les trajets en voiture remplacés" in page
-    assert "(le service émet plus qu'il n'évite)" in page  # one loop Figeac–Cajarc–Cahors–Figeac for one person
+    assert (
+        "(le service émet plus qu'il n'évite)" in page
+    )  # one loop Figeac–Cajarc–Cahors–Figeac for one person
     assert "une estimation pour une voiture thermique moyenne" in page

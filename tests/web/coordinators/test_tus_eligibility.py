@@ -42,7 +42,8 @@ def test_a_basis_without_a_date_is_refused_in_french_and_nothing_is_saved(coord_
     session.commit()
 
     response = coord_client.post(
-        f"/coordination/habitants/{person.id}/eligibilite", data={**BASIS, "proof_seen_on": "", "renew_on": ""}
+        f"/coordination/habitants/{person.id}/eligibilite",
+        data={**BASIS, "proof_seen_on": "", "renew_on": ""},
     )
 
     assert response.status_code == 422
@@ -57,7 +58,9 @@ def test_the_resources_criterion_needs_the_benefit_seen(coord_client, session, a
     person = add_resident(session, association)
     session.commit()
 
-    response = coord_client.post(f"/coordination/habitants/{person.id}/eligibilite", data={**BASIS, "benefit": ""})
+    response = coord_client.post(
+        f"/coordination/habitants/{person.id}/eligibilite", data={**BASIS, "benefit": ""}
+    )
 
     assert response.status_code == 422
     assert "Choisissez la prestation ou le critère de ressources vu." in text(response)
@@ -80,7 +83,9 @@ def test_another_associations_resident_is_not_found(coord_client, session, other
     session.commit()
 
     assert coord_client.get(f"/coordination/habitants/{stranger.id}/eligibilite").status_code == 404
-    assert coord_client.post(f"/coordination/habitants/{stranger.id}/eligibilite", data=BASIS).status_code == 404
+    assert (
+        coord_client.post(f"/coordination/habitants/{stranger.id}/eligibilite", data=BASIS).status_code == 404
+    )
 
 
 def test_the_commune_list_shows_the_territory_with_filters(coord_client, session, association):
@@ -104,7 +109,9 @@ def test_ticked_communes_are_flagged_and_unticked_shown_ones_unflagged(coord_cli
     )
 
     assert response.status_code == 302
-    flags = dict(session.execute(sa.select(CommuneEligibility.commune_insee, CommuneEligibility.eligible)).all())
+    flags = dict(
+        session.execute(sa.select(CommuneEligibility.commune_insee, CommuneEligibility.eligible)).all()
+    )
     assert flags == {CAJARC: True, FIGEAC: True, GOURDON: False}
     assert actions(session, "communes.eligibility_set")[0].details["changed"] == 3
     session.rollback()
@@ -116,7 +123,9 @@ def test_a_commune_outside_the_territory_is_refused_and_nothing_saved(coord_clie
     add_resident(session, association, home=CAJARC)
     session.commit()
 
-    response = coord_client.post("/coordination/communes", data={"shown": [CAJARC, "95059"], "eligible": [CAJARC]})
+    response = coord_client.post(
+        "/coordination/communes", data={"shown": [CAJARC, "95059"], "eligible": [CAJARC]}
+    )
 
     assert response.status_code == 302
     assert "pas sur votre territoire" in text(coord_client.get(response.headers["Location"]))
@@ -148,7 +157,11 @@ def test_booking_a_resident_without_basis_warns_books_and_audits(coord_client, s
 def test_booking_a_resident_with_a_valid_basis_warns_nothing(coord_client, session, association):
     ride = add_request(session, association)
     person = session.get(Resident, ride.resident_id)
-    person.tus_basis, person.tus_proof_seen_on, person.tus_renew_on = TusBasis.RURAL, date(2026, 1, 5), date(2027, 1, 5)
+    person.tus_basis, person.tus_proof_seen_on, person.tus_renew_on = (
+        TusBasis.RURAL,
+        date(2026, 1, 5),
+        date(2027, 1, 5),
+    )
     volunteer = add_driver(session, association, insee=GOURDON)
     session.commit()
 
@@ -167,4 +180,6 @@ def test_an_expired_basis_is_shown_as_to_renew(coord_client, session, associatio
     add_request(session, association, CAJARC, CAHORS, resident=person)
     session.commit()
 
-    assert "à renouveler depuis le 05/01/2026" in text(coord_client.get(f"/coordination/habitants/{person.id}"))
+    assert "à renouveler depuis le 05/01/2026" in text(
+        coord_client.get(f"/coordination/habitants/{person.id}")
+    )

@@ -14,7 +14,13 @@ from carpool.models import AuditEvent, Request
 from carpool.services.sms_inbound import handle_inbound
 
 SOTURAC, BESSONIES = "46307", "46338"
-FAR = {"destination": "Bessonies", "day": "2026-12-01", "arrive_by": "10:00", "passengers": "1", "purpose": ""}
+FAR = {
+    "destination": "Bessonies",
+    "day": "2026-12-01",
+    "arrive_by": "10:00",
+    "passengers": "1",
+    "purpose": "",
+}
 
 
 def test_a_phone_request_over_100_km_needs_a_reason(coord_client, session, association):
@@ -33,7 +39,8 @@ def test_a_phone_request_over_100_km_keeps_its_distance_and_reason(coord_client,
     session.commit()
 
     coord_client.post(
-        f"/coordination/appel/{person.id}", data={**FAR, "long_trip_reason": "Seul centre de dialyse possible"}
+        f"/coordination/appel/{person.id}",
+        data={**FAR, "long_trip_reason": "Seul centre de dialyse possible"},
     )
 
     ride = session.scalars(sa.select(Request)).one()
@@ -55,7 +62,9 @@ def test_a_short_phone_request_needs_no_reason(coord_client, session, associatio
     assert ride.route_km < 100 and ride.long_trip_reason is None
 
 
-def test_an_sms_request_over_100_km_waits_for_a_coordinators_reason(coord_client, session, clock, association):
+def test_an_sms_request_over_100_km_waits_for_a_coordinators_reason(
+    coord_client, session, clock, association
+):
     person = add_resident(session, association, home=SOTURAC)
     session.commit()
     handle_inbound(session, message_sid=new_message_sid(), from_phone=person.phone, to_phone=SERVICE_NUMBER,
@@ -69,7 +78,9 @@ def test_an_sms_request_over_100_km_waits_for_a_coordinators_reason(coord_client
     today = text(coord_client.get("/coordination/"))
     assert "1 trajet de plus de 100 km" in today and f"/coordination/demandes/{ride_id}" in today
 
-    refused = coord_client.post(f"/coordination/demandes/{ride_id}/motif-distance", data={"longtrip-long_trip_reason": ""})
+    refused = coord_client.post(
+        f"/coordination/demandes/{ride_id}/motif-distance", data={"longtrip-long_trip_reason": ""}
+    )
     assert refused.status_code == 422
     assert "Indiquez pourquoi ce trajet de plus de 100 km est assuré." in text(refused)
 
