@@ -4,7 +4,7 @@ violation, nothing wider than a 360 px phone or cut at 200 % zoom, and the repor
 from __future__ import annotations
 
 import pytest
-from test_browser_pages import demo, open_logged_in  # noqa: F401 - demo is a fixture
+from test_browser_pages import demo, open_logged_in, wider_than_screen  # noqa: F401 - demo is a fixture
 
 pytestmark = pytest.mark.browser
 
@@ -36,18 +36,9 @@ def test_the_pages_pass_axe_core(browser, live_server, demo, clock, axe_violatio
 
 @pytest.mark.parametrize(("width", "scale"), [(360, 1), (640, 2)])
 def test_the_pages_fit_a_phone_and_200_percent_zoom(browser, live_server, demo, clock, width, scale):  # noqa: F811
-    viewport = {"width": width, "height": 800}
-    context, page = open_logged_in(browser, live_server, clock, viewport=viewport, device_scale_factor=scale)
-    wider = {}
-    for path in PAGES:
-        page.goto(live_server + path.format(**demo))
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        if overflow > 0:
-            wider[path] = overflow
-    context.close()
-    assert wider == {}
+    assert (
+        wider_than_screen(browser, live_server, clock, [p.format(**demo) for p in PAGES], width, scale) == {}
+    )
 
 
 def test_the_annual_report_prints_without_its_forms(browser, live_server, demo, clock):  # noqa: F811

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 from support.drivers_kit import count, text
 from support.factories import CAHORS, CAJARC, FIGEAC, GOURDON, add_driver, add_request, add_resident
@@ -54,28 +55,25 @@ def test_a_basis_without_a_date_is_refused_in_french_and_nothing_is_saved(coord_
     assert person.tus_basis is None and actions(session, "resident.eligibility_set") == []
 
 
-def test_the_resources_criterion_needs_the_benefit_seen(coord_client, session, association):
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"benefit": ""}, "Choisissez la prestation ou le critère de ressources vu."),
+        ({"renew_on": "2026-10-01"}, "La date de renouvellement doit suivre la date du justificatif."),
+        ({"proof_seen_on": "2026-12-24"}, "La date du justificatif ne peut pas être dans le futur."),
+        ({"basis": "voisinage"}, "Choisissez la raison pour laquelle cette personne peut être transportée."),
+    ],
+)
+def test_a_wrong_basis_is_refused_in_french(coord_client, session, association, changes, message):
     person = add_resident(session, association)
     session.commit()
 
     response = coord_client.post(
-        f"/coordination/habitants/{person.id}/eligibilite", data={**BASIS, "benefit": ""}
+        f"/coordination/habitants/{person.id}/eligibilite", data={**BASIS, **changes}
     )
 
     assert response.status_code == 422
-    assert "Choisissez la prestation ou le critère de ressources vu." in text(response)
-
-
-def test_a_renewal_before_the_proof_is_refused(coord_client, session, association):
-    person = add_resident(session, association)
-    session.commit()
-
-    response = coord_client.post(
-        f"/coordination/habitants/{person.id}/eligibilite", data={**BASIS, "renew_on": "2026-10-01"}
-    )
-
-    assert response.status_code == 422
-    assert "La date de renouvellement doit suivre la date du justificatif." in text(response)
+    assert message in text(response)
 
 
 def test_another_associations_resident_is_not_found(coord_client, session, other_association):
