@@ -88,7 +88,13 @@ def residents_list() -> str:
     text = request.args.get("q", "").strip()[:100]
     number = request.args.get("page", 1, type=int) or 1
     found = residents.page(db_session(), association_id(), text, number=number, size=PAGE_SIZE)
-    return render_template("coordinators/residents.html", page=found, q=text, needs=NEEDS)
+    return render_template(
+        "coordinators/residents.html",
+        page=found,
+        q=text,
+        needs=NEEDS,
+        standing=lambda person: eligibility.standing(person, today()).state,
+    )
 
 
 @bp.get("/habitants/<int:resident_id>")

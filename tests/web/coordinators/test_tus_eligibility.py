@@ -181,3 +181,14 @@ def test_an_expired_basis_is_shown_as_to_renew(coord_client, session, associatio
     assert "à renouveler depuis le 05/01/2026" in text(
         coord_client.get(f"/coordination/habitants/{person.id}")
     )
+
+
+def test_the_registry_says_whose_eligibility_to_check(coord_client, session, association):
+    add_resident(session, association, first_name="Anne", tus_basis=TusBasis.RURAL,
+                 tus_proof_seen_on=date(2026, 1, 5), tus_renew_on=date(2027, 1, 5))  # fmt: skip
+    add_resident(session, association, first_name="Berthe")
+    session.commit()
+
+    page = text(coord_client.get("/coordination/habitants"))
+
+    assert "jusqu'au 05/01/2027" in page and "à vérifier" in page
