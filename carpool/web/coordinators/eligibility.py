@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
-from carpool.models import Resident
+from carpool.models import Commune, Resident
 from carpool.services import eligibility
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
@@ -43,7 +43,13 @@ def resident_eligibility(resident_id: int) -> View:
             InvalidInput.on("", "Cette personne a été effacée."), "coord.resident", resident_id=person.id
         )
     form = EligibilityForm(obj=None if request.method == "POST" else _FormData(person))
-    context = {"resident": person, "standing": eligibility.standing(person, today())}
+    home = db_session().get_one(Commune, person.home_commune_insee)
+    context = {
+        "resident": person,
+        "standing": eligibility.standing(person, today()),
+        "home": home.name,
+        "home_eligible": home.insee in eligibility.eligible_communes(db_session(), association_id()),
+    }
     if not form.validate_on_submit():
         return form_page(TEMPLATE, form, **context)
     try:

@@ -192,3 +192,17 @@ def test_the_registry_says_whose_eligibility_to_check(coord_client, session, ass
     page = text(coord_client.get("/coordination/habitants"))
 
     assert "jusqu'au 05/01/2027" in page and "à vérifier" in page
+
+
+def test_the_eligibility_page_says_whether_the_home_commune_is_flagged(coord_client, session, association):
+    person = add_resident(session, association, home=CAJARC)
+    session.add(CommuneEligibility(association_id=association.id, commune_insee=CAJARC, eligible=True))
+    stranger = add_resident(session, association, home=FIGEAC)
+    session.commit()
+
+    assert "cochée éligible par le lieu de résidence" in text(
+        coord_client.get(f"/coordination/habitants/{person.id}/eligibilite")
+    )
+    assert "pas cochée éligible" in text(
+        coord_client.get(f"/coordination/habitants/{stranger.id}/eligibilite")
+    )
