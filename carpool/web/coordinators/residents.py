@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
-from carpool.labels import NEEDS, PURPOSES
+from carpool.labels import NEEDS, PURPOSES, TUS_BASES, TUS_BENEFITS
 from carpool.models import Commune, Resident
 from carpool.services import eligibility, residents
 from carpool.services.places import commune_label, place_suggestions
@@ -241,6 +241,8 @@ def resident_export_page(resident_id: int) -> str:
         match_status=MATCH_STATUS,
         sources=SOURCES,
         actions=ACTIONS,
+        tus_bases={b.value: label for b, label in TUS_BASES.items()},
+        tus_benefits=TUS_BENEFITS,
     )
 
 

@@ -206,3 +206,22 @@ def test_the_eligibility_page_says_whether_the_home_commune_is_flagged(coord_cli
     assert "pas cochée éligible" in text(
         coord_client.get(f"/coordination/habitants/{stranger.id}/eligibilite")
     )
+
+
+def test_the_basis_is_in_the_residents_data_and_the_benefit_goes_with_erasure(
+    coord_client, session, association
+):
+    person = add_resident(session, association, tus_basis=TusBasis.RESOURCES, tus_benefit="aah",
+                          tus_proof_seen_on=date(2026, 1, 5), tus_renew_on=date(2027, 1, 5))  # fmt: skip
+    session.commit()
+    person_id = person.id
+    session.rollback()
+
+    assert "allocation aux adultes handicapés (AAH)" in text(
+        coord_client.get(f"/coordination/habitants/{person_id}/donnees")
+    )
+    coord_client.post(f"/coordination/habitants/{person_id}/effacer", data={"confirm": "y"})
+    session.expire_all()
+    erased = session.get(Resident, person_id)
+    assert erased.erased_at is not None
+    assert (erased.tus_basis, erased.tus_benefit) == (TusBasis.RESOURCES, None)
