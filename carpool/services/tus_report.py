@@ -337,18 +337,14 @@ def lines(report: TusReport, *, with_purpose: bool) -> list[tuple[str, str, Any]
 
 
 def to_csv(report: TusReport, *, with_purpose: bool) -> str:
-    """indicateur;libelle;valeur, then one line per commune (French decimals)."""
+    """indicateur;libelle;valeur, then two lines per commune of residence (French decimals)."""
     rows = [
         [key, safe_cell(label), _csv(value)] for key, label, value in lines(report, with_purpose=with_purpose)
     ]
-    rows += [
-        [
-            f"commune_{c.insee}",
-            safe_cell(f"{c.name} : bénéficiaires / trajets"),
-            f"{c.beneficiaries}/{c.trips}",
-        ]
-        for c in report.by_commune
-    ]
+    for c in report.by_commune:
+        name = safe_cell(c.name)
+        rows.append([f"commune_{c.insee}_beneficiaries", f"{name} : bénéficiaires", str(c.beneficiaries)])
+        rows.append([f"commune_{c.insee}_trips", f"{name} : trajets", str(c.trips)])
     return exports.to_csv(["indicateur", "libelle", "valeur"], rows)
 
 

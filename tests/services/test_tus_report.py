@@ -180,3 +180,7 @@ def test_the_csv_uses_french_decimals(session, year_2025):
     text = tus_report.to_csv(_report(session, year_2025), with_purpose=False)
     assert "average_capacity;Capacité moyenne des véhicules (places);3,5\r\n" in text
     assert "purpose_medical" not in text
+    assert (
+        "commune_46045_beneficiaries;Cajarc : bénéficiaires;2\r\ncommune_46045_trips;Cajarc : trajets;3\r\n"
+        in text
+    )
