@@ -225,3 +225,12 @@ def test_the_basis_is_in_the_residents_data_and_the_benefit_goes_with_erasure(
     erased = session.get(Resident, person_id)
     assert erased.erased_at is not None
     assert (erased.tus_basis, erased.tus_benefit) == (TusBasis.RESOURCES, None)
+
+
+def test_the_phone_in_form_says_when_to_ask_for_the_proof(coord_client, session, association):
+    person = add_resident(session, association)
+    session.commit()
+
+    page = text(coord_client.get(f"/coordination/appel?habitant={person.id}"))
+
+    assert "Aucun justificatif d'éligibilité" in page and "Demandez le justificatif pendant l'appel" in page
