@@ -266,7 +266,7 @@ def build(session: Session, association: Association, year: int, *, today: date)
         participation_eur=participation_total(session, association.id, year),
         by_purpose=by_purpose,
         by_commune=_by_commune(session, people, rows),
-        missing=_missing(people, min(today, end.date())),
+        missing=_missing(people, min(today, date(year, 12, 31))),
     )
 
 
@@ -287,7 +287,7 @@ def _by_commune(session: Session, people: list[Resident], rows: Sequence[Any]) -
 
 
 def _missing(people: list[Resident], on: date) -> list[MissingBasis]:
-    """Beneficiaries without a basis, or whose basis lapsed before ``on`` (the year's end, or today)."""
+    """Beneficiaries without a basis, or whose renewal date is before ``on`` (31 December, or today)."""
     found = []
     for p in sorted(people, key=lambda p: (p.last_name, p.first_name, p.id)):
         if p.tus_basis is None:

@@ -11,12 +11,23 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from support.factories import CAJARC, FIGEAC, add_association, add_driver, add_resident
 
 from carpool.clock import PARIS
 from carpool.db import point
 from carpool.errors import InvalidInput
-from carpool.models import Leg, Match, MatchStatus, Purpose, Request, RequestSource, RequestStatus, TusBasis
+from carpool.models import (
+    Leg,
+    Match,
+    MatchStatus,
+    Purpose,
+    Request,
+    RequestSource,
+    RequestStatus,
+    Resident,
+    TusBasis,
+)
 from carpool.services import tus_report
 
 TODAY = date(2026, 12, 6)
@@ -184,3 +195,11 @@ def test_the_csv_uses_french_decimals(session, year_2025):
         "commune_46045_beneficiaries;Cajarc : bénéficiaires;2\r\ncommune_46045_trips;Cajarc : trajets;3\r\n"
         in text
     )
+
+
+def test_a_basis_to_renew_on_the_last_day_of_the_year_covers_the_year(session, year_2025):
+    anne = session.scalars(sa.select(Resident).where(Resident.first_name == "Anne")).one()
+    anne.tus_renew_on = date(2025, 12, 31)
+    session.commit()
+
+    assert "Delpech Anne" not in [m.name for m in _report(session, year_2025).missing]
