@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
-from support.factories import add_driver, add_request, add_resident
+from support.factories import add_association, add_driver, add_request, add_resident
 from test_cli import carpool
 
 from carpool.clock import PARIS
@@ -87,3 +87,16 @@ def test_report_tus_refuses_a_future_year(database_url, session, association):
 
     assert result.returncode == 1
     assert "n'a pas encore commencé" in result.stderr
+
+
+def test_report_tus_asks_which_association_when_there_are_several(database_url, session, association):
+    _one_trip(session, association)
+    add_association(session, "Argenteuil Solidarité", sms_number=None, phone=None)
+    session.commit()
+
+    several = carpool(database_url, "report", "tus", "--year", "2025")
+    chosen = carpool(database_url, "report", "tus", "--year", "2025", "--association", "Lot Mobilité")
+
+    assert several.returncode == 1
+    assert several.stderr == "erreur : plusieurs associations : précisez --association NOM.\n"
+    assert chosen.returncode == 0 and json.loads(chosen.stdout)["trips"] == 1
