@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from support.drivers_kit import count, log_in, text
 from support.factories import add_coordinator, add_driver, add_request, add_resident
 
 from carpool.clock import PARIS
-from carpool.models import Association, AuditEvent, Match, MatchStatus, Purpose, RequestStatus, Role
+from carpool.models import Association, AuditEvent, Driver, Match, MatchStatus, Purpose, RequestStatus, Role
 
 FIGURES = {
     "founded_on": "2019-05-01",
@@ -125,3 +126,23 @@ def test_bad_figures_are_refused_and_nothing_saved(admin_client, session, associ
 
 def test_coordinators_cannot_change_the_associations_figures(coord_client):
     assert coord_client.post("/coordination/reglages/rapport-annuel", data=FIGURES).status_code == 403
+
+
+def test_a_driver_employed_by_the_association_is_marked_when_vetted(coord_client, session, association):
+    driver = add_driver(session, association)
+    session.commit()
+    vetting = {
+        "decision": "vetted",
+        "documents_seen": "y",
+        "licence_valid_until": "2035-01-01",
+        "insurance_valid_until": "2027-06-30",
+    }
+
+    url = f"/coordination/conducteurs/{driver.id}"
+
+    coord_client.post(f"{url}/verification", data={**vetting, "employee": "y"})
+
+    session.expire_all()
+    assert session.get(Driver, driver.id).is_volunteer is False
+    session.rollback()
+    assert re.search(r'<input [^>]*checked [^>]*id="employee"', text(coord_client.get(url)))
