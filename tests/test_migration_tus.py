@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from test_migrations import _BEFORE, _POINT, _REGISTERED, _people_at_0007, _rows
+from test_migrations import _asked, _people_at_0007, _rows
 
 from carpool import migrate
 from carpool.db import Database
@@ -15,24 +15,9 @@ def test_existing_requests_are_measured_and_drivers_are_volunteers(fresh_databas
     migrate.upgrade(database.engine, "0014")
     with database.engine.begin() as conn:
         lot, _other, jeanne, _impostor = _people_at_0007(conn)
-        asked = {
-            "association_id": lot,
-            "resident_id": jeanne,
-            "pickup_commune_insee": "46042",
-            "pickup_point": _POINT,  # (1.8, 44.5)
-            "dropoff_commune_insee": "46042",
-            # One degree of latitude north: 111.195 km as the crow flies, 144.55 km for the router.
-            "dropoff_point": sa.func.ST_GeomFromText("POINT(1.8 45.5)", 4326),
-            "earliest": _BEFORE,
-            "latest": _REGISTERED,
-            "passengers": 1,
-            "purpose": "medical",
-            "source": "sms",
-            "status": "open",
-            "note": "",
-            "one_way": False,
-            "created_at": _BEFORE,
-        }
+        # One degree of latitude north: 111.195 km as the crow flies, 144.55 km for the router.
+        north = sa.func.ST_GeomFromText("POINT(1.8 45.5)", 4326)
+        asked = {**_asked(lot, jeanne), "dropoff_point": north, "one_way": False}
         _rows(conn, "ride_request", asked)
 
     migrate.upgrade(database.engine)

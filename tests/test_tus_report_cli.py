@@ -9,17 +9,14 @@ from support.factories import add_association, add_driver, add_request, add_resi
 from test_cli import carpool
 
 from carpool.clock import PARIS
-from carpool.models import Match, MatchStatus, RequestStatus, TusBasis
+from carpool.models import Match, MatchStatus, Purpose, RequestStatus, TusBasis
 
 
-def _one_trip(session, association):
-    association.founded_on = date(2024, 1, 1)
-    person = add_resident(session, association, tus_basis=TusBasis.RURAL, tus_proof_seen_on=date(2025, 1, 2),
-                          tus_renew_on=date(2026, 1, 2))  # fmt: skip
-    at = datetime(2025, 5, 6, 9, 0, tzinfo=PARIS)
+def add_completed_trip(session, association, person, at: datetime, *, seats: int = 4) -> None:
+    """A medical trip driven for ``person`` at ``at`` by a new driver offering ``seats`` seats."""
     ride = add_request(session, association, resident=person, latest=at + timedelta(hours=1),
-                       status=RequestStatus.DONE)  # fmt: skip
-    driver = add_driver(session, association, seats=4)
+                       purpose=Purpose.MEDICAL, status=RequestStatus.DONE)  # fmt: skip
+    driver = add_driver(session, association, seats=seats)
     end = at + timedelta(minutes=40)
     session.add(
         Match(
@@ -30,6 +27,13 @@ def _one_trip(session, association):
             status=MatchStatus.COMPLETED,
         )
     )
+
+
+def _one_trip(session, association):
+    association.founded_on = date(2024, 1, 1)
+    person = add_resident(session, association, tus_basis=TusBasis.RURAL, tus_proof_seen_on=date(2025, 1, 2),
+                          tus_renew_on=date(2026, 1, 2))  # fmt: skip
+    add_completed_trip(session, association, person, datetime(2025, 5, 6, 9, 0, tzinfo=PARIS))
     session.commit()
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 from support.drivers_kit import count, log_in, text
-from support.factories import add_coordinator, add_driver, add_request, add_resident
+from support.factories import add_coordinator, add_driver, add_resident
+from test_tus_report_cli import add_completed_trip
 
 from carpool.clock import PARIS
-from carpool.models import Association, AuditEvent, Driver, Match, MatchStatus, Purpose, RequestStatus, Role
+from carpool.models import Association, AuditEvent, Driver, Role
 
 FIGURES = {
     "founded_on": "2019-05-01",
@@ -33,20 +34,8 @@ def admin_client(client, no_csrf, session, association):
 def year_2025(session, association):
     """One trip to the doctor in June 2025, by a driver offering 4 seats."""
     association.founded_on = date(2020, 1, 1)
-    at = datetime(2025, 6, 3, 9, 0, tzinfo=PARIS)
-    person = add_resident(session, association)
-    ride = add_request(session, association, resident=person, latest=at + timedelta(hours=1),
-                       purpose=Purpose.MEDICAL, status=RequestStatus.DONE)  # fmt: skip
-    driver = add_driver(session, association, seats=4)
-    end = at + timedelta(minutes=40)
-    session.add(
-        Match(
-            request_id=ride.id,
-            driver_id=driver.id,
-            pickup_at=at,
-            dropoff_at=end,
-            status=MatchStatus.COMPLETED,
-        )
+    add_completed_trip(
+        session, association, add_resident(session, association), datetime(2025, 6, 3, 9, 0, tzinfo=PARIS)
     )
     session.commit()
 
