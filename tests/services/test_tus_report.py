@@ -203,3 +203,24 @@ def test_a_basis_to_renew_on_the_last_day_of_the_year_covers_the_year(session, y
     session.commit()
 
     assert "Delpech Anne" not in [m.name for m in _report(session, year_2025).missing]
+
+
+def test_on_the_demo_every_beneficiary_counts_once_by_basis_or_as_missing(db, clock):
+    from carpool.models import Association
+    from carpool.services.demo import seed_demo
+
+    with db.session() as session:
+        seed_demo(session, clock=clock)
+    with db.session() as session:
+        demo = session.scalars(sa.select(Association)).one()
+        today = clock.now().astimezone(PARIS).date()
+        report = tus_report.build(session, demo, today.year, today=today)
+
+    assert (
+        report.beneficiaries > 0
+        and report.beneficiaries_by_place > 0
+        and report.beneficiaries_by_resources > 0
+    )
+    assert report.beneficiaries_by_place + report.beneficiaries_by_resources + report.without_basis == (
+        report.beneficiaries
+    )
