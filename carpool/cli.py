@@ -505,3 +505,61 @@ def jobs_run(name: str, dry_run: bool) -> None:
     click.echo(f"{prefix}{name} : {outcome.result}")
     if not outcome.ok:
         sys.exit(1)
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+@main.group()
+def report() -> None:
+    """Rapports réglementaires."""
+
+
+@report.command("tus")
+@click.option("--year", "year_text", required=True, metavar="AAAA", help="année civile du rapport")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--association", "association_name", default=None, help="nom ou numéro (s'il y en a plusieurs)")
+@one_line_errors
+def report_tus(year_text: str, fmt: str, association_name: str | None) -> None:
+    """Rapport annuel du transport d'utilité sociale (arrêté du 17 octobre 2019), pour le préfet."""
+    import json
+
+    from carpool.clock import PARIS, Clock
+    from carpool.errors import InvalidInput
+    from carpool.services import tus_report
+
+    with open_database() as database, database.session() as session:
+        try:
+            association = _one_association(session, association_name)
+            today = Clock().now().astimezone(PARIS).date()
+            year = tus_report.checked_year(year_text, association, today)
+        except InvalidInput as error:
+            click.echo(f"erreur : {' '.join(error.errors.values())}", err=True)
+            sys.exit(1)
+        built = tus_report.build(session, association, year, today=today)
+        if fmt == "csv":
+            click.echo(tus_report.to_csv(built, with_purpose=True), nl=False)
+        else:
+            click.echo(json.dumps(built.as_json(), ensure_ascii=False, indent=2))
+
+
+def _one_association(session: Any, name: str | None) -> Any:
+    """The association named (or numbered), or the only one; InvalidInput otherwise."""
+    import sqlalchemy as sa
+
+    from carpool.errors import InvalidInput
+    from carpool.models import Association
+
+    query = sa.select(Association)
+    if name is not None:
+        query = query.where(
+            sa.or_(Association.name == name, Association.id == (int(name) if name.isdigit() else -1))
+        )
+    found = list(session.scalars(query.limit(2)))
+    if not found:
+        raise InvalidInput.on(
+            "association", f"aucune association « {name} »." if name else "aucune association."
+        )
+    if len(found) > 1:
+        raise InvalidInput.on("association", "plusieurs associations : précisez --association NOM.")
+    return found[0]

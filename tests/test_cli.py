@@ -16,6 +16,7 @@ from carpool.models import (
     Association,
     AuditEvent,
     Commune,
+    CommuneEligibility,
     Driver,
     InboundMessage,
     Match,
@@ -105,7 +106,17 @@ def test_seed_demo_is_deterministic(db, clock):
                 )
             ).all()
             session.execute(sa.delete(UserAccount))
-            for model in (InboundMessage, Match, Request, Offer, Resident, Driver, AuditEvent, Association):
+            for model in (
+                InboundMessage,
+                Match,
+                Request,
+                Offer,
+                Resident,
+                Driver,
+                AuditEvent,
+                CommuneEligibility,
+                Association,
+            ):
                 session.execute(sa.delete(model))
         return [tuple(r) for r in rows]
 

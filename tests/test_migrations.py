@@ -168,6 +168,26 @@ def test_existing_texts_are_given_a_resident_only_where_no_one_else_can_be_meant
     database.dispose()
 
 
+def _asked(association: int, resident: int) -> dict:
+    """A request as its row was before 0013 (no way back, from Cajarc to Cajarc)."""
+    return {
+        "association_id": association,
+        "resident_id": resident,
+        "pickup_commune_insee": "46042",
+        "pickup_point": _POINT,
+        "dropoff_commune_insee": "46042",
+        "dropoff_point": _POINT,
+        "earliest": _BEFORE,
+        "latest": _REGISTERED,
+        "passengers": 1,
+        "purpose": "medical",
+        "source": "sms",
+        "status": "open",
+        "note": "",
+        "created_at": _BEFORE,
+    }
+
+
 def test_a_way_back_gets_the_default_window_and_old_matches_the_outward_leg(
     fresh_database_url,
 ):
@@ -176,22 +196,7 @@ def test_a_way_back_gets_the_default_window_and_old_matches_the_outward_leg(
     migrate.upgrade(database.engine, "0012")
     with database.engine.begin() as conn:
         lot, _other, jeanne, _impostor = _people_at_0007(conn)
-        asked = {
-            "association_id": lot,
-            "resident_id": jeanne,
-            "pickup_commune_insee": "46042",
-            "pickup_point": _POINT,
-            "dropoff_commune_insee": "46042",
-            "dropoff_point": _POINT,
-            "earliest": _BEFORE,
-            "latest": _REGISTERED,
-            "passengers": 1,
-            "purpose": "medical",
-            "source": "sms",
-            "status": "open",
-            "note": "",
-            "created_at": _BEFORE,
-        }
+        asked = _asked(lot, jeanne)
         both, one = _rows(conn, "ride_request", {**asked, "return_at": _AFTER}, {**asked, "return_at": None})
         (driver,) = conn.execute(sa.text("SELECT id FROM driver")).scalars().all()
         made = {"request_id": both, "driver_id": driver, "seats": 1, "detour_min": 0.0, "status": "confirmed"}

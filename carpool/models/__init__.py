@@ -44,6 +44,7 @@ from carpool.models.trips import (
     RequestSource,
     RequestStatus,
 )
+from carpool.models.tus import CommuneEligibility, TusBasis
 from carpool.models.voice import VoiceCall, VoiceMessage
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "AvailabilitySlot",
     "Base",
     "Commune",
+    "CommuneEligibility",
     "Conversation",
     "ConversationState",
     "Driver",
@@ -92,6 +94,7 @@ __all__ = [
     "SmsCounter",
     "SmsOptOut",
     "TimeOff",
+    "TusBasis",
     "UserAccount",
     "VettingStatus",
     "VoiceCall",

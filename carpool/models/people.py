@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from carpool.db import point_type
 from carpool.models.base import Base, Timestamped, enum_column
+from carpool.models.tus import TusBasis
 
 
 class Association(Timestamped, Base):
@@ -52,6 +53,13 @@ class Association(Timestamped, Base):
     office_hours: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=sa.text("'{}'"))
     # Drivers' pages show the association's number and the trip reference, not the passenger's.
     number_masking: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The association's own figures that the annual report to the prefect asks (arrêté of
+    # 17 October 2019), entered once in Réglages; None until entered.
+    founded_on: Mapped[date | None] = mapped_column(sa.Date)
+    employees_count: Mapped[int | None]
+    volunteers_count: Mapped[int | None]
+    members_count: Mapped[int | None]
+    tus_rules: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
 
 class Resident(Timestamped, Base):
@@ -78,6 +86,11 @@ class Resident(Timestamped, Base):
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     # Set when erased on request (GDPR): the row stays, anonymised, for the statistics.
     erased_at: Mapped[datetime | None]
+    # Transport d'utilité sociale: why they may be carried, the proof seen and when to see it again.
+    tus_basis: Mapped[TusBasis | None] = enum_column(TusBasis, nullable=True)
+    tus_benefit: Mapped[str | None] = mapped_column(sa.String(16))
+    tus_proof_seen_on: Mapped[date | None] = mapped_column(sa.Date)
+    tus_renew_on: Mapped[date | None] = mapped_column(sa.Date)
 
     @property
     def sms_opted_out(self) -> bool:
@@ -127,6 +140,8 @@ class Driver(Timestamped, Base):
     insurance_valid_until: Mapped[date | None] = mapped_column(sa.Date)
     documents_checked_at: Mapped[datetime | None]
     vetting_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Unpaid (the usual case); an employee of the association driving counts apart in the annual report.
+    is_volunteer: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     @property
     def is_vetted(self) -> bool:

@@ -132,6 +132,10 @@ class Request(Timestamped, Base):
     # so two schedulers materialising at once cannot both add it.
     series_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment_series.id"))
     series_day: Mapped[date | None]
+    # The router's distance of the way there when asked; above 100 km (R3133-4) a coordinator
+    # writes why the trip is still made (``long_trip_reason``).
+    route_km: Mapped[float | None]
+    long_trip_reason: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class Leg(enum.Enum):

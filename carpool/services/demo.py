@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import random
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +25,7 @@ from carpool.models import (
     Association,
     AttentionReason,
     Commune,
+    CommuneEligibility,
     Driver,
     InboundMessage,
     Match,
@@ -37,6 +38,7 @@ from carpool.models import (
     RequestStatus,
     Resident,
     Role,
+    TusBasis,
     UserAccount,
     VettingStatus,
 )
@@ -284,6 +286,7 @@ def _seed_territory(
     _history(session, territory, association, drivers, residents, by_insee, places, rng, now, history)
     _texts_to_handle(session, territory, association, residents, now, scale)
     _logins(session, territory, association, drivers[0])
+    _tus(session, association, residents, communes, now)
     audit.record(session, "cli", "demo.association_seeded", association_id=association.id)
     session.flush()
     return DemoReport(False, len(drivers), len(residents), offers, requests)
@@ -306,6 +309,41 @@ def _driver(
         wheelchair_accessible=n % 7 == 3,
         vetting=VettingStatus.PENDING if n % 20 in (17, 18) else VettingStatus.VETTED,
     )
+
+
+def _tus(
+    session: Session,
+    association: Association,
+    residents: list[Resident],
+    communes: list[Commune],
+    now: datetime,
+) -> None:
+    """Transport d'utilité sociale: the association's figures, communes flagged, most residents' basis.
+
+    Villages under 5,000 inhabitants stand in for the ministry's list; a fifth of the residents have
+    no basis yet and one in ten an expired one, so the report shows what is missing. No random draw:
+    the rest of the demo stays the same for a given seed.
+    """
+    association.founded_on = date(2019, 9, 1)
+    association.employees_count, association.volunteers_count, association.members_count = 1, 24, 140
+    association.tus_rules = "Sur réservation la veille, du lundi au samedi, 100 km au plus."
+    eligible = {c.insee for c in communes if c.population < 5000}
+    session.add_all(
+        CommuneEligibility(
+            association_id=association.id, commune_insee=insee, eligible=True, updated_by="cli"
+        )
+        for insee in sorted(eligible)
+    )
+    today = now.astimezone(PARIS).date()
+    benefits = ("aspa", "rsa", "aah", "css")
+    for n, person in enumerate(residents):
+        if n % 5 == 0:
+            continue
+        by_place = person.home_commune_insee in eligible and n % 5 != 1
+        person.tus_basis = TusBasis.RURAL if by_place else TusBasis.RESOURCES
+        person.tus_benefit = None if by_place else benefits[n % len(benefits)]
+        person.tus_proof_seen_on = today - timedelta(days=400 if n % 10 == 3 else 30 + n % 200)
+        person.tus_renew_on = person.tus_proof_seen_on + timedelta(days=365)
 
 
 def _resident(

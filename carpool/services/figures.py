@@ -14,12 +14,14 @@ What counts, and how (the page states the same):
 * **kilometres** follow the mileage statements (``carpool.services.mileage``):
   crow-fly distance × 1.3; a trip on an offered ride counts pickup → drop-off,
   a dedicated volunteer trip counts the whole loop home → pickup → drop-off → home;
-* **CO2 avoided** (net, may be negative) = kilometres avoided × ``CAR_KG_CO2E_PER_KM``.
-  On an offered ride the driver was going anyway: the passenger's own car trip is
-  avoided, minus the detour (detour minutes at ``ROUTER.speed_kmh``). A dedicated
-  trip replaces a taxi or a relative coming from the destination town, who drives
-  the trip twice (to fetch the passenger, then with them): avoided = 2 × the trip
-  − the volunteer's loop;
+* **CO2** is shown as three figures, never only the balance (docs/figures.md), each
+  kilometres × ``CAR_KG_CO2E_PER_KM`` (an estimate, see there):
+  **emitted** by the kilometres the service added: the detour on an offered ride
+  (detour minutes at ``ROUTER.speed_kmh``), the whole loop of a dedicated trip;
+  **avoided** by the car trips it replaced: on an offered ride the passenger's own car
+  trip, on a dedicated trip a taxi or a relative coming from the destination town, who
+  drives the trip twice (to fetch the passenger, then with them);
+  the **balance** = avoided − emitted, negative when dedicated loops outweigh the rest;
 * **volunteer hours**: on an offered ride, the detour minutes; on a dedicated trip,
   the loop's driving time at ``ROUTER.speed_kmh`` (waiting during the appointment
   is not recorded, so not counted);
@@ -63,8 +65,10 @@ from carpool.services.exports import Sheet, decimal_comma, safe_cell
 from carpool.services.mileage import ROUTER, month_bounds
 from carpool.services.reasons import REASONS
 
-#: Base Carbone (ADEME), "voiture particulière, motorisation moyenne", combustion and
-#: upstream, in kg CO2e per vehicle-kilometre. Check it when the Base Carbone is updated.
+#: An estimate, in kg CO2e per vehicle-kilometre, of an average combustion car including fuel
+#: production: the 193 g/km that ADEME's "Impact CO2" calculator uses; the Base Carbone itself
+#: gives about 0.17 to 0.22 by size and fuel (docs/figures.md). Not checked against a Base
+#: Carbone line: the page says "estimation".
 CAR_KG_CO2E_PER_KM = 0.193
 #: A taxi or a relative drives the trip twice: to fetch the passenger, then with them.
 TAXI_TRIP_FACTOR = 2.0
@@ -95,7 +99,8 @@ class Figures:
     passengers: int = 0
     by_purpose: dict[Purpose, int] = field(default_factory=lambda: dict.fromkeys(PURPOSES, 0))
     km: float = 0.0
-    km_avoided: float = 0.0
+    km_avoided: float = 0.0  # net: car kilometres replaced minus kilometres the service added
+    km_added: float = 0.0  # the kilometres the service added (detours, dedicated loops)
     unmet: int = 0
     volunteer_hours: float = 0.0
     confirmations: int = 0
@@ -103,7 +108,18 @@ class Figures:
 
     @property
     def co2_avoided_kg(self) -> float:
+        """The balance: avoided minus emitted (may be negative)."""
         return self.km_avoided * CAR_KG_CO2E_PER_KM
+
+    @property
+    def co2_emitted_kg(self) -> float:
+        """Emitted by the kilometres the service added."""
+        return self.km_added * CAR_KG_CO2E_PER_KM
+
+    @property
+    def co2_replaced_kg(self) -> float:
+        """Avoided by the car trips the service replaced (before subtracting what it emitted)."""
+        return (self.km_avoided + self.km_added) * CAR_KG_CO2E_PER_KM
 
     @property
     def confirmation_hours(self) -> float | None:
@@ -118,6 +134,7 @@ class Figures:
             self.by_purpose[purpose] += n
         self.km += other.km
         self.km_avoided += other.km_avoided
+        self.km_added += other.km_added
         self.unmet += other.unmet
         self.volunteer_hours += other.volunteer_hours
         self.confirmations += other.confirmations
@@ -246,10 +263,12 @@ def report(
 
 
 # Where each figure sits in a cell's list of numbers (see ``report``).
-_TRIPS, _PASSENGERS, _KM, _KM_AVOIDED, _UNMET, _HOURS, _CONFIRMATIONS, _CONFIRMATION_HOURS = range(8)
-_BY_PURPOSE = {purpose: 8 + i for i, purpose in enumerate(PURPOSES)}
+_TRIPS, _PASSENGERS, _KM, _KM_AVOIDED, _UNMET, _HOURS, _CONFIRMATIONS, _CONFIRMATION_HOURS, _KM_ADDED = range(
+    9
+)
+_BY_PURPOSE = {purpose: 9 + i for i, purpose in enumerate(PURPOSES)}
 _BY_PURPOSE_VALUE = {purpose.value: slot for purpose, slot in _BY_PURPOSE.items()}
-_ZEROS: tuple[Any, ...] = (0, 0, 0.0, 0.0, 0, 0.0, 0, 0.0, *(0 for _ in PURPOSES))
+_ZEROS: tuple[Any, ...] = (0, 0, 0.0, 0.0, 0, 0.0, 0, 0.0, 0.0, *(0 for _ in PURPOSES))
 
 
 def _zeros() -> list[Any]:
@@ -273,6 +292,7 @@ def _figures(
         by_purpose={purpose: numbers[slot] for purpose, slot in _BY_PURPOSE.items()},
         km=numbers[_KM],
         km_avoided=numbers[_KM_AVOIDED],
+        km_added=numbers[_KM_ADDED],
         unmet=numbers[_UNMET],
         volunteer_hours=numbers[_HOURS],
         confirmations=numbers[_CONFIRMATIONS],
@@ -433,11 +453,13 @@ def _add_trips(session: Session, query: sa.Select[Any], cell: Any) -> None:
         if is_dedicated:
             numbers[_KM] += trip_km + legs_km
             numbers[_KM_AVOIDED] += TAXI_TRIP_FACTOR * trip_km - (trip_km + legs_km)
+            numbers[_KM_ADDED] += trip_km + legs_km
             numbers[_HOURS] += (trip_km + legs_km) / speed_kmh
         else:
             detour_km = (detour_min or 0.0) / 60 * speed_kmh
             numbers[_KM] += trip_km
             numbers[_KM_AVOIDED] += trip_km - detour_km
+            numbers[_KM_ADDED] += detour_km
             numbers[_HOURS] += (detour_min or 0.0) / 60
 
 
@@ -559,7 +581,9 @@ def _commune_names(session: Session, insees: Iterable[str], known: Mapping[str, 
 BASE_COLUMNS = ["trajets_effectues", "personnes_servies", "passagers"]
 MEASURE_COLUMNS = [
     "km",
+    "co2_emis_kg",
     "co2_evite_kg",
+    "co2_bilan_kg",
     "demandes_non_satisfaites",
     "delai_moyen_confirmation_h",
     "heures_benevoles",
@@ -600,6 +624,8 @@ def _row(first: str, f: Figures, with_purpose: bool) -> list[Any]:
         f.passengers,
         *purposes,
         round(f.km, 1),
+        round(f.co2_emitted_kg, 1),
+        round(f.co2_replaced_kg, 1),
         round(f.co2_avoided_kg, 1),
         f.unmet,
         round(hours, 1) if hours is not None else None,
@@ -657,11 +683,16 @@ METHOD = (
     "Personnes servies : habitants différents ayant fait au moins un trajet.",
     "Kilomètres : distance à vol d'oiseau × 1,3. Trajet proposé : de la prise en charge à la destination ; "
     "trajet bénévole : la boucle depuis le domicile du conducteur.",
-    f"CO2 évité (net) : kilomètres évités × {CAR_KG_CO2E_PER_KM:.3f} kg CO2e par km "
-    "(Base Carbone ADEME, voiture particulière, motorisation moyenne). Trajet proposé : le trajet "
-    "que le passager aurait fait seul en voiture, moins le détour du conducteur. Trajet bénévole : "
-    "un taxi ou un proche venant de la ville de destination fait deux fois le trajet, moins la boucle "
-    "du bénévole. Le résultat peut être négatif.",
+    f"CO2 : kilomètres × {CAR_KG_CO2E_PER_KM:.3f} kg CO2e par km, une estimation pour une voiture "
+    "thermique moyenne, carburant compris (valeur du calculateur « Impact CO2 » de l'ADEME ; la Base "
+    "Carbone ADEME donne de 0,17 à 0,22 selon la taille et le carburant).",
+    "CO2 émis : les kilomètres ajoutés par le service, le détour du conducteur sur un trajet proposé, "
+    "toute la boucle du bénévole sur un trajet bénévole.",
+    "CO2 évité : les trajets en voiture remplacés, celui que le passager aurait fait seul sur un trajet "
+    "proposé ; sur un trajet bénévole, un taxi ou un proche venant de la ville de destination, qui fait "
+    "deux fois le trajet.",
+    "Bilan CO2 : évité moins émis. Il est négatif quand les boucles des bénévoles, faites pour une "
+    "seule personne, dépassent les trajets remplacés.",
     "Heures de bénévolat : minutes de détour sur un trajet proposé ; temps de conduite de la boucle "
     f"à {ROUTER.speed_kmh:.0f} km/h sur un trajet bénévole (l'attente sur place n'est pas comptée).",
     "Demandes non satisfaites : demandes dont l'heure est passée sans solution, le mois du rendez-vous.",

@@ -16,7 +16,7 @@ from carpool.clock import PARIS
 from carpool.errors import InvalidInput
 from carpool.models import Association, Commune, Purpose, Request, RequestSource, Resident
 from carpool.notify.purpose import guess_purpose
-from carpool.services import audit
+from carpool.services import audit, long_trips
 from carpool.services.places import Place, resolve_place
 from carpool.services.sms_inbound import request_window
 
@@ -34,6 +34,7 @@ class PhoneRequestInput:
     passengers: int = 1
     purpose: str = ""  # a Purpose value; empty: guessed from the destination
     note: str = ""
+    long_trip_reason: str = ""  # required when the trip is longer than 100 km
     needs: frozenset[str] | None = None  # the resident's needs as said on the phone; None: unchanged
 
 
@@ -67,6 +68,7 @@ def create_request(
         source=RequestSource.PHONE,
         note=data.note.strip()[:2000],
     )
+    long_trips.measure(request, data.long_trip_reason, required=True)
     session.add(request)
     session.flush()
     resident.last_contact_at = now

@@ -126,6 +126,8 @@ def anonymise(
     phone, anonymous = resident.phone, f"{ANONYMOUS_PREFIX}{resident.id}"
     resident.first_name, resident.last_name, resident.notes = "Anonyme", "", ""
     resident.phone, resident.home_point = anonymous, None
+    # The benefit seen (AAH, RSA…) says much about a person; the basis alone stays for the annual report.
+    resident.tus_benefit = None
     session.execute(
         sa.delete(Conversation).where(
             Conversation.association_id == resident.association_id, Conversation.phone == phone

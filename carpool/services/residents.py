@@ -482,6 +482,10 @@ def _profile(session: Session, resident: Resident) -> dict[str, Any]:
         "sms_opted_out_at": _iso(resident.sms_opted_out_at),
         "last_contact_at": _iso(resident.last_contact_at),
         "notes": resident.notes,
+        "tus_basis": resident.tus_basis.value if resident.tus_basis else None,
+        "tus_benefit": resident.tus_benefit,
+        "tus_proof_seen_on": resident.tus_proof_seen_on.isoformat() if resident.tus_proof_seen_on else None,
+        "tus_renew_on": resident.tus_renew_on.isoformat() if resident.tus_renew_on else None,
         "created_at": _iso(resident.created_at),
         "erased_at": _iso(resident.erased_at),
     }

@@ -33,7 +33,7 @@ from carpool.models import (
     SeriesState,
     VettingStatus,
 )
-from carpool.services import audit
+from carpool.services import audit, long_trips
 from carpool.services.sms_inbound import request_window
 
 SYSTEM = "system"
@@ -281,6 +281,10 @@ def _add_occurrence(session: Session, series: AppointmentSeries, day: date, now:
         series_id=series.id,
         series_day=day,
         created_at=now,
+        # Longer than 100 km: each day waits for a coordinator's reason, as a request by SMS does.
+        route_km=long_trips.km_between(
+            (series.pickup_lon, series.pickup_lat), (series.dropoff_lon, series.dropoff_lat)
+        ),
     )
     return session.scalar(statement.returning(Request.id))
 

@@ -54,6 +54,7 @@ from carpool.services import (
     bookings,
     feedback,
     gazetteer,
+    long_trips,
     matching,
     participation,
     reminders,
@@ -494,6 +495,8 @@ class Handler:
             purpose=Purpose(guess_purpose(draft.get("text", ""), place.kind if place else None)),
             source=RequestSource.SMS,
         )
+        # Longer than 100 km: stored without a reason, a coordinator writes it (long_trips.waiting_reason).
+        long_trips.measure(request, required=False)
         self.session.add(request)
         self.session.flush()
         self._audit("request.created", request, source="sms")

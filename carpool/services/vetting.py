@@ -36,6 +36,8 @@ class VettingInput:
     licence_valid_until: date | None
     insurance_valid_until: date | None
     note: str = ""
+    #: Paid by the association: counted apart from volunteers in the annual report.
+    employee: bool = False
 
 
 def record_vetting(session: Session, driver: Driver, data: VettingInput, *, actor: str, clock: Clock) -> None:
@@ -49,6 +51,7 @@ def record_vetting(session: Session, driver: Driver, data: VettingInput, *, acto
     driver.licence_valid_until = data.licence_valid_until or driver.licence_valid_until
     driver.insurance_valid_until = data.insurance_valid_until or driver.insurance_valid_until
     driver.vetting_note = data.note.strip()
+    driver.is_volunteer = not data.employee
     if data.decision is not driver.vetting or data.decision is VettingStatus.VETTED:
         set_vetting(session, driver, data.decision, actor=actor, clock=clock)
     audit.record(
@@ -61,6 +64,7 @@ def record_vetting(session: Session, driver: Driver, data: VettingInput, *, acto
         documents_seen=data.documents_seen,
         licence_valid_until=_iso(driver.licence_valid_until),
         insurance_valid_until=_iso(driver.insurance_valid_until),
+        employee=data.employee,
     )
     session.flush()
 

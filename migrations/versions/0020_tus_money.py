@@ -1,7 +1,7 @@
 """Money: residents' participation per leg, drivers' monthly choice (reimbursement or waiver)
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06 07:10:00
 
 Existing associations keep their drivers' rate (``rate_per_km``): only new ones
@@ -16,7 +16,7 @@ from alembic import op
 import carpool.db
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,7 @@ bp = Blueprint("coord", __name__, url_prefix="/coordination")
 from carpool.web.coordinators import (  # noqa: E402, F401
     audit_log,
     drivers_registry,
+    eligibility,
     figures,
     map_view,
     money,
@@ -26,6 +27,7 @@ from carpool.web.coordinators import (  # noqa: E402, F401
     settings,
     signin,
     today,
+    tus_report,
     unmatched,
     voice_messages,
 )

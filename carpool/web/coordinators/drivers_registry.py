@@ -52,7 +52,13 @@ def drivers() -> str:
 @coordinator_required
 def driver(driver_id: int) -> str:
     found = scoped(Driver, driver_id)
-    form = VettingForm(formdata=None, obj=found, decision=found.vetting.value, note=found.vetting_note)
+    form = VettingForm(
+        formdata=None,
+        obj=found,
+        decision=found.vetting.value,
+        note=found.vetting_note,
+        employee=not found.is_volunteer,
+    )
     return render_template("coordinators/driver.html", form=form, **_context(found))
 
 
@@ -70,6 +76,7 @@ def driver_vetting(driver_id: int) -> View:
         licence_valid_until=form.licence_valid_until.data,
         insurance_valid_until=form.insurance_valid_until.data,
         note=form.note.data or "",
+        employee=bool(form.employee.data),
     )
     session = db_session()
     try:

@@ -141,7 +141,8 @@ def _cells(f: service.Figures, purposes: dict[Purpose, str]) -> str:
     return (
         f'<td class="num">{number(f.trips)}</td><td class="num">{number(f.people)}</td>'
         f'<td class="num">{number(f.passengers)}</td>{by_purpose}'
-        f'<td class="num">{number(f.km)}</td><td class="num">{number(f.co2_avoided_kg)}</td>'
+        f'<td class="num">{number(f.km)}</td><td class="num">{number(f.co2_emitted_kg)}</td>'
+        f'<td class="num">{number(f.co2_replaced_kg)}</td><td class="num">{number(f.co2_avoided_kg)}</td>'
         f'<td class="num">{number(f.unmet)}</td><td class="num">{number(f.confirmation_hours, 1)}</td>'
         f'<td class="num">{number(f.volunteer_hours, 1)}</td>'
     )

@@ -50,6 +50,15 @@ class ProposeForm(BaseForm):
 LEG_CHOICES = [("out", "L'aller"), ("back", "Le retour")]
 
 
+class LongTripForm(BaseForm):
+    """Why a trip longer than 100 km is still made (R3133-4), written by a coordinator."""
+
+    long_trip_reason = TextAreaField(
+        "Motif du trajet de plus de 100 km",
+        [required("Indiquez pourquoi ce trajet de plus de 100 km est assuré."), Length(max=500)],
+    )
+
+
 class OneWayForm(BaseForm):
     """The resident goes without a way back: why, for the audit log."""
 
@@ -120,6 +129,11 @@ class PhoneRequestForm(BaseForm):
     walker = BooleanField("Déambulateur")
     boarding_help = BooleanField("Aide pour monter en voiture")
     note = TextAreaField("Note pour la coordination", [Optional(), Length(max=2000)])
+    long_trip_reason = TextAreaField(
+        "Motif d'un trajet de plus de 100 km",
+        [Optional(), Length(max=500)],
+        description="Seulement si le trajet dépasse 100 km : pourquoi il est quand même assuré.",
+    )
 
     # A recurring appointment (dialysis, physiotherapy): named like the series service's fields,
     # so its messages land next to them.

@@ -9,7 +9,7 @@ from carpool.clock import PARIS
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Request, Resident
-from carpool.services import phone_requests, places, residents
+from carpool.services import eligibility, phone_requests, places, residents
 from carpool.services import series as appointment_series
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
@@ -24,6 +24,11 @@ from carpool.web.coordinators.common import (
 )
 from carpool.web.coordinators.forms import PhoneRequestForm
 from carpool.web.coordinators.resident_forms import ResidentForm
+
+
+def _eligibility(resident: Resident) -> dict[str, eligibility.Standing]:
+    """Where the caller stands (transport d'utilité sociale): said while the request is taken."""
+    return {"eligibility": eligibility.standing(resident, today())}
 
 
 def _lists() -> dict[str, list[str]]:
@@ -42,7 +47,9 @@ def phone_in() -> View:
         form.day.data = form.day.data or today()
         form.wheelchair.data, form.walker.data = resident.uses_wheelchair, resident.uses_walker
         form.boarding_help.data = resident.needs_help_boarding
-        return render_template("coordinators/phone_in.html", resident=resident, form=form, **_lists())
+        return render_template(
+            "coordinators/phone_in.html", resident=resident, form=form, **_lists(), **_eligibility(resident)
+        )
     query = (request.args.get("q") or "").strip()[:100]
     found = residents.search(db_session(), association_id(), query) if query else []
     return render_template(
@@ -80,7 +87,7 @@ def phone_in_request(resident_id: int) -> View:
     """Step 2: the trip; then the request page shows what the matcher finds."""
     resident = scoped(Resident, resident_id)
     form = PhoneRequestForm()
-    context = {"resident": resident, **_lists()}
+    context = {"resident": resident, **_lists(), **_eligibility(resident)}
     if not form.validate_on_submit():
         return render_template("coordinators/phone_in.html", form=form, **context), 422
     data = phone_requests.PhoneRequestInput(
@@ -95,6 +102,7 @@ def phone_in_request(resident_id: int) -> View:
         passengers=form.passengers.data or 1,
         purpose=form.purpose.data or "",
         note=form.note.data or "",
+        long_trip_reason=form.long_trip_reason.data or "",
         needs=frozenset(
             need for need in ("wheelchair", "walker", "boarding_help") if getattr(form, need).data
         ),

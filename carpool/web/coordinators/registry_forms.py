@@ -49,6 +49,10 @@ class VettingForm(BaseForm):
         [Optional()],
         description="Date de fin de l'attestation d'assurance (obligatoire pour vérifier).",
     )
+    employee = BooleanField(
+        "Salarié de l'association (pas bénévole)",
+        description="Compté à part dans le rapport annuel du transport d'utilité sociale.",
+    )
     note = TextAreaField(
         "Note de vérification (facultatif)",
         [at_most(1000, "La note")],

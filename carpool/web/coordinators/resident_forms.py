@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, HiddenField, StringField, TextAreaField
-from wtforms.validators import AnyOf, Length
+from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, Length, Optional
 
+from carpool.labels import TUS_BASES, TUS_BENEFITS
+from carpool.services.eligibility import BasisInput
 from carpool.services.residents import NOTES_MAX, ResidentInput
 from carpool.web.forms import BaseForm, at_most, commune_field, mobile_field, required
 
@@ -64,3 +66,32 @@ class EraseForm(BaseForm):
         "Je confirme : la personne a demandé l'effacement de ses données, qui sera définitif",
         [required("Cochez la case pour confirmer l'effacement.")],
     )
+
+
+class EligibilityForm(BaseForm):
+    """A resident's basis for transport d'utilité sociale; the service checks dates and choices."""
+
+    basis = RadioField(
+        "Pourquoi cette personne peut être transportée",
+        choices=[("", "Pas encore vérifié"), *((b.value, label) for b, label in TUS_BASES.items())],
+        default="",
+        validate_choice=False,
+    )
+    benefit = SelectField(
+        "Prestation ou ressources vues (condition de ressources seulement)",
+        choices=[("", "— choisir —"), *TUS_BENEFITS.items()],
+        default="",
+        validate_choice=False,
+    )
+    proof_seen_on = DateField(
+        "Justificatif vu le", [Optional()], description="Attestation de la CAF, de la caisse de retraite…"
+    )
+    renew_on = DateField("À revoir le", [Optional()], description="Au plus tard un an après, en général.")
+
+    def to_input(self) -> BasisInput:
+        return BasisInput(
+            basis=self.basis.data or "",
+            benefit=self.benefit.data or "",
+            proof_seen_on=self.proof_seen_on.data,
+            renew_on=self.renew_on.data,
+        )

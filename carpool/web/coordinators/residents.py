@@ -16,9 +16,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
-from carpool.labels import NEEDS, PURPOSES
+from carpool.labels import NEEDS, PURPOSES, TUS_BASES, TUS_BENEFITS
 from carpool.models import Commune, Resident
-from carpool.services import residents
+from carpool.services import eligibility, residents
 from carpool.services.places import commune_label, place_suggestions
 from carpool.text import display_phone
 from carpool.web.coordinators import bp, resident_series
@@ -33,6 +33,7 @@ from carpool.web.coordinators.common import (
     now,
     saved,
     scoped,
+    today,
 )
 from carpool.web.coordinators.resident_forms import EraseForm, OptOutForm, ResidentForm
 
@@ -87,7 +88,13 @@ def residents_list() -> str:
     text = request.args.get("q", "").strip()[:100]
     number = request.args.get("page", 1, type=int) or 1
     found = residents.page(db_session(), association_id(), text, number=number, size=PAGE_SIZE)
-    return render_template("coordinators/residents.html", page=found, q=text, needs=NEEDS)
+    return render_template(
+        "coordinators/residents.html",
+        page=found,
+        q=text,
+        needs=NEEDS,
+        standing=lambda person: eligibility.standing(person, today()).state,
+    )
 
 
 @bp.get("/habitants/<int:resident_id>")
@@ -107,6 +114,7 @@ def resident(resident_id: int) -> str:
         match_status=MATCH_STATUS,
         sources=SOURCES,
         may_see_purpose=me().may_see_purpose,
+        eligibility=eligibility.standing(person, today()),
         **resident_series.context(person),
     )
 
@@ -233,6 +241,8 @@ def resident_export_page(resident_id: int) -> str:
         match_status=MATCH_STATUS,
         sources=SOURCES,
         actions=ACTIONS,
+        tus_bases={b.value: label for b, label in TUS_BASES.items()},
+        tus_benefits=TUS_BENEFITS,
     )
 
 

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import InboundMessage
-from carpool.services import board, desk, sms_inbound, voice_messages
+from carpool.services import board, desk, long_trips, sms_inbound, voice_messages
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
     association_id,
@@ -41,6 +41,7 @@ def today() -> str:
         action_form=ActionForm(),
         budget_alerts=alerts,
         voice_messages=voice_messages.waiting(db_session(), association_id()),
+        long_trips=long_trips.waiting_reason(db_session(), association_id(), now()),
     )
 
 

@@ -11,7 +11,7 @@ from carpool.clock import PARIS
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import Commune, Leg, Offer, Request, Resident
-from carpool.services import bookings, desk, matching
+from carpool.services import bookings, desk, eligibility, long_trips, matching
 from carpool.services.reasons import near_miss_label, reason_label
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
@@ -25,8 +25,9 @@ from carpool.web.coordinators.common import (
     record,
     saved,
     scoped,
+    today,
 )
-from carpool.web.coordinators.forms import ManualMatchForm, OneWayForm, ProposeForm
+from carpool.web.coordinators.forms import LongTripForm, ManualMatchForm, OneWayForm, ProposeForm
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def _detail(
     manual: ManualMatchForm,
     problems: list[str] | None = None,
     one_way: OneWayForm | None = None,
+    long_trip: LongTripForm | None = None,
 ) -> str:
     session = db_session()
     resident = session.get_one(Resident, ride.resident_id)
@@ -145,6 +147,9 @@ def _detail(
         may_go_one_way=ride.return_at is not None and not ride.one_way and Leg.BACK in open_legs,
         problems=problems or [],
         show_purpose=me().may_see_purpose,
+        eligibility=eligibility.standing(resident, today()),
+        long_trip=long_trips.is_long(ride.route_km),
+        long_trip_form=long_trip or LongTripForm(prefix="longtrip"),
         Leg=Leg,
     )
 
@@ -251,6 +256,8 @@ def request_manual(request_id: int) -> View:
 
 def _act(ride: Request, option: matching.RideOption, mode: str) -> View:
     session = db_session()
+    if mode in ("book", "sms"):
+        _warn_eligibility(ride, mode)
     try:
         if mode == "book":
             match = desk.book(session, ride, option, actor=actor(), clock=clock())
@@ -273,6 +280,33 @@ def _act(ride: Request, option: matching.RideOption, mode: str) -> View:
     except InvalidInput as error:
         return _refused(ride, error)
     return saved(message, "coord.request_detail", request_id=ride.id)
+
+
+def _warn_eligibility(ride: Request, mode: str) -> None:
+    """A resident with no valid basis: the booking goes on, the warning is shown and audited."""
+    resident = db_session().get_one(Resident, ride.resident_id)
+    where = "coordinator_book" if mode == "book" else "coordinator_sms"
+    warning = eligibility.warn_before_booking(
+        db_session(), resident, actor=actor(), today=today(), where=where
+    )
+    if warning:
+        flash(f"Attention : {warning} Pensez à le demander ; l'avertissement est noté au journal.", "warning")
+
+
+@bp.post("/demandes/<int:request_id>/motif-distance")
+@coordinator_required
+def request_long_trip(request_id: int) -> View:
+    """Why a trip of more than 100 km is made, written after an SMS request."""
+    ride = _request(request_id)
+    form = LongTripForm(prefix="longtrip")
+    if not form.validate_on_submit():
+        db_session().rollback()
+        return _detail(ride, ManualMatchForm(prefix="manual"), long_trip=form), 422
+    try:
+        long_trips.set_reason(db_session(), ride, form.long_trip_reason.data or "", actor=actor())
+    except InvalidInput as error:
+        return _refused(ride, error)
+    return saved("Le motif du trajet est enregistré.", "coord.request_detail", request_id=ride.id)
 
 
 def _refused(ride: Request, error: InvalidInput) -> tuple[str, int]:

@@ -324,7 +324,7 @@ def test_the_chart_is_an_svg_with_a_text_alternative(coord_client, lot):
 def test_the_page_states_how_co2_and_volunteer_hours_are_computed(coord_client):
     page = text(coord_client.get("/coordination/chiffres"))
 
-    assert "Base Carbone ADEME" in page
+    assert "Base Carbone ADEME" in page and "estimation" in page
     assert "Heures de bénévolat : minutes de détour" in page
 
 
@@ -405,14 +405,14 @@ def test_the_csv_has_the_funders_columns_and_a_row_per_month(coord_client, lot):
     assert 'filename="chiffres-2026-10-2026-11.csv"' in response.headers["Content-Disposition"]
     assert lines[0] == (
         "mois;trajets_effectues;personnes_servies;passagers;passagers_sante;passagers_courses;"
-        "passagers_demarches;passagers_vie_sociale;passagers_autre;km;co2_evite_kg;"
+        "passagers_demarches;passagers_vie_sociale;passagers_autre;km;co2_emis_kg;co2_evite_kg;co2_bilan_kg;"
         "demandes_non_satisfaites;delai_moyen_confirmation_h;heures_benevoles;"
         "allers_retours_assures;allers_retours_aller_seul"
     )
     assert lines[1].startswith("2026-10;1;1;1;0;0;0;1;0;")
     assert lines[2].startswith("2026-11;3;2;4;1;2;1;0;0;")
     assert lines[3].startswith("total;4;2;5;1;2;1;1;0;")
-    assert lines[3].split(";")[11] == "3"  # unmet requests
+    assert lines[3].split(";")[13] == "3"  # unmet requests
 
 
 def test_the_xlsx_has_the_same_rows_as_the_csv(coord_client, lot):
