@@ -85,10 +85,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from carpool.web import api, coordinators, drivers, public, sms
+    from carpool.web import api, coordinators, drivers, public, sms, voice
 
     app.register_blueprint(public.bp)
     sms.init_app(app)
+    # Twilio signs its webhooks: no CSRF token, the signature check instead (carpool/web/webhooks.py).
+    extensions.csrf.exempt(voice.bp)
+    app.register_blueprint(voice.bp)
     app.register_blueprint(drivers.bp)
     app.register_blueprint(coordinators.bp)
     api.init_app(app)

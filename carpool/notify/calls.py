@@ -18,6 +18,7 @@ RETRIES = 2  # after the first call: three calls in all
 URGENT = timedelta(hours=24)
 #: Twilio's final call statuses that mean the person was not reached.
 NOT_REACHED = frozenset({"no-answer", "busy", "failed", "canceled"})
+FINAL = NOT_REACHED | {"completed"}
 #: ``AnsweredBy`` values of answering-machine detection that are not a person.
 MACHINE = frozenset({"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax"})
 

@@ -478,7 +478,7 @@ def record_sent(database: Database, outbox_id: int, sid: str, now: datetime) -> 
     with database.session() as session:
         row = session.get(M, outbox_id, with_for_update=True)
         if row is not None:
-            _attach(session, row, sid, now)
+            attach_sid(session, row, sid, now)
 
 
 def record_status(
@@ -508,7 +508,7 @@ def record_status(
             row.provider_sid,
         )
         return row
-    _attach(session, row, sid, now or utcnow())
+    attach_sid(session, row, sid, now or utcnow())
     if status == "delivered":
         row.status = OutboundStatus.DELIVERED
     elif status in ("failed", "undelivered"):
@@ -518,7 +518,7 @@ def record_status(
     return row
 
 
-def _attach(session: Session, row: OutboundMessage, sid: str, now: datetime) -> None:
+def attach_sid(session: Session, row: OutboundMessage, sid: str, now: datetime) -> None:
     """Give ``sid`` to ``row``; a row that wrongly reconciled onto it gets its turn back."""
     holder = session.scalars(
         sa.select(M).where(M.provider_sid == sid, M.id != row.id).with_for_update()

@@ -40,7 +40,7 @@ from carpool.models import (
     VettingStatus,
 )
 from carpool.notify.compose import render
-from carpool.notify.outbox import enqueue
+from carpool.notify.outbox import enqueue, enqueue_notice
 from carpool.services import audit, bookings, reminders
 from carpool.services.places import Place, commune_label, resolve_place
 
@@ -404,6 +404,7 @@ def cancel_offer(session: Session, driver: Driver, offer_id: int, reason: str, c
             resident,
             f"offer:{offer.id}:cancelled:match:{match.id}",
             render("offer_cancelled", driver=driver.first_name, pickup_at=match.pickup_at),
+            match.pickup_at,
         )
         cancelled.append(match)
     session.refresh(offer)
@@ -459,9 +460,11 @@ def _resident_of(session: Session, match: Match) -> Resident:
     return session.get_one(Resident, request.resident_id)
 
 
-def _tell_passenger(session: Session, driver: Driver, resident: Resident, key: str, text: str) -> None:
-    """Queue an SMS about ``driver``'s trip to one passenger; it leaves after the commit."""
-    enqueue(session, key, resident.phone, text, association_id=driver.association_id, resident_id=resident.id)
+def _tell_passenger(
+    session: Session, driver: Driver, resident: Resident, key: str, text: str, trip_at: datetime
+) -> None:
+    """Queue an SMS or a call (their channel) about ``driver``'s trip to one passenger, after the commit."""
+    enqueue_notice(session, key, resident, text, association_id=driver.association_id, trip_at=trip_at)
 
 
 # --- what the driver sees ------------------------------------------------------------------
@@ -747,6 +750,7 @@ def accept(session: Session, driver: Driver, match_id: int, clock: Clock) -> Mat
                 pickup_at=match.pickup_at,
                 place=session.get_one(Commune, request.pickup_commune_insee).name,
             ),
+            match.pickup_at,
         )
     return match
 
@@ -761,5 +765,6 @@ def decline(session: Session, driver: Driver, match_id: int, clock: Clock) -> Ma
         _resident_of(session, match),
         f"match:{match.id}:declined",
         render("driver_declined", first_name=driver.first_name, pickup_at=match.pickup_at),
+        match.pickup_at,
     )
     return match

@@ -31,7 +31,7 @@ from carpool.models.people import Driver, Resident
 from carpool.models.places import Commune
 from carpool.models.trips import Leg, Match, MatchStatus, Request, RequestStatus
 from carpool.notify.compose import render
-from carpool.notify.outbox import enqueue, is_opted_out
+from carpool.notify.outbox import enqueue, enqueue_notice, is_opted_out
 from carpool.services import audit
 
 QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)
@@ -379,14 +379,14 @@ def tell_out_only(session: Session, back: Match, now: datetime) -> None:
     booking = booking_of(session, out)
     if not booking.round_trip:
         return
-    enqueue(
+    enqueue_notice(
         session,
         f"request:{booking.request.id}:out-only",
-        booking.resident.phone,
+        booking.resident,
         render("out_only", first_name=booking.driver.first_name, pickup_at=out.pickup_at),
         association_id=booking.request.association_id,
-        resident_id=booking.resident.id,
         not_before=after_quiet_hours(now),
+        trip_at=out.pickup_at,
     )
 
 
@@ -476,6 +476,15 @@ def _existing_keys(session: Session, keys: list[str]) -> set[str]:
 
 def _enqueue(session: Session, booking: Booking, notice: Notice) -> OutboundMessage | None:
     """The notice's outbox row, under its unique key (None: the person said STOP)."""
+    if notice.resident_id is not None and notice.resident_id == booking.resident.id:
+        return enqueue_notice(
+            session,
+            notice.key,
+            booking.resident,
+            render(notice.template, **notice.context),
+            association_id=booking.request.association_id,
+            trip_at=booking.match.pickup_at,
+        )
     return enqueue(
         session,
         notice.key,

@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 class InboundOutcome:
     duplicate: bool
     replies: int
+    spoken: tuple[str, ...] = ()  # by_voice: the answers to say in the call instead of texting them
 
 
 class _ReplyGuard:
@@ -123,8 +124,12 @@ class _ReplyGuard:
 class _Reply:
     """Collects the SMS to queue for one inbound message, each with a unique key."""
 
-    def __init__(self, session: Session, message: InboundMessage, guard: _ReplyGuard) -> None:
+    def __init__(
+        self, session: Session, message: InboundMessage, guard: _ReplyGuard, *, by_voice: bool = False
+    ) -> None:
         self.session, self.message, self.guard, self.count = session, message, guard, 0
+        # An answer given during a call is answered in that call: said, not texted.
+        self.spoken: list[str] | None = [] if by_voice else None
 
     def send(
         self,
@@ -142,6 +147,9 @@ class _Reply:
         An answer to the sender passes the guard first; a notice to someone else
         (the driver of a booking) is a consequence of the booking, not a reply.
         """
+        if to_phone == self.message.from_phone and self.spoken is not None:
+            self.spoken.append(render(template, **context))
+            return
         if to_phone == self.message.from_phone and not self.guard.allows():
             return
         self.count += 1
@@ -167,8 +175,13 @@ def handle_inbound(
     body: str,
     clock: Clock,
     limits: ReplyLimits | None = None,
+    by_voice: bool = False,
 ) -> InboundOutcome:
-    """Process one inbound SMS exactly once (a retried webhook with the same sid does nothing)."""
+    """Process one inbound SMS exactly once (a retried webhook with the same sid does nothing).
+
+    ``by_voice``: the keypad answer of a call (carpool/services/voice_calls.py), handled like
+    the same words by SMS; the replies to the caller come back in ``spoken``.
+    """
     body = printable(body)[:MAX_MESSAGE_CHARS]
     resident = session.scalar(sa.select(Resident).where(Resident.phone == from_phone))
     association = _association_for(session, resident, to_phone)
@@ -196,12 +209,13 @@ def handle_inbound(
     if message is None:
         return InboundOutcome(duplicate=True, replies=0)
     known = resident is not None or _is_driver(session, from_phone)
-    reply = _Reply(session, message, _ReplyGuard(session, message, limits or ReplyLimits(), now, known=known))
+    guard = _ReplyGuard(session, message, limits or ReplyLimits(), now, known=known)
+    reply = _Reply(session, message, guard, by_voice=by_voice)
     if resident is None or parsed is None:
         _answer_stranger(session, message, intent, association, reply, now)
         return InboundOutcome(False, reply.count)
     Handler(session, resident, message, reply, clock).handle(parsed, body)
-    return InboundOutcome(False, reply.count)
+    return InboundOutcome(False, reply.count, tuple(reply.spoken or ()))
 
 
 def _is_driver(session: Session, phone: str) -> bool:
@@ -315,8 +329,8 @@ class Handler:
             return self._stop()
         if parsed.intent == "start":
             return self._start()
-        if self.resident.sms_opted_out:
-            return  # STOP is honoured until START: no reply at all
+        if self.resident.sms_opted_out and self.reply.spoken is None:
+            return  # STOP is honoured until START: no reply at all (STOP is about SMS, not calls)
         if parsed.intent == "help":
             return self._escalate("help")
         collecting = self.conversation.state is ConversationState.COLLECTING

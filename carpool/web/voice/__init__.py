@@ -1,0 +1,7 @@
+"""Twilio Voice webhooks: calls placed to residents and calls from them."""
+
+from flask import Blueprint
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+from carpool.web.voice import outbound  # noqa: E402,F401
