@@ -1,6 +1,7 @@
-"""A local stand-in for Twilio's Messages API, for the real twilio client to talk to.
+"""A local stand-in for Twilio's Messages and Calls APIs, for the real twilio client to talk to.
 
-Serves ``POST`` and ``GET /2010-04-01/Accounts/<sid>/Messages.json`` on
+Serves ``POST`` and ``GET /2010-04-01/Accounts/<sid>/Messages.json`` (and ``Calls.json``:
+a placed call is only recorded; tests/support/voicekit.py plays the phone that rings) on
 127.0.0.1 in a thread, checks Basic auth, records every accepted message and
 can be told to misbehave (429, 500, a 400 with a Twilio error code, or a hang)
 for the next requests. Tests point ``TwilioBackend`` at ``fake.base_url``.
@@ -52,6 +53,7 @@ class FakeTwilio:
 
     def __post_init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
+        self.calls: list[dict[str, Any]] = []
         self.requests: dict[str, int] = {"POST": 0, "GET": 0}
         self._script: deque[Misbehaviour] = deque()
         self._lock = threading.Lock()
@@ -116,6 +118,9 @@ class FakeTwilio:
         route = "/2010-04-01/Accounts/<account_sid>/Messages.json"
         app.add_url_rule(route, "create", self._create, methods=["POST"])
         app.add_url_rule(route, "list", self._list, methods=["GET"])
+        calls = "/2010-04-01/Accounts/<account_sid>/Calls.json"
+        app.add_url_rule(calls, "call", self._create_call, methods=["POST"])
+        app.add_url_rule(calls, "calls", self._list_calls, methods=["GET"])
         return app
 
     # --- the API -----------------------------------------------------------------
@@ -211,6 +216,115 @@ class FakeTwilio:
                 "previous_page_uri": None,
             }
         ), 200
+
+    # --- calls -------------------------------------------------------------------
+
+    def call_sids(self) -> list[str]:
+        with self._lock:
+            return [c["sid"] for c in self.calls]
+
+    def _create_call(self, account_sid: str) -> tuple[Response, int]:
+        """``calls.create``: the same scripted failures, hangs and outages as messages."""
+        with self._lock:
+            self.requests["POST"] += 1
+            down = self._down
+        if down:
+            return _error(503, 20503, "Service Unavailable")
+        if not self._authorised(account_sid):
+            return _error(401, 20003, "Authenticate")
+        form = request.form
+        to, url = form.get("To", ""), form.get("Url", "")
+        if not form.get("From"):
+            return _error(400, 21213, "No 'From' number is specified")
+        if not url and not form.get("Twiml"):
+            return _error(400, 21205, "Url parameter is required.")
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)
+        with self._lock:
+            script = self._script.popleft() if self._script else None
+        if script is not None and not script.hang_seconds:
+            code = script.code or {429: 20429, 500: 20500, 503: 20503}.get(script.status, script.status)
+            return _error(script.status, code, script.message or "Scripted failure")
+        if not E164.match(to):
+            return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        if script is not None and not script.accept:
+            time.sleep(script.hang_seconds)
+            return _error(504, 20500, "Gateway timeout")
+        call = {
+            "sid": "CA" + secrets.token_hex(16),
+            "account_sid": account_sid,
+            "to": to,
+            "from": form.get("From"),
+            "url": url,
+            "method": form.get("Method", "POST"),
+            "status_callback": form.get("StatusCallback"),
+            "machine_detection": form.get("MachineDetection"),
+            "created": datetime.now(UTC),
+            "status": "queued",
+        }
+        with self._lock:
+            self.calls.append(call)
+        if script is not None:
+            time.sleep(script.hang_seconds)
+        if self.answer_delay_seconds:
+            time.sleep(self.answer_delay_seconds)
+        return jsonify(_call_resource(call)), 201
+
+    def _list_calls(self, account_sid: str) -> tuple[Response, int]:
+        with self._lock:
+            self.requests["GET"] += 1
+            found = list(self.calls)
+            down = self._down
+        if down:
+            return _error(503, 20503, "Service Unavailable")
+        if not self._authorised(account_sid):
+            return _error(401, 20003, "Authenticate")
+        args = request.args
+        if to := args.get("To"):
+            found = [c for c in found if c["to"] == to]
+        if after := args.get("StartTime>"):
+            found = [c for c in found if c["created"] >= _parse_date(after)]
+        if before := args.get("StartTime<"):
+            found = [c for c in found if c["created"] <= _parse_date(before)]
+        size = int(args.get("PageSize", 50))
+        page = [_call_resource(c) for c in reversed(found)][:size]  # newest first, like Twilio
+        uri = request.full_path
+        return jsonify(
+            {
+                "calls": page,
+                "page": 0,
+                "page_size": size,
+                "start": 0,
+                "end": max(len(page) - 1, 0),
+                "uri": uri,
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+            }
+        ), 200
+
+
+def _call_resource(call: dict[str, Any]) -> dict[str, Any]:
+    created = _rfc2822(call["created"])
+    return {
+        "sid": call["sid"],
+        "account_sid": call["account_sid"],
+        "to": call["to"],
+        "from": call["from"],
+        "status": call["status"],
+        "direction": "outbound-api",
+        "answered_by": None,
+        "start_time": None,
+        "end_time": None,
+        "duration": None,
+        "price": None,
+        "price_unit": "EUR",
+        "date_created": created,
+        "date_updated": created,
+        "api_version": "2010-04-01",
+        "uri": f"/2010-04-01/Accounts/{call['account_sid']}/Calls/{call['sid']}.json",
+        "subresource_uris": {},
+    }
 
 
 def _parse_date(text: str) -> datetime:

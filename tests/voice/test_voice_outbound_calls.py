@@ -1,0 +1,138 @@
+"""A call proposes a trip to a landline resident: TwiML said twice, keypad 1 books, 2 declines."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from support.voicekit import said
+
+from carpool.models import Match, MatchStatus
+from carpool.models.messages import InboundMessage, OutboundMessage, OutboundStatus
+from carpool.notify.dispatcher import dispatch_once
+
+BASE = "http://127.0.0.1:5000"
+
+
+def propose(coord_client, request_id: int) -> None:
+    page = coord_client.get(f"/coordination/demandes/{request_id}").get_data(as_text=True)
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+    form = {k: fields[k] for k in ("driver_id", "offer_id", "pickup_at", "dropoff_at", "detour_min")}
+    response = coord_client.post(
+        f"/coordination/demandes/{request_id}/proposer", data={**form, "mode": "sms"}
+    )
+    assert response.status_code == 302
+
+
+def outbox(session) -> list[OutboundMessage]:
+    session.expire_all()
+    return list(session.scalars(sa.select(OutboundMessage).order_by(OutboundMessage.id)))
+
+
+def place_calls(db, backend, clock) -> None:
+    dispatch_once(db, backend, clock, public_base_url=BASE)
+
+
+def test_a_proposal_to_a_landline_resident_is_queued_as_a_call_not_an_sms(
+    coord_client, session, request_of, offer
+):
+    propose(coord_client, request_of.id)
+    (row,) = outbox(session)
+    assert (row.channel, row.to_phone) == ("voice", "+33536491201")
+    assert row.idempotency_key.startswith(f"request:{request_of.id}:proposal:")
+
+
+def test_the_call_is_placed_with_its_twiml_url_status_callback_and_machine_detection(
+    coord_client, session, db, request_of, offer, backend, fake_twilio, clock
+):
+    propose(coord_client, request_of.id)
+    place_calls(db, backend, clock)
+    (row,) = outbox(session)
+    (call,) = fake_twilio.calls
+    assert (call["to"], call["url"]) == ("+33536491201", f"{BASE}/voice/outbound/{row.id}")
+    assert call["status_callback"] == f"{BASE}/voice/status?outbox={row.id}"
+    assert call["machine_detection"] == "Enable"
+    assert (row.status, row.provider_sid) == (OutboundStatus.SENT, call["sid"])
+    assert fake_twilio.messages == []
+
+
+def test_the_call_says_the_proposal_twice_slowly_in_french_then_offers_the_keypad_menu(
+    coord_client, db, request_of, offer, backend, fake_twilio, clock, phone
+):
+    propose(coord_client, request_of.id)
+    place_calls(db, backend, clock)
+    (first, _after) = phone.ring(fake_twilio.calls[0], press=("9",))
+    words = said(first)
+    assert words.count("Sophie vous prend à") == 2 and "Je répète" in words
+    assert "OUI ou NON" not in words and "tapez 1" in words and "tapez 0" in words
+    gather = first.find("Gather")
+    assert gather is not None and gather.get("hints") == "oui, non, répéter, une personne"
+    assert first.find("Say/prosody").get("rate") == "90%"
+
+
+def test_pressing_1_books_the_trip_like_an_sms_oui(
+    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
+):
+    propose(coord_client, request_of.id)
+    place_calls(db, backend, clock)
+    (_, answered) = phone.ring(fake_twilio.calls[0], press=("1",))
+    match = session.scalars(sa.select(Match)).one()
+    assert (match.status, match.offer_id) == (MatchStatus.CONFIRMED, offer.id)
+    assert answered.find("Hangup") is not None and "Au revoir" in said(answered)
+
+
+def test_saying_oui_books_the_trip_too(
+    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
+):
+    propose(coord_client, request_of.id)
+    place_calls(db, backend, clock)
+    phone.ring(fake_twilio.calls[0], speak=("Oui, d'accord.",))
+    assert session.scalars(sa.select(Match)).one().status is MatchStatus.CONFIRMED
+
+
+def test_pressing_2_declines_and_books_nothing(
+    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
+):
+    propose(coord_client, request_of.id)
+    place_calls(db, backend, clock)
+    phone.ring(fake_twilio.calls[0], press=("2",))
+    session.expire_all()
+    assert session.scalars(sa.select(Match)).all() == []
+    assert request_of.unmatched_reason == "declined_by_resident"
+
+
+def test_a_replayed_answer_books_once_and_is_told_so(
+    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
+):
+    propose(coord_client, request_of.id)
+    place_calls(db, backend, clock)
+    call = fake_twilio.calls[0]
+    (first, _) = phone.ring(call, press=("1",))
+    form = {"CallSid": call["sid"], "From": call["from"], "To": call["to"], "Digits": "1"}
+    again = phone.post(first.find("Gather").get("action"), form)
+    assert "déjà enregistrée" in again.get_data(as_text=True)
+    assert len(session.scalars(sa.select(Match)).all()) == 1
+    answers = session.scalars(
+        sa.select(InboundMessage).where(InboundMessage.message_sid == f"call:{call['sid']}")
+    )
+    assert len(answers.all()) == 1
+
+
+def test_pressing_0_puts_the_resident_through_to_the_association(
+    coord_client, db, request_of, offer, backend, fake_twilio, clock, phone
+):
+    propose(coord_client, request_of.id)
+    place_calls(db, backend, clock)
+    (_, through) = phone.ring(fake_twilio.calls[0], press=("0",))
+    assert through.find("Dial").text == "+33539980001"
+
+
+def test_an_answering_machine_hears_a_call_back_message_and_nothing_is_booked(
+    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
+):
+    propose(coord_client, request_of.id)
+    place_calls(db, backend, clock)
+    (machine,) = phone.ring(fake_twilio.calls[0], answered_by="machine_start", press=("1",))
+    assert machine.find("Gather") is None and "rappeler au 05 39 98 00 01" in said(machine)
+    assert session.scalars(sa.select(Match)).all() == []
+    assert outbox(session)[0].answered_by == "machine_start"
