@@ -212,15 +212,26 @@ def call_ended(
         return row
     if call_status not in calls.FINAL:
         return row  # ringing, in-progress…: not final
-    _not_reached(session, row, now, retry_minutes, "répondeur" if machine else call_status)
+    _not_reached(session, row, now, retry_minutes, "machine" if machine else call_status)
     return row
+
+
+#: How coordinators read why a call did not reach the person.
+NOT_REACHED_LABELS = {
+    "no-answer": "pas de réponse",
+    "busy": "occupé",
+    "failed": "numéro injoignable",
+    "canceled": "appel annulé",
+    "machine": "répondeur",
+}
 
 
 def _not_reached(session: Session, row: OutboundMessage, now: datetime, retry_minutes: int, why: str) -> None:
     done = calls.retry_number(row.idempotency_key)
     when = calls.next_ring(now + timedelta(minutes=retry_minutes), row.trip_at)
     if done < calls.RETRIES and row.body is not None and (row.trip_at is None or when < row.trip_at):
-        row.error_code, row.error_message = why[:20], f"appel non abouti ({why}), rappel prévu"
+        row.error_code = why[:20]
+        row.error_message = f"appel non abouti ({NOT_REACHED_LABELS.get(why, why)}), rappel prévu"
         enqueue(
             session,
             calls.retry_key(row.idempotency_key, done + 1),
@@ -236,4 +247,7 @@ def _not_reached(session: Session, row: OutboundMessage, now: datetime, retry_mi
         return
     row.status = OutboundStatus.FAILED
     row.error_code = why[:20]
-    row.error_message = f"appel sans réponse après {done + 1} essai{'s' if done else ''} ({why}) : à rappeler"
+    label = NOT_REACHED_LABELS.get(why, why)
+    row.error_message = (
+        f"appel sans réponse après {done + 1} essai{'s' if done else ''} ({label}) : à rappeler"
+    )

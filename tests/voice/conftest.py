@@ -14,8 +14,13 @@ LANDLINE = "+33536491201"  # ARCEP's range for fiction (05 36 49 xx xx)
 
 
 @pytest.fixture
-def coord_client(client, no_csrf, session, association):
-    log_in(client, add_coordinator(session, association))
+def coordinator(session, association):
+    return add_coordinator(session, association)
+
+
+@pytest.fixture
+def coord_client(client, no_csrf, coordinator):
+    log_in(client, coordinator)
     return client
 
 

@@ -25,8 +25,13 @@ def propose(coord_client, request_id: int) -> None:
 
 
 def outbox(session) -> list[OutboundMessage]:
+    """The outbox as it is now, detached: the test's session holds no lock the dispatcher waits for."""
     session.expire_all()
-    return list(session.scalars(sa.select(OutboundMessage).order_by(OutboundMessage.id)))
+    rows = list(session.scalars(sa.select(OutboundMessage).order_by(OutboundMessage.id)))
+    for row in rows:
+        session.expunge(row)
+    session.rollback()
+    return rows
 
 
 def place_calls(db, backend, clock) -> None:
