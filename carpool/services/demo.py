@@ -208,10 +208,18 @@ def _driver(association: Association, n: int, home: Commune, rng: random.Random)
     )
 
 
+def _demo_landline(n: int) -> str:
+    """Landlines from the range ARCEP reserves for fiction in the south-west (05 36 49 xx xx)."""
+    return f"+3353649{n:04d}"
+
+
 def _resident(association: Association, n: int, home: Commune, rng: random.Random) -> Resident:
+    """Every tenth resident has only a landline and is called; one mobile owner prefers calls too."""
+    landline = n % 10 == 7
     return Resident(
         association_id=association.id,
-        phone=_demo_phone(1000 + n),
+        phone=_demo_landline(1000 + n) if landline else _demo_phone(1000 + n),
+        channel="voice" if landline or n == 2 else "sms",
         first_name=rng.choice(FIRST_NAMES),
         last_name=rng.choice(LAST_NAMES),
         home_commune_insee=home.insee,

@@ -43,6 +43,7 @@ from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue, enqueue_notice
 from carpool.services import audit, bookings, reminders
 from carpool.services.places import Place, commune_label, resolve_place
+from carpool.text import normalise_phone
 
 MAX_FLEX_MIN = 120
 MAX_DETOUR_MIN = 60
@@ -447,12 +448,11 @@ def _tell_coordinator(
 
 
 def _e164(phone: str) -> str:
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if phone.strip().startswith("+"):
-        return "+" + digits
-    if len(digits) == 10 and digits.startswith("0"):
-        return "+33" + digits[1:]
-    return ""
+    """The association's phone as typed in Réglages, in E.164; "" when it is not a French number."""
+    try:
+        return normalise_phone(phone)
+    except InvalidInput:
+        return ""
 
 
 def _resident_of(session: Session, match: Match) -> Resident:

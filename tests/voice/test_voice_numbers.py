@@ -91,3 +91,14 @@ def test_a_caller_registered_on_the_phone_in_form_chooses_a_channel_too(coord_cl
     response = coord_client.post("/coordination/appel/nouveau", data={**FORM, "phone": "05 36 49 12 02"})
     assert response.status_code == 302
     assert registered(session).channel == "voice"
+
+
+def test_the_demo_has_landline_residents_in_the_fiction_range_and_a_mobile_owner_who_prefers_calls(session, clock):
+    from carpool.services.demo import seed_demo
+
+    seed_demo(session, clock=clock)
+    people = session.scalars(sa.select(Resident)).all()
+    landlines = [r for r in people if r.phone.startswith("+3353649")]
+    assert len(landlines) >= 5 and {r.channel for r in landlines} == {"voice"}
+    assert [r for r in people if phone_kind(r.phone) is PhoneKind.MOBILE and r.channel == "voice"]
+    session.rollback()
