@@ -93,7 +93,9 @@ def test_a_caller_registered_on_the_phone_in_form_chooses_a_channel_too(coord_cl
     assert registered(session).channel == "voice"
 
 
-def test_the_demo_has_landline_residents_in_the_fiction_range_and_a_mobile_owner_who_prefers_calls(session, clock):
+def test_the_demo_has_landline_residents_in_the_fiction_range_and_a_mobile_owner_who_prefers_calls(
+    session, clock
+):
     from carpool.services.demo import seed_demo
 
     seed_demo(session, clock=clock)
