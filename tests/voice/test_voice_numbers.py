@@ -104,3 +104,8 @@ def test_the_demo_has_landline_residents_in_the_fiction_range_and_a_mobile_owner
     assert len(landlines) >= 5 and {r.channel for r in landlines} == {"voice"}
     assert [r for r in people if phone_kind(r.phone) is PhoneKind.MOBILE and r.channel == "voice"]
     session.rollback()
+
+
+def test_the_residents_card_says_how_they_are_reached(coord_client, landline):
+    page = text(coord_client.get(f"/coordination/habitants/{landline.id}"))
+    assert "<dt>Prévenu par</dt><dd>appels téléphoniques</dd>" in page
