@@ -140,12 +140,7 @@ class TwilioBackend:
         with _classified_errors():
             found = self.client.messages.list(to=to, date_sent_after=since, limit=50)
             found += self.client.messages.list(to=to, limit=20)
-        sids: list[str] = []
-        for message in sorted(found, key=lambda m: m.date_created or since):
-            created = message.date_created
-            if message.body == body and (created is None or created >= since) and message.sid not in sids:
-                sids.append(str(message.sid))
-        return sids
+        return _sids_since([m for m in found if m.body == body], since)
 
     def call(self, to: str, url: str, status_callback: str) -> str:
         if not self.voice_from:
@@ -171,12 +166,17 @@ class TwilioBackend:
         with _classified_errors():
             found = self.client.calls.list(to=to, start_time_after=since, limit=50)
             found += self.client.calls.list(to=to, limit=20)
-        sids: list[str] = []
-        for placed in sorted(found, key=lambda c: c.date_created or since):
-            created = placed.date_created
-            if (created is None or created >= since) and placed.sid not in sids:
-                sids.append(str(placed.sid))
-        return sids
+        return _sids_since(found, since)
+
+
+def _sids_since(found: list[Any], since: datetime) -> list[str]:
+    """The SIDs of ``found`` (messages or calls) created since ``since``, oldest first, once each."""
+    sids: list[str] = []
+    for record in sorted(found, key=lambda r: r.date_created or since):
+        created = record.date_created
+        if (created is None or created >= since) and record.sid not in sids:
+            sids.append(str(record.sid))
+    return sids
 
 
 @contextmanager

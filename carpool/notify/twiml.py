@@ -33,42 +33,36 @@ def _say(verb: Any, text: str) -> None:
     verb.say(voice=VOICE, language=LANGUAGE).prosody(text, rate=RATE)
 
 
+def _menu(response: Any, action_url: str, words: str, *, on_silence: bool) -> None:
+    """One key (or "oui", "non"…) posted to ``action_url``; ``on_silence`` posts a silence too."""
+    gather = response.gather(
+        input="dtmf speech",
+        language=LANGUAGE,
+        num_digits=1,
+        hints=HINTS,
+        speech_model=SPEECH_MODEL,
+        timeout=6,
+        action=action_url,
+        method="POST",
+        action_on_empty_result=on_silence,
+    )
+    _say(gather, words)
+
+
 def message(greeting: str, text: str, *, question: bool, action_url: str) -> str:
     """The notice said twice, then a keypad-and-speech menu whose answer goes to ``action_url``."""
     response = _response()
     _say(response, f"{greeting} {text}")
     response.pause(length=1)
     _say(response, f"Je répète. {text}")
-    gather = response.gather(
-        input="dtmf speech",
-        language=LANGUAGE,
-        num_digits=1,
-        hints=HINTS,
-        speech_model=SPEECH_MODEL,
-        timeout=6,
-        action=action_url,
-        method="POST",
-        action_on_empty_result=True,
-    )
-    _say(gather, QUESTION_MENU if question else NOTICE_MENU)
+    _menu(response, action_url, QUESTION_MENU if question else NOTICE_MENU, on_silence=True)
     return str(response)
 
 
 def menu_again(text: str, *, question: bool, action_url: str) -> str:
     """After an answer not understood: the menu once more."""
     response = _response()
-    gather = response.gather(
-        input="dtmf speech",
-        language=LANGUAGE,
-        num_digits=1,
-        hints=HINTS,
-        speech_model=SPEECH_MODEL,
-        timeout=6,
-        action=action_url,
-        method="POST",
-        action_on_empty_result=False,
-    )
-    _say(gather, f"{text} {QUESTION_MENU if question else NOTICE_MENU}")
+    _menu(response, action_url, f"{text} {QUESTION_MENU if question else NOTICE_MENU}", on_silence=False)
     _say(response, "Nous n'avons pas eu de réponse. Au revoir.")
     response.hangup()
     return str(response)

@@ -21,6 +21,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -135,6 +136,24 @@ class FakeTwilio:
         )
 
     def _create(self, account_sid: str) -> tuple[Response, int]:
+        form = request.form
+        sender = form.get("From") or form.get("MessagingServiceSid")
+        if not sender:
+            problem = (21603, "A 'From' or 'MessagingServiceSid' parameter is required")
+        elif not form.get("Body"):
+            problem = (21602, "Message body is required.")
+        else:
+            problem = None
+        return self._post(
+            account_sid,
+            problem,
+            lambda: _resource(self._accept(account_sid, form.get("To", ""), form.get("Body", ""), form)),
+        )
+
+    def _post(
+        self, account_sid: str, problem: tuple[int, str] | None, accept: Callable[[], dict[str, Any]]
+    ) -> tuple[Response, int]:
+        """A create, as Twilio answers it: outage, auth, ``problem`` (a 400), script, then ``accept``."""
         with self._lock:
             self.requests["POST"] += 1
             down = self._down
@@ -142,13 +161,9 @@ class FakeTwilio:
             return _error(503, 20503, "Service Unavailable")
         if not self._authorised(account_sid):
             return _error(401, 20003, "Authenticate")
-        form = request.form
-        to, body = form.get("To", ""), form.get("Body", "")
-        sender = form.get("From") or form.get("MessagingServiceSid")
-        if not sender:
-            return _error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required")
-        if not body:
-            return _error(400, 21602, "Message body is required.")
+        if problem is not None:
+            return _error(400, *problem)
+        to = request.form.get("To", "")
         if self.delay_seconds:
             time.sleep(self.delay_seconds)
         with self._lock:
@@ -161,12 +176,12 @@ class FakeTwilio:
         if script is not None and not script.accept:
             time.sleep(script.hang_seconds)
             return _error(504, 20500, "Gateway timeout")
-        message = self._accept(account_sid, to, body, form)
+        resource = accept()
         if script is not None:
             time.sleep(script.hang_seconds)
         if self.answer_delay_seconds:
             time.sleep(self.answer_delay_seconds)
-        return jsonify(_resource(message)), 201
+        return jsonify(resource), 201
 
     def _accept(self, account_sid: str, to: str, body: str, form: Any) -> dict[str, Any]:
         now = datetime.now(UTC)
@@ -185,9 +200,20 @@ class FakeTwilio:
         return message
 
     def _list(self, account_sid: str) -> tuple[Response, int]:
+        return self._listing(account_sid, self.messages, "DateSent", "messages", _resource)
+
+    def _listing(
+        self,
+        account_sid: str,
+        records: list[dict[str, Any]],
+        date_filter: str,
+        name: str,
+        shape: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> tuple[Response, int]:
+        """A list filtered by ``To`` and ``<date_filter>>``/``<``, newest first, like Twilio."""
         with self._lock:
             self.requests["GET"] += 1
-            found = list(self.messages)
+            found = list(records)
             down = self._down
         if down:
             return _error(503, 20503, "Service Unavailable")
@@ -195,27 +221,12 @@ class FakeTwilio:
             return _error(401, 20003, "Authenticate")
         args = request.args
         if to := args.get("To"):
-            found = [m for m in found if m["to"] == to]
-        if after := args.get("DateSent>"):
-            found = [m for m in found if m["created"] >= _parse_date(after)]
-        if before := args.get("DateSent<"):
-            found = [m for m in found if m["created"] <= _parse_date(before)]
-        size = int(args.get("PageSize", 50))
-        page = [_resource(m) for m in reversed(found)][:size]  # newest first, like Twilio
-        uri = request.full_path
-        return jsonify(
-            {
-                "messages": page,
-                "page": 0,
-                "page_size": size,
-                "start": 0,
-                "end": max(len(page) - 1, 0),
-                "uri": uri,
-                "first_page_uri": uri,
-                "next_page_uri": None,
-                "previous_page_uri": None,
-            }
-        ), 200
+            found = [r for r in found if r["to"] == to]
+        if after := args.get(f"{date_filter}>"):
+            found = [r for r in found if r["created"] >= _parse_date(after)]
+        if before := args.get(f"{date_filter}<"):
+            found = [r for r in found if r["created"] <= _parse_date(before)]
+        return _page(name, [shape(r) for r in reversed(found)])
 
     # --- calls -------------------------------------------------------------------
 
@@ -225,37 +236,22 @@ class FakeTwilio:
 
     def _create_call(self, account_sid: str) -> tuple[Response, int]:
         """``calls.create``: the same scripted failures, hangs and outages as messages."""
-        with self._lock:
-            self.requests["POST"] += 1
-            down = self._down
-        if down:
-            return _error(503, 20503, "Service Unavailable")
-        if not self._authorised(account_sid):
-            return _error(401, 20003, "Authenticate")
         form = request.form
-        to, url = form.get("To", ""), form.get("Url", "")
         if not form.get("From"):
-            return _error(400, 21213, "No 'From' number is specified")
-        if not url and not form.get("Twiml"):
-            return _error(400, 21205, "Url parameter is required.")
-        if self.delay_seconds:
-            time.sleep(self.delay_seconds)
-        with self._lock:
-            script = self._script.popleft() if self._script else None
-        if script is not None and not script.hang_seconds:
-            code = script.code or {429: 20429, 500: 20500, 503: 20503}.get(script.status, script.status)
-            return _error(script.status, code, script.message or "Scripted failure")
-        if not E164.match(to):
-            return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
-        if script is not None and not script.accept:
-            time.sleep(script.hang_seconds)
-            return _error(504, 20500, "Gateway timeout")
+            problem: tuple[int, str] | None = (21213, "No 'From' number is specified")
+        elif not form.get("Url") and not form.get("Twiml"):
+            problem = (21205, "Url parameter is required.")
+        else:
+            problem = None
+        return self._post(account_sid, problem, lambda: _call_resource(self._place(account_sid, form)))
+
+    def _place(self, account_sid: str, form: Any) -> dict[str, Any]:
         call = {
             "sid": "CA" + secrets.token_hex(16),
             "account_sid": account_sid,
-            "to": to,
+            "to": form.get("To", ""),
             "from": form.get("From"),
-            "url": url,
+            "url": form.get("Url", ""),
             "method": form.get("Method", "POST"),
             "status_callback": form.get("StatusCallback"),
             "machine_detection": form.get("MachineDetection"),
@@ -264,44 +260,30 @@ class FakeTwilio:
         }
         with self._lock:
             self.calls.append(call)
-        if script is not None:
-            time.sleep(script.hang_seconds)
-        if self.answer_delay_seconds:
-            time.sleep(self.answer_delay_seconds)
-        return jsonify(_call_resource(call)), 201
+        return call
 
     def _list_calls(self, account_sid: str) -> tuple[Response, int]:
-        with self._lock:
-            self.requests["GET"] += 1
-            found = list(self.calls)
-            down = self._down
-        if down:
-            return _error(503, 20503, "Service Unavailable")
-        if not self._authorised(account_sid):
-            return _error(401, 20003, "Authenticate")
-        args = request.args
-        if to := args.get("To"):
-            found = [c for c in found if c["to"] == to]
-        if after := args.get("StartTime>"):
-            found = [c for c in found if c["created"] >= _parse_date(after)]
-        if before := args.get("StartTime<"):
-            found = [c for c in found if c["created"] <= _parse_date(before)]
-        size = int(args.get("PageSize", 50))
-        page = [_call_resource(c) for c in reversed(found)][:size]  # newest first, like Twilio
-        uri = request.full_path
-        return jsonify(
-            {
-                "calls": page,
-                "page": 0,
-                "page_size": size,
-                "start": 0,
-                "end": max(len(page) - 1, 0),
-                "uri": uri,
-                "first_page_uri": uri,
-                "next_page_uri": None,
-                "previous_page_uri": None,
-            }
-        ), 200
+        return self._listing(account_sid, self.calls, "StartTime", "calls", _call_resource)
+
+
+def _page(name: str, resources: list[dict[str, Any]]) -> tuple[Response, int]:
+    """One page of a list, the whole of it (``PageSize`` at most), as Twilio shapes it."""
+    size = int(request.args.get("PageSize", 50))
+    page = resources[:size]
+    uri = request.full_path
+    return jsonify(
+        {
+            name: page,
+            "page": 0,
+            "page_size": size,
+            "start": 0,
+            "end": max(len(page) - 1, 0),
+            "uri": uri,
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "previous_page_uri": None,
+        }
+    ), 200
 
 
 def _call_resource(call: dict[str, Any]) -> dict[str, Any]:
