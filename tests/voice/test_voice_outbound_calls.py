@@ -141,3 +141,33 @@ def test_an_answering_machine_hears_a_call_back_message_and_nothing_is_booked(
     assert machine.find("Gather") is None and "rappeler au 05 39 98 00 01" in said(machine)
     assert session.scalars(sa.select(Match)).all() == []
     assert outbox(session)[0].answered_by == "machine_start"
+
+
+def test_after_the_trip_pressing_2_records_a_bad_trip_for_a_coordinator(
+    db, session, association, landline, backend, fake_twilio, clock, phone
+):
+    from datetime import UTC, datetime
+
+    from support.factories import add_trip
+    from support.jobkit import tick
+
+    from carpool.clock import PARIS
+
+    trip = add_trip(
+        session,
+        association,
+        pickup_at=datetime(2026, 11, 30, 10, tzinfo=PARIS),
+        booked_at=datetime(2026, 11, 20, 9, tzinfo=PARIS),
+        person=landline,
+    )
+    session.commit()
+    clock.current = datetime(2026, 11, 30, 12, 40, tzinfo=PARIS).astimezone(UTC)
+    tick(db, clock)  # the trip is completed, the question queued
+    place_calls(db, backend, clock)
+    (question, answered) = phone.ring(fake_twilio.calls[-1], press=("2",))
+    assert "s'est bien passé" in said(question) and "Répondez" not in said(question)
+    assert "tapez 2" in said(question) and answered.find("Hangup") is not None
+    session.expire_all()
+    assert session.get_one(Match, trip.id).feedback_ok is False
+    answer = session.scalars(sa.select(InboundMessage).where(InboundMessage.message_sid.like("call:%"))).one()
+    assert answer.needs_attention
