@@ -136,3 +136,24 @@ def place_calls_report(db, backend, clock):
     from carpool.notify.dispatcher import dispatch_once
 
     return dispatch_once(db, backend, clock, public_base_url=BASE)
+
+
+def test_a_reminder_nobody_answers_is_not_called_again_after_the_trip(
+    db, session, association, landline, backend, fake_twilio, clock, phone
+):
+    from carpool.notify import outbox as queue
+
+    queue.enqueue_notice(
+        session,
+        "match:9:reminder:1h",
+        landline,
+        "Rappel : Sophie passe vous prendre à 10h30.",
+        association_id=association.id,
+        trip_at=clock.now() + timedelta(minutes=15),
+    )
+    session.commit()
+    place_calls(db, backend, clock)
+    phone.ring(fake_twilio.calls[0], status="busy")
+    (row,) = outbox(session)
+    assert (row.status, row.error_code) == (OutboundStatus.FAILED, "busy")
+    assert "1 essai (occupé)" in row.error_message
