@@ -203,25 +203,34 @@ def run_forever(
 def _due(now: datetime) -> sa.ColumnElement[bool]:
     waiting = sa.and_(M.status == PENDING, sa.or_(M.next_attempt_at.is_(None), M.next_attempt_at <= now))
     abandoned = sa.and_(M.status == SENDING, sa.or_(M.lease_until.is_(None), M.lease_until < now))
-    return sa.and_(sa.or_(waiting, abandoned), ~_older_twin_in_flight())
+    return sa.and_(sa.or_(waiting, abandoned), ~_older_twin_in_flight(now))
 
 
-def _older_twin_in_flight() -> sa.Exists:
+def _older_twin_in_flight(now: datetime) -> sa.Exists:
     """An older row with the same number and text that may be at the provider already.
 
     The provider's list tells twins apart by nothing but their SIDs: while two of them are
     in flight, a dead dispatcher's message could be reconciled onto the wrong twin and the
     right one sent again. Twins therefore go one after the other, oldest first.
     A call says nothing the provider's list shows but its number: calls to one number
-    go one after the other, whatever they say.
+    go one after the other, whatever they say; but a call never tried and held for later
+    (outside the calling hours, a call again in 20 minutes) holds back none of the others,
+    or the 07:00 reminder of an 08:00 trip would wait for a notice held until 09:00.
     """
     twin = sa.orm.aliased(M)
+    held = sa.and_(  # no NULL inside: NOT of an unknown would hide every twin
+        M.channel == "voice",
+        twin.status == PENDING,
+        twin.attempts == 0,
+        sa.func.coalesce(twin.next_attempt_at, sa.literal(now, M.next_attempt_at.type)) > now,
+    )
     return sa.exists().where(
         twin.to_phone == M.to_phone,
         twin.channel == M.channel,
         sa.or_(twin.body == M.body, M.channel == "voice"),
         twin.id < M.id,
         twin.status.in_((PENDING, SENDING)),
+        ~held,
     )
 
 

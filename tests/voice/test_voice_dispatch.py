@@ -80,3 +80,16 @@ def test_stop_by_sms_does_not_silence_calls(db, session, association, backend, f
     )
     session.commit()
     assert [r.channel for r in outbox(session)] == ["voice"]
+
+
+def test_a_call_held_until_morning_does_not_hold_back_an_urgent_one_to_the_same_number(
+    db, session, backend, fake_twilio, clock
+):
+    from datetime import timedelta
+
+    clock.advance(hours=-4)  # 06:00 in Paris
+    call(session, "k1")  # not about a trip within 24 h: held until 09:00
+    urgent = call(session, "k2", trip_at=clock.now() + timedelta(hours=2))
+    dispatch_once(db, backend, clock, public_base_url=BASE)
+    dispatch_once(db, backend, clock, public_base_url=BASE)
+    assert [c["status_callback"].rsplit("=", 1)[1] for c in fake_twilio.calls] == [str(urgent)]
