@@ -14,6 +14,8 @@ from datetime import datetime, time, timedelta
 from carpool.clock import PARIS
 
 RING_FROM, RING_UNTIL = time(9, 0), time(19, 0)
+#: The audit action coordinators see when the hourly call budget holds calls back.
+CALL_BUDGET_REACHED = "call_budget_reached"
 RETRIES = 2  # after the first call: three calls in all
 URGENT = timedelta(hours=24)
 #: Twilio's final call statuses that mean the person was not reached.

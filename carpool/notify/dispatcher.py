@@ -36,6 +36,7 @@ from carpool.clock import Clock, utcnow
 from carpool.config import DEFAULT_PUBLIC_BASE_URL
 from carpool.db import Database
 from carpool.errors import StartupError
+from carpool.models.audit import AuditEvent
 from carpool.models.messages import OutboundMessage, OutboundStatus
 from carpool.notify import calls
 from carpool.notify.backends import (
@@ -47,6 +48,7 @@ from carpool.notify.backends import (
 )
 from carpool.notify.budget import HOUR, Verdict, hour_window, number_key, take
 from carpool.notify.calls import CallLimits
+from carpool.notify.privacy import mask
 
 log = logging.getLogger(__name__)
 
@@ -348,16 +350,31 @@ def _postpone(database: Database, row: Claim, until: datetime, report: DispatchR
 
 
 def _call_budget_allows(database: Database, row: Claim, now: datetime, limits: CallLimits) -> bool:
-    """Count this call against the hourly budgets (one number, all numbers); False when spent."""
+    """Count this call against the hourly budgets (one number, all numbers); False when spent.
+
+    The first refusal in an hour leaves one ``call_budget_reached`` event, which the
+    coordinators' first page shows like the SMS one; the held calls leave the next hour.
+    """
     window = hour_window(now)
     with database.session() as session:
-        for key, limit in (
-            (number_key("call", row.to_phone), limits.per_number_hour),
-            ("call:global", limits.global_hour),
+        for scope, key, limit in (
+            ("number", number_key("call", row.to_phone), limits.per_number_hour),
+            ("global", "call:global", limits.global_hour),
         ):
             verdict = take(session, key, limit, window)
             if verdict is Verdict.REACHED:
-                log.warning("Budget d'appels atteint (%s, %s/h)", key.split(":")[0], limit)
+                log.warning("Budget d'appels atteint (%s, %s/h)", scope, limit)
+                session.add(
+                    AuditEvent(
+                        actor="system",
+                        action=calls.CALL_BUDGET_REACHED,
+                        association_id=session.scalar(sa.select(M.association_id).where(M.id == row.id)),
+                        subject_type="OutboundMessage",
+                        subject_id=row.id,
+                        details={"scope": scope, "limit": limit, "until": (window + HOUR).isoformat()}
+                        | ({"phone": mask(row.to_phone)} if scope == "number" else {}),
+                    )
+                )
             if verdict is not Verdict.GRANTED:
                 return False
     return True

@@ -41,6 +41,7 @@ from carpool.notify.budget import (
     paris_day_window,
     take,
 )
+from carpool.notify.calls import CALL_BUDGET_REACHED
 from carpool.notify.compose import render
 from carpool.notify.gsm import segments
 from carpool.notify.legs import leg_named, needs_no_way_back
@@ -925,14 +926,15 @@ class BudgetAlert:
     scope: str  # "number" or "global"
     until: datetime
     phone: str | None  # masked
+    kind: str = "sms"  # "call": the dispatcher's call budget held calls back until ``until``
 
 
 def budget_alerts(session: Session, association_id: int, since: datetime) -> list[BudgetAlert]:
-    """The association's ``sms_budget_reached`` events since ``since``, newest first."""
+    """The association's SMS and call budget events (``*_budget_reached``) since ``since``, newest first."""
     events = session.scalars(
         sa.select(AuditEvent)
         .where(
-            AuditEvent.action == BUDGET_REACHED,
+            AuditEvent.action.in_((BUDGET_REACHED, CALL_BUDGET_REACHED)),
             AuditEvent.association_id == association_id,
             AuditEvent.at >= since,
         )
@@ -945,6 +947,7 @@ def budget_alerts(session: Session, association_id: int, since: datetime) -> lis
             scope=str(event.details.get("scope", "")),
             until=datetime.fromisoformat(str(event.details["until"])),
             phone=event.details.get("phone"),
+            kind="sms" if event.action == BUDGET_REACHED else "call",
         )
         for event in events
     ]

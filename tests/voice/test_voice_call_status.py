@@ -157,3 +157,25 @@ def test_a_reminder_nobody_answers_is_not_called_again_after_the_trip(
     (row,) = outbox(session)
     assert (row.status, row.error_code) == (OutboundStatus.FAILED, "busy")
     assert "1 essai (occupé)" in row.error_message
+
+
+def test_coordinators_see_once_that_the_call_budget_held_calls_back(
+    db, session, association, coord_client, backend, clock
+):
+    from carpool.models import AuditEvent
+    from carpool.notify import outbox as queue
+    from carpool.notify.calls import CallLimits
+    from carpool.notify.dispatcher import dispatch_once
+
+    for n in range(3):
+        queue.enqueue(
+            session, f"g{n}", f"+3353649130{n}", "Rappel", association_id=association.id, channel="voice"
+        )
+    session.commit()
+    for _ in range(2):
+        dispatch_once(db, backend, clock, public_base_url=BASE, call_limits=CallLimits(global_hour=1))
+    events = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "call_budget_reached")).all()
+    assert [(e.association_id, e.details["scope"]) for e in events] == [(association.id, "global")]
+    session.rollback()
+    page = text(coord_client.get("/coordination/"))
+    assert "Limite d'appels atteinte" in page and "plus aucun appel" in page and "jusqu'à 11 h" in page
