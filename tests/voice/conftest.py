@@ -56,3 +56,13 @@ def backend(fake_twilio):
 @pytest.fixture
 def phone(client, fake_twilio):
     return Phone(client, fake_twilio)
+
+
+@pytest.fixture
+def proposal_call(coord_client, db, request_of, offer, backend, fake_twilio, clock):
+    """Marcel's proposal, proposed by a coordinator and placed as a call: the fake's call record."""
+    from test_voice_outbound_calls import place_calls, propose
+
+    propose(coord_client, request_of.id)
+    place_calls(db, backend, clock)
+    return fake_twilio.calls[0]

@@ -14,22 +14,16 @@ from carpool.notify.calls import may_ring, next_ring
 PARIS_NOON = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 
 
-def test_an_answered_call_is_delivered(
-    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
-):
-    propose(coord_client, request_of.id)
-    place_calls(db, backend, clock)
-    phone.ring(fake_twilio.calls[0], press=("2",))
+def test_an_answered_call_is_delivered(session, phone, proposal_call):
+    phone.ring(proposal_call, press=("2",))
     (row,) = outbox(session)
     assert (row.status, row.call_status, row.answered_by) == (OutboundStatus.DELIVERED, "completed", "human")
 
 
 def test_no_answer_calls_again_twenty_minutes_later(
-    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
+    session, db, backend, fake_twilio, clock, phone, proposal_call
 ):
-    propose(coord_client, request_of.id)
-    place_calls(db, backend, clock)
-    phone.ring(fake_twilio.calls[0], status="no-answer")
+    phone.ring(proposal_call, status="no-answer")
     first, again = outbox(session)
     assert (first.call_status, again.channel, again.status) == ("no-answer", "voice", OutboundStatus.PENDING)
     assert again.idempotency_key == f"{first.idempotency_key}:again:1"
@@ -60,21 +54,13 @@ def test_three_calls_unanswered_put_the_resident_on_the_coordinators_first_page(
     assert "après 3 essais (pas de réponse) : à rappeler" in page
 
 
-def test_an_answering_machine_counts_as_not_reached(
-    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
-):
-    propose(coord_client, request_of.id)
-    place_calls(db, backend, clock)
-    phone.ring(fake_twilio.calls[0], answered_by="machine_start")
+def test_an_answering_machine_counts_as_not_reached(session, phone, proposal_call):
+    phone.ring(proposal_call, answered_by="machine_start")
     first, again = outbox(session)
     assert (first.error_code, again.status) == ("machine", OutboundStatus.PENDING)
 
 
-def test_a_replayed_status_changes_nothing(
-    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
-):
-    propose(coord_client, request_of.id)
-    place_calls(db, backend, clock)
+def test_a_replayed_status_changes_nothing(session, fake_twilio, phone, proposal_call):
     call = fake_twilio.calls[0]
     phone.ring(call, status="no-answer")
     before = [(r.id, r.status, r.call_status) for r in outbox(session)]

@@ -48,10 +48,8 @@ def test_a_proposal_to_a_landline_resident_is_queued_as_a_call_not_an_sms(
 
 
 def test_the_call_is_placed_with_its_twiml_url_status_callback_and_machine_detection(
-    coord_client, session, db, request_of, offer, backend, fake_twilio, clock
+    session, fake_twilio, proposal_call
 ):
-    propose(coord_client, request_of.id)
-    place_calls(db, backend, clock)
     (row,) = outbox(session)
     (call,) = fake_twilio.calls
     assert (call["to"], call["url"]) == ("+33536491201", f"{BASE}/voice/outbound/{row.id}")
@@ -61,12 +59,8 @@ def test_the_call_is_placed_with_its_twiml_url_status_callback_and_machine_detec
     assert fake_twilio.messages == []
 
 
-def test_the_call_says_the_proposal_twice_slowly_in_french_then_offers_the_keypad_menu(
-    coord_client, db, request_of, offer, backend, fake_twilio, clock, phone
-):
-    propose(coord_client, request_of.id)
-    place_calls(db, backend, clock)
-    (first, _after) = phone.ring(fake_twilio.calls[0], press=("9",))
+def test_the_call_says_the_proposal_twice_slowly_in_french_then_offers_the_keypad_menu(phone, proposal_call):
+    (first, _after) = phone.ring(proposal_call, press=("9",))
     words = said(first)
     assert words.count("Sophie vous prend à") == 2 and "Je répète" in words
     assert "OUI ou NON" not in words and "tapez 1" in words and "tapez 0" in words
@@ -75,42 +69,26 @@ def test_the_call_says_the_proposal_twice_slowly_in_french_then_offers_the_keypa
     assert first.find("Say/prosody").get("rate") == "90%"
 
 
-def test_pressing_1_books_the_trip_like_an_sms_oui(
-    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
-):
-    propose(coord_client, request_of.id)
-    place_calls(db, backend, clock)
-    (_, answered) = phone.ring(fake_twilio.calls[0], press=("1",))
+def test_pressing_1_books_the_trip_like_an_sms_oui(session, offer, phone, proposal_call):
+    (_, answered) = phone.ring(proposal_call, press=("1",))
     match = session.scalars(sa.select(Match)).one()
     assert (match.status, match.offer_id) == (MatchStatus.CONFIRMED, offer.id)
     assert answered.find("Hangup") is not None and "Au revoir" in said(answered)
 
 
-def test_saying_oui_books_the_trip_too(
-    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
-):
-    propose(coord_client, request_of.id)
-    place_calls(db, backend, clock)
-    phone.ring(fake_twilio.calls[0], speak=("Oui, d'accord.",))
+def test_saying_oui_books_the_trip_too(session, phone, proposal_call):
+    phone.ring(proposal_call, speak=("Oui, d'accord.",))
     assert session.scalars(sa.select(Match)).one().status is MatchStatus.CONFIRMED
 
 
-def test_pressing_2_declines_and_books_nothing(
-    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
-):
-    propose(coord_client, request_of.id)
-    place_calls(db, backend, clock)
-    phone.ring(fake_twilio.calls[0], press=("2",))
+def test_pressing_2_declines_and_books_nothing(session, request_of, phone, proposal_call):
+    phone.ring(proposal_call, press=("2",))
     session.expire_all()
     assert session.scalars(sa.select(Match)).all() == []
     assert request_of.unmatched_reason == "declined_by_resident"
 
 
-def test_a_replayed_answer_books_once_and_is_told_so(
-    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
-):
-    propose(coord_client, request_of.id)
-    place_calls(db, backend, clock)
+def test_a_replayed_answer_books_once_and_is_told_so(session, fake_twilio, phone, proposal_call):
     call = fake_twilio.calls[0]
     (first, _) = phone.ring(call, press=("1",))
     form = {"CallSid": call["sid"], "From": call["from"], "To": call["to"], "Digits": "1"}
@@ -123,21 +101,13 @@ def test_a_replayed_answer_books_once_and_is_told_so(
     assert len(answers.all()) == 1
 
 
-def test_pressing_0_puts_the_resident_through_to_the_association(
-    coord_client, db, request_of, offer, backend, fake_twilio, clock, phone
-):
-    propose(coord_client, request_of.id)
-    place_calls(db, backend, clock)
-    (_, through) = phone.ring(fake_twilio.calls[0], press=("0",))
+def test_pressing_0_puts_the_resident_through_to_the_association(phone, proposal_call):
+    (_, through) = phone.ring(proposal_call, press=("0",))
     assert through.find("Dial").text == "+33539980001"
 
 
-def test_an_answering_machine_hears_a_call_back_message_and_nothing_is_booked(
-    coord_client, session, db, request_of, offer, backend, fake_twilio, clock, phone
-):
-    propose(coord_client, request_of.id)
-    place_calls(db, backend, clock)
-    (machine,) = phone.ring(fake_twilio.calls[0], answered_by="machine_start", press=("1",))
+def test_an_answering_machine_hears_a_call_back_message_and_nothing_is_booked(session, phone, proposal_call):
+    (machine,) = phone.ring(proposal_call, answered_by="machine_start", press=("1",))
     assert machine.find("Gather") is None and "rappeler au 05 39 98 00 01" in said(machine)
     assert session.scalars(sa.select(Match)).all() == []
     assert outbox(session)[0].answered_by == "machine_start"
