@@ -89,7 +89,8 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(public.bp)
     sms.init_app(app)
-    extensions.csrf.exempt(voice.bp)  # Twilio signs these webhooks instead (checked like the SMS ones)
+    # Twilio signs its webhooks: no CSRF token, the signature check instead (carpool/web/webhooks.py).
+    extensions.csrf.exempt(voice.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(drivers.bp)
     app.register_blueprint(coordinators.bp)

@@ -387,6 +387,7 @@ def dispatch(once: bool) -> None:
                 batch=sending.batch,
                 lease_seconds=sending.lease_seconds,
                 public_base_url=sending.public_base_url,
+                call_limits=sending.call_limits,
             )
             click.echo(
                 f"SMS : {report.sent} envoyés, {report.reconciled} retrouvés chez le fournisseur, "
@@ -405,6 +406,7 @@ def dispatch(once: bool) -> None:
             batch=sending.batch,
             lease_seconds=sending.lease_seconds,
             public_base_url=sending.public_base_url,
+            call_limits=sending.call_limits,
         )
 
 

@@ -63,6 +63,11 @@ class Settings:
     sms_reply_budget_global: int = 300
     # Calls to the association's number from one caller in an hour (see services/voice_line.py).
     voice_calls_per_number_hour: int = 5
+    # Phone calls (services/voice.py): caller id, budgets per hour, the wait before calling again.
+    voice_from: str = ""  # empty: TWILIO_FROM
+    voice_budget_per_number: int = 4
+    voice_budget_global: int = 60
+    voice_retry_minutes: int = 20
     proposal_timeout_hours: float = 12.0
     audit_retention_days: int = 365
     scheduler_tick_seconds: float = 60.0  # how often due work is looked for
@@ -111,6 +116,10 @@ class Settings:
                 "SMS_REPLY_BUDGET_PER_NUMBER", cls.sms_reply_budget_per_number, 0
             ),
             sms_reply_budget_global=env.integer("SMS_REPLY_BUDGET_GLOBAL", cls.sms_reply_budget_global, 0),
+            voice_from=env.text("VOICE_FROM", cls.voice_from),
+            voice_budget_per_number=env.integer("VOICE_BUDGET_PER_NUMBER", cls.voice_budget_per_number, 0),
+            voice_budget_global=env.integer("VOICE_BUDGET_GLOBAL", cls.voice_budget_global, 0),
+            voice_retry_minutes=env.integer("VOICE_RETRY_MINUTES", cls.voice_retry_minutes, 1, 240),
             proposal_timeout_hours=env.number(
                 "PROPOSAL_TIMEOUT_HOURS", cls.proposal_timeout_hours, "un nombre d'heures positif"
             ),

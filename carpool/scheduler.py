@@ -97,6 +97,7 @@ class Dispatcher:
             batch=self.settings.batch,
             lease_seconds=self.settings.lease_seconds,
             public_base_url=self.settings.public_base_url,
+            call_limits=self.settings.call_limits,
         )
         if not report.claimed:
             return jobs.IDLE

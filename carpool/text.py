@@ -1,15 +1,18 @@
 """The words people type, read the same way by the web, the SMS channel and the CLI.
 
 Pure functions (no Flask, no database): place names folded for comparison, French mobile
-numbers parsed and shown, e-mail addresses checked.
+(mobile and landline) numbers parsed, typed and shown, e-mail addresses checked.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import re
 from decimal import Decimal
 
+import phonenumbers
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from unidecode import unidecode
 
 from carpool.errors import InvalidInput
@@ -33,55 +36,105 @@ def fold(text: str) -> str:
 
 
 # --- phone numbers -------------------------------------------------------------------------
+# libphonenumber (``phonenumbers``) knows every French numbering plan: what is a mobile,
+# a landline (01-05, 09), a premium or a short number. One home for these rules.
 
-#: French mobiles (06, 07) in E.164.
-FRENCH_MOBILE = re.compile(r"^\+33[67]\d{8}$")
+MOBILE_PROBLEM = "Indiquez un numéro de portable français, par exemple 06 12 34 56 78."
+PHONE_PROBLEM = "Indiquez un numéro de téléphone français, par exemple 05 65 12 34 56 ou 06 12 34 56 78."
+NOT_A_MOBILE = "Ce numéro n'est pas un portable : indiquez un numéro en 06 ou 07 pour recevoir les SMS."
+
+
+#: Blocks ARCEP keeps for fiction (films, demos, tests): never assigned, so libphonenumber calls
+#: them invalid; typed here by their prefix. National significant digits, without the 0.
+FICTION_BLOCKS = {"6399": "mobile", "19900": "landline", "26191": "landline", "35301": "landline"}
+FICTION_BLOCKS |= {"46571": "landline", "53649": "landline", "97598": "landline"}
+
+
+class PhoneKind(enum.Enum):
+    MOBILE = "mobile"
+    LANDLINE = "landline"  # fixed lines and the 09 "box" numbers: calls, no SMS
+
+
+def _parsed(text: str) -> phonenumbers.PhoneNumber | None:
+    """A valid French number as people write it, or None (foreign, premium, short, malformed)."""
+    raw = text.strip().replace("(0)", "")
+    if not raw or len(raw) > 40:
+        return None
+    if raw.startswith("00"):
+        raw = "+" + raw[2:]
+    try:
+        number = phonenumbers.parse(raw, "FR")
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code != 33:
+        return None
+    if phonenumbers.is_valid_number(number) or _fiction(number) is not None:
+        return number
+    return None
+
+
+def _fiction(number: phonenumbers.PhoneNumber) -> PhoneKind | None:
+    national = str(number.national_number)
+    if len(national) != 9:
+        return None
+    kind = next((kind for block, kind in FICTION_BLOCKS.items() if national.startswith(block)), None)
+    return PhoneKind(kind) if kind else None
+
+
+@functools.lru_cache(maxsize=4096)
+def phone_kind(phone: str) -> PhoneKind | None:
+    """Mobile or landline for a French number in any usual form; None for anything else."""
+    number = _parsed(phone)
+    if number is None:
+        return None
+    if (fiction := _fiction(number)) is not None:
+        return fiction
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.MOBILE:
+        return PhoneKind.MOBILE
+    if kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.VOIP):
+        return PhoneKind.LANDLINE
+    return None
 
 
 def is_french_mobile(phone: str) -> bool:
-    """True for +336… and +337… (9 digits after +33); false for landlines, 08/089, short codes, abroad."""
-    return FRENCH_MOBILE.match(phone) is not None
+    """True for +336… and +337… (French mobiles); false for landlines, 08/089, short codes, abroad."""
+    return phone.startswith("+33") and phone_kind(phone) is PhoneKind.MOBILE
+
+
+def normalise_phone(text: str) -> str:
+    """A French mobile or landline as people write it → E.164 (+33…); raises InvalidInput.
+
+    Accepts "05 65 12 34 56", "06.12.34.56.78", "+33 6 12 34 56 78", "+33 (0)6…", "0033 6…".
+    Premium (08…), short and foreign numbers are refused: the service calls and texts French lines.
+    """
+    number = _parsed(text)
+    if number is None or phone_kind(text) is None:
+        raise InvalidInput.on("phone", PHONE_PROBLEM)
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
 def normalise_mobile(text: str) -> str:
     """A French mobile number as people write it → E.164 (+336…/+337…); raises InvalidInput.
 
-    Accepts "06 12 34 56 78", "06.12.34.56.78", "+33 6 12 34 56 78", "+33 (0)6…", "0033 6…".
-    Landlines are refused: the service talks to drivers by SMS.
+    Landlines are refused: drivers and SMS-only people are reached by SMS.
     """
-    raw = text.strip()
-    digits = re.sub(r"\D", "", raw.replace("(0)", ""))
-    if raw.startswith("+"):
-        national = digits[2:] if digits.startswith("33") else None
-    elif digits.startswith("0033"):
-        national = digits[4:]
-    elif digits.startswith("0") and len(digits) == 10:
-        national = digits[1:]
-    else:
-        national = None
-    if national is None or len(national) != 9:
-        raise InvalidInput.on("phone", "Indiquez un numéro de portable français, par exemple 06 12 34 56 78.")
-    e164 = "+33" + national
-    if not is_french_mobile(e164):
-        raise InvalidInput.on(
-            "phone", "Ce numéro n'est pas un portable : indiquez un numéro en 06 ou 07 pour recevoir les SMS."
-        )
-    return e164
+    number = _parsed(text)
+    if number is None:
+        raise InvalidInput.on("phone", MOBILE_PROBLEM)
+    if phone_kind(text) is not PhoneKind.MOBILE:
+        raise InvalidInput.on("phone", NOT_A_MOBILE)
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
 def french_number(text: str) -> str | None:
-    """Any French number (01 to 09, landline or mobile) as people write it → E.164, or None.
-
-    Accepts the spellings of :func:`normalise_mobile`; used for the numbers people
-    call (the association, its on-duty coordinator) and for callers' numbers.
-    """
-    raw = text.strip()
-    digits = re.sub(r"\D", "", raw.replace("(0)", ""))
-    if raw.startswith("+33") or digits.startswith("0033"):
-        digits = "0" + digits[4 if digits.startswith("0033") else 2 :]
-    if len(digits) != 10 or not digits.startswith("0") or digits[1] == "0":
+    """Any French mobile or landline as people write it → E.164, or None: the forgiving
+    :func:`normalise_phone`, for the numbers people call (the association, its on-duty
+    coordinator) and for callers' numbers."""
+    try:
+        return normalise_phone(text)
+    except InvalidInput:
         return None
-    return "+33" + digits[1:]
 
 
 def same_number(a: str | None, b: str | None) -> bool:

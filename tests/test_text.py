@@ -33,7 +33,7 @@ def test_a_landline_or_foreign_number_is_refused_in_french(typed: str) -> None:
 
 
 def test_only_french_mobiles_count_as_such() -> None:
-    assert is_french_mobile("+33712345678") and not is_french_mobile("+33565123456")
+    assert is_french_mobile("+33781234567") and not is_french_mobile("+33565123456")
 
 
 def test_a_french_number_is_shown_in_pairs() -> None:

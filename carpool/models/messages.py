@@ -33,6 +33,10 @@ class OutboundMessage(Timestamped, Base):
     # The resident it is for, set by whoever queues it: a number alone may be a driver's too.
     resident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("resident.id"), index=True)
     to_phone: Mapped[str] = mapped_column(sa.String(16))
+    # "sms", or "voice": a phone call that speaks the body (carpool/web/voice/outbound.py).
+    channel: Mapped[str] = mapped_column(sa.String(5), default="sms", server_default="sms")
+    # A call about a trip within 24 h may ring outside 09:00-19:00 (retries included).
+    trip_at: Mapped[datetime | None]
     body: Mapped[str | None] = mapped_column(sa.Text)  # emptied after the retention period
     status: Mapped[OutboundStatus] = enum_column(OutboundStatus, default=OutboundStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -44,6 +48,9 @@ class OutboundMessage(Timestamped, Base):
     error_code: Mapped[str | None] = mapped_column(sa.String(20))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     sent_at: Mapped[datetime | None]
+    # Calls: who picked up ("human", "machine_start"…) and the last call status from Twilio.
+    answered_by: Mapped[str | None] = mapped_column(sa.String(20))
+    call_status: Mapped[str | None] = mapped_column(sa.String(20))
 
 
 class AttentionReason(enum.Enum):

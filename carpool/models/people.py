@@ -81,6 +81,8 @@ class Resident(Timestamped, Base):
     uses_walker: Mapped[bool] = mapped_column(default=False)
     needs_help_boarding: Mapped[bool] = mapped_column(default=False)
     sms_opted_out_at: Mapped[datetime | None]
+    # How notices reach them: "sms", "voice" (phone calls) or "sms+voice" (see carpool.text).
+    channel: Mapped[str] = mapped_column(sa.String(10), default="sms", server_default="sms")
     consent_at: Mapped[datetime | None]
     last_contact_at: Mapped[datetime | None]
     notes: Mapped[str] = mapped_column(sa.Text, default="")
@@ -95,6 +97,14 @@ class Resident(Timestamped, Base):
     @property
     def sms_opted_out(self) -> bool:
         return self.sms_opted_out_at is not None
+
+    @property
+    def by_call(self) -> bool:
+        return "voice" in self.channel.split("+")
+
+    @property
+    def by_sms(self) -> bool:
+        return "sms" in self.channel.split("+")
 
     @property
     def needs(self) -> frozenset[str]:

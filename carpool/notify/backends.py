@@ -1,4 +1,4 @@
-"""Where SMS actually leave: a console for development, Twilio for real.
+"""Where SMS and calls actually leave: a console for development, Twilio for real.
 
 This is the only module that imports twilio, and only inside ``TwilioBackend``,
 so the ``carpool`` command starts without loading it. Backends classify every
@@ -70,6 +70,14 @@ class SmsBackend(Protocol):
         """
         ...
 
+    def call(self, to: str, url: str, status_callback: str) -> str:
+        """Place one call whose TwiML is at ``url``; return its id (CallSid); raise a ``*SendError``."""
+        ...
+
+    def find_calls(self, to: str, since: datetime) -> list[str]:
+        """Ids of calls already placed to ``to`` since ``since``, oldest first (reconciliation)."""
+        ...
+
 
 class ConsoleBackend:
     """Prints one masked line per SMS: the outbox row is the record, nothing else is kept."""
@@ -87,6 +95,14 @@ class ConsoleBackend:
     def find_sent(self, to: str, body: str, since: datetime) -> list[str]:
         return []
 
+    def call(self, to: str, url: str, status_callback: str) -> str:
+        sid = f"console-call-{uuid.uuid4().hex}"
+        print(f"[appel console] {mask(to)} ← {url} ({sid})", file=self.stream or sys.stdout)
+        return sid
+
+    def find_calls(self, to: str, since: datetime) -> list[str]:
+        return []
+
 
 class TwilioBackend:
     """Twilio's Messages API through the official client (``TWILIO_API_BASE_URL`` for a fake)."""
@@ -100,10 +116,12 @@ class TwilioBackend:
         messaging_service_sid: str = "",
         api_base_url: str = TWILIO_API,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        voice_from: str = "",
     ) -> None:
         if not (from_number or messaging_service_sid):
             raise ValueError("from_number or messaging_service_sid is required")
         self.from_number = from_number
+        self.voice_from = voice_from or from_number
         self.messaging_service_sid = messaging_service_sid
         self.timeout_seconds = timeout_seconds
         self.client = _twilio_client(account_sid, auth_token, api_base_url, timeout_seconds)
@@ -128,12 +146,43 @@ class TwilioBackend:
         with _classified_errors():
             found = self.client.messages.list(to=to, date_sent_after=since, limit=50)
             found += self.client.messages.list(to=to, limit=20)
-        sids: list[str] = []
-        for message in sorted(found, key=lambda m: m.date_created or since):
-            created = message.date_created
-            if message.body == body and (created is None or created >= since) and message.sid not in sids:
-                sids.append(str(message.sid))
-        return sids
+        return _sids_since([m for m in found if m.body == body], since)
+
+    def call(self, to: str, url: str, status_callback: str) -> str:
+        if not self.voice_from:
+            raise PermanentSendError("no-caller-id", "VOICE_FROM ou TWILIO_FROM manque pour appeler")
+        with _classified_errors():
+            placed = self.client.calls.create(
+                to=to,
+                from_=self.voice_from,
+                url=url,
+                method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+                status_callback_event=["completed"],
+                # Synchronous detection: AnsweredBy comes with the first webhook, before anything is said.
+                machine_detection="Enable",
+                timeout=30,
+            )
+        return str(placed.sid)
+
+    def find_calls(self, to: str, since: datetime) -> list[str]:
+        # Calls carry nothing of ours but their number and time: the caller keeps one call
+        # per number in flight, so any call since the first attempt is this row's.
+        with _classified_errors():
+            found = self.client.calls.list(to=to, start_time_after=since, limit=50)
+            found += self.client.calls.list(to=to, limit=20)
+        return _sids_since(found, since)
+
+
+def _sids_since(found: list[Any], since: datetime) -> list[str]:
+    """The SIDs of ``found`` (messages or calls) created since ``since``, oldest first, once each."""
+    sids: list[str] = []
+    for record in sorted(found, key=lambda r: r.date_created or since):
+        created = record.date_created
+        if (created is None or created >= since) and record.sid not in sids:
+            sids.append(str(record.sid))
+    return sids
 
 
 @contextmanager
@@ -209,6 +258,7 @@ def backend_from_config(config: Mapping[str, Any]) -> SmsBackend:
         messaging_service_sid=str(config.get("TWILIO_MESSAGING_SERVICE_SID") or ""),
         api_base_url=str(config.get("TWILIO_API_BASE_URL") or TWILIO_API),
         timeout_seconds=number_setting(config, "SMS_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS),
+        voice_from=str(config.get("VOICE_FROM") or ""),
     )
 
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -36,8 +36,10 @@ from carpool.clock import Clock, utcnow
 from carpool.config import DEFAULT_PUBLIC_BASE_URL
 from carpool.db import Database
 from carpool.errors import InvalidInput, StartupError
+from carpool.models.audit import AuditEvent
 from carpool.models.messages import OutboundMessage, OutboundStatus
 from carpool.models.people import Association
+from carpool.notify import calls
 from carpool.notify.backends import (
     PermanentSendError,
     SmsBackend,
@@ -45,6 +47,9 @@ from carpool.notify.backends import (
     number_setting,
     reconcile_window,
 )
+from carpool.notify.budget import HOUR, Verdict, hour_window, number_key, take
+from carpool.notify.calls import CallLimits
+from carpool.notify.privacy import mask
 from carpool.text import normalise_mobile
 
 log = logging.getLogger(__name__)
@@ -67,6 +72,8 @@ class DispatchReport:
     retried: int = 0  # transient error: back to pending with a delay
     failed: int = 0
     released: int = 0  # claimed but given back (stop requested, lease lost)
+    called: int = 0  # of ``sent``: calls placed
+    postponed: int = 0  # calls held back: outside 09:00-19:00 or over the hourly budget
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,8 @@ class Claim:
     lease: datetime
     #: The association's SMS number (E.164) the message leaves from; None: the default sender.
     sender: str | None = None
+    channel: str = "sms"
+    trip_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,7 @@ class DispatchSettings:
     lease_seconds: float = 60
     poll_seconds: float = 2
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
+    call_limits: CallLimits = field(default_factory=CallLimits)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], backend: SmsBackend) -> DispatchSettings:
@@ -100,6 +110,10 @@ class DispatchSettings:
             lease_seconds=number_setting(config, "SMS_LEASE_SECONDS", cls.lease_seconds),
             poll_seconds=number_setting(config, "SMS_POLL_SECONDS", cls.poll_seconds),
             public_base_url=str(config.get("PUBLIC_BASE_URL") or DEFAULT_PUBLIC_BASE_URL),
+            call_limits=CallLimits(
+                per_number_hour=int(config.get("VOICE_BUDGET_PER_NUMBER", CallLimits.per_number_hour)),
+                global_hour=int(config.get("VOICE_BUDGET_GLOBAL", CallLimits.global_hour)),
+            ),
         )
         if settings.lease_seconds <= 2 * backend.timeout_seconds:
             raise StartupError(
@@ -129,6 +143,7 @@ def dispatch_once(
     lease_seconds: float = 60,
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL,
     stop_event: threading.Event | None = None,
+    call_limits: CallLimits | None = None,
 ) -> DispatchReport:
     """Claim up to ``batch`` due rows and send them; safe to run in several processes."""
     if lease_seconds <= 2 * backend.timeout_seconds:
@@ -140,7 +155,8 @@ def dispatch_once(
         if stop_event is not None and stop_event.is_set():
             report.released += sum(_release(database, rest) for rest in claims[index:])
             break
-        _process(database, backend, clock, row, lease_seconds, public_base_url, report)
+        sending = _Sending(backend, clock, lease_seconds, public_base_url, call_limits or CallLimits())
+        _process(database, sending, row, report)
     return report
 
 
@@ -154,6 +170,7 @@ def run_forever(
     batch: int = 20,
     lease_seconds: float = 60,
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL,
+    call_limits: CallLimits | None = None,
 ) -> None:
     """Dispatch until ``stop_event`` is set; a database outage is logged and waited out."""
     while not stop_event.is_set():
@@ -166,6 +183,7 @@ def run_forever(
                 lease_seconds=lease_seconds,
                 public_base_url=public_base_url,
                 stop_event=stop_event,
+                call_limits=call_limits,
             )
         except DBAPIError as exc:
             log.warning(
@@ -191,22 +209,34 @@ def run_forever(
 def _due(now: datetime) -> sa.ColumnElement[bool]:
     waiting = sa.and_(M.status == PENDING, sa.or_(M.next_attempt_at.is_(None), M.next_attempt_at <= now))
     abandoned = sa.and_(M.status == SENDING, sa.or_(M.lease_until.is_(None), M.lease_until < now))
-    return sa.and_(sa.or_(waiting, abandoned), ~_older_twin_in_flight())
+    return sa.and_(sa.or_(waiting, abandoned), ~_older_twin_in_flight(now))
 
 
-def _older_twin_in_flight() -> sa.Exists:
+def _older_twin_in_flight(now: datetime) -> sa.Exists:
     """An older row with the same number and text that may be at the provider already.
 
     The provider's list tells twins apart by nothing but their SIDs: while two of them are
     in flight, a dead dispatcher's message could be reconciled onto the wrong twin and the
     right one sent again. Twins therefore go one after the other, oldest first.
+    A call says nothing the provider's list shows but its number: calls to one number
+    go one after the other, whatever they say; but a call never tried and held for later
+    (outside the calling hours, a call again in 20 minutes) holds back none of the others,
+    or the 07:00 reminder of an 08:00 trip would wait for a notice held until 09:00.
     """
     twin = sa.orm.aliased(M)
+    held = sa.and_(  # no NULL inside: NOT of an unknown would hide every twin
+        M.channel == "voice",
+        twin.status == PENDING,
+        twin.attempts == 0,
+        sa.func.coalesce(twin.next_attempt_at, sa.literal(now, M.next_attempt_at.type)) > now,
+    )
     return sa.exists().where(
         twin.to_phone == M.to_phone,
-        twin.body == M.body,
+        twin.channel == M.channel,
+        sa.or_(twin.body == M.body, M.channel == "voice"),
         twin.id < M.id,
         twin.status.in_((PENDING, SENDING)),
+        ~held,
     )
 
 
@@ -235,13 +265,32 @@ def claim(database: Database, now: datetime, *, batch: int, lease_seconds: float
             .execution_options(synchronize_session=False)
         )
         rows = session.execute(
-            sa.select(M.id, M.to_phone, M.body, M.attempts, M.first_attempt_at, Association.sms_number)
+            sa.select(
+                M.id,
+                M.to_phone,
+                M.body,
+                M.attempts,
+                M.first_attempt_at,
+                M.channel,
+                M.trip_at,
+                Association.sms_number,
+            )
             .outerjoin(Association, Association.id == M.association_id)
             .where(M.id.in_(ids), M.status == SENDING, M.lease_until == lease)
             .order_by(M.id)
         ).all()
     return [
-        Claim(r.id, r.to_phone, r.body, r.attempts, r.first_attempt_at, lease, _e164(r.sms_number))
+        Claim(
+            r.id,
+            r.to_phone,
+            r.body,
+            r.attempts,
+            r.first_attempt_at,
+            lease,
+            sender=_e164(r.sms_number),
+            channel=r.channel,
+            trip_at=r.trip_at,
+        )
         for r in rows
     ]
 
@@ -268,13 +317,13 @@ def _renew(database: Database, row: Claim, now: datetime, lease_seconds: float) 
     return dataclasses.replace(row, lease=lease)
 
 
-def _release(database: Database, row: Claim) -> int:
-    """Give a claimed, unsent row back without counting an attempt."""
+def _release(database: Database, row: Claim, until: datetime | None = None) -> int:
+    """Give a claimed, unsent row back without counting an attempt (due again at ``until``)."""
+    values: dict[str, object] = {"status": PENDING, "lease_until": None, "attempts": M.attempts - 1}
+    if until is not None:
+        values["next_attempt_at"] = until
     with database.session() as session:
-        return _rowcount(
-            session,
-            sa.update(M).where(_owned(row)).values(status=PENDING, lease_until=None, attempts=M.attempts - 1),
-        )
+        return _rowcount(session, sa.update(M).where(_owned(row)).values(**values))
 
 
 def _rowcount(session: Session, statement: sa.Executable) -> int:
@@ -284,15 +333,19 @@ def _rowcount(session: Session, statement: sa.Executable) -> int:
 # --- one message ---------------------------------------------------------------
 
 
-def _process(
-    database: Database,
-    backend: SmsBackend,
-    clock: Clock,
-    claimed: Claim,
-    lease_seconds: float,
-    public_base_url: str,
-    report: DispatchReport,
-) -> None:
+@dataclass(frozen=True)
+class _Sending:
+    """What every send of one pass shares."""
+
+    backend: SmsBackend
+    clock: Clock
+    lease_seconds: float
+    public_base_url: str
+    call_limits: CallLimits
+
+
+def _process(database: Database, sending: _Sending, claimed: Claim, report: DispatchReport) -> None:
+    clock, lease_seconds = sending.clock, sending.lease_seconds
     row = _renew(database, claimed, clock.now(), lease_seconds)
     if row is None:
         report.released += 1
@@ -300,8 +353,11 @@ def _process(
     if row.body is None:  # emptied by retention before it could be sent
         _finish(database, row, clock.now(), report, failed=("no-body", "message effacé avant l'envoi"))
         return
+    if row.channel == "voice" and not calls.may_ring(clock.now(), row.trip_at):
+        _postpone(database, row, calls.next_ring(clock.now(), row.trip_at), report)
+        return
     if row.attempts > 1:
-        if _settled_by_provider(database, backend, clock, row, report):
+        if _settled_by_provider(database, sending.backend, clock, row, report):
             return
         # The look-up took time too: the whole lease must remain for the send itself.
         row = _renew(database, row, clock.now(), lease_seconds)
@@ -311,7 +367,49 @@ def _process(
     if row.attempts > MAX_ATTEMPTS:
         _finish(database, row, clock.now(), report, failed=("max-attempts", "trop de tentatives"))
         return
-    _send(database, backend, clock, row, public_base_url, report)
+    if row.channel == "voice":
+        if not _call_budget_allows(database, row, clock.now(), sending.call_limits):
+            _postpone(database, row, hour_window(clock.now()) + HOUR, report)
+            return
+        _call(database, sending, row, report)
+        return
+    _send(database, sending.backend, clock, row, sending.public_base_url, report)
+
+
+def _postpone(database: Database, row: Claim, until: datetime, report: DispatchReport) -> None:
+    log.info("outbox %s : appel reporté à %s", row.id, until.isoformat(timespec="minutes"))
+    report.postponed += _release(database, row, until)
+
+
+def _call_budget_allows(database: Database, row: Claim, now: datetime, limits: CallLimits) -> bool:
+    """Count this call against the hourly budgets (one number, all numbers); False when spent.
+
+    The first refusal in an hour leaves one ``call_budget_reached`` event, which the
+    coordinators' first page shows like the SMS one; the held calls leave the next hour.
+    """
+    window = hour_window(now)
+    with database.session() as session:
+        for scope, key, limit in (
+            ("number", number_key("call", row.to_phone), limits.per_number_hour),
+            ("global", "call:global", limits.global_hour),
+        ):
+            verdict = take(session, key, limit, window)
+            if verdict is Verdict.REACHED:
+                log.warning("Budget d'appels atteint (%s, %s/h)", scope, limit)
+                session.add(
+                    AuditEvent(
+                        actor="system",
+                        action=calls.CALL_BUDGET_REACHED,
+                        association_id=session.scalar(sa.select(M.association_id).where(M.id == row.id)),
+                        subject_type="OutboundMessage",
+                        subject_id=row.id,
+                        details={"scope": scope, "limit": limit, "until": (window + HOUR).isoformat()}
+                        | ({"phone": mask(row.to_phone)} if scope == "number" else {}),
+                    )
+                )
+            if verdict is not Verdict.GRANTED:
+                return False
+    return True
 
 
 def _settled_by_provider(
@@ -319,8 +417,12 @@ def _settled_by_provider(
 ) -> bool:
     """Before a re-send: record a message the provider already has, or postpone if it cannot say."""
     assert row.body is not None
+    since = reconcile_window(row.first_attempt_at)
     try:
-        earlier = backend.find_sent(row.to_phone, row.body, reconcile_window(row.first_attempt_at))
+        if row.channel == "voice":
+            earlier = backend.find_calls(row.to_phone, since)
+        else:
+            earlier = backend.find_sent(row.to_phone, row.body, since)
     except (TransientSendError, PermanentSendError) as exc:
         # Unknown whether it left: never send blind, try again later.
         _finish(database, row, clock.now(), report, retry=(exc.code, exc.message))
@@ -343,9 +445,35 @@ def _send(
     report: DispatchReport,
 ) -> None:
     assert row.body is not None
+    _attempt(
+        database,
+        clock,
+        row,
+        report,
+        lambda: backend.send(
+            row.to_phone, row.body or "", status_callback_url(public_base_url, row.id), sender=row.sender
+        ),
+    )
+
+
+def _call(database: Database, sending: _Sending, row: Claim, report: DispatchReport) -> None:
+    url, callback = sending.public_base_url, calls.call_status_url(sending.public_base_url, row.id)
+    if _attempt(
+        database,
+        sending.clock,
+        row,
+        report,
+        lambda: sending.backend.call(row.to_phone, calls.voice_url(url, row.id), callback),
+    ):
+        report.called += 1
+
+
+def _attempt(
+    database: Database, clock: Clock, row: Claim, report: DispatchReport, place: Callable[[], str]
+) -> bool:
+    """Hand one row to the provider with ``place`` and record the outcome; True when accepted."""
     try:
-        callback = status_callback_url(public_base_url, row.id)
-        sid = backend.send(row.to_phone, row.body, callback, sender=row.sender)
+        sid = place()
     except TransientSendError as exc:
         _finish(database, row, clock.now(), report, retry=(exc.code, exc.message))
     except PermanentSendError as exc:
@@ -356,6 +484,8 @@ def _send(
     else:
         record_sent(database, row.id, sid, clock.now())
         report.sent += 1
+        return True
+    return False
 
 
 def _finish(
@@ -408,7 +538,7 @@ def record_sent(database: Database, outbox_id: int, sid: str, now: datetime) -> 
     with database.session() as session:
         row = session.get(M, outbox_id, with_for_update=True)
         if row is not None:
-            _attach(session, row, sid, now)
+            attach_sid(session, row, sid, now)
 
 
 def record_status(
@@ -438,7 +568,7 @@ def record_status(
             row.provider_sid,
         )
         return row
-    _attach(session, row, sid, now or utcnow())
+    attach_sid(session, row, sid, now or utcnow())
     if status == "delivered":
         row.status = OutboundStatus.DELIVERED
     elif status in ("failed", "undelivered"):
@@ -448,7 +578,7 @@ def record_status(
     return row
 
 
-def _attach(session: Session, row: OutboundMessage, sid: str, now: datetime) -> None:
+def attach_sid(session: Session, row: OutboundMessage, sid: str, now: datetime) -> None:
     """Give ``sid`` to ``row``; a row that wrongly reconciled onto it gets its turn back."""
     holder = session.scalars(
         sa.select(M).where(M.provider_sid == sid, M.id != row.id).with_for_update()

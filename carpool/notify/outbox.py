@@ -1,4 +1,4 @@
-"""Queue SMS in the caller's transaction; the dispatcher sends them after the commit.
+"""Queue SMS and calls in the caller's transaction; the dispatcher sends them after the commit.
 
 An SMS is a side effect no rollback can undo, so services never send: they
 ``enqueue`` a row next to the change that causes it. If the transaction rolls
@@ -27,8 +27,10 @@ def enqueue(
     resident_id: int | None = None,
     not_before: datetime | None = None,
     respect_opt_out: bool = True,
+    channel: str = "sms",
+    trip_at: datetime | None = None,
 ) -> OutboundMessage | None:
-    """Add a pending SMS named by ``key``; a second call with the same key changes nothing.
+    """Add a pending SMS (or call: ``channel="voice"``) named by ``key``; the same key again changes nothing.
 
     Returns the row (the existing one for a repeated key) or ``None`` when the
     number belongs to a resident who opted out (STOP) and ``respect_opt_out`` is
@@ -52,10 +54,57 @@ def enqueue(
         "status": OutboundStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": not_before,
+        "channel": channel,
+        "trip_at": trip_at,
     }
     statement = insert_or_ignore(dialect_of(session), OutboundMessage, "idempotency_key")
     row = session.scalars(statement.values(values).returning(OutboundMessage)).one_or_none()
     return row if row is not None else _by_key(session, key)
+
+
+def enqueue_notice(
+    session: Session,
+    key: str,
+    resident: Resident,
+    body: str,
+    *,
+    association_id: int | None,
+    not_before: datetime | None = None,
+    trip_at: datetime | None = None,
+) -> OutboundMessage | None:
+    """Queue a notice for ``resident`` on their channels: an SMS, a call, or both.
+
+    A call-only resident's row keeps ``key`` (so whoever checks that key sees the notice
+    queued); with both channels the call goes under ``<key>:call``. The dispatcher rings
+    only from 09:00 to 19:00 Paris time unless the trip (``trip_at``) is within 24 h.
+    STOP concerns SMS: it does not silence calls. Returns the SMS row, or the call row for call-only.
+    """
+    sms = None
+    if resident.by_sms:
+        sms = enqueue(
+            session,
+            key,
+            resident.phone,
+            body,
+            association_id=association_id,
+            resident_id=resident.id,
+            not_before=not_before,
+        )
+    if not resident.by_call:
+        return sms
+    call = enqueue(
+        session,
+        f"{key}:call" if resident.by_sms else key,
+        resident.phone,
+        body,
+        association_id=association_id,
+        resident_id=resident.id,
+        not_before=not_before,
+        respect_opt_out=False,
+        channel="voice",
+        trip_at=trip_at,
+    )
+    return sms if resident.by_sms else call
 
 
 def is_opted_out(session: Session, phone: str) -> bool:

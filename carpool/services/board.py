@@ -84,6 +84,7 @@ class FailedSms:
     error: str
     resident_id: int | None
     who: str
+    channel: str = "sms"  # "voice": a call nobody answered (after its retries)
 
 
 @dataclass
@@ -321,5 +322,5 @@ def failed_sms(session: Session, association_id: int, since: datetime) -> list[F
             else (f"{driver_first} (conducteur)" if driver_first else "inconnu")
         )
         error = message.error_message or message.error_code or "échec"
-        failed.append(FailedSms(message.id, message.created_at, error, resident_id, who))
+        failed.append(FailedSms(message.id, message.created_at, error, resident_id, who, message.channel))
     return failed

@@ -346,12 +346,23 @@ def _tus(
         person.tus_renew_on = person.tus_proof_seen_on + timedelta(days=365)
 
 
+def _demo_landline(territory: Territory, n: int) -> str:
+    """Landlines from the blocks ARCEP reserves for fiction: 05 36 49 xx xx in the south-west,
+    01 99 00 xx xx in Île-de-France."""
+    block = "+3353649" if territory.departement == "46" else "+3319900"
+    return f"{block}{n:04d}"
+
+
 def _resident(
     association: Association, territory: Territory, n: int, home: Commune, rng: random.Random
 ) -> Resident:
+    """Every tenth resident has only a landline and is called; one mobile owner prefers calls too."""
+    landline = n % 10 == 7
+    serial = territory.phone_offset + 1000 + n
     return Resident(
         association_id=association.id,
-        phone=_demo_phone(territory.phone_offset + 1000 + n),
+        phone=_demo_landline(territory, serial) if landline else _demo_phone(serial),
+        channel="voice" if landline or n == 2 else "sms",
         first_name=rng.choice(FIRST_NAMES),
         last_name=rng.choice(LAST_NAMES),
         home_commune_insee=home.insee,

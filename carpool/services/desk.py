@@ -39,7 +39,7 @@ from carpool.models.people import Driver, Resident, UserAccount, VettingStatus
 from carpool.models.places import Commune
 from carpool.models.trips import SEAT_HOLDING, Leg, Match, Offer, OfferStatus, Request, RequestStatus
 from carpool.notify.compose import render
-from carpool.notify.outbox import enqueue
+from carpool.notify.outbox import enqueue, enqueue_notice
 from carpool.notify.privacy import mask
 from carpool.services import audit, booking_flow, sms_inbound
 from carpool.services.matching import ACTIVE_MATCH, RideOption, params_of
@@ -171,7 +171,7 @@ def propose_by_sms(
     """Send the resident this option; their OUI books it through the usual conversation."""
     _check_open(session, request, option.leg)
     resident = session.get_one(Resident, request.resident_id)
-    if resident.sms_opted_out:
+    if resident.sms_opted_out and not resident.by_call:
         raise InvalidInput.on("", f"{resident.first_name} a demandé à ne plus recevoir de SMS : appelez-le.")
     now = clock.now()
     conversation = sms_inbound.conversation_of(session, resident, now)
@@ -180,13 +180,13 @@ def propose_by_sms(
     # The leg travels with the option, so that the resident's OUI books the way it was offered.
     conversation.options = [{**stored, "leg": option.leg.value} for stored in conversation.options]
     sent = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*_sent_to(request))) or 0
-    enqueue(
+    enqueue_notice(
         session,
         f"request:{request.id}:proposal:{sent + 1}",
-        resident.phone,
+        resident,
         render(template, **context),
         association_id=request.association_id,
-        resident_id=resident.id,
+        trip_at=option.pickup_at,
     )
     audit.record(
         session,
@@ -230,13 +230,13 @@ def book(session: Session, request: Request, option: RideOption, *, actor: str, 
         ),
         association_id=request.association_id,
     )
-    enqueue(
+    enqueue_notice(
         session,
         f"match:{match.id}:waiting_driver",
-        resident.phone,
+        resident,
         render("waiting_driver", first_name=driver.first_name),
         association_id=request.association_id,
-        resident_id=resident.id,
+        trip_at=match.pickup_at,
     )
     return match
 

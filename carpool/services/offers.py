@@ -40,7 +40,7 @@ from carpool.models import (
     VettingStatus,
 )
 from carpool.notify.compose import render
-from carpool.notify.outbox import enqueue
+from carpool.notify.outbox import enqueue, enqueue_notice
 from carpool.services import audit, bookings, reminders
 from carpool.services.places import Place, commune_label, resolve_place
 from carpool.text import french_number
@@ -409,6 +409,7 @@ def cancel_offer(session: Session, driver: Driver, offer_id: int, reason: str, c
             render(
                 "offer_cancelled", driver=driver.first_name, pickup_at=match.pickup_at, leg=match.leg.value
             ),
+            match.pickup_at,
         )
     session.refresh(offer)
     audit.record(
@@ -454,9 +455,11 @@ def _resident_of(session: Session, match: Match) -> Resident:
     return session.get_one(Resident, request.resident_id)
 
 
-def _tell_passenger(session: Session, driver: Driver, resident: Resident, key: str, text: str) -> None:
-    """Queue an SMS about ``driver``'s trip to one passenger; it leaves after the commit."""
-    enqueue(session, key, resident.phone, text, association_id=driver.association_id, resident_id=resident.id)
+def _tell_passenger(
+    session: Session, driver: Driver, resident: Resident, key: str, text: str, trip_at: datetime
+) -> None:
+    """Queue an SMS or a call (their channel) about ``driver``'s trip to one passenger, after the commit."""
+    enqueue_notice(session, key, resident, text, association_id=driver.association_id, trip_at=trip_at)
 
 
 # --- what the driver sees ------------------------------------------------------------------
@@ -756,6 +759,7 @@ def accept(session: Session, driver: Driver, match_id: int, clock: Clock) -> Mat
                 pickup_at=match.pickup_at,
                 place=session.get_one(Commune, request.pickup_commune_insee).name,
             ),
+            match.pickup_at,
         )
     return match
 
@@ -774,5 +778,6 @@ def decline(session: Session, driver: Driver, match_id: int, clock: Clock) -> Ma
         render(
             "driver_declined", first_name=driver.first_name, pickup_at=match.pickup_at, leg=match.leg.value
         ),
+        match.pickup_at,
     )
     return match

@@ -31,7 +31,7 @@ from carpool.models.people import Driver, Resident
 from carpool.models.places import Commune
 from carpool.models.trips import Leg, Match, MatchStatus, Request, RequestStatus
 from carpool.notify.compose import render
-from carpool.notify.outbox import enqueue, is_opted_out
+from carpool.notify.outbox import enqueue, enqueue_notice, is_opted_out
 from carpool.services import audit
 
 QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)
@@ -386,10 +386,10 @@ def tell_out_only(session: Session, back: Match, now: datetime) -> None:
     # or a coordinator cancelled it.
     said_no = back.status is MatchStatus.DECLINED or (back.cancelled_by or "").startswith("driver")
     lost = session.get_one(Driver, back.driver_id) if said_no else None
-    enqueue(
+    enqueue_notice(
         session,
         out_only_key(back),
-        booking.resident.phone,
+        booking.resident,
         render(
             "out_only",
             first_name=booking.driver.first_name,
@@ -398,8 +398,8 @@ def tell_out_only(session: Session, back: Match, now: datetime) -> None:
             back_at=back.pickup_at,
         ),
         association_id=booking.request.association_id,
-        resident_id=booking.resident.id,
         not_before=after_quiet_hours(now),
+        trip_at=out.pickup_at,
     )
 
 
@@ -505,6 +505,15 @@ def _existing_keys(session: Session, keys: list[str]) -> set[str]:
 
 def _enqueue(session: Session, booking: Booking, notice: Notice) -> OutboundMessage | None:
     """The notice's outbox row, under its unique key (None: the person said STOP)."""
+    if notice.resident_id is not None and notice.resident_id == booking.resident.id:
+        return enqueue_notice(
+            session,
+            notice.key,
+            booking.resident,
+            render(notice.template, **notice.context),
+            association_id=booking.request.association_id,
+            trip_at=booking.match.pickup_at,
+        )
     return enqueue(
         session,
         notice.key,

@@ -51,12 +51,26 @@ from carpool.models import (
 from carpool.services import audit, purge, series
 from carpool.services.matching import ACTIVE_MATCH
 from carpool.services.places import commune_label, resolve_commune
-from carpool.text import fold, normalise_mobile
+from carpool.text import PhoneKind, fold, normalise_phone, phone_kind
 
 NAME_MAX, NOTES_MAX = 80, 2000
 #: A typed word this close to a name (0–100) still finds it: "Delpeche" → "Delpech".
 FUZZY_SCORE = 85
 EXPORT_FORMAT = "carpool.resident-export/1"
+
+
+#: How notices reach a resident, as the registry offers it.
+CHANNEL_CHOICES = [
+    ("sms", "SMS"),
+    ("voice", "Appels téléphoniques"),
+    ("sms+voice", "SMS et appels"),
+]
+CHANNELS = frozenset(value for value, _label in CHANNEL_CHOICES)
+
+
+def default_channel(phone: str) -> str:
+    """Calls for a landline, SMS for a mobile."""
+    return "sms" if phone_kind(phone) is PhoneKind.MOBILE else "voice"
 
 
 @dataclass
@@ -67,6 +81,7 @@ class ResidentInput:
     last_name: str
     phone: str
     home_commune: str
+    channel: str = ""  # "sms", "voice", "sms+voice"; empty: by the number (see default_channel)
     uses_wheelchair: bool = False
     uses_walker: bool = False
     needs_help_boarding: bool = False
@@ -155,7 +170,7 @@ def _by_phone(session: Session, association_id: int, text: str) -> list[int]:
     """A whole number in any French format, its beginning ("06 12"), or its last digits ("5678")."""
     digits = re.sub(r"\D", "", text)
     try:
-        wanted = Resident.phone == normalise_mobile(text)
+        wanted = Resident.phone == normalise_phone(text)
     except InvalidInput:
         if text.startswith("+"):
             wanted = Resident.phone.startswith("+" + digits)
@@ -366,11 +381,16 @@ def _checked(
             errors[field] = f"{what.capitalize()} doit faire au plus {NAME_MAX} caractères."
     phone = ""
     try:
-        phone = normalise_mobile(data.phone)
+        phone = normalise_phone(data.phone)
     except InvalidInput as error:
         errors.update(error.errors)
     if phone and (problem := _phone_taken(session, phone, association_id, resident_id)):
         errors["phone"] = problem
+    channel = data.channel or (default_channel(phone) if phone else "sms")
+    if channel not in CHANNELS:
+        errors["channel"] = "Choisissez SMS, appels, ou les deux."
+    elif phone and "sms" in channel and phone_kind(phone) is not PhoneKind.MOBILE:
+        errors["channel"] = "Un téléphone fixe ne reçoit pas les SMS : choisissez « Appels téléphoniques »."
     commune: Commune | None = None
     try:
         commune = resolve_commune(session, data.home_commune, "home_commune")
@@ -385,6 +405,7 @@ def _checked(
         "first_name": first,
         "last_name": last,
         "phone": phone,
+        "channel": channel,
         "home_commune_insee": commune.insee,
         "uses_wheelchair": bool(data.uses_wheelchair),
         "uses_walker": bool(data.uses_walker),

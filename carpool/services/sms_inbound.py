@@ -41,6 +41,7 @@ from carpool.notify.budget import (
     paris_day_window,
     take,
 )
+from carpool.notify.calls import CALL_BUDGET_REACHED
 from carpool.notify.compose import render
 from carpool.notify.gsm import segments
 from carpool.notify.legs import leg_named, needs_no_way_back
@@ -79,6 +80,7 @@ log = logging.getLogger(__name__)
 class InboundOutcome:
     duplicate: bool
     replies: int
+    spoken: tuple[str, ...] = ()  # by_voice: the answers to say in the call instead of texting them
 
 
 class _ReplyGuard:
@@ -135,8 +137,12 @@ class _ReplyGuard:
 class _Reply:
     """Collects the SMS to queue for one inbound message, each with a unique key."""
 
-    def __init__(self, session: Session, message: InboundMessage, guard: _ReplyGuard) -> None:
+    def __init__(
+        self, session: Session, message: InboundMessage, guard: _ReplyGuard, *, by_voice: bool = False
+    ) -> None:
         self.session, self.message, self.guard, self.count = session, message, guard, 0
+        # An answer given during a call is answered in that call: said, not texted.
+        self.spoken: list[str] | None = [] if by_voice else None
 
     def send(
         self,
@@ -154,6 +160,9 @@ class _Reply:
         An answer to the sender passes the guard first; a notice to someone else
         (the driver of a booking) is a consequence of the booking, not a reply.
         """
+        if to_phone == self.message.from_phone and self.spoken is not None:
+            self.spoken.append(render(template, **context))
+            return
         if to_phone == self.message.from_phone and not self.guard.allows():
             return
         self.count += 1
@@ -179,8 +188,13 @@ def handle_inbound(
     body: str,
     clock: Clock,
     limits: ReplyLimits | None = None,
+    by_voice: bool = False,
 ) -> InboundOutcome:
-    """Process one inbound SMS exactly once (a retried webhook with the same sid does nothing)."""
+    """Process one inbound SMS exactly once (a retried webhook with the same sid does nothing).
+
+    ``by_voice``: the keypad answer of a call (carpool/services/voice_calls.py), handled like
+    the same words by SMS; the replies to the caller come back in ``spoken``.
+    """
     body = printable(body)[:MAX_MESSAGE_CHARS]
     resident, association = sender_and_association(session, from_phone, to_phone)
     now = clock.now()
@@ -210,12 +224,13 @@ def handle_inbound(
     if message is None:
         return InboundOutcome(duplicate=True, replies=0)
     known = resident is not None or _is_driver(session, from_phone)
-    reply = _Reply(session, message, _ReplyGuard(session, message, limits or ReplyLimits(), now, known=known))
+    guard = _ReplyGuard(session, message, limits or ReplyLimits(), now, known=known)
+    reply = _Reply(session, message, guard, by_voice=by_voice)
     if resident is None or parsed is None:
         _answer_stranger(session, message, intent, association, reply, now)
         return InboundOutcome(False, reply.count)
     Handler(session, resident, message, reply, clock).handle(parsed, body)
-    return InboundOutcome(False, reply.count)
+    return InboundOutcome(False, reply.count, tuple(reply.spoken or ()))
 
 
 def _is_driver(session: Session, phone: str) -> bool:
@@ -318,8 +333,8 @@ class Handler:
             return self._stop()
         if parsed.intent == "start":
             return self._start()
-        if self.resident.sms_opted_out:
-            return  # STOP is honoured until START: no reply at all
+        if self.resident.sms_opted_out and self.reply.spoken is None:
+            return  # STOP is honoured until START: no reply at all (STOP is about SMS, not calls)
         if parsed.intent == "help":
             return self._escalate("help")
         collecting = self.conversation.state is ConversationState.COLLECTING
@@ -934,14 +949,15 @@ class BudgetAlert:
     scope: str  # "number" or "global"
     until: datetime
     phone: str | None  # masked
+    kind: str = "sms"  # "call": the dispatcher's call budget held calls back until ``until``
 
 
 def budget_alerts(session: Session, association_id: int, since: datetime) -> list[BudgetAlert]:
-    """The association's ``sms_budget_reached`` events since ``since``, newest first."""
+    """The association's SMS and call budget events (``*_budget_reached``) since ``since``, newest first."""
     events = session.scalars(
         sa.select(AuditEvent)
         .where(
-            AuditEvent.action == BUDGET_REACHED,
+            AuditEvent.action.in_((BUDGET_REACHED, CALL_BUDGET_REACHED)),
             AuditEvent.association_id == association_id,
             AuditEvent.at >= since,
         )
@@ -954,6 +970,7 @@ def budget_alerts(session: Session, association_id: int, since: datetime) -> lis
             scope=str(event.details.get("scope", "")),
             until=datetime.fromisoformat(str(event.details["until"])),
             phone=event.details.get("phone"),
+            kind="sms" if event.action == BUDGET_REACHED else "call",
         )
         for event in events
     ]

@@ -8,14 +8,13 @@ The answer is an empty TwiML document: replies leave through the outbox.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 
 from carpool.errors import StartupError
 from carpool.extensions import csrf, db_session
-from carpool.notify.signature import valid_twilio_signature
+from carpool.web.webhooks import from_twilio
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 log = logging.getLogger(__name__)
@@ -45,20 +44,9 @@ def _twiml() -> Response:
     return Response(EMPTY_TWIML, mimetype="application/xml")
 
 
-def _authentic() -> bool:
-    token = current_app.config.get("TWILIO_AUTH_TOKEN")
-    if token:
-        form = request.form.to_dict(flat=True)
-        return valid_twilio_signature(token, request.url, form, request.headers.get("X-Twilio-Signature"))
-    try:
-        return ipaddress.ip_address(request.remote_addr or "").is_loopback
-    except ValueError:
-        return False
-
-
 @bp.post("/inbound")
 def inbound() -> Response:
-    if not _authentic():
+    if not from_twilio():
         abort(403)
     from carpool.notify.budget import ReplyLimits
     from carpool.services.sms_inbound import handle_inbound, printable
@@ -86,7 +74,7 @@ def inbound() -> Response:
 @bp.post("/status")
 def status() -> Response:
     """Twilio's delivery report for one outbox row (``?outbox=<id>`` is in the callback URL)."""
-    if not _authentic():
+    if not from_twilio():
         abort(403)
     from carpool.notify.dispatcher import record_status
 

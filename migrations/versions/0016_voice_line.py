@@ -1,7 +1,7 @@
 """The association's phone line: office hours, on-duty phone, masking; calls and voice messages
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06 07:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import carpool.db
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

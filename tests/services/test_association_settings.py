@@ -33,7 +33,7 @@ def admin(session, association) -> UserAccount:
 
 def settings(**changes) -> SettingsInput:
     fields = {
-        "sms_number": "07 12 34 56 78",
+        "sms_number": "07 81 23 45 67",
         "phone": "05 65 12 34 56",
         "rate_per_km": "0,35",
         "sms_retention_days": 60,
@@ -45,7 +45,7 @@ def settings(**changes) -> SettingsInput:
 def test_settings_are_stored_the_french_way(session, association):
     update_settings(session, association, settings(phone="+33 5 65 12 34 56"), actor="user:1")
 
-    assert (association.sms_number, association.phone) == ("07 12 34 56 78", "05 65 12 34 56")
+    assert (association.sms_number, association.phone) == ("07 81 23 45 67", "05 65 12 34 56")
     assert association.rate_per_km == Decimal("0.350")
     assert (association.sms_retention_days, association.inactive_resident_retention_days) == (60, 365)
 
@@ -97,10 +97,10 @@ def test_the_return_window_is_changed_and_audited_or_left_as_it_is(session, asso
 
 
 def test_two_associations_cannot_share_an_sms_number(session, association):
-    add_association(session, "Argenteuil Solidarité", sms_number="+33712345678", phone=None)
+    add_association(session, "Argenteuil Solidarité", sms_number="+33781234567", phone=None)
 
     with pytest.raises(InvalidInput, match="autre association"):
-        update_settings(session, association, settings(sms_number="07 12 34 56 78"), actor="user:1")
+        update_settings(session, association, settings(sms_number="07 81 23 45 67"), actor="user:1")
 
 
 def test_a_new_coordinator_can_log_in_with_the_initial_password(session, association, admin, clock):

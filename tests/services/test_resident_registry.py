@@ -267,10 +267,10 @@ def test_create_is_audited(session, association, clock):
 
 def test_create_reports_every_bad_field_in_french(session, association, clock):
     with pytest.raises(InvalidInput) as refused:
-        add(session, association, clock, first_name=" ", phone="05 65 00 00 00", home_commune="Atlantis")
+        add(session, association, clock, first_name=" ", phone="08 99 12 34 56", home_commune="Atlantis")
 
     assert set(refused.value.errors) == {"first_name", "phone", "home_commune"}
-    assert "portable" in refused.value.errors["phone"]
+    assert "numéro de téléphone français" in refused.value.errors["phone"]
     assert "Atlantis" in refused.value.errors["home_commune"]
 
 

@@ -1,6 +1,7 @@
-"""A local stand-in for Twilio's Messages API, for the real twilio client to talk to.
+"""A local stand-in for Twilio's Messages and Calls APIs, for the real twilio client to talk to.
 
-Serves ``POST`` and ``GET /2010-04-01/Accounts/<sid>/Messages.json`` on
+Serves ``POST`` and ``GET /2010-04-01/Accounts/<sid>/Messages.json`` (and ``Calls.json``:
+a placed call is only recorded; tests/support/voicekit.py plays the phone that rings) on
 127.0.0.1 in a thread, checks Basic auth, records every accepted message and
 can be told to misbehave (429, 500, a 400 with a Twilio error code, or a hang)
 for the next requests. Tests point ``TwilioBackend`` at ``fake.base_url``.
@@ -20,6 +21,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +56,7 @@ class FakeTwilio:
         self.messages: list[dict[str, Any]] = []
         #: Voice messages' audio by RecordingSid, served as ``Recordings/<sid>.mp3``.
         self.recordings: dict[str, bytes] = {}
+        self.calls: list[dict[str, Any]] = []
         self.requests: dict[str, int] = {"POST": 0, "GET": 0}
         self._script: deque[Misbehaviour] = deque()
         self._lock = threading.Lock()
@@ -122,6 +125,9 @@ class FakeTwilio:
         app.add_url_rule(recording, "recording", self._recording, methods=["GET"])
         resource = "/2010-04-01/Accounts/<account_sid>/Recordings/<recording_sid>.json"
         app.add_url_rule(resource, "delete_recording", self._delete_recording, methods=["DELETE"])
+        calls = "/2010-04-01/Accounts/<account_sid>/Calls.json"
+        app.add_url_rule(calls, "call", self._create_call, methods=["POST"])
+        app.add_url_rule(calls, "calls", self._list_calls, methods=["GET"])
         return app
 
     # --- the API -----------------------------------------------------------------
@@ -155,6 +161,24 @@ class FakeTwilio:
         return Response("", status=204), 204
 
     def _create(self, account_sid: str) -> tuple[Response, int]:
+        form = request.form
+        sender = form.get("From") or form.get("MessagingServiceSid")
+        if not sender:
+            problem = (21603, "A 'From' or 'MessagingServiceSid' parameter is required")
+        elif not form.get("Body"):
+            problem = (21602, "Message body is required.")
+        else:
+            problem = None
+        return self._post(
+            account_sid,
+            problem,
+            lambda: _resource(self._accept(account_sid, form.get("To", ""), form.get("Body", ""), form)),
+        )
+
+    def _post(
+        self, account_sid: str, problem: tuple[int, str] | None, accept: Callable[[], dict[str, Any]]
+    ) -> tuple[Response, int]:
+        """A create, as Twilio answers it: outage, auth, ``problem`` (a 400), script, then ``accept``."""
         with self._lock:
             self.requests["POST"] += 1
             down = self._down
@@ -162,13 +186,9 @@ class FakeTwilio:
             return _error(503, 20503, "Service Unavailable")
         if not self._authorised(account_sid):
             return _error(401, 20003, "Authenticate")
-        form = request.form
-        to, body = form.get("To", ""), form.get("Body", "")
-        sender = form.get("From") or form.get("MessagingServiceSid")
-        if not sender:
-            return _error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required")
-        if not body:
-            return _error(400, 21602, "Message body is required.")
+        if problem is not None:
+            return _error(400, *problem)
+        to = request.form.get("To", "")
         if self.delay_seconds:
             time.sleep(self.delay_seconds)
         with self._lock:
@@ -181,12 +201,12 @@ class FakeTwilio:
         if script is not None and not script.accept:
             time.sleep(script.hang_seconds)
             return _error(504, 20500, "Gateway timeout")
-        message = self._accept(account_sid, to, body, form)
+        resource = accept()
         if script is not None:
             time.sleep(script.hang_seconds)
         if self.answer_delay_seconds:
             time.sleep(self.answer_delay_seconds)
-        return jsonify(_resource(message)), 201
+        return jsonify(resource), 201
 
     def _accept(self, account_sid: str, to: str, body: str, form: Any) -> dict[str, Any]:
         now = datetime.now(UTC)
@@ -205,9 +225,20 @@ class FakeTwilio:
         return message
 
     def _list(self, account_sid: str) -> tuple[Response, int]:
+        return self._listing(account_sid, self.messages, "DateSent", "messages", _resource)
+
+    def _listing(
+        self,
+        account_sid: str,
+        records: list[dict[str, Any]],
+        date_filter: str,
+        name: str,
+        shape: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> tuple[Response, int]:
+        """A list filtered by ``To`` and ``<date_filter>>``/``<``, newest first, like Twilio."""
         with self._lock:
             self.requests["GET"] += 1
-            found = list(self.messages)
+            found = list(records)
             down = self._down
         if down:
             return _error(503, 20503, "Service Unavailable")
@@ -215,27 +246,92 @@ class FakeTwilio:
             return _error(401, 20003, "Authenticate")
         args = request.args
         if to := args.get("To"):
-            found = [m for m in found if m["to"] == to]
-        if after := args.get("DateSent>"):
-            found = [m for m in found if m["created"] >= _parse_date(after)]
-        if before := args.get("DateSent<"):
-            found = [m for m in found if m["created"] <= _parse_date(before)]
-        size = int(args.get("PageSize", 50))
-        page = [_resource(m) for m in reversed(found)][:size]  # newest first, like Twilio
-        uri = request.full_path
-        return jsonify(
-            {
-                "messages": page,
-                "page": 0,
-                "page_size": size,
-                "start": 0,
-                "end": max(len(page) - 1, 0),
-                "uri": uri,
-                "first_page_uri": uri,
-                "next_page_uri": None,
-                "previous_page_uri": None,
-            }
-        ), 200
+            found = [r for r in found if r["to"] == to]
+        if after := args.get(f"{date_filter}>"):
+            found = [r for r in found if r["created"] >= _parse_date(after)]
+        if before := args.get(f"{date_filter}<"):
+            found = [r for r in found if r["created"] <= _parse_date(before)]
+        return _page(name, [shape(r) for r in reversed(found)])
+
+    # --- calls -------------------------------------------------------------------
+
+    def call_sids(self) -> list[str]:
+        with self._lock:
+            return [c["sid"] for c in self.calls]
+
+    def _create_call(self, account_sid: str) -> tuple[Response, int]:
+        """``calls.create``: the same scripted failures, hangs and outages as messages."""
+        form = request.form
+        if not form.get("From"):
+            problem: tuple[int, str] | None = (21213, "No 'From' number is specified")
+        elif not form.get("Url") and not form.get("Twiml"):
+            problem = (21205, "Url parameter is required.")
+        else:
+            problem = None
+        return self._post(account_sid, problem, lambda: _call_resource(self._place(account_sid, form)))
+
+    def _place(self, account_sid: str, form: Any) -> dict[str, Any]:
+        call = {
+            "sid": "CA" + secrets.token_hex(16),
+            "account_sid": account_sid,
+            "to": form.get("To", ""),
+            "from": form.get("From"),
+            "url": form.get("Url", ""),
+            "method": form.get("Method", "POST"),
+            "status_callback": form.get("StatusCallback"),
+            "machine_detection": form.get("MachineDetection"),
+            "created": datetime.now(UTC),
+            "status": "queued",
+        }
+        with self._lock:
+            self.calls.append(call)
+        return call
+
+    def _list_calls(self, account_sid: str) -> tuple[Response, int]:
+        return self._listing(account_sid, self.calls, "StartTime", "calls", _call_resource)
+
+
+def _page(name: str, resources: list[dict[str, Any]]) -> tuple[Response, int]:
+    """One page of a list, the whole of it (``PageSize`` at most), as Twilio shapes it."""
+    size = int(request.args.get("PageSize", 50))
+    page = resources[:size]
+    uri = request.full_path
+    return jsonify(
+        {
+            name: page,
+            "page": 0,
+            "page_size": size,
+            "start": 0,
+            "end": max(len(page) - 1, 0),
+            "uri": uri,
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "previous_page_uri": None,
+        }
+    ), 200
+
+
+def _call_resource(call: dict[str, Any]) -> dict[str, Any]:
+    created = _rfc2822(call["created"])
+    return {
+        "sid": call["sid"],
+        "account_sid": call["account_sid"],
+        "to": call["to"],
+        "from": call["from"],
+        "status": call["status"],
+        "direction": "outbound-api",
+        "answered_by": None,
+        "start_time": None,
+        "end_time": None,
+        "duration": None,
+        "price": None,
+        "price_unit": "EUR",
+        "date_created": created,
+        "date_updated": created,
+        "api_version": "2010-04-01",
+        "uri": f"/2010-04-01/Accounts/{call['account_sid']}/Calls/{call['sid']}.json",
+        "subresource_uris": {},
+    }
 
 
 def _parse_date(text: str) -> datetime:

@@ -7,7 +7,7 @@ from wtforms.validators import AnyOf, Length, Optional
 
 from carpool.labels import TUS_BASES, TUS_BENEFITS
 from carpool.services.eligibility import BasisInput
-from carpool.services.residents import NOTES_MAX, ResidentInput
+from carpool.services.residents import CHANNEL_CHOICES, NOTES_MAX, ResidentInput
 from carpool.web.forms import BaseForm, at_most, commune_field, mobile_field, required
 
 
@@ -19,11 +19,18 @@ class ResidentForm(BaseForm):
         "Nom", [required("Indiquez le nom."), Length(max=80)], render_kw={"autocomplete": "off"}
     )
     phone = mobile_field(
-        "Téléphone portable",
-        "Le numéro qui recevra les SMS, par exemple 06 12 34 56 78.",
-        "Indiquez le numéro de portable.",
+        "Téléphone",
+        "Portable ou fixe, par exemple 06 12 34 56 78 ou 05 65 12 34 56.",
+        "Indiquez le numéro de téléphone.",
         autocomplete="off",
         inputmode="tel",
+    )
+    channel = RadioField(
+        "Comment la prévenir",
+        [Optional()],
+        choices=[("", "Selon le numéro : appels pour un fixe, SMS pour un portable"), *CHANNEL_CHOICES],
+        default="",
+        description="Propositions, confirmations et rappels arrivent par ce moyen.",
     )
     home_commune = commune_field(
         "Commune de domicile", "« Cajarc » ou « Cajarc (46160) »", "Indiquez la commune."
@@ -46,6 +53,7 @@ class ResidentForm(BaseForm):
             first_name=self.first_name.data or "",
             last_name=self.last_name.data or "",
             phone=self.phone.data or "",
+            channel=self.channel.data or "",
             home_commune=self.home_commune.data or "",
             uses_wheelchair=bool(self.uses_wheelchair.data),
             uses_walker=bool(self.uses_walker.data),

@@ -161,6 +161,7 @@ class _FormData:
     def __init__(self, person: Resident, commune: str) -> None:
         self.first_name, self.last_name = person.first_name, person.last_name
         self.phone = person.phone
+        self.channel = person.channel
         self.home_commune = commune
         self.uses_wheelchair, self.uses_walker = person.uses_wheelchair, person.uses_walker
         self.needs_help_boarding = person.needs_help_boarding

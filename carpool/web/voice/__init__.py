@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
-from carpool.web.voice import inbound  # noqa: E402,F401
+from carpool.web.voice import inbound, outbound  # noqa: E402,F401

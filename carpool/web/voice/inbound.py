@@ -1,6 +1,6 @@
 """Calls to the association's number: ``POST /voice/inbound`` and the steps Twilio posts next.
 
-Signatures are checked as for the SMS webhooks (``carpool.web.sms._authentic``): 403
+Signatures are checked as for the SMS webhooks (``carpool.web.webhooks.from_twilio``): 403
 when missing or forged while TWILIO_AUTH_TOKEN is set, loopback only without it.
 Every answer is TwiML; bad or unknown input gets a polite goodbye (200), never a 500,
 and changes nothing.
@@ -15,8 +15,8 @@ from flask import Response, abort, current_app, request, url_for
 from carpool.extensions import db_session
 from carpool.services import voice_line
 from carpool.services.sms_inbound import printable
-from carpool.web.sms import _authentic
 from carpool.web.voice import bp
+from carpool.web.webhooks import from_twilio
 
 TWIML = "application/xml"
 
@@ -41,7 +41,7 @@ def _urls() -> voice_line.Urls:
 
 
 def _checked() -> None:
-    if not _authentic():
+    if not from_twilio():
         abort(403)
 
 

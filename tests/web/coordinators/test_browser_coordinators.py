@@ -111,7 +111,7 @@ def test_a_phone_in_request_from_scratch_booked_on_the_phone(
 
     page.get_by_label("Prénom").fill("Odette")
     page.get_by_label("Nom", exact=True).fill("Lacombe")
-    page.get_by_label("Téléphone portable").fill("06 39 97 55 44")
+    page.get_by_label("Téléphone", exact=True).fill("06 39 97 55 44")
     page.get_by_label("Commune de domicile").fill("Cajarc (46160)")
     page.get_by_label("La personne accepte").check()
     page.get_by_role("button", name="Ajouter et continuer").click()

@@ -126,15 +126,16 @@ def test_a_coordinator_records_a_resident(coord_client, session, clock):
 def test_the_new_resident_form_is_labelled(coord_client):
     page = text(coord_client.get(NEW))
 
-    assert '<label for="phone">Téléphone portable</label>' in page
+    assert '<label for="phone">Téléphone</label>' in page
+    assert "<legend>Comment la prévenir</legend>" in page
     assert '<label for="home_commune">Commune de domicile</label>' in page
 
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("phone", "05 65 00 00 00", "pas un portable"),
-        ("phone", "12", "numéro de portable français"),
+        ("phone", "08 99 12 34 56", "numéro de téléphone français"),
+        ("phone", "12", "numéro de téléphone français"),
         ("home_commune", "Atlantis", "Nous ne connaissons pas la commune « Atlantis »"),
         ("first_name", "", "Indiquez le prénom."),
     ],
@@ -334,13 +335,13 @@ def test_a_coordinator_records_finds_and_erases_a_resident_with_the_keyboard_fri
     page.get_by_role("link", name="Enregistrer un habitant").click()
     page.get_by_label("Prénom").fill("Hélène")
     page.get_by_label("Nom", exact=True).fill("Lacombe")
-    page.get_by_label("Téléphone portable").fill("05 65 00 00 00")
+    page.get_by_label("Téléphone", exact=True).fill("08 99 12 34 56")
     page.get_by_label("Commune de domicile").fill("Cajarc")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
-    assert page.get_by_text("pas un portable").first.is_visible()
+    assert page.get_by_text("numéro de téléphone français").first.is_visible()
     accessible(page, axe_violations)
 
-    page.get_by_label("Téléphone portable").fill("06 39 96 12 34")
+    page.get_by_label("Téléphone", exact=True).fill("06 39 96 12 34")
     page.get_by_label("Se déplace en fauteuil roulant").check()
     page.get_by_role("button", name="Enregistrer", exact=True).click()
     assert page.get_by_role("heading", name="Hélène Lacombe").is_visible()

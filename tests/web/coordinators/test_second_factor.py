@@ -148,7 +148,7 @@ def test_an_admin_requires_it_of_every_coordinator_from_the_settings(client, no_
     admin = add_coordinator(session, association, email="admin@example.org", role=Role.ADMIN)
     log_in(client, admin)
     settings = {
-        "sms_number": "07 12 34 56 78",
+        "sms_number": "07 81 23 45 67",
         "rate_per_km": "0,32",
         "sms_retention_days": "90",
         "inactive_resident_retention_days": "730",

@@ -12,7 +12,7 @@ from support.factories import PASSWORD, add_coordinator, add_driver_account
 from carpool.models import Association, AuditEvent, Role, UserAccount
 
 SETTINGS = {
-    "sms_number": "07 12 34 56 78",
+    "sms_number": "07 81 23 45 67",
     "phone": "05 65 12 34 56",
     "rate_per_km": "0,35",
     "sms_retention_days": "60",
@@ -54,7 +54,7 @@ def test_an_admin_saves_the_settings(admin_client, session, association):
     assert response.status_code == 302
     saved = fresh(session, Association, association.id)
     assert (saved.sms_number, saved.rate_per_km, saved.sms_retention_days) == (
-        "07 12 34 56 78",
+        "07 81 23 45 67",
         Decimal("0.35"),
         60,
     )

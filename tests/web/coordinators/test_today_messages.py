@@ -57,7 +57,11 @@ def test_texts_that_need_a_person_come_first_with_who_when_what_and_why(coord_cl
 
     page = text(coord_client.get("/coordination/"))
 
-    assert page.index("À traiter") < page.index("Trajets et SMS à surveiller") < page.index("Aucun trajet")
+    assert (
+        page.index("À traiter")
+        < page.index("Trajets, SMS et appels à surveiller")
+        < page.index("Aucun trajet")
+    )
     assert "2 messages à traiter" in page
     newest, oldest = page.index("« AIDE »"), page.index("« bonjour je voudrais un taxi »")
     assert newest < oldest

@@ -1,0 +1,141 @@
+"""Calls placed to residents: what Twilio asks while the call runs.
+
+``POST /voice/outbound/<id>``            the TwiML of the call for outbox row ``id``
+``POST /voice/outbound/<id>/answer``     the keypad or spoken answer (1 oui, 2 non, 9, 0)
+``POST /voice/status?outbox=<id>``       the call's final status (no answer → called again)
+
+Each checks Twilio's signature like /sms/* (403), then the CallSid against the row's:
+a request about another call, an unknown id or missing fields change nothing and get
+a TwiML that hangs up (or an empty 204 for a status), never an error page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Response, abort, current_app, request, url_for
+
+from carpool.extensions import db_session
+from carpool.notify import twiml
+from carpool.notify.budget import ReplyLimits
+from carpool.services import voice_calls
+from carpool.text import display_phone
+from carpool.web.voice import bp
+from carpool.web.webhooks import from_twilio
+
+MAX_UNCLEAR = 2  # answers not understood before the call says goodbye
+
+
+def _xml(document: str) -> Response:
+    return Response(document, mimetype="application/xml")
+
+
+def _field(name: str, size: int = 64) -> str:
+    return request.form.get(name, "").strip()[:size]
+
+
+def _now() -> datetime:
+    return current_app.extensions["carpool.clock"].now()
+
+
+def _answer_url(outbox_id: int, tries: int = 0) -> str:
+    return url_for("voice.outbound_answer", outbox_id=outbox_id, tries=tries or None, _external=True)
+
+
+@bp.post("/outbound/<int:outbox_id>")
+def outbound_call(outbox_id: int) -> Response:
+    if not from_twilio():
+        abort(403)
+    session = db_session()
+    notice = voice_calls.notice_for_call(
+        session, outbox_id, _field("CallSid"), _field("AnsweredBy", 30), _now()
+    )
+    session.commit()
+    if notice is None:
+        return _xml(twiml.hang_up())
+    if notice.machine:
+        # Never a booking by voicemail: ask them to call back.
+        phone = notice.association_phone
+        back = f" au {display_phone(phone)}" if phone else ""
+        return _xml(
+            twiml.say_and_hang_up(
+                f"Bonjour, ici {notice.association}. Nous avons un message pour vous. "
+                f"Merci de nous rappeler{back}. Au revoir."
+            )
+        )
+    return _xml(
+        twiml.message(
+            f"Bonjour, ici {notice.association}.",
+            notice.text,
+            question=notice.question is not None,
+            action_url=_answer_url(outbox_id),
+        )
+    )
+
+
+@bp.post("/outbound/<int:outbox_id>/answer")
+def outbound_answer(outbox_id: int) -> Response:
+    if not from_twilio():
+        abort(403)
+    session = db_session()
+    call_sid = _field("CallSid")
+    notice = voice_calls.notice_for_call(session, outbox_id, call_sid, "", _now())
+    if notice is None:
+        session.rollback()
+        return _xml(twiml.hang_up())
+    choice = voice_calls.choice_of(_field("Digits", 8), request.form.get("SpeechResult", "")[:200])
+    if choice in (voice_calls.Choice.YES, voice_calls.Choice.NO):
+        assert choice is not None
+        said = voice_calls.answer(
+            session,
+            outbox_id,
+            call_sid,
+            choice,
+            clock=current_app.extensions["carpool.clock"],
+            limits=ReplyLimits(
+                per_number_hour=current_app.config["SMS_REPLY_BUDGET_PER_NUMBER"],
+                global_hour=current_app.config["SMS_REPLY_BUDGET_GLOBAL"],
+            ),
+        )
+        session.commit()
+        return _xml(twiml.say_and_hang_up(*(said or ("Au revoir.",))))
+    session.commit()
+    return _xml(_menu_reply(notice, choice, outbox_id))
+
+
+def _menu_reply(notice: voice_calls.CallNotice, choice: voice_calls.Choice | None, outbox_id: int) -> str:
+    """9 says it again, 0 puts the person through, anything else is asked again (twice at most)."""
+    question = notice.question is not None
+    if choice is voice_calls.Choice.REPEAT:
+        return twiml.message("Je répète.", notice.text, question=question, action_url=_answer_url(outbox_id))
+    if choice is voice_calls.Choice.PERSON:
+        return twiml.dial(notice.association_phone)
+    tries = request.args.get("tries", "0")
+    done = int(tries) + 1 if tries.isdigit() and len(tries) < 3 else MAX_UNCLEAR
+    if done >= MAX_UNCLEAR:
+        return twiml.say_and_hang_up(
+            f"Je n'ai pas compris. Vous pouvez rappeler {notice.association}. Au revoir."
+        )
+    return twiml.menu_again(
+        "Je n'ai pas compris.", question=question, action_url=_answer_url(outbox_id, done)
+    )
+
+
+@bp.post("/status")
+def call_status() -> Response:
+    """Twilio's status callback for one call (``?outbox=<id>`` is in the callback URL)."""
+    if not from_twilio():
+        abort(403)
+    outbox_id = request.args.get("outbox", "")
+    if outbox_id.isdigit() and len(outbox_id) < 12:
+        voice_calls.call_ended(
+            db_session(),
+            int(outbox_id),
+            _field("CallSid"),
+            _field("CallStatus", 20),
+            _field("AnsweredBy", 30),
+            _now(),
+            retry_minutes=int(current_app.config.get("VOICE_RETRY_MINUTES", 20)),
+        )
+        db_session().commit()
+    return Response("", status=204)
