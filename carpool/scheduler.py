@@ -142,15 +142,32 @@ def run_once(
     settings: Settings,
     dispatcher: Dispatcher | None,
 ) -> list[jobs.JobOutcome]:
-    """Every job once, in order (``carpool scheduler --once``, cron, tests)."""
+    """Every job once, in order (``carpool scheduler --once``, cron, tests).
+
+    The lease is renewed meanwhile, as the clock process does: jobs that together take longer
+    than it (a loaded machine, a big re-optimisation) must not find it lapsed at their fence.
+    """
     scheduled = schedule(settings)  # a job turned off (REOPTIMISE_AT=off) runs only on demand
-    outcomes = [
-        jobs.run_job(database, name, clock, settings=settings, fence=leader.fence)
-        for name in jobs.JOBS
-        if name in scheduled
-    ]
-    if dispatcher is not None:
-        outcomes.append(run_dispatch(database, dispatcher, clock))
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(max(settings.scheduler_lease_seconds / 3, 0.2)):
+            if not leader.renew():
+                return  # taken over: the next fence says so
+
+    keeper = threading.Thread(target=renew, name="scheduler-lease", daemon=True)
+    keeper.start()
+    try:
+        outcomes = []
+        for name in jobs.JOBS:
+            if name in scheduled:
+                leader.renew()  # fresh before each fence, whatever the keeper managed meanwhile
+                outcomes.append(jobs.run_job(database, name, clock, settings=settings, fence=leader.fence))
+        if dispatcher is not None:
+            outcomes.append(run_dispatch(database, dispatcher, clock))
+    finally:
+        stop.set()
+        keeper.join()
     return outcomes
 
 

@@ -145,3 +145,26 @@ def test_a_waiting_scheduler_takes_over_when_the_leader_stops(db, database_url):
     out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 0, err
     assert "notices : " in out
+
+
+def test_a_once_run_longer_than_its_lease_keeps_the_lead(db, clock, monkeypatch):
+    """Jobs that together outlast the lease (a loaded machine) must not find it lapsed at their fence."""
+    from carpool import jobs
+    from carpool.scheduler import run_once
+
+    settings = Settings(scheduler_lease_seconds=0.5)
+    leader = leadership_for(db, settings.scheduler_lease_seconds)
+    assert leader.acquire()
+    quick = jobs.JOBS["expire_proposals"]
+
+    def slow(session, clock, settings):  # type: ignore[no-untyped-def]
+        time.sleep(1.2)  # more than twice the lease
+        return quick(session, clock, settings)
+
+    monkeypatch.setitem(jobs.JOBS, "expire_proposals", slow)
+    try:
+        outcomes = run_once(db, clock, leader, settings, None)
+    finally:
+        leader.release()
+
+    assert [o.name for o in outcomes if not o.ok] == []
