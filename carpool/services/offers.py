@@ -588,9 +588,14 @@ _PASSENGERS = (
         _DROPOFF_PLACE.name,
         _DROPOFF.name,
         _DROPOFF.postcode,
+        # Masking (Réglages) read with the passengers: no statement more per page.
+        Association.number_masking,
+        Association.phone,
+        Association.sms_number,
     )
     .join(Request, Match.request_id == Request.id)
     .join(Resident, Request.resident_id == Resident.id)
+    .join(Association, Association.id == Request.association_id)
     .join(_PICKUP, _PICKUP.insee == Request.pickup_commune_insee)
     .join(_DROPOFF, _DROPOFF.insee == Request.dropoff_commune_insee)
     .outerjoin(_DROPOFF_PLACE, _DROPOFF_PLACE.id == Request.dropoff_place_id)
@@ -630,8 +635,9 @@ def passengers(
     if offer_id is not None:
         query = query.where(Match.offer_id == offer_id)
     shown = []
-    line = _masking_line(session, driver.association_id)
-    for match, resident, *places in session.execute(query).all():
+    for row in session.execute(query).all():
+        match, resident, places = row[0], row[1], row[2:7]
+        line = _masking_line(row.number_masking, row.phone, row.sms_number)
         booked = match.status in (MatchStatus.ACCEPTED, MatchStatus.CONFIRMED, MatchStatus.COMPLETED)
         phone = (line or resident.phone) if booked else None
         home, appointment = _label(None, *places[0:2]), _label(*places[2:5])
@@ -650,12 +656,11 @@ def passengers(
     return shown
 
 
-def _masking_line(session: Session, association_id: int) -> str | None:
+def _masking_line(masking: bool, phone: str | None, sms_number: str | None) -> str | None:
     """The association's number (E.164) when it masks passengers' numbers from drivers, else None."""
-    association = session.get_one(Association, association_id)
-    if not association.number_masking:
+    if not masking:
         return None
-    return french_number(association.phone or "") or french_number(association.sms_number or "")
+    return french_number(phone or "") or french_number(sms_number or "")
 
 
 def own_match(session: Session, driver: Driver, match_id: int) -> Match:

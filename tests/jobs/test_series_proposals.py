@@ -108,6 +108,7 @@ def test_a_resident_in_the_middle_of_a_conversation_is_proposed_on_the_next_run(
     add_offer(session, add_driver(session, association), depart=time(8, 0))
     session.add(
         Conversation(
+            association_id=association.id,
             phone=RESIDENT_PHONE,
             state=ConversationState.COLLECTING,
             draft={"destination": "46042"},

@@ -56,7 +56,7 @@ def test_the_first_page_lists_a_voice_message_with_the_caller_s_name_and_a_playe
     assert "1 message vocal à écouter" in page
     assert "Jeanne Delpech" in page
     assert f'<audio controls preload="none" src="/coordination/messages-vocaux/{message.id}/ecoute"' in page
-    assert page.index("message vocal") < page.index("Trajets et SMS à surveiller")
+    assert page.index("message vocal") < page.index("Trajets, SMS et appels à surveiller")
 
 
 def test_an_unknown_caller_s_number_is_shown_masked(coord_client, session, association, clock):
