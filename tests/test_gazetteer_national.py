@@ -21,9 +21,18 @@ def national():  # type: ignore[no-untyped-def]
 
 
 def test_every_commune_with_a_position_is_shipped(national):
-    # 34,969 current communes, less the 94 of the Pacific, Saint-Pierre-et-Miquelon,
-    # Saint-Barthélemy, Saint-Martin and the TAAF that neither source places (SOURCES.md).
-    assert len(national) == 34_875
+    # 34,969 current communes, less the five districts of the TAAF: no postcode, no inhabitant,
+    # no position in either source (SOURCES.md).
+    assert len(national) == 34_964
+
+
+def test_the_overseas_collectivities_are_placed_at_their_chief_town(national):
+    by_insee = {c.insee: c for c in national}
+    papeete, faaa, noumea = by_insee["98735"], by_insee["98715"], by_insee["98818"]
+
+    assert (papeete.departement, noumea.departement) == ("987", "988")
+    assert (papeete.lat, papeete.lon) == (faaa.lat, faaa.lon) == (-17.535, -149.5696)
+    assert not {"98411", "98412", "98413", "98414", "98415"} & set(by_insee)
 
 
 def test_overseas_departements_are_included(national):

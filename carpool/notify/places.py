@@ -475,7 +475,7 @@ class Gazetteer:
         return result
 
 
-# Building the index of 34,875 communes takes most of a second; ``carpool sms parse``
+# Building the index of 34,964 communes takes most of a second; ``carpool sms parse``
 # must start in well under 1.5 s. So the built index is kept next to the data, the
 # way Python keeps .pyc files: in __pycache__, named after what it was built from,
 # written when the folder is writable and silently skipped when it is not.

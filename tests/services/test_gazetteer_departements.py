@@ -101,4 +101,4 @@ def test_a_missing_commune_is_imported_on_demand(own_database):
 
 def test_a_code_unknown_to_the_national_gazetteer_too_is_refused(own_database):
     with pytest.raises(UnknownCommune), own_database.session() as session:
-        commune_or_import(session, "98735")  # Papeete: no position in the sources
+        commune_or_import(session, "98412")  # Kerguelen: no postcode, no position in the sources
