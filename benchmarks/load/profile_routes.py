@@ -159,7 +159,7 @@ def main() -> None:
             f"{loadgen.percentile(values, 0.95):.1f} | {sum(sql[route]) / len(sql[route]):.1f} |"
         )
     if args.profile:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(os.environ.get("PROFILE_FILTER", ""), 45)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 

@@ -28,8 +28,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -124,6 +126,54 @@ def server_cpu(server: subprocess.Popen[bytes], url: str) -> tuple[float, float]
         ).all()
     engine.dispose()
     return sum(map(_cpu_seconds, workers)), sum(map(_cpu_seconds, backends))
+
+
+def machine_ticks() -> list[int]:
+    """The first line of /proc/stat: user, nice, system, idle, iowait, irq, softirq, steal (ticks)."""
+    return [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+
+
+@dataclass
+class Window:
+    """What the machine and the server spent during the measured window only (no log-ins, no warm-up)."""
+
+    machine: list[int] = field(default_factory=list)
+    server: tuple[float, float] = (0.0, 0.0)
+
+    def sample(self, server: subprocess.Popen[bytes], url: str) -> None:
+        self.machine = machine_ticks()
+        self.server = server_cpu(server, url)
+
+    def sentence(self, later: Window, answers: int, seconds: float) -> str:
+        """Machine busy and stolen share, and server CPU per answer, between this sample and ``later``."""
+        ticks = [b - a for a, b in zip(self.machine, later.machine, strict=True)]
+        total = sum(ticks) or 1
+        busy = total - ticks[3] - ticks[4]
+        app, db = (b - a for a, b in zip(self.server, later.server, strict=True))
+        return (
+            f"Measured window only ({seconds:.0f} s, {answers} answers): the machine's {os.cpu_count()} "
+            f"cores were {100 * busy / total:.0f} % busy (of which stolen by the host "
+            f"{100 * ticks[7] / total:.1f} %, iowait {100 * ticks[4] / total:.1f} %); "
+            f"gunicorn {1000 * app / max(answers, 1):.1f} ms + "
+            f"PostgreSQL {1000 * db / max(answers, 1):.1f} ms of CPU per answer."
+        )
+
+
+def _window_samples(
+    server: subprocess.Popen[bytes], url: str, warmup: float, duration: float
+) -> tuple[Window, Window, threading.Thread]:
+    """Sample at the start and at the end of the measured window, beside the load generator."""
+    start, end = Window(), Window()
+
+    def run() -> None:
+        time.sleep(warmup)
+        start.sample(server, url)
+        time.sleep(duration)
+        end.sample(server, url)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return start, end, thread
 
 
 def _parent(pid: int) -> int:
@@ -300,7 +350,9 @@ def main() -> None:
                 cpu_before = server_cpu(server, url)
                 load_started = datetime.now(UTC)
                 children = resource.getrusage(resource.RUSAGE_CHILDREN)
+                window_start, window_end, sampler = _window_samples(server, url, args.warmup, args.duration)
                 subprocess.run(command, check=True, cwd=ROOT)
+                sampler.join()
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 generator_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
                 cpu_after = server_cpu(server, url)
@@ -325,6 +377,8 @@ def main() -> None:
         f"{(os.cpu_count() or 1) * answered / (app_cpu + db_cpu):.0f} requests/s of this mix. "
         f"The load generator, on the same cores, used {generator_cpu:.1f} s of CPU."
     )
+    window_answers = sum(r["requests"] for r in result["routes"].values())
+    table += "\n\n" + window_start.sentence(window_end, window_answers, args.duration)
     if problems:
         table += f"\n\ngunicorn logged {len(problems)} ERROR lines, first: {problems[0][:200]}"
     command = shlex.join([".venv/bin/python", "benchmarks/load/run_load.py", *sys.argv[1:]])

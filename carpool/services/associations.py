@@ -142,9 +142,12 @@ def admin_link(session: Session, association_id: int, email: str, clock: Clock) 
 
 def association_for_number(session: Session, to: str) -> Association | None:
     """The association whose SMS number or phone line is ``to`` (any French spelling of it), or None."""
-    for association in session.scalars(sa.select(Association).order_by(Association.id)):
-        if same_number(association.sms_number, to) or same_number(association.phone, to):
-            return association
+    numbers = session.execute(
+        sa.select(Association.id, Association.sms_number, Association.phone).order_by(Association.id)
+    )
+    for association_id, sms_number, phone in numbers:
+        if same_number(sms_number, to) or same_number(phone, to):
+            return session.get(Association, association_id)
     return None
 
 
