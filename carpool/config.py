@@ -64,7 +64,7 @@ class Settings:
     # Calls to the association's number from one caller in an hour (see services/voice_line.py).
     voice_calls_per_number_hour: int = 5
     # Phone calls (services/voice.py): caller id, budgets per hour, the wait before calling again.
-    voice_from: str = ""  # empty: TWILIO_FROM
+    voice_from: str = ""  # for associations without a line; empty: TWILIO_FROM
     voice_budget_per_number: int = 4
     voice_budget_global: int = 60
     voice_retry_minutes: int = 20

@@ -70,8 +70,12 @@ class SmsBackend(Protocol):
         """
         ...
 
-    def call(self, to: str, url: str, status_callback: str) -> str:
-        """Place one call whose TwiML is at ``url``; return its id (CallSid); raise a ``*SendError``."""
+    def call(self, to: str, url: str, status_callback: str, caller_id: str | None = None) -> str:
+        """Place one call whose TwiML is at ``url``; return its id (CallSid); raise a ``*SendError``.
+
+        ``caller_id``: the association's own line (E.164), so that a resident who calls back
+        reaches that association's menu; None: the configured ``VOICE_FROM`` (or ``TWILIO_FROM``).
+        """
         ...
 
     def find_calls(self, to: str, since: datetime) -> list[str]:
@@ -95,7 +99,7 @@ class ConsoleBackend:
     def find_sent(self, to: str, body: str, since: datetime) -> list[str]:
         return []
 
-    def call(self, to: str, url: str, status_callback: str) -> str:
+    def call(self, to: str, url: str, status_callback: str, caller_id: str | None = None) -> str:
         sid = f"console-call-{uuid.uuid4().hex}"
         print(f"[appel console] {mask(to)} ← {url} ({sid})", file=self.stream or sys.stdout)
         return sid
@@ -148,13 +152,16 @@ class TwilioBackend:
             found += self.client.messages.list(to=to, limit=20)
         return _sids_since([m for m in found if m.body == body], since)
 
-    def call(self, to: str, url: str, status_callback: str) -> str:
-        if not self.voice_from:
-            raise PermanentSendError("no-caller-id", "VOICE_FROM ou TWILIO_FROM manque pour appeler")
+    def call(self, to: str, url: str, status_callback: str, caller_id: str | None = None) -> str:
+        origin = caller_id or self.voice_from
+        if not origin:
+            raise PermanentSendError(
+                "no-caller-id", "ni ligne de l'association, ni VOICE_FROM ou TWILIO_FROM pour appeler"
+            )
         with _classified_errors():
             placed = self.client.calls.create(
                 to=to,
-                from_=self.voice_from,
+                from_=origin,
                 url=url,
                 method="POST",
                 status_callback=status_callback,

@@ -50,7 +50,7 @@ from carpool.notify.backends import (
 from carpool.notify.budget import HOUR, Verdict, hour_window, number_key, take
 from carpool.notify.calls import CallLimits
 from carpool.notify.privacy import mask
-from carpool.text import normalise_mobile
+from carpool.text import normalise_mobile, normalise_phone
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,9 @@ class Claim:
     lease: datetime
     #: The association's SMS number (E.164) the message leaves from; None: the default sender.
     sender: str | None = None
+    #: The number a call shows (E.164): the association's phone line, else its SMS number;
+    #: None: the configured ``VOICE_FROM`` (or ``TWILIO_FROM``).
+    caller_id: str | None = None
     channel: str = "sms"
     trip_at: datetime | None = None
 
@@ -274,6 +277,7 @@ def claim(database: Database, now: datetime, *, batch: int, lease_seconds: float
                 M.channel,
                 M.trip_at,
                 Association.sms_number,
+                Association.phone,
             )
             .outerjoin(Association, Association.id == M.association_id)
             .where(M.id.in_(ids), M.status == SENDING, M.lease_until == lease)
@@ -288,6 +292,7 @@ def claim(database: Database, now: datetime, *, batch: int, lease_seconds: float
             r.first_attempt_at,
             lease,
             sender=_e164(r.sms_number),
+            caller_id=_caller_id(r.phone, r.sms_number),
             channel=r.channel,
             trip_at=r.trip_at,
         )
@@ -301,6 +306,22 @@ def _e164(number: str | None) -> str | None:
         return normalise_mobile(number) if number else None
     except InvalidInput:
         return None
+
+
+def _caller_id(phone: str | None, sms_number: str | None) -> str | None:
+    """The association's own line for a call, so that a resident who calls back reaches its menu.
+
+    Its phone line first, else its SMS number (a Twilio number usually carries both);
+    None (the configured default) when it has neither, or only numbers that cannot be read.
+    """
+    for number in (phone, sms_number):
+        if not number:
+            continue
+        try:
+            return normalise_phone(number)
+        except InvalidInput:
+            continue
+    return None
 
 
 def _owned(row: Claim) -> sa.ColumnElement[bool]:
@@ -463,7 +484,9 @@ def _call(database: Database, sending: _Sending, row: Claim, report: DispatchRep
         sending.clock,
         row,
         report,
-        lambda: sending.backend.call(row.to_phone, calls.voice_url(url, row.id), callback),
+        lambda: sending.backend.call(
+            row.to_phone, calls.voice_url(url, row.id), callback, caller_id=row.caller_id
+        ),
     ):
         report.called += 1
 

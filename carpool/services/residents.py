@@ -47,6 +47,8 @@ from carpool.models import (
     Request,
     RequestStatus,
     Resident,
+    VoiceCall,
+    VoiceMessage,
 )
 from carpool.services import audit, purge, series
 from carpool.services.matching import ACTIVE_MATCH
@@ -56,7 +58,14 @@ from carpool.text import PhoneKind, fold, normalise_phone, phone_kind
 NAME_MAX, NOTES_MAX = 80, 2000
 #: A typed word this close to a name (0–100) still finds it: "Delpeche" → "Delpech".
 FUZZY_SCORE = 85
-EXPORT_FORMAT = "carpool.resident-export/1"
+#: /2: "sms_sent" holds SMS only; notice calls are in "calls_placed"; calls received on the
+#: line and voice messages are new; each text says its channel.
+EXPORT_FORMAT = "carpool.resident-export/2"
+#: Said in the export instead of the audio, which stays at the provider (and is no file to hand over).
+RECORDING_NOTE = (
+    "Les enregistrements des messages vocaux ne figurent pas dans ce fichier : "
+    "la personne peut les obtenir auprès de l'association, tant qu'ils sont conservés."
+)
 
 
 #: How notices reach a resident, as the registry offers it.
@@ -464,6 +473,8 @@ def export(session: Session, resident: Resident, *, actor: str = "system") -> di
     requests = _requests(session, resident)
     request_ids = [r["id"] for r in requests]
     matches = _matches(session, request_ids)
+    calls_received = _calls_received(session, resident)
+    voice_messages = _voice_messages(session, resident)
     data = {
         "format": EXPORT_FORMAT,
         "association": association.name,
@@ -472,9 +483,22 @@ def export(session: Session, resident: Resident, *, actor: str = "system") -> di
         "matches": matches,
         "sms_received": _inbound(session, resident),
         "sms_sent": _outbound(session, resident),
+        "calls_placed": _calls_placed(session, resident),
+        "calls_received": calls_received,
+        "voice_messages": voice_messages,
+        "voice_recordings": RECORDING_NOTE,
         "conversation": _conversation(session, resident),
         "appointment_series": series.export_rows(session, resident.id),
-        "audit_events": _events(session, resident, request_ids, [m["id"] for m in matches]),
+        "audit_events": _events(
+            session,
+            resident,
+            {
+                "Request": request_ids,
+                "Match": [m["id"] for m in matches],
+                "VoiceCall": [c["id"] for c in calls_received],
+                "VoiceMessage": [m["id"] for m in voice_messages],
+            },
+        ),
     }
     audit.record(
         session, actor, "resident.exported", subject=resident, association_id=resident.association_id
@@ -562,26 +586,36 @@ def _matches(session: Session, request_ids: list[int]) -> list[dict[str, Any]]:
 
 
 def _inbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
+    # A keypad answer during a notice call is stored as a text ("call:<CallSid>"): say so.
     return [
-        {"at": _iso(m.created_at), "from": m.from_phone, "body": m.body, "intent": m.intent}
+        {
+            "at": _iso(m.created_at),
+            "channel": "voice" if m.message_sid.startswith("call:") else "sms",
+            "from": m.from_phone,
+            "body": m.body,
+            "intent": m.intent,
+        }
         for m in _texts(session, InboundMessage, resident)
     ]
 
 
-Text = TypeVar("Text", InboundMessage, OutboundMessage)
+Text = TypeVar("Text", InboundMessage, OutboundMessage, VoiceCall, VoiceMessage)
 
 
-def _texts(session: Session, model: type[Text], resident: Resident) -> Iterable[Text]:
-    """The resident's own texts of one direction, oldest first."""
+def _texts(
+    session: Session, model: type[Text], resident: Resident, *more: sa.ColumnElement[bool]
+) -> Iterable[Text]:
+    """The resident's own texts (or calls) of one kind, oldest first."""
     return session.scalars(
-        sa.select(model).where(*_texts_of(model, resident)).order_by(model.created_at, model.id)
+        sa.select(model).where(*_texts_of(model, resident), *more).order_by(model.created_at, model.id)
     )
 
 
 def _texts_of(
-    model: type[InboundMessage] | type[OutboundMessage], resident: Resident
+    model: type[InboundMessage] | type[OutboundMessage] | type[VoiceCall] | type[VoiceMessage],
+    resident: Resident,
 ) -> list[sa.ColumnElement[bool]]:
-    """The resident's own texts: by their id, in their association, since they were registered.
+    """The resident's own texts and calls: by their id, in their association, since they were registered.
 
     Never by number: a number typed on their record may be someone else's (a driver's
     reset link, another association's texts to the same phone, a former owner's).
@@ -594,16 +628,93 @@ def _texts_of(
 
 
 def _outbound(session: Session, resident: Resident) -> list[dict[str, Any]]:
+    """The SMS sent to them; notice calls, queued in the same outbox, are in ``_calls_placed``."""
+    texts = _texts(session, OutboundMessage, resident, OutboundMessage.channel != "voice")
+    return [_sent(m) for m in texts]
+
+
+def _calls_placed(session: Session, resident: Resident) -> list[dict[str, Any]]:
+    """Notice calls (outbox rows of the "voice" channel): the text spoken, and how the call went."""
+    return [
+        _sent(m) | {"answered_by": m.answered_by, "call_status": m.call_status}
+        for m in _texts(session, OutboundMessage, resident, OutboundMessage.channel == "voice")
+    ]
+
+
+def _sent(message: OutboundMessage) -> dict[str, Any]:
+    return {
+        "at": _iso(message.created_at),
+        "channel": message.channel,
+        "to": message.to_phone,
+        "body": message.body,
+        "status": message.status.value,
+        "sent_at": _iso(message.sent_at),
+    }
+
+
+def _calls_received(session: Session, resident: Resident) -> list[dict[str, Any]]:
+    """Their calls to the association's line (by resident id, like texts: never by number)."""
     return [
         {
-            "at": _iso(m.created_at),
-            "to": m.to_phone,
-            "body": m.body,
-            "status": m.status.value,
-            "sent_at": _iso(m.sent_at),
+            "id": c.id,
+            "at": _iso(c.created_at),
+            "channel": "voice",
+            "from": c.from_phone,
+            "to": c.to_phone,
+            "menu_misses": c.misses,
+            "throttled": c.throttled,
         }
-        for m in _texts(session, OutboundMessage, resident)
+        for c in _texts(session, VoiceCall, resident)
     ]
+
+
+def _voice_messages(session: Session, resident: Resident) -> list[dict[str, Any]]:
+    """The voice messages they left: when, how long, who listened and handled them; no audio, no SID."""
+    messages = list(_texts(session, VoiceMessage, resident))
+    listened = _listened(session, resident, [m.id for m in messages])
+    return [
+        {
+            "id": m.id,
+            "at": _iso(m.created_at),
+            "from": m.from_phone,
+            "duration_s": m.duration_s,
+            "recording_kept": m.recording_sid is not None and m.forgotten_at is None,
+            "recording_forgotten_at": _iso(m.forgotten_at),
+            "listened": listened.get(m.id, []),
+            "callback_at": _iso(m.callback_at),
+            "callback_by": _user(m.callback_by_id),
+            "handled_at": _iso(m.handled_at),
+            "handled_by": _user(m.handled_by_id),
+        }
+        for m in messages
+    ]
+
+
+def _listened(
+    session: Session, resident: Resident, message_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """When and by whom each voice message was played on the dashboard (its audit events)."""
+    if not message_ids:
+        return {}
+    events = session.scalars(
+        sa.select(AuditEvent)
+        .where(
+            AuditEvent.association_id == resident.association_id,
+            AuditEvent.action == "voice.listened",
+            AuditEvent.subject_type == "VoiceMessage",
+            AuditEvent.subject_id.in_(message_ids),
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    listened: dict[int, list[dict[str, Any]]] = {}
+    for event in events:
+        listened.setdefault(int(event.subject_id or 0), []).append({"at": _iso(event.at), "by": event.actor})
+    return listened
+
+
+def _user(user_id: int | None) -> str | None:
+    """A coordinator as the audit log names them (``user:<id>``): nothing more of a third party."""
+    return f"user:{user_id}" if user_id is not None else None
 
 
 def _conversation(session: Session, resident: Resident) -> dict[str, Any] | None:
@@ -624,14 +735,14 @@ def _conversation(session: Session, resident: Resident) -> dict[str, Any] | None
     }
 
 
-def _events(
-    session: Session, resident: Resident, request_ids: list[int], match_ids: list[int]
-) -> list[dict[str, Any]]:
+def _events(session: Session, resident: Resident, subjects: dict[str, list[int]]) -> list[dict[str, Any]]:
+    """Audit events about the resident and about their records (``subjects``: type → ids)."""
     about = [sa.and_(AuditEvent.subject_type == "Resident", AuditEvent.subject_id == resident.id)]
-    if request_ids:
-        about.append(sa.and_(AuditEvent.subject_type == "Request", AuditEvent.subject_id.in_(request_ids)))
-    if match_ids:
-        about.append(sa.and_(AuditEvent.subject_type == "Match", AuditEvent.subject_id.in_(match_ids)))
+    about += [
+        sa.and_(AuditEvent.subject_type == subject_type, AuditEvent.subject_id.in_(ids))
+        for subject_type, ids in subjects.items()
+        if ids
+    ]
     rows = session.scalars(
         sa.select(AuditEvent)
         .where(AuditEvent.association_id == resident.association_id, sa.or_(*about))

@@ -18,8 +18,10 @@ from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.labels import NEEDS, PURPOSES, TUS_BASES, TUS_BENEFITS
 from carpool.models import Commune, Resident
+from carpool.notify.calls import MACHINE
 from carpool.services import eligibility, residents
 from carpool.services.places import commune_label, place_suggestions
+from carpool.services.voice_calls import NOT_REACHED_LABELS
 from carpool.text import display_phone
 from carpool.web.coordinators import bp, resident_series
 from carpool.web.coordinators.common import (
@@ -64,6 +66,12 @@ ACTIONS = {
     "resident.sms_opted_out": "SMS arrêtés",
     "resident.sms_opted_in": "SMS repris",
     "request.cancelled": "demande annulée",
+    "voice.connected": "appel transmis à une personne",
+    "voice.message_left": "message vocal laissé",
+    "voice.listened": "message vocal écouté",
+    "voice.callback_planned": "rappel prévu",
+    "voice.handled": "message vocal traité",
+    "voice_calls_limited": "appels limités pour l'heure",
 }
 
 
@@ -244,7 +252,30 @@ def resident_export_page(resident_id: int) -> str:
         actions=ACTIONS,
         tus_bases={b.value: label for b, label in TUS_BASES.items()},
         tus_benefits=TUS_BENEFITS,
+        call_outcome=_call_outcome,
     )
+
+
+def _call_outcome(call: dict[str, Any]) -> str:
+    """How a notice call went, in the words of the coordinators' pages."""
+    if call["answered_by"] in MACHINE:
+        return "répondeur"
+    if call["call_status"] == "completed":
+        return "décroché"
+    if call["call_status"] in NOT_REACHED_LABELS:
+        return NOT_REACHED_LABELS[call["call_status"]]
+    return CALL_STATES.get(call["status"], call["status"])
+
+
+#: A call's outbox state while Twilio has said nothing final of it.
+CALL_STATES = {
+    "pending": "pas encore passé",
+    "sending": "en cours",
+    "sent": "passé",
+    "delivered": "décroché",
+    "failed": "non abouti",
+    "cancelled": "annulé",
+}
 
 
 def _parse(moment: str | None) -> datetime | None:
