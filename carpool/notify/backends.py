@@ -28,6 +28,8 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 # Twilio answers these with a 4xx: retrying cannot help (invalid number, landline,
 # the person texted STOP). Every other 4xx is permanent too, except 429.
 INVALID_NUMBER, NOT_A_MOBILE, OPTED_OUT = "21211", "21614", "21610"
+#: A call's From that is neither the account's number nor a verified caller id, or not a number.
+CALLER_ID_REFUSED = frozenset({"21210", "21212"})
 
 
 class TransientSendError(Exception):
@@ -158,6 +160,21 @@ class TwilioBackend:
             raise PermanentSendError(
                 "no-caller-id", "ni ligne de l'association, ni VOICE_FROM ou TWILIO_FROM pour appeler"
             )
+        try:
+            return self._place_call(to, url, status_callback, origin)
+        except PermanentSendError as refused:
+            # A line Twilio doesn't carry (the office's own landline) is refused as caller id
+            # before any call is placed: the notice still goes, from VOICE_FROM.
+            if refused.code not in CALLER_ID_REFUSED or not self.voice_from or origin == self.voice_from:
+                raise
+            log.warning(
+                "ligne %s refusée comme numéro appelant (%s) : appel depuis VOICE_FROM",
+                mask(origin),
+                refused.code,
+            )
+            return self._place_call(to, url, status_callback, self.voice_from)
+
+    def _place_call(self, to: str, url: str, status_callback: str, origin: str) -> str:
         with _classified_errors():
             placed = self.client.calls.create(
                 to=to,

@@ -51,6 +51,8 @@ class FakeTwilio:
     #: Added after a message is accepted, before the answer: the window in which a crash leaves a
     #: message sent but unrecorded, which only reconciliation can tell.
     answer_delay_seconds: float = 0.0
+    #: Numbers a call may leave from (the account's numbers and verified caller ids); None: any.
+    caller_ids: set[str] | None = None
 
     def __post_init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
@@ -266,6 +268,8 @@ class FakeTwilio:
             problem: tuple[int, str] | None = (21213, "No 'From' number is specified")
         elif not form.get("Url") and not form.get("Twiml"):
             problem = (21205, "Url parameter is required.")
+        elif self.caller_ids is not None and form["From"] not in self.caller_ids:
+            problem = (21210, "The source phone number provided is not yet verified for your account.")
         else:
             problem = None
         return self._post(account_sid, problem, lambda: _call_resource(self._place(account_sid, form)))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from support.factories import add_association
 from support.fake_twilio import FakeTwilio
 from support.sendkit import SENDER
 
+from carpool.models.messages import OutboundMessage
 from carpool.notify import outbox
 from carpool.notify.backends import TwilioBackend
 from carpool.notify.dispatcher import dispatch_once
@@ -70,3 +72,30 @@ def test_without_any_line_a_call_leaves_from_voice_from(db, fake_twilio, clock):
 def test_without_any_line_nor_voice_from_a_call_leaves_from_twilio_from(db, fake_twilio, clock):
     callers = place(db, fake_twilio, clock, {"Sans numéro": (None, None)})
     assert callers == {"+33536491200": SENDER, "+33536491209": SENDER}
+
+
+def test_a_line_twilio_refuses_as_caller_id_calls_from_voice_from_once(db, fake_twilio, clock):
+    """The office's own landline is no Twilio number: refused before any call, so VOICE_FROM calls."""
+    fake_twilio.caller_ids = {VOICE_FROM, "+33639980095"}
+    callers = place(
+        db,
+        fake_twilio,
+        clock,
+        {"Standard hors Twilio": ("05 65 12 34 56", None), "Numéro Twilio": (None, "06 39 98 00 95")},
+        voice_from=VOICE_FROM,
+    )
+    assert callers == {"+33536491200": VOICE_FROM, "+33536491201": "+33639980095", "+33536491209": VOICE_FROM}
+    assert len(fake_twilio.calls) == 3
+
+
+def test_a_refused_caller_id_without_voice_from_is_a_permanent_failure(db, fake_twilio, clock):
+    fake_twilio.caller_ids = {"+33639980095"}
+    with db.session() as session:
+        association = add_association(session, "Standard hors Twilio", phone="05 65 12 34 56")
+        outbox.enqueue(
+            session, "k:0", "+33536491200", "Rappel", channel="voice", association_id=association.id
+        )
+    report = dispatch_once(db, backend(fake_twilio), clock, public_base_url=BASE)
+    assert (report.called, report.failed, fake_twilio.calls) == (0, 1, [])
+    with db.session() as session:
+        assert session.scalars(sa.select(OutboundMessage.error_code)).all() == ["21210"]
