@@ -37,7 +37,6 @@ from carpool.models import (
     Commune,
     Driver,
     Match,
-    MatchStatus,
     Purpose,
     Request,
     Resident,
@@ -45,7 +44,7 @@ from carpool.models import (
 )
 from carpool.services import audit, exports, participation
 from carpool.services.exports import Sheet, decimal_comma, safe_cell
-from carpool.services.mileage import ROUTER
+from carpool.services.mileage import ROUTER, driven_between
 
 #: Bases counted "by place of residence" (R3133-1 1°) and "by resources" (R3133-1 2°).
 BY_PLACE = frozenset({TusBasis.RURAL, TusBasis.SMALL_URBAN})
@@ -221,9 +220,7 @@ def build(session: Session, association: Association, year: int, *, today: date)
         .join(Request, Match.request_id == Request.id)
         .where(
             Request.association_id == association.id,
-            Match.status == MatchStatus.COMPLETED,
-            Match.pickup_at >= start,
-            Match.pickup_at < end,
+            *driven_between(start, end),
         )
         .subquery()
     )
