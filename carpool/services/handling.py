@@ -103,17 +103,9 @@ class Caller(TypedDict):
 def listing(model: type[ToHandle], *columns: Any) -> sa.Select[Any]:
     """``model``'s ``columns``, then the ``CALLER_COLUMNS`` that ``caller_of`` reads (two outer joins)."""
     callback_by = aliased(UserAccount)
+    resident = (Resident.id, Resident.first_name, Resident.last_name, Resident.phone)
     return (
-        sa.select(
-            *columns,
-            model.from_phone,
-            model.callback_at,
-            Resident.id,
-            Resident.first_name,
-            Resident.last_name,
-            Resident.phone,
-            callback_by.email,
-        )
+        sa.select(*columns, model.from_phone, model.callback_at, *resident, callback_by.email)
         .outerjoin(Resident, Resident.id == model.resident_id)
         .outerjoin(callback_by, callback_by.id == model.callback_by_id)
     )
