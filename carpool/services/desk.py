@@ -35,13 +35,12 @@ from carpool.labels import ATTENTION_REASONS
 from carpool.matching import CrowFlyRouter
 from carpool.models.audit import AuditEvent
 from carpool.models.messages import AttentionReason, Conversation, ConversationState, InboundMessage
-from carpool.models.people import Driver, Resident, UserAccount, VettingStatus
+from carpool.models.people import Driver, Resident, VettingStatus
 from carpool.models.places import Commune
 from carpool.models.trips import SEAT_HOLDING, Leg, Match, Offer, OfferStatus, Request, RequestStatus
 from carpool.notify.compose import render
 from carpool.notify.outbox import enqueue, enqueue_notice
-from carpool.notify.privacy import mask
-from carpool.services import audit, booking_flow, sms_inbound
+from carpool.services import audit, booking_flow, handling, sms_inbound
 from carpool.services.matching import ACTIVE_MATCH, RideOption, params_of
 
 #: Volunteers shown to call for a request: vetted drivers living this close to the pickup.
@@ -474,56 +473,32 @@ def messages_to_handle(
     session: Session, association_id: int, *, limit: int = TO_HANDLE_SHOWN
 ) -> MessagesToHandle:
     """The association's texts waiting for a person, newest first, and how many in all (one query)."""
-    caller = aliased(UserAccount)
     rows: Sequence[Any] = session.execute(
-        sa.select(
+        handling.listing(
+            InboundMessage,
             InboundMessage.id,
             InboundMessage.created_at,
             InboundMessage.body,
             InboundMessage.attention_reason,
-            InboundMessage.from_phone,
-            InboundMessage.callback_at,
-            Resident.id,
-            Resident.first_name,
-            Resident.last_name,
-            Resident.phone,
-            caller.email,
             sa.func.count().over(),
         )
-        .outerjoin(Resident, Resident.id == InboundMessage.resident_id)
-        .outerjoin(caller, caller.id == InboundMessage.callback_by_id)
         .where(*_waiting(association_id))
         .order_by(InboundMessage.created_at.desc(), InboundMessage.id.desc())
         .limit(limit)
     ).all()
-    shown = [
-        MessageToHandle(
-            message_id=message_id,
-            received_at=received_at,
-            text=body,
-            reason=ATTENTION_REASONS[_reason(reason, resident_id)],
-            resident_id=resident_id,
-            who=f"{first} {last}".strip() if resident_id else f"numéro inconnu ({mask(from_phone)})",
-            phone=phone if resident_id and callback_at else None,
-            callback_by=callback_by,
-            callback_at=callback_at,
+    shown = []
+    for row in rows:
+        caller = handling.caller_of(row)
+        shown.append(
+            MessageToHandle(
+                message_id=row[0],
+                received_at=row[1],
+                text=row[2],
+                reason=ATTENTION_REASONS[_reason(row[3], caller["resident_id"])],
+                **caller,
+            )
         )
-        for (
-            message_id,
-            received_at,
-            body,
-            reason,
-            from_phone,
-            callback_at,
-            resident_id,
-            first,
-            last,
-            phone,
-            callback_by,
-            _,
-        ) in rows
-    ]
-    return MessagesToHandle(shown, int(rows[0][-1]) if rows else 0)
+    return MessagesToHandle(shown, int(rows[0][4]) if rows else 0)
 
 
 def _waiting(association_id: int) -> list[sa.ColumnElement[bool]]:
@@ -544,58 +519,24 @@ def _reason(reason: AttentionReason | None, resident_id: int | None) -> Attentio
 
 def mark_handled(session: Session, message: InboundMessage, *, user_id: int, clock: Clock) -> bool:
     """Off the list; False when it was not on it (already handled: a second click changes nothing)."""
-    done = _claim(session, message, handled_at=clock.now(), handled_by_id=user_id)
-    if done:
-        audit.record(
-            session, f"user:{user_id}", "sms.handled", subject=message, association_id=message.association_id
-        )
-    return done
+    return handling.mark_handled(
+        session, message, waiting=_waiting_of(message), action="sms.handled", user_id=user_id, clock=clock
+    )
 
 
 def plan_callback(session: Session, message: InboundMessage, *, user_id: int, clock: Clock) -> bool:
-    """Note that this coordinator phones the resident back; False when someone already said so.
-
-    An unknown sender's number is never shown, so nobody can promise to call it.
-    """
-    if message.resident_id is None:
-        raise InvalidInput.on(
-            "",
-            "Ce numéro est inconnu et n'est pas affiché : marquez le message comme fait.",
-        )
-    planned = _claim(
+    """Note that this coordinator phones the resident back; False when someone already said so."""
+    return handling.plan_callback(
         session,
         message,
-        InboundMessage.callback_at.is_(None),
-        callback_at=clock.now(),
-        callback_by_id=user_id,
+        waiting=_waiting_of(message),
+        action="sms.callback_planned",
+        unknown_caller="Ce numéro est inconnu et n'est pas affiché : marquez le message comme fait.",
+        user_id=user_id,
+        clock=clock,
     )
-    if planned:
-        audit.record(
-            session,
-            f"user:{user_id}",
-            "sms.callback_planned",
-            subject=message,
-            association_id=message.association_id,
-        )
-    return planned
 
 
-def _claim(
-    session: Session, message: InboundMessage, *conditions: sa.ColumnElement[bool], **values: object
-) -> bool:
+def _waiting_of(message: InboundMessage) -> list[sa.ColumnElement[bool]]:
     assert message.association_id is not None
-    return claim(session, InboundMessage, message, *_waiting(message.association_id), *conditions, **values)
-
-
-def claim(
-    session: Session, model: Any, row: Any, *conditions: sa.ColumnElement[bool], **values: object
-) -> bool:
-    """One guarded UPDATE of ``row``: of two coordinators clicking at once, exactly one changes it."""
-    changed = session.execute(
-        sa.update(model)
-        .where(model.id == row.id, *conditions)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    session.expire(row)
-    return bool(changed.rowcount)  # type: ignore[attr-defined]
+    return _waiting(message.association_id)

@@ -96,6 +96,11 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
 Point = tuple[float, float]
 
 
+def driven_between(start: datetime, end: datetime) -> list[sa.ColumnElement[bool]]:
+    """Legs actually driven, picked up in [start, end): what the statements and the TUS report count."""
+    return [Match.status == MatchStatus.COMPLETED, Match.pickup_at >= start, Match.pickup_at < end]
+
+
 def _path_km(*points: Point) -> float:
     return sum(ROUTER.distance_km(a, b) for a, b in itertools.pairwise(points))
 
@@ -121,9 +126,7 @@ def statement(session: Session, driver: Driver, month: date) -> Statement:
         .outerjoin(Offer, Match.offer_id == Offer.id)
         .where(
             Match.driver_id == driver.id,
-            Match.status == MatchStatus.COMPLETED,
-            Match.pickup_at >= start,
-            Match.pickup_at < end,
+            *driven_between(start, end),
         )
         .order_by(Match.pickup_at)
     ).all()

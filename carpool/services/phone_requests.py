@@ -8,7 +8,7 @@ every problem is reported at once, on its field, and nothing is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from carpool.models import Association, Commune, Purpose, Request, RequestSource
 from carpool.notify.purpose import guess_purpose
 from carpool.services import audit, long_trips
 from carpool.services.places import Place, resolve_place
-from carpool.services.sms_inbound import request_window
+from carpool.services.sms_inbound import home_by, request_window
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,7 @@ def _return_latest(
             raise InvalidInput.on("return_at", "Indiquez l'heure du retour avant l'heure de rentrée.")
         return None
     if data.return_latest is None:
-        association = session.get_one(Association, resident.association_id)
-        return return_at + timedelta(minutes=association.return_window_min)
+        return home_by(session.get_one(Association, resident.association_id), return_at)
     return_latest = datetime.combine(data.day, data.return_latest, tzinfo=PARIS)
     if return_latest <= return_at:
         raise InvalidInput.on("return_latest", "La rentrée au plus tard doit être après l'heure du retour.")

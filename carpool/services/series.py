@@ -23,6 +23,7 @@ from carpool.db import dialect_of, insert_or_ignore, lon_lat, point
 from carpool.errors import InvalidInput
 from carpool.models import (
     AppointmentSeries,
+    Association,
     Driver,
     Offer,
     OfferStatus,
@@ -34,7 +35,7 @@ from carpool.models import (
     VettingStatus,
 )
 from carpool.services import audit, long_trips
-from carpool.services.sms_inbound import request_window
+from carpool.services.sms_inbound import home_by, request_window
 
 SYSTEM = "system"
 #: How far ahead drivers' weekly offer series are kept (what the offer form allows at once).
@@ -271,7 +272,7 @@ def _add_occurrence(session: Session, series: AppointmentSeries, day: date, now:
         earliest=earliest,
         latest=latest,
         return_at=return_at,
-        return_latest=_return_latest(session, series, return_at),
+        return_latest=home_by(session.get_one(Association, series.association_id), return_at),
         passengers=series.passengers,
         purpose=series.purpose,
         source=RequestSource.SMS if series.created_by.startswith("resident") else RequestSource.PHONE,
@@ -287,19 +288,6 @@ def _add_occurrence(session: Session, series: AppointmentSeries, day: date, now:
         ),
     )
     return session.scalar(statement.returning(Request.id))
-
-
-def _return_latest(
-    session: Session, series: AppointmentSeries, return_at: datetime | None
-) -> datetime | None:
-    if return_at is None:
-        return None
-    from carpool.models import Association
-
-    window = session.scalar(
-        sa.select(Association.return_window_min).where(Association.id == series.association_id)
-    )
-    return return_at + timedelta(minutes=window or 90)
 
 
 # --- drivers' weekly offers ------------------------------------------------------------------

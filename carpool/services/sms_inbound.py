@@ -504,7 +504,7 @@ class Handler:
             earliest=earliest,
             latest=latest,
             return_at=return_at,
-            return_latest=self._home_by(return_at),
+            return_latest=home_by(self.association, return_at),
             one_way=bool(draft.get("one_way")),
             passengers=int(draft.get("passengers", 1)),
             purpose=Purpose(guess_purpose(draft.get("text", ""), place.kind if place else None)),
@@ -586,12 +586,6 @@ class Handler:
             )
         names = [self.session.get_one(Driver, i).first_name for i in asked]
         return self.send("waiting_driver", first_name=" et ".join(names))
-
-    def _home_by(self, return_at: datetime | None) -> datetime | None:
-        """Home no later than the association's return window after the time to come back."""
-        if return_at is None:
-            return None
-        return return_at + timedelta(minutes=self.association.return_window_min)
 
     def _next_matches(self) -> list[Match]:
         """The resident's trips still to come that a driver holds, soonest first."""
@@ -745,7 +739,8 @@ class Handler:
         for match in self._next_matches():
             if match.request_id == request.id and match.leg is Leg.BACK:
                 self._cancel_match(match)  # a new time: the driver of the old one is told
-        request.return_at, request.return_latest, request.one_way = return_at, self._home_by(return_at), False
+        request.return_at, request.one_way = return_at, False
+        request.return_latest = home_by(self.association, return_at)
         self._audit("request.return_asked", request, return_at=return_at.isoformat())
         self.conversation.unknown_replies = 0
         out = next((m for m in self._next_matches() if m.request_id == request.id), None)
@@ -939,6 +934,13 @@ def request_window(day: date, arrive_by: str | None, depart_after: str | None) -
     assert depart_after is not None
     earliest = _local(day, depart_after)
     return earliest, earliest + PICKUP_WINDOW
+
+
+def home_by(association: Association, return_at: datetime | None) -> datetime | None:
+    """Home no later than the association's return window after the time to come back."""
+    if return_at is None:
+        return None
+    return return_at + timedelta(minutes=association.return_window_min)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ one calendar year (Europe/Paris), the same on SQLite and PostgreSQL:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,7 +37,6 @@ from carpool.models import (
     Commune,
     Driver,
     Match,
-    MatchStatus,
     Purpose,
     Request,
     Resident,
@@ -45,7 +44,7 @@ from carpool.models import (
 )
 from carpool.services import audit, exports, participation
 from carpool.services.exports import Sheet, decimal_comma, safe_cell
-from carpool.services.mileage import ROUTER
+from carpool.services.mileage import ROUTER, driven_between
 
 #: Bases counted "by place of residence" (R3133-1 1°) and "by resources" (R3133-1 2°).
 BY_PLACE = frozenset({TusBasis.RURAL, TusBasis.SMALL_URBAN})
@@ -221,9 +220,7 @@ def build(session: Session, association: Association, year: int, *, today: date)
         .join(Request, Match.request_id == Request.id)
         .where(
             Request.association_id == association.id,
-            Match.status == MatchStatus.COMPLETED,
-            Match.pickup_at >= start,
-            Match.pickup_at < end,
+            *driven_between(start, end),
         )
         .subquery()
     )
@@ -328,26 +325,33 @@ def lines(report: TusReport, *, with_purpose: bool) -> list[tuple[str, str, Any]
     return out
 
 
+#: The columns of the report's lines, in the CSV and on the XLSX's first sheet.
+LINE_COLUMNS = ["indicateur", "libelle", "valeur"]
+
+
+def line_rows(report: TusReport, *, with_purpose: bool, value_as: Callable[[Any], Any]) -> list[list[Any]]:
+    """The report's lines as file rows (indicateur, libelle, valeur): each format writes its values."""
+    return [
+        [key, safe_cell(label), value_as(value)]
+        for key, label, value in lines(report, with_purpose=with_purpose)
+    ]
+
+
 def to_csv(report: TusReport, *, with_purpose: bool) -> str:
     """indicateur;libelle;valeur, then two lines per commune of residence (French decimals)."""
-    rows = [
-        [key, safe_cell(label), _csv(value)] for key, label, value in lines(report, with_purpose=with_purpose)
-    ]
+    out = line_rows(report, with_purpose=with_purpose, value_as=_csv)
     for c in report.by_commune:
         name = safe_cell(c.name)
-        rows.append([f"commune_{c.insee}_beneficiaries", f"{name} : bénéficiaires", str(c.beneficiaries)])
-        rows.append([f"commune_{c.insee}_trips", f"{name} : trajets", str(c.trips)])
-    return exports.to_csv(["indicateur", "libelle", "valeur"], rows)
+        out.append([f"commune_{c.insee}_beneficiaries", f"{name} : bénéficiaires", str(c.beneficiaries)])
+        out.append([f"commune_{c.insee}_trips", f"{name} : trajets", str(c.trips)])
+    return exports.to_csv(LINE_COLUMNS, out)
 
 
 def to_xlsx(report: TusReport, *, with_purpose: bool) -> bytes:
+    """The lines, then a sheet per commune, those without a basis and the method (numbers as numbers)."""
     return exports.to_xlsx(
         [
-            Sheet(
-                "Rapport",
-                ["indicateur", "libelle", "valeur"],
-                [[k, label, _cell(v)] for k, label, v in lines(report, with_purpose=with_purpose)],
-            ),
+            Sheet("Rapport", LINE_COLUMNS, line_rows(report, with_purpose=with_purpose, value_as=_cell)),
             Sheet(
                 "Par commune",
                 ["commune_insee", "commune", "beneficiaires", "trajets"],

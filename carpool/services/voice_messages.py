@@ -14,14 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from carpool.clock import Clock, utcnow
-from carpool.errors import InvalidInput
-from carpool.models import Resident, UserAccount, VoiceCall, VoiceMessage
-from carpool.notify.privacy import mask
-from carpool.services import audit
-from carpool.services.desk import claim
+from carpool.models import VoiceCall, VoiceMessage
+from carpool.services import handling
 
 #: Days a recording can be listened to; then it is forgotten here (docs/privacy.md).
 RECORDING_RETENTION_DAYS = 90
@@ -43,25 +40,16 @@ class VoiceMessageToHandle:
 
 def waiting(session: Session, association_id: int, *, limit: int = SHOWN) -> list[VoiceMessageToHandle]:
     """The association's voice messages not handled yet, newest first (one query)."""
-    caller = aliased(UserAccount)
     rows: Sequence[Any] = session.execute(
-        sa.select(
+        handling.listing(
+            VoiceMessage,
             VoiceMessage.id,
             VoiceMessage.created_at,
             VoiceMessage.duration_s,
             VoiceMessage.recording_sid,
-            VoiceMessage.from_phone,
-            VoiceMessage.callback_at,
-            Resident.id,
-            Resident.first_name,
-            Resident.last_name,
-            Resident.phone,
-            caller.email,
             VoiceMessage.forgotten_at,
         )
-        .outerjoin(Resident, Resident.id == VoiceMessage.resident_id)
-        .outerjoin(caller, caller.id == VoiceMessage.callback_by_id)
-        .where(VoiceMessage.association_id == association_id, VoiceMessage.handled_at.is_(None))
+        .where(VoiceMessage.association_id == association_id, *_WAITING)
         .order_by(VoiceMessage.created_at.desc(), VoiceMessage.id.desc())
         .limit(limit)
     ).all()
@@ -70,12 +58,8 @@ def waiting(session: Session, association_id: int, *, limit: int = SHOWN) -> lis
             message_id=row[0],
             received_at=row[1],
             duration_s=row[2],
-            audible=row[3] is not None and row[11] is None,
-            resident_id=row[6],
-            who=f"{row[7]} {row[8]}".strip() if row[6] else f"numéro inconnu ({mask(row[4])})",
-            phone=row[9] if row[6] and row[5] else None,
-            callback_by=row[10],
-            callback_at=row[5],
+            audible=row[3] is not None and row[4] is None,
+            **handling.caller_of(row),
         )
         for row in rows
     ]
@@ -83,42 +67,27 @@ def waiting(session: Session, association_id: int, *, limit: int = SHOWN) -> lis
 
 def mark_handled(session: Session, message: VoiceMessage, *, user_id: int, clock: Clock) -> bool:
     """Off the list; False when it already was (a second click changes nothing)."""
-    done = _claim(session, message, handled_at=clock.now(), handled_by_id=user_id)
-    if done:
-        audit.record(
-            session,
-            f"user:{user_id}",
-            "voice.handled",
-            subject=message,
-            association_id=message.association_id,
-        )
-    return done
+    return handling.mark_handled(
+        session, message, waiting=_WAITING, action="voice.handled", user_id=user_id, clock=clock
+    )
 
 
 def plan_callback(session: Session, message: VoiceMessage, *, user_id: int, clock: Clock) -> bool:
     """This coordinator calls the resident back; False when someone already said so."""
-    if message.resident_id is None:
-        raise InvalidInput.on(
-            "", "Ce numéro est inconnu et n'est pas affiché : écoutez le message, puis marquez-le comme fait."
-        )
-    planned = _claim(
-        session, message, VoiceMessage.callback_at.is_(None), callback_at=clock.now(), callback_by_id=user_id
+    return handling.plan_callback(
+        session,
+        message,
+        waiting=_WAITING,
+        action="voice.callback_planned",
+        unknown_caller="Ce numéro est inconnu et n'est pas affiché : "
+        "écoutez le message, puis marquez-le comme fait.",
+        user_id=user_id,
+        clock=clock,
     )
-    if planned:
-        audit.record(
-            session,
-            f"user:{user_id}",
-            "voice.callback_planned",
-            subject=message,
-            association_id=message.association_id,
-        )
-    return planned
 
 
-def _claim(
-    session: Session, message: VoiceMessage, *conditions: sa.ColumnElement[bool], **values: object
-) -> bool:
-    return claim(session, VoiceMessage, message, VoiceMessage.handled_at.is_(None), *conditions, **values)
+#: Still on the coordinators' list.
+_WAITING = (VoiceMessage.handled_at.is_(None),)
 
 
 def purge_recordings(session: Session, now: datetime) -> int:

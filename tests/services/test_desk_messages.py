@@ -113,6 +113,16 @@ def test_a_call_back_shows_the_residents_phone_and_who_calls_once(
     assert audited(session, "sms.callback_planned") == 1
 
 
+def test_nobody_promises_to_call_back_for_a_text_already_done(session, clock, association, jeanne, claire):
+    message = texted(session, clock, jeanne.phone, "AIDE")
+    desk.mark_handled(session, message, user_id=claire.id, clock=clock)
+
+    planned = desk.plan_callback(session, message, user_id=claire.id, clock=clock)
+    session.commit()
+
+    assert (planned, session.get_one(InboundMessage, message.id).callback_at) == (False, None)
+
+
 def test_nobody_can_promise_to_call_an_unknown_number(session, clock, association, claire):
     message = texted(session, clock, UNKNOWN, "allo")
 

@@ -132,14 +132,14 @@ class SettingsForm(BaseForm):
         [Optional()],
         description="Entre 30 et 240 minutes : l'habitant est rentré au plus tard ce délai "
         "après l'heure de retour demandée.",
-        render_kw={"min": 30, "max": 240, "inputmode": "numeric"},
+        render_kw=numeric(30, 240),
     )
     road_speed_kmh = IntegerField(
         "Vitesse moyenne sur la route (km/h)",
         [Optional()],
         description="Entre 15 et 80 km/h ; sert à calculer les heures de passage. "
         "50 à la campagne, 25 à 30 en ville.",
-        render_kw={"min": 15, "max": 80, "inputmode": "numeric"},
+        render_kw=numeric(15, 80),
     )
     totp_for_all_coordinators = BooleanField(
         "Second facteur obligatoire pour tous les coordinateurs",

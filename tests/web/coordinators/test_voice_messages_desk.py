@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from support.drivers_kit import log_in, text
 from support.factories import add_coordinator, add_resident
 from support.voicekit import app_with_twilio
 
-from carpool.models import VoiceMessage
+from carpool.models import AuditEvent, VoiceMessage
 from carpool.notify.recordings import delete_recording
 from carpool.services.voice_messages import (
     RECORDING_RETENTION_DAYS,
@@ -38,6 +39,12 @@ def left_message(session, association, clock, *, resident=None, phone=UNKNOWN, n
     session.add(message)
     session.commit()
     return message
+
+
+def audited(session, action: str) -> int:
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+    )
 
 
 @pytest.fixture
@@ -127,6 +134,31 @@ def test_rappeler_shows_the_resident_s_number(coord_client, session, association
 
     assert "Rappel prévu par claire@example.org" in page
     assert f'href="tel:{jeanne.phone}"' in page
+
+
+def test_rappeler_is_promised_once(coord_client, session, association, clock):
+    jeanne = add_resident(session, association, first_name="Jeanne")
+    message = left_message(session, association, clock, resident=jeanne)
+
+    coord_client.post(f"/coordination/messages-vocaux/{message.id}/rappeler")
+    again = coord_client.post(f"/coordination/messages-vocaux/{message.id}/rappeler", follow_redirects=True)
+
+    assert "déjà pris en charge" in text(again)
+    assert audited(session, "voice.callback_planned") == 1
+
+
+def test_nobody_promises_to_call_back_for_a_voice_message_already_done(
+    coord_client, session, association, clock
+):
+    jeanne = add_resident(session, association, first_name="Jeanne")
+    message = left_message(session, association, clock, resident=jeanne)
+
+    coord_client.post(f"/coordination/messages-vocaux/{message.id}/fait")
+    page = coord_client.post(f"/coordination/messages-vocaux/{message.id}/rappeler", follow_redirects=True)
+
+    assert "déjà pris en charge" in text(page)
+    session.expire_all()
+    assert session.get_one(VoiceMessage, message.id).callback_at is None
 
 
 def test_an_unknown_caller_cannot_be_promised_a_callback(coord_client, session, association, clock):
