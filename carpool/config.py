@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from carpool.errors import StartupError
+from carpool.field_encryption import parse_keys
 
 TIMEZONE = "Europe/Paris"
 TWILIO_API = "https://api.twilio.com"
@@ -40,6 +41,8 @@ class Settings:
     carpool_instance_path: str = ""  # empty: ./instance
     database_url: str = ""  # empty: SQLite in the instance folder
     secret_key: str = field(default="", repr=False)  # empty: generated once into the instance folder
+    # Keys sealing second-factor secrets (first encrypts, all decrypt); empty: derived from SECRET_KEY.
+    field_encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     sms_backend: str = "console"
     sms_public_number: str = ""
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
@@ -89,6 +92,7 @@ class Settings:
             carpool_instance_path=env.text("CARPOOL_INSTANCE_PATH", cls.carpool_instance_path),
             database_url=env.text("DATABASE_URL", cls.database_url),
             secret_key=env.environ.get("SECRET_KEY") or "",  # as given: it signs the sessions
+            field_encryption_keys=parse_keys(env.environ.get("FIELD_ENCRYPTION_KEYS", "")),
             sms_backend=sms_backend(env.text("SMS_BACKEND", cls.sms_backend)),
             sms_public_number=env.text("SMS_PUBLIC_NUMBER", cls.sms_public_number),
             public_base_url=public_base_url,

@@ -8,6 +8,7 @@ dashboard answers nothing else until it is done.
 from __future__ import annotations
 
 import io
+import logging
 from typing import Any
 
 import qrcode
@@ -25,6 +26,8 @@ from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import View, coordinator_required, form_page, me
 from carpool.web.coordinators.forms import TotpForm, TotpOffForm, TotpSetupForm
 from carpool.web.forms import ChangePasswordForm, show_errors
+
+log = logging.getLogger(__name__)
 
 #: The half-logged-in state between the password and the code, in the cookie…
 PENDING = "coord_pending_2fa"
@@ -76,10 +79,16 @@ def second_factor() -> View:
         return form_page("coordinators/totp.html", form)
     db = db_session()
     try:
-        ok = accounts.check_totp(db, user, form.code.data or "", auth.clock(), client=auth.client_key())
+        ok = accounts.check_totp(
+            db, user, form.code.data or "", auth.clock(), auth.secret_box(), client=auth.client_key()
+        )
     except accounts.TooManyAttempts as error:
         form.code.errors = [auth.too_many_attempts(error.retry_after)]
         return auth.slowed_down("coordinators/totp.html", error, form=form)
+    except accounts.UnreadableSecondFactor as error:
+        log.error("second factor of account %s unreadable: carpool accounts reset-2fa EMAIL", user.id)
+        form.code.errors = [str(error)]
+        return render_template("coordinators/totp.html", form=form), 503
     db.commit()
     if not ok:
         form.code.errors = [WRONG_CODE]
@@ -149,7 +158,7 @@ def _totp_context(
             "totp_off_form": off or TotpOffForm(prefix="off"),
         }
     # The secret waits in the database, not in the cookie: the cookie is signed, not encrypted.
-    secret = accounts.pending_totp_secret(db, user)
+    secret = accounts.pending_totp_secret(db, user, auth.secret_box())
     return {
         "totp_on": False,
         "totp_form": setup or TotpSetupForm(prefix="totp"),
@@ -177,7 +186,7 @@ def enable_totp() -> View:
     form = TotpSetupForm(prefix="totp")
     if form.validate_on_submit():
         db = db_session()
-        if accounts.enable_totp(db, user, form.code.data or "", auth.clock()):
+        if accounts.enable_totp(db, user, form.code.data or "", auth.clock(), auth.secret_box()):
             db.commit()
             flash("Le second facteur est activé : il vous sera demandé à chaque connexion.")
             return redirect(url_for("coord.today" if required else "coord.account"))
@@ -200,8 +209,16 @@ def disable_totp() -> View:
     db = db_session()
     try:
         accounts.disable_totp(
-            db, user, form.password.data or "", form.code.data or "", auth.clock(), client=auth.client_key()
+            db,
+            user,
+            form.password.data or "",
+            form.code.data or "",
+            auth.clock(),
+            auth.secret_box(),
+            client=auth.client_key(),
         )
+    except accounts.UnreadableSecondFactor as error:
+        return _account_page(off=form, totp_problems=[str(error)], status=503)
     except accounts.TooManyAttempts as error:
         db.commit()
         form.code.errors = [auth.too_many_attempts(error.retry_after)]
