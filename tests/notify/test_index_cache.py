@@ -103,7 +103,6 @@ def test_a_corrupt_cache_file_is_ignored_and_rebuilt(cache_dirs):
 
 
 def test_a_truncated_cache_file_is_ignored(cache_dirs):
-    package, _user = cache_dirs
     written = places.load_default_index().written_to
     assert written is not None
     written.write_bytes(written.read_bytes()[:1000])
