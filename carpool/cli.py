@@ -81,9 +81,14 @@ def secret_box(settings: Settings) -> SecretBox:
 
 
 def seal_second_factors(database: Database, settings: Settings) -> None:
-    """After the migrations: second-factor keys still in clear (or under an older key) get sealed."""
+    """After the migrations: second-factor keys still in clear (or under an older key) get sealed,
+    only with the web app's own key (never one this command would generate for itself)."""
+    from carpool.config import has_known_secret_key
     from carpool.services import accounts
 
+    if not has_known_secret_key(settings, settings.instance_path()):
+        click.echo("SECRET_KEY non défini : clés de second facteur laissées telles quelles")
+        return
     with database.session() as session:
         report = accounts.seal_totp_secrets(session, secret_box(settings))
     if report.sealed:
@@ -91,6 +96,12 @@ def seal_second_factors(database: Database, settings: Settings) -> None:
     for email in report.unreadable:
         click.echo(
             f"second facteur illisible pour {email} (clé changée) : carpool accounts reset-2fa {email}",
+            err=True,
+        )
+    if report.unreadable:
+        click.echo(
+            "aucune clé de second facteur chiffrée : SECRET_KEY et FIELD_ENCRYPTION_KEYS "
+            "doivent être ceux du site",
             err=True,
         )
 

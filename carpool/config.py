@@ -255,9 +255,21 @@ def default_database_url(instance: Path) -> str:
     return f"sqlite:///{instance / 'carpool.db'}"
 
 
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - the file's name, not a secret
+
+
+def has_known_secret_key(settings: Settings, instance: Path) -> bool:
+    """True when SECRET_KEY (or FIELD_ENCRYPTION_KEYS) is set, or was generated here before: a
+    command may then seal secrets the web app can open. A fresh instance folder on another
+    machine (a release step) would only generate a key of its own."""
+    return bool(
+        settings.secret_key or settings.field_encryption_keys or (instance / SECRET_KEY_FILE).exists()
+    )
+
+
 def _generated_secret_key(instance: Path) -> str:
     """Without SECRET_KEY, generate one once and keep it in instance/."""
-    key_file = instance / "secret_key"
+    key_file = instance / SECRET_KEY_FILE
     if not key_file.exists():
         key_file.touch(mode=0o600)
         key_file.write_text(secrets.token_hex(32))

@@ -367,27 +367,36 @@ class SealReport:
 def seal_totp_secrets(session: Session, box: SecretBox) -> SealReport:
     """Encrypt second-factor keys still in clear, and re-encrypt those sealed by an older key
     (rotation). Idempotent: a second run finds nothing to do. Run by ``carpool db upgrade``
-    after the migrations; the caller commits."""
-    sealed, unreadable = 0, []
+    after the migrations; the caller commits.
+
+    When some key cannot be opened, nothing at all is written: this process's keys are likely
+    not the web app's (another SECRET_KEY), and sealing with them would lock everyone out.
+    """
     holders = sa.select(UserAccount).where(
         sa.or_(UserAccount.totp_secret.is_not(None), UserAccount.totp_pending_secret.is_not(None))
     )
-    for user in session.scalars(holders.order_by(UserAccount.id)):
+    users = list(session.scalars(holders.order_by(UserAccount.id)))
+    unreadable = tuple(user.email for user in users if not _opens(box, user.totp_secret))
+    if unreadable:
+        return SealReport(0, unreadable)
+    sealed = 0
+    for user in users:
+        if user.totp_pending_secret is not None and not _opens(box, user.totp_pending_secret):
+            user.totp_pending_secret = None  # nothing was enrolled with it: a new one is drawn
         for column in ("totp_secret", "totp_pending_secret"):
             stored = getattr(user, column)
-            try:
-                if stored is None or not box.needs_sealing(stored):
-                    continue
-            except UnreadableSecret:
-                if column == "totp_secret":
-                    unreadable.append(user.email)  # left for reset-2fa: never silently dropped
-                else:
-                    user.totp_pending_secret = None  # nothing enrolled with it: a new one is drawn
-                continue
-            setattr(user, column, box.seal(box.open(stored)))
-            sealed += 1
+            if stored is not None and box.needs_sealing(stored):
+                setattr(user, column, box.seal(box.open(stored)))
+                sealed += 1
     session.flush()
-    return SealReport(sealed, tuple(unreadable))
+    return SealReport(sealed, ())
+
+
+def _opens(box: SecretBox, stored: str | None) -> bool:
+    try:
+        return stored is None or box.open(stored) is not None
+    except UnreadableSecret:
+        return False
 
 
 def reset_second_factor(session: Session, email: str, *, actor: str = "cli") -> UserAccount:

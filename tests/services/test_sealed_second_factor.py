@@ -28,6 +28,7 @@ CODE_PAGE = "/coordination/connexion/code"
 
 def carpool(database_url: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test", **env}
+    environ = {name: value for name, value in environ.items() if value}  # "": unset
     return subprocess.run(
         [CARPOOL, *args], capture_output=True, text=True, env=environ, timeout=120, check=False
     )
@@ -113,18 +114,31 @@ def test_a_changed_key_gives_a_french_sentence_at_log_in(client, no_csrf, sessio
     assert client.get("/coordination/compte").status_code == 302  # not logged in
 
 
-def test_db_upgrade_names_unreadable_keys_and_leaves_them(database_url, session, admin):
+def test_db_upgrade_names_unreadable_keys_and_then_seals_nothing(database_url, session, association, admin):
     unreadable = SecretBox.from_settings("an older secret key").seal(TOTP_SECRET)
     store_raw(session, admin, unreadable)
+    other = add_coordinator(session, association, email="paul@example.org")
+    store_raw(session, other, TOTP_SECRET)
 
     result = carpool(database_url, "db", "upgrade")
 
     assert result.returncode == 0, result.stderr
-    assert result.stderr.strip() == (
+    assert result.stderr.splitlines()[0] == (
         "second facteur illisible pour admin@example.org (clé changée) : "
         "carpool accounts reset-2fa admin@example.org"
     )
     assert stored_secret(session, admin) == unreadable
+    assert stored_secret(session, other) == TOTP_SECRET  # never sealed with a key the site may not have
+
+
+def test_db_upgrade_without_the_sites_key_seals_nothing(database_url, session, admin, tmp_path):
+    store_raw(session, admin, TOTP_SECRET)
+
+    result = carpool(database_url, "db", "upgrade", SECRET_KEY="", CARPOOL_INSTANCE_PATH=str(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    assert "SECRET_KEY non défini : clés de second facteur laissées telles quelles" in result.stdout
+    assert stored_secret(session, admin) == TOTP_SECRET
 
 
 def test_reset_2fa_lets_the_person_enrol_again(database_url, client, no_csrf, session, admin):
