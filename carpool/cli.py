@@ -86,10 +86,12 @@ def seal_second_factors(database: Database, settings: Settings) -> None:
     from carpool.config import has_known_secret_key
     from carpool.services import accounts
 
-    if not has_known_secret_key(settings, settings.instance_path()):
-        click.echo("SECRET_KEY non défini : clés de second facteur laissées telles quelles")
-        return
     with database.session() as session:
+        if not accounts.has_second_factors(session):
+            return
+        if not has_known_secret_key(settings, settings.instance_path()):
+            click.echo("SECRET_KEY non défini : clés de second facteur laissées telles quelles")
+            return
         report = accounts.seal_totp_secrets(session, secret_box(settings))
     if report.sealed:
         click.echo(f"clés de second facteur chiffrées : {report.sealed}")

@@ -392,6 +392,12 @@ def seal_totp_secrets(session: Session, box: SecretBox) -> SealReport:
     return SealReport(sealed, ())
 
 
+def has_second_factors(session: Session) -> bool:
+    """Whether any account holds a second-factor key (enrolled or pending)."""
+    held = sa.or_(UserAccount.totp_secret.is_not(None), UserAccount.totp_pending_secret.is_not(None))
+    return session.scalar(sa.select(sa.exists().where(held))) or False
+
+
 def _opens(box: SecretBox, stored: str | None) -> bool:
     try:
         return stored is None or box.open(stored) is not None
