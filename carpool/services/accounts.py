@@ -230,6 +230,15 @@ def totp_secret_of(user: UserAccount, box: SecretBox) -> str | None:
         raise UnreadableSecondFactor() from None
 
 
+def second_factor_readable(user: UserAccount, box: SecretBox) -> bool:
+    """False when the account's second-factor key is sealed with a key the server lacks."""
+    try:
+        totp_secret_of(user, box)
+    except UnreadableSecondFactor:
+        return False
+    return True
+
+
 def new_totp_secret() -> str:
     return pyotp.random_base32()
 

@@ -104,14 +104,27 @@ def test_db_upgrade_seals_clear_keys_once(database_url, session, admin):
     assert stored_secret(session, admin) == sealed  # idempotent: nothing rewritten
 
 
-def test_a_changed_key_gives_a_french_sentence_at_log_in(client, no_csrf, session, admin, clock):
+def test_a_changed_key_gives_a_french_sentence_at_log_in(client, no_csrf, session, admin):
     store_raw(session, admin, SecretBox.from_settings("an older secret key").seal(TOTP_SECRET))
 
-    response = log_in_with_code(client, admin.email, pyotp.TOTP(TOTP_SECRET).at(clock.now()))
+    response = client.post("/coordination/connexion", data={"email": admin.email, "password": PASSWORD})
 
     assert response.status_code == 503
     assert "Second facteur illisible" in text(response) and "contactez l'administrateur" in text(response)
     assert client.get("/coordination/compte").status_code == 302  # not logged in
+
+
+def test_a_key_changed_between_password_and_code_gives_the_same_sentence(
+    client, no_csrf, session, admin, clock
+):
+    client.post("/coordination/connexion", data={"email": admin.email, "password": PASSWORD})
+    store_raw(session, admin, SecretBox.from_settings("an older secret key").seal(TOTP_SECRET))
+
+    response = client.post(CODE_PAGE, data={"code": pyotp.TOTP(TOTP_SECRET).at(clock.now())})
+
+    assert response.status_code == 503
+    assert "Second facteur illisible" in text(response)
+    assert client.get("/coordination/compte").status_code == 302
 
 
 def test_db_upgrade_names_unreadable_keys_and_then_seals_nothing(database_url, session, association, admin):

@@ -55,6 +55,8 @@ def login() -> View:
     if not isinstance(user, UserAccount):
         return user
     target = auth.safe_next(form.next.data, url_for("coord.today"))
+    if user.totp_secret and not accounts.second_factor_readable(user, auth.secret_box()):
+        return _unreadable_second_factor(user, form, form.password, "coordinators/login.html")
     if user.totp_secret:
         session.clear()  # nothing from before the log-in survives it
         at = int(auth.clock().now().timestamp())
@@ -85,16 +87,21 @@ def second_factor() -> View:
     except accounts.TooManyAttempts as error:
         form.code.errors = [auth.too_many_attempts(error.retry_after)]
         return auth.slowed_down("coordinators/totp.html", error, form=form)
-    except accounts.UnreadableSecondFactor as error:
-        log.error("second factor of account %s unreadable: carpool accounts reset-2fa EMAIL", user.id)
-        form.code.errors = [str(error)]
-        return render_template("coordinators/totp.html", form=form), 503
+    except accounts.UnreadableSecondFactor:
+        return _unreadable_second_factor(user, form, form.code, "coordinators/totp.html")
     db.commit()
     if not ok:
         form.code.errors = [WRONG_CODE]
         return render_template("coordinators/totp.html", form=form), 422
     auth.login_user(user)
     return redirect(str(pending.get("next") or url_for("coord.today")))
+
+
+def _unreadable_second_factor(user: UserAccount, form: Any, field: Any, template: str) -> tuple[str, int]:
+    """The server's keys changed: say so in French, and tell the logs how to get out of it."""
+    log.error("second factor of account %s unreadable: carpool accounts reset-2fa EMAIL", user.id)
+    field.errors = [accounts.UNREADABLE_SECOND_FACTOR]
+    return render_template(template, form=form), 503
 
 
 def _stale(pending: dict[str, object]) -> bool:
