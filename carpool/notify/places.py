@@ -26,6 +26,7 @@ commune, the home area is the demo's départements (Lot, Val-d'Oise).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -539,7 +540,7 @@ def _read_index(path: Path) -> Gazetteer | None:
 def _write_index(folder: Path, name: str, built: Gazetteer) -> Path | None:
     """Write atomically into ``folder``; None when it cannot be written (read-only, full...)."""
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         descriptor, partial = tempfile.mkstemp(prefix=INDEX_PREFIX, suffix=".tmp", dir=folder)
     except OSError:
         return None
@@ -553,7 +554,8 @@ def _write_index(folder: Path, name: str, built: Gazetteer) -> Path | None:
         return None
     for stale in folder.glob(f"{INDEX_PREFIX}*.pickle"):
         if stale.name != name:
-            stale.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # another user's, in a shared folder: left alone
+                stale.unlink()
     return folder / name
 
 
