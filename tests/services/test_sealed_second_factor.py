@@ -190,6 +190,17 @@ def test_rotation_reseals_with_the_first_key_and_old_values_stay_readable(sessio
         SecretBox([old_key]).open(stored_secret(session, admin))
 
 
+def test_db_upgrade_rotates_to_the_first_field_key(database_url, session, admin):
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    store_raw(session, admin, SecretBox([old_key]).seal(TOTP_SECRET))
+
+    result = carpool(database_url, "db", "upgrade", FIELD_ENCRYPTION_KEYS=f"{new_key},{old_key}")
+
+    assert result.returncode == 0, result.stderr
+    assert "clés de second facteur chiffrées : 1" in result.stdout
+    assert SecretBox([new_key]).open(stored_secret(session, admin)) == TOTP_SECRET
+
+
 def test_setting_field_keys_the_first_time_locks_nobody_out() -> None:
     sealed_with_secret_key = SecretBox.from_settings("test").seal(TOTP_SECRET)
 
