@@ -77,6 +77,7 @@ def _database(admin_url: str, scratch: Path):  # type: ignore[no-untyped-def]
 def run(url: str, scale: int, rounds: int) -> str:
     from carpool import create_app
     from carpool.db import Database
+    from carpool.field_encryption import SecretBox
     from carpool.gazetteer import COMMUNES_CSV
     from carpool.migrate import upgrade
     from carpool.models import Driver, Request, RequestStatus, Resident, UserAccount
@@ -88,7 +89,7 @@ def run(url: str, scale: int, rounds: int) -> str:
     with database.session() as session:
         gazetteer.import_communes(session, COMMUNES_CSV)
     with database.session() as session:
-        demo.seed_demo(session, scale=scale)
+        demo.seed_demo(session, SecretBox.from_settings("bench"), scale=scale)  # the app's SECRET_KEY
     seeded = time.perf_counter() - started
     with database.session() as session:
         admin = session.scalars(sa.select(UserAccount).where(UserAccount.email == "coord@demo.test")).one()

@@ -140,10 +140,11 @@ def _per_request(session, ids: list[int], clock) -> list[int]:  # type: ignore[n
 def _demo(scale: int):  # type: ignore[no-untyped-def]
     def load(session):  # type: ignore[no-untyped-def]
         from carpool.clock import Clock
+        from carpool.field_encryption import SecretBox
         from carpool.services import demo
 
         clock = Clock()
-        demo.seed_demo(session, scale=scale, clock=clock)
+        demo.seed_demo(session, SecretBox.from_settings("bench"), scale=scale, clock=clock)
         return clock, 14
 
     return load

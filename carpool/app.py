@@ -15,6 +15,7 @@ from carpool import extensions
 from carpool.clock import Clock
 from carpool.config import Settings, load_config, trusted_hosts
 from carpool.db import Database, check_database, first_line
+from carpool.field_encryption import SecretBox
 from carpool.security import register_security
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,8 @@ def register_database(app: Flask) -> None:
     app.config["SPATIAL_VERSION"] = check_database(database.engine)
     app.extensions["carpool.db"] = database
     app.extensions["carpool.clock"] = app.config.get("CLOCK") or Clock()
+    # Opens and seals second-factor keys (SECRET_KEY and FIELD_ENCRYPTION_KEYS as finally set).
+    app.extensions["carpool.secret_box"] = SecretBox.from_config(app.config)
     app.teardown_appcontext(extensions.close_db_session)
 
 

@@ -20,6 +20,7 @@ import click
 if TYPE_CHECKING:
     from carpool.config import Settings
     from carpool.db import Database
+    from carpool.field_encryption import SecretBox
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +72,42 @@ def open_database(create_extension: bool = False, settings: Settings | None = No
         database.dispose()
 
 
+def secret_box(settings: Settings) -> SecretBox:
+    """The web app's box: the same SECRET_KEY (generated one included) and FIELD_ENCRYPTION_KEYS."""
+    from carpool.config import load_config
+    from carpool.field_encryption import SecretBox
+
+    return SecretBox.from_config(load_config(settings.instance_path(), settings))
+
+
+def seal_second_factors(database: Database, settings: Settings) -> None:
+    """After the migrations: second-factor keys still in clear (or under an older key) get sealed,
+    only with the web app's own key (never one this command would generate for itself)."""
+    from carpool.config import has_known_secret_key
+    from carpool.services import accounts
+
+    with database.session() as session:
+        if not accounts.has_second_factors(session):
+            return
+        if not has_known_secret_key(settings, settings.instance_path()):
+            click.echo("SECRET_KEY non défini : clés de second facteur laissées telles quelles")
+            return
+        report = accounts.seal_totp_secrets(session, secret_box(settings))
+    if report.sealed:
+        click.echo(f"clés de second facteur chiffrées : {report.sealed}")
+    for email in report.unreadable:
+        click.echo(
+            f"second facteur illisible pour {email} (clé changée) : carpool accounts reset-2fa {email}",
+            err=True,
+        )
+    if report.unreadable:
+        click.echo(
+            "aucune clé de second facteur chiffrée : SECRET_KEY et FIELD_ENCRYPTION_KEYS "
+            "doivent être ceux du site",
+            err=True,
+        )
+
+
 @click.group()
 def main() -> None:
     """Covoiturage solidaire : administration en ligne de commande."""
@@ -91,9 +128,12 @@ def db_upgrade(revision: str) -> None:
     """Crée ou met à jour le schéma."""
     from carpool import migrate
 
-    with open_database(create_extension=True) as database:
+    settings = read_settings()
+    with open_database(create_extension=True, settings=settings) as database:
         migrate.upgrade(database.engine, revision)
         click.echo(f"schéma à jour ({migrate.current_revision(database.engine)})")
+        if revision == "head":
+            seal_second_factors(database, settings)
 
 
 @db.command("downgrade")
@@ -210,6 +250,24 @@ def association_admin(association_id: int, email: str) -> None:
     _echo_admin_link(settings, address, secret)
 
 
+@main.group("accounts")
+def accounts_group() -> None:
+    """Les comptes de connexion (coordination, conducteurs)."""
+
+
+@accounts_group.command("reset-2fa")
+@click.argument("email")
+@one_line_errors
+def accounts_reset_2fa(email: str) -> None:
+    """Oublie le second facteur d'un compte (clé perdue ou illisible) : il s'enregistre à nouveau."""
+    from carpool.services import accounts
+
+    with open_database() as database, database.session() as session:
+        user = accounts.reset_second_factor(session, email)
+        address = user.email
+    click.echo(f"second facteur de {address} effacé : un nouveau sera enregistré à la prochaine connexion")
+
+
 def _echo_admin_link(settings: Settings, email: str, secret: str) -> None:
     from carpool.services.associations import FIRST_PASSWORD_TTL
 
@@ -235,8 +293,9 @@ def seed_demo(seed: int, scale: int) -> None:
     """Crée deux associations de démonstration : le Lot (rural) et Argenteuil – Cergy (urbain)."""
     from carpool.services import demo
 
-    with open_database() as database, database.session() as session:
-        report = demo.seed_demo(session, seed=seed, scale=scale)
+    settings = read_settings()
+    with open_database(settings=settings) as database, database.session() as session:
+        report = demo.seed_demo(session, secret_box(settings), seed=seed, scale=scale)
     if report.already_seeded:
         click.echo("données de démonstration déjà présentes : rien n'a été ajouté")
     else:
@@ -263,14 +322,16 @@ def setup(demo: bool) -> None:
     from carpool.services import demo as demo_service
     from carpool.services import gazetteer
 
-    with open_database(create_extension=True) as database:
+    settings = read_settings()
+    with open_database(create_extension=True, settings=settings) as database:
         migrate.upgrade(database.engine)
+        seal_second_factors(database, settings)
         with database.session() as session:
             gazetteer.import_communes(session, COMMUNES_CSV)
         if demo:
             with database.session() as session:
                 first_run = demo_service.is_empty(session)
-                report = demo_service.seed_demo(session) if first_run else None
+                report = demo_service.seed_demo(session, secret_box(settings)) if first_run else None
             if report is not None:
                 click.echo("données de démonstration créées ; connexions :")
                 for email, role in demo_service.DEMO_LOGINS:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from carpool.errors import StartupError
+from carpool.field_encryption import parse_keys
 
 TIMEZONE = "Europe/Paris"
 TWILIO_API = "https://api.twilio.com"
@@ -40,6 +41,8 @@ class Settings:
     carpool_instance_path: str = ""  # empty: ./instance
     database_url: str = ""  # empty: SQLite in the instance folder
     secret_key: str = field(default="", repr=False)  # empty: generated once into the instance folder
+    # Keys sealing second-factor secrets (first encrypts, all decrypt); empty: derived from SECRET_KEY.
+    field_encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     sms_backend: str = "console"
     sms_public_number: str = ""
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
@@ -89,6 +92,7 @@ class Settings:
             carpool_instance_path=env.text("CARPOOL_INSTANCE_PATH", cls.carpool_instance_path),
             database_url=env.text("DATABASE_URL", cls.database_url),
             secret_key=env.environ.get("SECRET_KEY") or "",  # as given: it signs the sessions
+            field_encryption_keys=parse_keys(env.environ.get("FIELD_ENCRYPTION_KEYS", "")),
             sms_backend=sms_backend(env.text("SMS_BACKEND", cls.sms_backend)),
             sms_public_number=env.text("SMS_PUBLIC_NUMBER", cls.sms_public_number),
             public_base_url=public_base_url,
@@ -251,9 +255,21 @@ def default_database_url(instance: Path) -> str:
     return f"sqlite:///{instance / 'carpool.db'}"
 
 
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - the file's name, not a secret
+
+
+def has_known_secret_key(settings: Settings, instance: Path) -> bool:
+    """True when SECRET_KEY (or FIELD_ENCRYPTION_KEYS) is set, or was generated here before: a
+    command may then seal secrets the web app can open. A fresh instance folder on another
+    machine (a release step) would only generate a key of its own."""
+    return bool(
+        settings.secret_key or settings.field_encryption_keys or (instance / SECRET_KEY_FILE).exists()
+    )
+
+
 def _generated_secret_key(instance: Path) -> str:
     """Without SECRET_KEY, generate one once and keep it in instance/."""
-    key_file = instance / "secret_key"
+    key_file = instance / SECRET_KEY_FILE
     if not key_file.exists():
         key_file.touch(mode=0o600)
         key_file.write_text(secrets.token_hex(32))

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from support.factories import TEST_BOX
 
 from carpool.gazetteer import COMMUNES_CSV
 from carpool.models import (
@@ -98,7 +99,7 @@ def test_seed_demo_builds_a_realistic_association_and_prints_the_logins(database
 def test_seed_demo_is_deterministic(db, clock):
     def snapshot() -> list[tuple[str, str, str]]:
         with db.session() as session:
-            seed_demo(session, seed=3, clock=clock)
+            seed_demo(session, TEST_BOX, seed=3, clock=clock)
         with db.session() as session:
             rows = session.execute(
                 sa.select(Resident.first_name, Resident.last_name, Resident.home_commune_insee).order_by(
@@ -125,15 +126,15 @@ def test_seed_demo_is_deterministic(db, clock):
 
 def test_seed_demo_runs_once(db, clock):
     with db.session() as session:
-        seed_demo(session, clock=clock)
+        seed_demo(session, TEST_BOX, clock=clock)
     with db.session() as session:
-        assert seed_demo(session, clock=clock).already_seeded
+        assert seed_demo(session, TEST_BOX, clock=clock).already_seeded
         assert session.scalar(sa.select(sa.func.count()).select_from(Association)) == 2
 
 
 def test_demo_logins_use_argon2id_hashes(db, clock):
     with db.session() as session:
-        seed_demo(session, clock=clock)
+        seed_demo(session, TEST_BOX, clock=clock)
     with db.session() as session:
         accounts = session.scalars(sa.select(UserAccount)).all()
         assert {a.email for a in accounts} == {"coord@demo.test", "driver@demo.test", "coord95@demo.test"}
@@ -145,7 +146,7 @@ def test_demo_logins_use_argon2id_hashes(db, clock):
 
 def test_demo_open_requests_lie_in_the_next_fourteen_days_in_their_associations_departement(db, clock):
     with db.session() as session:
-        seed_demo(session, clock=clock)
+        seed_demo(session, TEST_BOX, clock=clock)
     with db.session() as session:
         served = dict(session.execute(sa.select(Association.id, Association.departements)).all())
         requests = session.scalars(sa.select(Request).where(Request.status == RequestStatus.OPEN)).all()
@@ -159,7 +160,7 @@ def test_demo_open_requests_lie_in_the_next_fourteen_days_in_their_associations_
 
 def test_demo_history_gives_the_dashboard_done_and_unmet_rides_and_the_coming_week(db, clock):
     with db.session() as session:
-        seed_demo(session, clock=clock)
+        seed_demo(session, TEST_BOX, clock=clock)
     with db.session() as session:
         done = session.scalars(sa.select(Match).where(Match.status == MatchStatus.COMPLETED)).all()
         unmet = session.scalars(sa.select(Request).where(Request.status == RequestStatus.EXPIRED)).all()
@@ -174,7 +175,7 @@ def test_demo_history_gives_the_dashboard_done_and_unmet_rides_and_the_coming_we
 
 def test_demo_has_a_few_texts_waiting_for_a_coordinator(db, clock):
     with db.session() as session:
-        seed_demo(session, clock=clock)
+        seed_demo(session, TEST_BOX, clock=clock)
     with db.session() as session:
         for association_id in session.scalars(sa.select(Association.id)):
             waiting = desk.messages_to_handle(session, association_id)

@@ -207,10 +207,11 @@ class UserAccount(Timestamped, Base):
     session_version: Mapped[int] = mapped_column(default=0)
     last_login_at: Mapped[datetime | None]
     # Optional second factor (TOTP, RFC 6238); the last step used, so a code works once.
-    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # Both keys are sealed (carpool/field_encryption.py): write them through services/accounts.py.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(255))
     totp_last_step: Mapped[int | None]
     # The secret shown while enrolling, kept here until a code proves it: never in the cookie.
-    totp_pending_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_pending_secret: Mapped[str | None] = mapped_column(sa.String(255))
     # Trip purposes (often health) are special-category data: shown only to those who need them.
     sees_health_data: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 

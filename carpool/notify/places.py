@@ -26,12 +26,14 @@ commune, the home area is the demo's départements (Lot, Val-d'Oise).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
 import pickle
 import re
 import sys
+import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -475,23 +477,103 @@ class Gazetteer:
         return result
 
 
-# Building the index of 34,964 communes takes most of a second; ``carpool sms parse``
-# must start in well under 1.5 s. So the built index is kept next to the data, the
-# way Python keeps .pyc files: in __pycache__, named after what it was built from,
-# written when the folder is writable and silently skipped when it is not.
+# Building the index of 34,964 communes takes about 1.4 s of CPU; ``carpool sms parse`` must
+# start in well under 1.5 s. So the built index is kept the way Python keeps .pyc files: in
+# data/__pycache__ beside what it was built from. A read-only install (the package under
+# /usr/lib, a container with a read-only root) cannot write there: the index then goes to the
+# user's cache folder ($XDG_CACHE_HOME/carpool, else ~/.cache/carpool) instead of being rebuilt
+# at every start. The file is named after the hash of its sources' contents, so a stale index
+# is never read; it is written whole or not at all (temporary file, then a rename); a file that
+# does not load (truncated, corrupt, another version's) is ignored and rebuilt.
 INDEX_CACHE_DIR = DATA_DIR / "__pycache__"
+INDEX_PREFIX = "sms-places-"
 
 
-def _index_cache_path() -> Path:
+def user_cache_dir() -> Path | None:
+    """$XDG_CACHE_HOME/carpool (an absolute path, as the XDG spec wants), else ~/.cache/carpool."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if base and os.path.isabs(base):
+        return Path(base) / "carpool"
+    try:
+        return Path.home() / ".cache" / "carpool"
+    except RuntimeError:  # no HOME and no password entry: no user cache
+        return None
+
+
+def index_cache_dirs() -> list[Path]:
+    """Where the index may be kept, in order of preference."""
+    user = user_cache_dir()
+    return [INDEX_CACHE_DIR, *([user] if user is not None else [])]
+
+
+def index_cache_name() -> str:
+    """The cache file's name: the hash of every source of the index (data and code) and Python's version."""
     import carpool.gazetteer as gazetteer_module
     import carpool.text as text_module
 
     sources = (NATIONAL_CSV, PLACES_CSV, NEIGHBOURS_CSV, Path(__file__), Path(text_module.__file__))
     stamp = hashlib.sha256(repr(sys.version_info).encode())
     for path in (*sources, Path(gazetteer_module.__file__)):
-        stat = path.stat()
-        stamp.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-    return INDEX_CACHE_DIR / f"sms-places-{stamp.hexdigest()[:16]}.pickle"
+        stamp.update(f"{path.name}:".encode())
+        stamp.update(hashlib.sha256(path.read_bytes()).digest())
+    return f"{INDEX_PREFIX}{stamp.hexdigest()[:32]}.pickle"
+
+
+@dataclass(frozen=True)
+class IndexLoad:
+    """The index, and which cache file it came from or went to (None: none)."""
+
+    gazetteer: Gazetteer
+    read_from: Path | None
+    written_to: Path | None
+
+
+def _read_index(path: Path) -> Gazetteer | None:
+    try:
+        with path.open("rb") as handle:
+            cached = pickle.load(handle)  # noqa: S301 (our own file, trusted like a .pyc beside it)
+    except Exception:  # missing, truncated, corrupt, of another version: any of them means rebuild
+        return None
+    return cached if isinstance(cached, Gazetteer) else None
+
+
+def _write_index(folder: Path, name: str, built: Gazetteer) -> Path | None:
+    """Write atomically into ``folder``; None when it cannot be written (read-only, full...)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor, partial = tempfile.mkstemp(prefix=INDEX_PREFIX, suffix=".tmp", dir=folder)
+    except OSError:
+        return None
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            pickle.dump(built, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(partial, 0o644)  # like the .pyc beside it; mkstemp makes 0600
+        os.replace(partial, folder / name)  # a concurrent reader sees the whole file or none
+    except OSError:
+        Path(partial).unlink(missing_ok=True)
+        return None
+    for stale in folder.glob(f"{INDEX_PREFIX}*.pickle"):
+        if stale.name != name:
+            with contextlib.suppress(OSError):  # another user's, in a shared folder: left alone
+                stale.unlink()
+    return folder / name
+
+
+def load_default_index() -> IndexLoad:
+    """The shipped national gazetteer's index: from the first fresh cache file, else built and
+    written to the first folder that takes it."""
+    name = index_cache_name()
+    folders = index_cache_dirs()
+    for folder in folders:
+        cached = _read_index(folder / name)
+        if cached is not None:
+            return IndexLoad(cached, folder / name, None)
+    built = _build_default()
+    for folder in folders:
+        written = _write_index(folder, name, built)
+        if written is not None:
+            return IndexLoad(built, None, written)
+    return IndexLoad(built, None, None)
 
 
 def _build_default() -> Gazetteer:
@@ -501,27 +583,7 @@ def _build_default() -> Gazetteer:
 @lru_cache(maxsize=1)
 def default_gazetteer() -> Gazetteer:
     """The shipped national gazetteer, read once per process (from the index cache if fresh)."""
-    cache = _index_cache_path()
-    try:
-        with cache.open("rb") as handle:
-            cached = pickle.load(handle)  # noqa: S301 (our own file, trusted like a .pyc beside it)
-        if isinstance(cached, Gazetteer):
-            return cached
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
-        pass
-    built = _build_default()
-    try:
-        cache.parent.mkdir(exist_ok=True)
-        partial = cache.with_suffix(f".{os.getpid()}.tmp")
-        with partial.open("wb") as handle:
-            pickle.dump(built, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(partial, cache)  # atomic: a concurrent reader sees the whole file or none
-        for stale in cache.parent.glob("sms-places-*.pickle"):
-            if stale != cache:
-                stale.unlink(missing_ok=True)
-    except OSError:
-        pass
-    return built
+    return load_default_index().gazetteer
 
 
 def lookup(text: str) -> Match | None:

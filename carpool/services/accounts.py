@@ -11,6 +11,7 @@ import hashlib
 import math
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
 from carpool.errors import InvalidInput
+from carpool.field_encryption import SecretBox, UnreadableSecret
 from carpool.models import (
     ApiToken,
     Association,
@@ -200,6 +202,41 @@ def forget_old_failures(session: Session, now: datetime) -> int:
 # --- second factor (TOTP, RFC 6238) ---------------------------------------------------------
 
 TOTP_ISSUER = "Covoiturage solidaire"
+#: What a coordinator reads when their second-factor key no longer opens (the key changed).
+UNREADABLE_SECOND_FACTOR = (
+    "Second facteur illisible : la clé de chiffrement du serveur a changé, contactez l'administrateur."
+)
+
+
+class UnreadableSecondFactor(Exception):
+    """The account's second-factor key is sealed with a key the server no longer has."""
+
+    def __init__(self) -> None:
+        super().__init__(UNREADABLE_SECOND_FACTOR)
+
+
+def set_totp_secret(user: UserAccount, secret: str | None, box: SecretBox) -> None:
+    """The only way a second-factor key is written: sealed (a database dump does not give it)."""
+    user.totp_secret = box.seal(secret) if secret is not None else None
+
+
+def totp_secret_of(user: UserAccount, box: SecretBox) -> str | None:
+    """The account's second-factor key in clear; raises UnreadableSecondFactor."""
+    if user.totp_secret is None:
+        return None
+    try:
+        return box.open(user.totp_secret)
+    except UnreadableSecret:
+        raise UnreadableSecondFactor() from None
+
+
+def second_factor_readable(user: UserAccount, box: SecretBox) -> bool:
+    """False when the account's second-factor key is sealed with a key the server lacks."""
+    try:
+        totp_secret_of(user, box)
+    except UnreadableSecondFactor:
+        return False
+    return True
 
 
 def new_totp_secret() -> str:
@@ -238,21 +275,31 @@ def needs_totp_enrolment(session: Session, user: UserAccount) -> bool:
     return totp_required(user, session.get_one(Association, user.association_id))
 
 
-def pending_totp_secret(session: Session, user: UserAccount) -> str:
-    """The secret offered while enrolling: kept in the database (the cookie is signed, not
-    encrypted), the same on every visit until a code proves it. The caller commits."""
-    if user.totp_pending_secret is None:
-        user.totp_pending_secret = new_totp_secret()
-    return user.totp_pending_secret
+def pending_totp_secret(session: Session, user: UserAccount, box: SecretBox) -> str:
+    """The secret offered while enrolling: kept in the database, sealed (the cookie is signed,
+    not encrypted), the same on every visit until a code proves it. One the server can no
+    longer open is simply replaced: nothing was enrolled with it yet. The caller commits."""
+    if user.totp_pending_secret is not None:
+        try:
+            return box.open(user.totp_pending_secret)
+        except UnreadableSecret:
+            pass
+    secret = new_totp_secret()
+    user.totp_pending_secret = box.seal(secret)
+    return secret
 
 
-def enable_totp(session: Session, user: UserAccount, code: str, clock: Clock) -> bool:
+def enable_totp(session: Session, user: UserAccount, code: str, clock: Clock, box: SecretBox) -> bool:
     """Turn the second factor on once the user proves their app shows the pending secret's code."""
-    secret = user.totp_pending_secret
+    try:
+        secret = box.open(user.totp_pending_secret) if user.totp_pending_secret else None
+    except UnreadableSecret:
+        secret = None
     step = _totp_step(secret, code, clock.now()) if secret else None
-    if step is None:
+    if secret is None or step is None:
         return False
-    user.totp_secret, user.totp_last_step, user.totp_pending_secret = secret, step, None
+    set_totp_secret(user, secret, box)
+    user.totp_last_step, user.totp_pending_secret = step, None
     audit.record(
         session, f"user:{user.id}", "account.totp_enabled", subject=user, association_id=user.association_id
     )
@@ -260,7 +307,14 @@ def enable_totp(session: Session, user: UserAccount, code: str, clock: Clock) ->
 
 
 def disable_totp(
-    session: Session, user: UserAccount, password: str, code: str, clock: Clock, *, client: str | None = None
+    session: Session,
+    user: UserAccount,
+    password: str,
+    code: str,
+    clock: Clock,
+    box: SecretBox,
+    *,
+    client: str | None = None,
 ) -> None:
     """Turn the second factor off: only with the password and a current code, and never where it
     is required. Raises InvalidInput (field → message) or TooManyAttempts; wrong answers count
@@ -270,7 +324,7 @@ def disable_totp(
     if not verify_password(user.password_hash, password):
         note_failure(session, client, user, clock.now())
         raise InvalidInput.on("password", "Ce n'est pas votre mot de passe actuel.")
-    if not check_totp(session, user, code, clock, client=client):
+    if not check_totp(session, user, code, clock, box, client=client):
         raise InvalidInput.on("code", "Ce code n'est pas le bon (ou a déjà servi) : attendez le suivant.")
     user.totp_secret, user.totp_last_step = None, None
     audit.record(
@@ -279,18 +333,20 @@ def disable_totp(
 
 
 def check_totp(
-    session: Session, user: UserAccount, code: str, clock: Clock, *, client: str | None = None
+    session: Session, user: UserAccount, code: str, clock: Clock, box: SecretBox, *, client: str | None = None
 ) -> bool:
     """The second step of a log-in: a valid code, never used before (a replayed code fails).
 
-    Wrong codes count as failed log-ins (same throttles as passwords); raises TooManyAttempts.
+    Wrong codes count as failed log-ins (same throttles as passwords); raises TooManyAttempts,
+    or UnreadableSecondFactor when the server's keys no longer open the account's key.
     """
     now = clock.now()
     if client is not None:
         _refuse_while_waiting(
             max(_client_wait(session, client, now), _account_wait(session, client, user, now))
         )
-    step = _totp_step(user.totp_secret or "", code, now) if user.totp_secret else None
+    secret = totp_secret_of(user, box)
+    step = _totp_step(secret, code, now) if secret else None
     # Guarded update: two requests racing with the same code cannot both pass.
     if step is not None:
         used = session.execute(
@@ -307,6 +363,66 @@ def check_totp(
             return True
     note_failure(session, client, user, now)
     return False
+
+
+@dataclass(frozen=True)
+class SealReport:
+    """What ``seal_totp_secrets`` did: values (re-)encrypted, and accounts whose key no key opens."""
+
+    sealed: int
+    unreadable: tuple[str, ...]
+
+
+def seal_totp_secrets(session: Session, box: SecretBox) -> SealReport:
+    """Encrypt second-factor keys still in clear, and re-encrypt those sealed by an older key
+    (rotation). Idempotent: a second run finds nothing to do. Run by ``carpool db upgrade``
+    after the migrations; the caller commits.
+
+    When some key cannot be opened, nothing at all is written: this process's keys are likely
+    not the web app's (another SECRET_KEY), and sealing with them would lock everyone out.
+    """
+    holders = sa.select(UserAccount).where(
+        sa.or_(UserAccount.totp_secret.is_not(None), UserAccount.totp_pending_secret.is_not(None))
+    )
+    users = list(session.scalars(holders.order_by(UserAccount.id)))
+    unreadable = tuple(user.email for user in users if not _opens(box, user.totp_secret))
+    if unreadable:
+        return SealReport(0, unreadable)
+    sealed = 0
+    for user in users:
+        if user.totp_pending_secret is not None and not _opens(box, user.totp_pending_secret):
+            user.totp_pending_secret = None  # nothing was enrolled with it: a new one is drawn
+        for column in ("totp_secret", "totp_pending_secret"):
+            stored = getattr(user, column)
+            if stored is not None and box.needs_sealing(stored):
+                setattr(user, column, box.seal(box.open(stored)))
+                sealed += 1
+    session.flush()
+    return SealReport(sealed, ())
+
+
+def has_second_factors(session: Session) -> bool:
+    """Whether any account holds a second-factor key (enrolled or pending)."""
+    held = sa.or_(UserAccount.totp_secret.is_not(None), UserAccount.totp_pending_secret.is_not(None))
+    return session.scalar(sa.select(sa.exists().where(held))) or False
+
+
+def _opens(box: SecretBox, stored: str | None) -> bool:
+    try:
+        return stored is None or box.open(stored) is not None
+    except UnreadableSecret:
+        return False
+
+
+def reset_second_factor(session: Session, email: str, *, actor: str = "cli") -> UserAccount:
+    """Forget an account's second factor (its key is lost or unreadable): at the next log-in the
+    person enrols again. Raises InvalidInput for an unknown e-mail; the caller commits."""
+    user = session.scalar(sa.select(UserAccount).where(UserAccount.email == email.strip().lower()))
+    if user is None:
+        raise InvalidInput.on("email", f"Aucun compte n'a l'adresse {email.strip()}.")
+    user.totp_secret, user.totp_last_step, user.totp_pending_secret = None, None, None
+    audit.record(session, actor, "account.totp_reset", subject=user, association_id=user.association_id)
+    return user
 
 
 def end_sessions(session: Session, user: UserAccount, clock: Clock) -> int:

@@ -95,6 +95,7 @@ ACTIONS: dict[str, str] = {
     "account.reset_requested": "Lien de nouveau mot de passe envoyé",
     "account.totp_enabled": "Double authentification activée",
     "account.totp_disabled": "Double authentification désactivée",
+    "account.totp_reset": "Double authentification remise à zéro (clé perdue)",
     "api_token.created": "Jeton d'API créé",
     "api_token.revoked": "Jeton d'API révoqué",
     "sms.unknown_number": "SMS d'un numéro inconnu",

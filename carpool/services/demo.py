@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from carpool.clock import PARIS, Clock
 from carpool.db import lon_lat
+from carpool.field_encryption import SecretBox
 from carpool.models import (
     Association,
     AttentionReason,
@@ -43,7 +44,7 @@ from carpool.models import (
     VettingStatus,
 )
 from carpool.services import audit
-from carpool.services.accounts import hash_password
+from carpool.services.accounts import hash_password, set_totp_secret
 
 DEMO_ASSOCIATION = "Covoiturage solidaire du Lot (démo)"
 DEMO_PASSWORD = "demo1234"  # noqa: S105 - documented demo credential, created only on request
@@ -217,14 +218,17 @@ def is_empty(session: Session) -> bool:
     return session.scalar(sa.select(sa.func.count()).select_from(Association)) == 0
 
 
-def seed_demo(session: Session, seed: int = 46, clock: Clock | None = None, *, scale: int = 1) -> DemoReport:
+def seed_demo(
+    session: Session, box: SecretBox, seed: int = 46, clock: Clock | None = None, *, scale: int = 1
+) -> DemoReport:
     """Create the demo associations once each; later calls change nothing.
 
+    ``box`` seals the demo admin's second-factor key, like any other (the app's SecretBox).
     ``scale`` multiplies people, offers and requests (the dashboard benchmark uses 10).
     """
     now = (clock or Clock()).now()
     reports = [
-        _seed_territory(session, territory, random.Random(seed + n), now, scale)
+        _seed_territory(session, box, territory, random.Random(seed + n), now, scale)
         for n, territory in enumerate(TERRITORIES)
     ]
     made = [r for r in reports if not r.already_seeded]
@@ -242,7 +246,7 @@ def seed_demo(session: Session, seed: int = 46, clock: Clock | None = None, *, s
 
 
 def _seed_territory(
-    session: Session, territory: Territory, rng: random.Random, now: datetime, scale: int
+    session: Session, box: SecretBox, territory: Territory, rng: random.Random, now: datetime, scale: int
 ) -> DemoReport:
     if session.scalar(sa.select(Association.id).where(Association.name == territory.association)):
         return DemoReport(already_seeded=True)
@@ -285,7 +289,7 @@ def _seed_territory(
     history = territory.history_per_month * scale
     _history(session, territory, association, drivers, residents, by_insee, places, rng, now, history)
     _texts_to_handle(session, territory, association, residents, now, scale)
-    _logins(session, territory, association, drivers[0])
+    _logins(session, box, territory, association, drivers[0])
     _tus(session, association, residents, communes, now)
     audit.record(session, "cli", "demo.association_seeded", association_id=association.id)
     session.flush()
@@ -628,7 +632,9 @@ def _demo_password_hash() -> str:
     return hash_password(DEMO_PASSWORD)
 
 
-def _logins(session: Session, territory: Territory, association: Association, driver: Driver) -> None:
+def _logins(
+    session: Session, box: SecretBox, territory: Territory, association: Association, driver: Driver
+) -> None:
     password_hash = _demo_password_hash()
     if territory is not LOT:
         # A plain coordinator who does not see the trips' purposes: no second factor is asked
@@ -643,16 +649,17 @@ def _logins(session: Session, territory: Territory, association: Association, dr
             )
         )
         return
+    admin = UserAccount(
+        email="coord@demo.test",
+        password_hash=password_hash,
+        role=Role.ADMIN,  # the demo shows every page, settings and trip purposes included
+        association_id=association.id,
+        sees_health_data=True,
+    )
+    set_totp_secret(admin, DEMO_TOTP_SECRET, box)
     session.add_all(
         [
-            UserAccount(
-                email="coord@demo.test",
-                password_hash=password_hash,
-                role=Role.ADMIN,  # the demo shows every page, settings and trip purposes included
-                association_id=association.id,
-                sees_health_data=True,
-                totp_secret=DEMO_TOTP_SECRET,
-            ),
+            admin,
             UserAccount(
                 email="driver@demo.test",
                 password_hash=password_hash,

@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from carpool.clock import Clock
 from carpool.extensions import db_session
+from carpool.field_encryption import SecretBox
 from carpool.models import Role, UserAccount
 from carpool.services import accounts
 
@@ -49,6 +50,12 @@ def client_key() -> str:
 def clock() -> Clock:
     the_clock: Clock = current_app.extensions["carpool.clock"]
     return the_clock
+
+
+def secret_box() -> SecretBox:
+    """What opens and seals the second-factor keys kept in the database."""
+    box: SecretBox = current_app.extensions["carpool.secret_box"]
+    return box
 
 
 #: A session unused this long is over: shorter on the dashboard, which shows residents' data.

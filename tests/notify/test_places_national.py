@@ -96,8 +96,12 @@ def test_an_unwritable_cache_folder_is_not_an_error(tmp_path: Path, monkeypatch:
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     monkeypatch.setattr(places, "INDEX_CACHE_DIR", blocked / "cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked / "user-cache"))
 
-    assert places.default_gazetteer.__wrapped__().names["23008"] == "Aubusson"
+    loaded = places.load_default_index()
+
+    assert loaded.gazetteer.names["23008"] == "Aubusson"
+    assert loaded.written_to is None
 
 
 GUERET_HOSPITAL = PlaceRecord("Centre hospitalier de Guéret", "hopital", "23096", 46.16, 1.87)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from support.factories import TEST_BOX
 
 from carpool.models import Association, Driver, Resident
 from carpool.services.demo import DEMO_ASSOCIATION, DEMO_PASSWORD, VAL_DOISE, seed_demo
@@ -11,7 +12,7 @@ from carpool.text import display_phone
 
 def test_the_urban_association_has_its_own_number_people_and_town_speed(db, clock):
     with db.session() as session:
-        seed_demo(session, clock=clock)
+        seed_demo(session, TEST_BOX, clock=clock)
     with db.session() as session:
         lot, town = (
             session.scalars(sa.select(Association).where(Association.name == name)).one()
@@ -33,7 +34,7 @@ def test_the_urban_coordinator_logs_in_with_a_password_and_sees_only_their_assoc
     db, clock, client, no_csrf
 ):
     with db.session() as session:
-        seed_demo(session, clock=clock)
+        seed_demo(session, TEST_BOX, clock=clock)
 
     answer = client.post(
         "/coordination/connexion", data={"email": "coord95@demo.test", "password": DEMO_PASSWORD}

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from support.factories import CAJARC, FIGEAC, add_association, add_driver, add_resident
+from support.factories import CAJARC, FIGEAC, TEST_BOX, add_association, add_driver, add_resident
 
 from carpool.clock import PARIS
 from carpool.db import point
@@ -238,7 +238,7 @@ def test_on_the_demo_every_beneficiary_counts_once_by_basis_or_as_missing(db, cl
     from carpool.services.demo import seed_demo
 
     with db.session() as session:
-        seed_demo(session, clock=clock)
+        seed_demo(session, TEST_BOX, clock=clock)
     with db.session() as session:
         today = clock.now().astimezone(PARIS).date()
         reports = [

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from carpool.clock import PARIS
 from carpool.db import point
+from carpool.field_encryption import SecretBox
 from carpool.gazetteer import read_communes
 from carpool.models import (
     Association,
@@ -48,6 +49,8 @@ RESIDENT_PHONE = "+33639981234"
 PASSWORD = "cheval-agrafe-42"
 #: The second factor of the coordinators built here (tests compute their codes from it).
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+#: Seals second-factor keys as the app fixture does (its SECRET_KEY is "test").
+TEST_BOX = SecretBox.from_settings("test")
 #: The phone of the first driver account a test makes; later ones get their own.
 FIRST_PHONE = "06 39 98 10 01"
 _sids = itertools.count(1)
@@ -363,7 +366,7 @@ def add_coordinator(
     if totp is None:
         totp = role is Role.ADMIN or sees_health_data
     if totp:
-        user.totp_secret = TOTP_SECRET
+        accounts.set_totp_secret(user, TOTP_SECRET, TEST_BOX)
     session.add(user)
     session.commit()
     return user

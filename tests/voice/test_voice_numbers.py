@@ -7,6 +7,7 @@ import re
 import pytest
 import sqlalchemy as sa
 from support.drivers_kit import text
+from support.factories import TEST_BOX
 
 from carpool.errors import InvalidInput
 from carpool.models import Resident
@@ -98,7 +99,7 @@ def test_the_demo_has_landline_residents_in_the_fiction_range_and_a_mobile_owner
 ):
     from carpool.services.demo import seed_demo
 
-    seed_demo(session, clock=clock)
+    seed_demo(session, TEST_BOX, clock=clock)
     people = session.scalars(sa.select(Resident)).all()
     landlines = [r for r in people if r.phone.startswith("+3353649")]
     assert len(landlines) >= 5 and {r.channel for r in landlines} == {"voice"}

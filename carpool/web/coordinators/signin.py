@@ -8,6 +8,7 @@ dashboard answers nothing else until it is done.
 from __future__ import annotations
 
 import io
+import logging
 from typing import Any
 
 import qrcode
@@ -25,6 +26,8 @@ from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import View, coordinator_required, form_page, me
 from carpool.web.coordinators.forms import TotpForm, TotpOffForm, TotpSetupForm
 from carpool.web.forms import ChangePasswordForm, show_errors
+
+log = logging.getLogger(__name__)
 
 #: The half-logged-in state between the password and the code, in the cookie…
 PENDING = "coord_pending_2fa"
@@ -52,6 +55,8 @@ def login() -> View:
     if not isinstance(user, UserAccount):
         return user
     target = auth.safe_next(form.next.data, url_for("coord.today"))
+    if user.totp_secret and not accounts.second_factor_readable(user, auth.secret_box()):
+        return _unreadable_second_factor(user, form, form.password, "coordinators/login.html")
     if user.totp_secret:
         session.clear()  # nothing from before the log-in survives it
         at = int(auth.clock().now().timestamp())
@@ -76,16 +81,27 @@ def second_factor() -> View:
         return form_page("coordinators/totp.html", form)
     db = db_session()
     try:
-        ok = accounts.check_totp(db, user, form.code.data or "", auth.clock(), client=auth.client_key())
+        ok = accounts.check_totp(
+            db, user, form.code.data or "", auth.clock(), auth.secret_box(), client=auth.client_key()
+        )
     except accounts.TooManyAttempts as error:
         form.code.errors = [auth.too_many_attempts(error.retry_after)]
         return auth.slowed_down("coordinators/totp.html", error, form=form)
+    except accounts.UnreadableSecondFactor:
+        return _unreadable_second_factor(user, form, form.code, "coordinators/totp.html")
     db.commit()
     if not ok:
         form.code.errors = [WRONG_CODE]
         return render_template("coordinators/totp.html", form=form), 422
     auth.login_user(user)
     return redirect(str(pending.get("next") or url_for("coord.today")))
+
+
+def _unreadable_second_factor(user: UserAccount, form: Any, field: Any, template: str) -> tuple[str, int]:
+    """The server's keys changed: say so in French, and tell the logs how to get out of it."""
+    log.error("second factor of account %s unreadable: carpool accounts reset-2fa EMAIL", user.id)
+    field.errors = [accounts.UNREADABLE_SECOND_FACTOR]
+    return render_template(template, form=form), 503
 
 
 def _stale(pending: dict[str, object]) -> bool:
@@ -149,7 +165,7 @@ def _totp_context(
             "totp_off_form": off or TotpOffForm(prefix="off"),
         }
     # The secret waits in the database, not in the cookie: the cookie is signed, not encrypted.
-    secret = accounts.pending_totp_secret(db, user)
+    secret = accounts.pending_totp_secret(db, user, auth.secret_box())
     return {
         "totp_on": False,
         "totp_form": setup or TotpSetupForm(prefix="totp"),
@@ -177,7 +193,7 @@ def enable_totp() -> View:
     form = TotpSetupForm(prefix="totp")
     if form.validate_on_submit():
         db = db_session()
-        if accounts.enable_totp(db, user, form.code.data or "", auth.clock()):
+        if accounts.enable_totp(db, user, form.code.data or "", auth.clock(), auth.secret_box()):
             db.commit()
             flash("Le second facteur est activé : il vous sera demandé à chaque connexion.")
             return redirect(url_for("coord.today" if required else "coord.account"))
@@ -200,8 +216,16 @@ def disable_totp() -> View:
     db = db_session()
     try:
         accounts.disable_totp(
-            db, user, form.password.data or "", form.code.data or "", auth.clock(), client=auth.client_key()
+            db,
+            user,
+            form.password.data or "",
+            form.code.data or "",
+            auth.clock(),
+            auth.secret_box(),
+            client=auth.client_key(),
         )
+    except accounts.UnreadableSecondFactor as error:
+        return _account_page(off=form, totp_problems=[str(error)], status=503)
     except accounts.TooManyAttempts as error:
         db.commit()
         form.code.errors = [auth.too_many_attempts(error.retry_after)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 import sqlalchemy as sa
+from support.factories import TEST_BOX
 
 from carpool.models import Driver, NamedPlace, Request, RequestStatus, Resident
 from carpool.services.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_demo
@@ -39,7 +40,7 @@ PAGES = (
 @pytest.fixture
 def demo(db, clock):
     with db.session() as session:
-        seed_demo(session, clock=clock)
+        seed_demo(session, TEST_BOX, clock=clock)
     with db.session() as session:
         return {
             "request": session.scalar(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 import sqlalchemy as sa
+from support.factories import TEST_BOX
 
 from carpool.clock import PARIS
 from carpool.models import Request, RequestStatus
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.browser
 def resident_id(db, clock):
     """The demo, and a series (Mon/Wed/Fri, back at 12:30) made from one of its open requests."""
     with db.session() as session:
-        seed_demo(session, clock=clock)
+        seed_demo(session, TEST_BOX, clock=clock)
     with db.session() as session:
         first = session.scalars(sa.select(Request).where(Request.status == RequestStatus.OPEN).limit(1)).one()
         latest = first.latest.astimezone(PARIS)

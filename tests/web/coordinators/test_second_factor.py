@@ -7,9 +7,10 @@ from __future__ import annotations
 import pyotp
 import pytest
 from support.drivers_kit import log_in, text
-from support.factories import PASSWORD, add_coordinator
+from support.factories import PASSWORD, TEST_BOX, add_coordinator
 
 from carpool.models import Association, Role, UserAccount
+from carpool.services import accounts
 
 ENROL = "/coordination/compte/second-facteur"
 SOME_PAGES = ("/coordination/", "/coordination/habitants", "/coordination/compte", "/coordination/journal")
@@ -63,7 +64,7 @@ def test_enrolment_with_a_good_code_opens_the_dashboard(client, no_csrf, session
     password_step(client, bare_admin.email)
     assert client.get(ENROL).status_code == 200
     session.expire_all()
-    secret = session.get(UserAccount, bare_admin.id).totp_pending_secret
+    secret = TEST_BOX.open(session.get(UserAccount, bare_admin.id).totp_pending_secret)
     session.rollback()  # let the app write (SQLite takes the write lock at BEGIN)
 
     done = client.post(ENROL, data={"totp-code": pyotp.TOTP(secret).at(clock.now())})
@@ -71,7 +72,7 @@ def test_enrolment_with_a_good_code_opens_the_dashboard(client, no_csrf, session
     assert done.status_code == 302
     assert client.get("/coordination/").status_code == 200
     session.expire_all()
-    assert session.get(UserAccount, bare_admin.id).totp_secret == secret
+    assert TEST_BOX.open(session.get(UserAccount, bare_admin.id).totp_secret) == secret
 
 
 def test_the_enrolment_secret_never_goes_into_the_cookie(client, no_csrf, session, plain_coordinator):
@@ -80,7 +81,7 @@ def test_the_enrolment_secret_never_goes_into_the_cookie(client, no_csrf, sessio
     page = text(client.get("/coordination/compte"))
 
     session.expire_all()
-    secret = session.get(UserAccount, plain_coordinator.id).totp_pending_secret
+    secret = TEST_BOX.open(session.get(UserAccount, plain_coordinator.id).totp_pending_secret)
     assert secret and secret in page
     with client.session_transaction() as cookie:
         assert secret not in repr(dict(cookie))
@@ -88,9 +89,10 @@ def test_the_enrolment_secret_never_goes_into_the_cookie(client, no_csrf, sessio
 
 @pytest.fixture
 def enrolled(session, plain_coordinator) -> pyotp.TOTP:
-    plain_coordinator.totp_secret = pyotp.random_base32()
+    secret = pyotp.random_base32()
+    accounts.set_totp_secret(plain_coordinator, secret, TEST_BOX)
     session.commit()
-    return pyotp.TOTP(plain_coordinator.totp_secret)
+    return pyotp.TOTP(secret)
 
 
 OFF = "/coordination/compte/second-facteur/retirer"
@@ -135,7 +137,7 @@ def test_turning_it_off_with_the_password_and_a_code_works(
 def test_a_required_second_factor_cannot_be_turned_off(client, no_csrf, session, association, clock):
     admin = add_coordinator(session, association, email="admin@example.org", role=Role.ADMIN, totp=True)
     log_in(client, admin)
-    code = pyotp.TOTP(admin.totp_secret).at(clock.now())
+    code = pyotp.TOTP(TEST_BOX.open(admin.totp_secret)).at(clock.now())
 
     response = client.post(OFF, data={"off-password": PASSWORD, "off-code": code})
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from support.coordkit import second_factor
 from support.drivers_kit import text
-from support.factories import PASSWORD, add_coordinator, add_driver_account
+from support.factories import PASSWORD, TEST_BOX, add_coordinator, add_driver_account
 
 from carpool.models import LoginFailure, Role, UserAccount
 from carpool.services import accounts
@@ -94,10 +94,10 @@ def test_behind_a_proxy_the_real_client_address_is_counted(db, clock, session, a
 
 @pytest.fixture
 def totp_user(session, coordinator, clock):
-    secret = accounts.pending_totp_secret(session, coordinator)
+    secret = accounts.pending_totp_secret(session, coordinator, TEST_BOX)
     coordinator.totp_secret = None
     code = pyotp.TOTP(secret).at(clock.now())
-    assert accounts.enable_totp(session, coordinator, code, clock)
+    assert accounts.enable_totp(session, coordinator, code, clock, TEST_BOX)
     coordinator.totp_last_step = None
     session.commit()
     return coordinator, pyotp.TOTP(secret)
@@ -143,7 +143,7 @@ def test_enabling_the_second_factor_from_the_account_page(client, no_csrf, sessi
     page = client.get("/coordination/compte")
     assert page.status_code == 200 and "<svg" in text(page)
     session.expire_all()
-    secret = session.get(UserAccount, coordinator.id).totp_pending_secret  # kept on the server
+    secret = TEST_BOX.open(session.get(UserAccount, coordinator.id).totp_pending_secret)  # on the server
     session.rollback()
     wrong = client.post("/coordination/compte/second-facteur", data={"totp-code": "123"})
     assert wrong.status_code == 422
@@ -152,7 +152,7 @@ def test_enabling_the_second_factor_from_the_account_page(client, no_csrf, sessi
     )
     assert ok.status_code == 302
     session.expire_all()
-    assert session.get(UserAccount, coordinator.id).totp_secret == secret
+    assert TEST_BOX.open(session.get(UserAccount, coordinator.id).totp_secret) == secret
 
 
 def test_old_per_client_failures_are_forgotten(session, coordinator, clock):
