@@ -124,10 +124,8 @@ def introduction(session: Session, proposal: Proposal) -> str:
     """The appointment the options are for, said once before the first option."""
     request = session.get_one(Request, proposal.request_id)
     place = session.get_one(Commune, request.dropoff_commune_insee).name
-    return (
-        f"Voici une proposition pour votre rendez-vous à {place}, {voice_menu.spoken_when(request.latest)}. "
-        + how_many(proposal.count)
-    )
+    when = voice_menu.spoken_when(request.latest)
+    return f"Voici la proposition pour votre rendez-vous à {place}, {when}. {how_many(proposal.count)}"
 
 
 def option_text(session: Session, proposal: Proposal, number: int) -> str:
@@ -160,7 +158,10 @@ def spoken_euros(amount: Decimal) -> str:
 
 def keys_said(number: int, count: int, *, repeat_key: str, person: str | None) -> str:
     """The keypad contract for one option: 1 takes it, 2 the next one (or none after the last)."""
-    words = ["Pour choisir cette possibilité, tapez 1 ou dites oui."]
+    if count < 2:
+        words = ["Pour accepter, tapez 1 ou dites oui."]
+    else:
+        words = ["Pour choisir cette possibilité, tapez 1 ou dites oui."]
     if number < count:
         words.append("Pour entendre la possibilité suivante, tapez 2 ou dites non.")
     elif count > 1:
