@@ -134,11 +134,13 @@ def option_text(session: Session, proposal: Proposal, number: int) -> str:
     trip = sms_inbound.trip_of(proposal.options[number - 1])
     place = session.get_one(Commune, request.dropoff_commune_insee).name
     driver = session.get_one(Driver, trip.out.driver_id).first_name
-    when = voice_menu.spoken_when(trip.out.pickup_at)
+    # Several options follow an introduction that says the day: each one says only the hour.
+    at = voice_menu.spoken_time(trip.out.pickup_at)
+    when = f"à {at}" if proposal.count > 1 else voice_menu.spoken_when(trip.out.pickup_at)
     if trip.out.leg is Leg.BACK:
         said = [f"{driver} vous ramène de {place} {when}."]
     else:
-        said = [f"{driver} vous prend {when} pour aller à {place}."]
+        said = [f"{driver} vous prend {when}" + (f" pour aller à {place}." if proposal.count < 2 else ".")]
     if trip.back is not None:
         back = session.get_one(Driver, trip.back.driver_id).first_name
         said.append(f"Pour le retour, {back} vous ramène à {voice_menu.spoken_time(trip.back.pickup_at)}.")
