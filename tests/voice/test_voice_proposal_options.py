@@ -87,7 +87,8 @@ def action_of(document) -> dict[str, list[str]]:
 def test_the_call_reads_the_first_option_alone_then_its_keys(phone, options_call):
     (first, _) = phone.ring(options_call, press=("9",))
     words = said(first)
-    assert "Il y a deux possibilités" in words and "Première possibilité : Paul vous prend à 8 heures 2." in words
+    assert "Il y a deux possibilités" in words
+    assert "Première possibilité : Paul vous prend à 8 heures 2." in words
     assert "Sophie" not in words and "Deuxième" not in words
     assert "Pour entendre la possibilité suivante, tapez 2" in words and "tapez 0" in words
     assert action_of(first)["option"] == ["1"]
