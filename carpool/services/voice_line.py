@@ -378,7 +378,7 @@ def answer_proposal(
         call.misses = 0
         return to_a_person(session, call, association, now, urls)
     answered = _answer_of_call(session, call)
-    if answered is not None and key in ("1", "2"):
+    if answered is not None:  # pressed again or late: what was done, nothing more
         request_id = _answered_request(session, call)
         if request_id is not None:
             accepted = (answered.body or "").strip().upper() != "NON"

@@ -45,17 +45,10 @@ def two_options(session, association, landline, clock):
 def options_call(session, db, association, landline, two_options, backend, fake_twilio, clock):
     """The proposal placed as a call to Marcel: the fake's call record."""
     conversation = session.scalars(sa.select(Conversation)).one()
-    template, context = sms_inbound.present_options(
-        session, conversation, two_options, [sms_inbound.trip_of(o) for o in conversation.options]
-    )
-    enqueue_notice(
-        session,
-        f"request:{two_options.id}:proposal:1",
-        landline,
-        render(template, **context),
-        association_id=association.id,
-        trip_at=two_options.earliest,
-    )
+    trips = [sms_inbound.trip_of(option) for option in conversation.options]
+    template, context = sms_inbound.present_options(session, conversation, two_options, trips)
+    key, body = f"request:{two_options.id}:proposal:1", render(template, **context)  # as a proposal's
+    enqueue_notice(session, key, landline, body, association_id=association.id, trip_at=two_options.earliest)
     session.commit()
     place_calls(db, backend, clock)
     return fake_twilio.calls[0]
@@ -131,7 +124,8 @@ def test_a_replayed_or_late_key_press_changes_nothing(session, phone, options_ca
     replayed = phone.post(second.find("Gather").get("action"), form | {"Digits": "1"})
     late = phone.post(first.find("Gather").get("action"), form | {"Digits": "1"})
     late_no = phone.post(first.find("Gather").get("action"), form | {"Digits": "2"})
-    for answer in (replayed, late, late_no):
+    late_repeat = phone.post(first.find("Gather").get("action"), form | {"Digits": "9"})
+    for answer in (replayed, late, late_no, late_repeat):
         assert "déjà enregistrée" in answer.get_data(as_text=True)
     assert booked(session) == [wanted]
 
@@ -193,9 +187,9 @@ def test_on_the_line_a_replayed_key_press_changes_nothing(client, session, two_o
     call.press("2")
     second = call.gather().get("action")
     call.press("1")
-    for action in (second, first):
-        call.post(action, Digits="1")
-        assert "C'est confirmé" in call.spoken() or "Le conducteur doit encore accepter" in call.spoken()
+    for action, key in ((second, "1"), (first, "2"), (first, "9")):
+        call.post(action, Digits=key)
+        assert "C'est confirmé" in call.spoken() and call.twiml.find("Hangup") is not None
     assert booked(session) == [wanted]
 
 
