@@ -6,13 +6,14 @@ hears them in a call placed to him, or when he calls the association's line (men
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 from support.factories import add_driver, add_offer, add_request
-from support.voicekit import ring, said
+from support.voicekit import check_twiml, ring, said
 from test_voice_outbound_calls import place_calls
 
 from carpool.models import Conversation, InboundMessage, Match, Request, Resident
@@ -152,6 +153,7 @@ def test_on_the_line_2_then_1_books_the_second_option_and_only_it(client, sessio
     wanted = offered(session)[1]
     call = ring(client, caller)
     call.press("2")
+    check_twiml(ET.tostring(call.twiml, encoding="unicode"))
     assert "Première possibilité : Paul" in call.spoken() and "Sophie" not in call.spoken()
     call.press("2")
     assert "Deuxième possibilité : Sophie" in call.spoken()
