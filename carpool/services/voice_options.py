@@ -102,7 +102,7 @@ def sms_word(ref: OptionRef, count: int, *, accept: bool, single_yes: str = "1")
 
 def option_ref(number: str, digest: str) -> OptionRef | None:
     """The option named in a Gather's URL (``option``, ``proposition``), None if absent or malformed."""
-    if not (number.isdigit() and len(number) < 3 and re.fullmatch(r"[0-9a-f]{16}", digest)):
+    if not (re.fullmatch(r"[1-9][0-9]?", number) and re.fullmatch(r"[0-9a-f]{16}", digest)):
         return None
     return OptionRef(int(number), digest)
 

@@ -204,3 +204,13 @@ def test_on_the_line_a_stale_key_books_nothing_and_says_so(client, session, two_
     call.press("1")
     assert "n'est plus disponible" in call.spoken() and call.gather() is not None
     assert booked(session) == []
+
+
+@pytest.mark.parametrize("number", ["²", "0", "99", "-1", "x"])
+def test_an_option_number_out_of_shape_books_nothing(session, phone, options_call, number):
+    (first,) = phone.ring(options_call)
+    action = first.find("Gather").get("action").replace("option=1", f"option={number}")
+    form = {"CallSid": options_call["sid"], "From": options_call["from"], "To": options_call["to"]}
+    answer = phone.post(action, form | {"Digits": "1"})
+    assert answer.status_code == 200
+    assert booked(session) == []

@@ -69,16 +69,14 @@ def _keys(number: int, count: int) -> str:
     return voice_options.keys_said(number, count, repeat_key="9", person=PERSON_KEY)
 
 
-def _option_twiml(
-    notice: voice_calls.CallNotice, outbox_id: int, number: int, before: list[str], tries: int = 0
-) -> str:
-    """Option ``number`` of the notice's proposal, said whole, then its keypad menu."""
+def _option_twiml(notice: voice_calls.CallNotice, outbox_id: int, number: int, before: list[str]) -> str:
+    """Option ``number`` of the notice's proposal, said whole, then its keypad menu (tries start again)."""
     assert notice.proposal is not None
     ref = OptionRef(number, notice.proposal.digest)
     session = db_session()
     text = voice_options.option_text(session, notice.proposal, number)
     keys = _keys(number, notice.proposal.count)
-    return twiml.option(before, text, keys, action_url=_answer_url(outbox_id, tries, ref))
+    return twiml.option(before, text, keys, action_url=_answer_url(outbox_id, option=ref))
 
 
 @bp.post("/outbound/<int:outbox_id>")
