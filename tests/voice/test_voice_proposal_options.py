@@ -214,3 +214,12 @@ def test_an_option_number_out_of_shape_books_nothing(session, phone, options_cal
     answer = phone.post(action, form | {"Digits": "1"})
     assert answer.status_code == 200
     assert booked(session) == []
+
+
+def test_on_the_line_3_while_an_option_is_read_puts_the_caller_through_to_a_person(
+    client, two_options, landline
+):
+    call = ring(client, landline.phone)
+    call.press("2")
+    call.press("3")
+    assert call.twiml.find("Record") is not None  # no on-duty phone: a voice message
