@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 class Question(enum.Enum):
     """What a yes or a no answers, by the notice's key."""
 
-    PROPOSAL = "proposal"  # request:<id>:proposal:<n>
+    PROPOSAL = "proposal"  # request:<id>:proposal:<n>, request:<id>:series-proposal, request:<id>:reoptimised
     FEEDBACK = "feedback"  # match:<id>:feedback
 
 
@@ -76,8 +76,12 @@ def request_of(key: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+#: The notices that propose options: a coordinator's, a series occurrence's, the nightly batch's.
+_PROPOSAL_KEY = re.compile(r"^request:\d+:(proposal:|series-proposal(:|$)|reoptimised(:|$))")
+
+
 def question_of(key: str) -> Question | None:
-    if ":proposal:" in key:
+    if _PROPOSAL_KEY.match(key):
         return Question.PROPOSAL
     if re.search(r":feedback(:|$)", key):
         return Question.FEEDBACK
