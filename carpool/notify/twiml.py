@@ -59,10 +59,22 @@ def message(greeting: str, text: str, *, question: bool, action_url: str) -> str
     return str(response)
 
 
-def menu_again(text: str, *, question: bool, action_url: str) -> str:
-    """After an answer not understood: the menu once more."""
+def option(before: list[str], text: str, menu_words: str, *, action_url: str) -> str:
+    """One option of a proposal: ``before`` then the option, said whole, then its keypad menu."""
     response = _response()
-    _menu(response, action_url, f"{text} {QUESTION_MENU if question else NOTICE_MENU}", on_silence=False)
+    for line in before:
+        _say(response, line)
+    _say(response, text)
+    response.pause(length=1)
+    _menu(response, action_url, menu_words, on_silence=True)
+    return str(response)
+
+
+def menu_again(text: str, *, question: bool, action_url: str, menu_words: str | None = None) -> str:
+    """After an answer not understood: the menu once more (``menu_words`` instead of the usual one)."""
+    response = _response()
+    words = menu_words or (QUESTION_MENU if question else NOTICE_MENU)
+    _menu(response, action_url, f"{text} {words}", on_silence=False)
     _say(response, "Nous n'avons pas eu de réponse. Au revoir.")
     response.hangup()
     return str(response)

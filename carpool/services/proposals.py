@@ -9,7 +9,8 @@ the guarded UPDATE of ``bookings.take_seats``, never here. A seat another
 resident took meanwhile makes the OUI answer "option_gone"; it is never booked twice.
 
 Each proposal is an outbox row under a unique key (``request:<id>:series-proposal``,
-``request:<id>:reoptimised``): a job run twice, or after a crash, proposes once.
+``request:<id>:reoptimised``): a job run twice, or after a crash, proposes once. It goes on
+the resident's channels (``outbox.enqueue_notice``): a landline hears it in a call.
 A resident in the middle of a conversation (choosing, asking) is not interrupted:
 their request waits for the next run. Texts queued at night leave at 08:00.
 """
@@ -39,7 +40,7 @@ from carpool.models import (
     SeriesState,
 )
 from carpool.notify.compose import render
-from carpool.notify.outbox import enqueue, is_opted_out
+from carpool.notify.outbox import enqueue_notice, is_opted_out
 from carpool.services import audit, desk, matching, reminders, sms_inbound
 from carpool.services.sms_inbound import CONVERSATION_TTL
 
@@ -71,14 +72,15 @@ def offer_by_sms(
         return False
     conversation.updated_at, conversation.unknown_replies = now, 0
     template, context = sms_inbound.present_options(session, conversation, request, options)
-    enqueue(
+    # On the resident's channels, like every notice: a landline hears it in a call, option by option.
+    enqueue_notice(
         session,
         key,
-        resident.phone,
+        resident,
         render(template, **context),
         association_id=request.association_id,
-        resident_id=resident.id,
         not_before=reminders.after_quiet_hours(now),
+        trip_at=min(option.out.pickup_at for option in options),
     )
     audit.record(
         session,

@@ -6,6 +6,11 @@ the call's status. Each of these finds its outbox row by id and checks the CallS
 against the one recorded: a forged or replayed request for another call changes
 nothing. A "oui"/"non" goes through the same conversation as an SMS OUI/NON
 (``sms_inbound.handle_inbound``), once per call (``call:<CallSid>``).
+
+A proposal of several options is read one option at a time (``voice_options``): 1 takes
+the option just read (the SMS "k"), 2 goes to the next one, and after the last declines
+them all (the SMS NON). The option read is in the Gather's URL with the proposal's digest:
+a late press for a proposal that changed books nothing.
 """
 
 from __future__ import annotations
@@ -16,17 +21,19 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from carpool.clock import Clock
 from carpool.errors import InvalidInput
-from carpool.models.messages import OutboundMessage, OutboundStatus
+from carpool.models.messages import InboundMessage, OutboundMessage, OutboundStatus
 from carpool.models.people import Association, Resident
 from carpool.notify import calls
 from carpool.notify.budget import ReplyLimits
 from carpool.notify.dispatcher import attach_sid
 from carpool.notify.outbox import enqueue
-from carpool.services import sms_inbound
+from carpool.services import sms_inbound, voice_options
+from carpool.services.voice_options import OptionRef, Proposal
 from carpool.text import fold, normalise_phone
 
 log = logging.getLogger(__name__)
@@ -35,7 +42,7 @@ log = logging.getLogger(__name__)
 class Question(enum.Enum):
     """What a yes or a no answers, by the notice's key."""
 
-    PROPOSAL = "proposal"  # request:<id>:proposal:<n>
+    PROPOSAL = "proposal"  # request:<id>:proposal:<n>, request:<id>:series-proposal, request:<id>:reoptimised
     FEEDBACK = "feedback"  # match:<id>:feedback
 
 
@@ -56,10 +63,25 @@ class CallNotice:
     association: str
     association_phone: str | None  # E.164, for <Dial>; None when the association has none
     machine: bool = False
+    #: A proposal still waiting for the resident's choice: its options are read one by one.
+    proposal: Proposal | None = None
+
+    def several(self) -> bool:
+        return self.proposal is not None and self.proposal.count > 1
+
+
+def request_of(key: str) -> int | None:
+    """The request a proposal's notice is about (``request:<id>:proposal:<n>``)."""
+    found = re.match(r"request:(\d+):", key)
+    return int(found.group(1)) if found else None
+
+
+#: The notices that propose options: a coordinator's, a series occurrence's, the nightly batch's.
+_PROPOSAL_KEY = re.compile(r"^request:\d+:(proposal:|series-proposal(:|$)|reoptimised(:|$))")
 
 
 def question_of(key: str) -> Question | None:
-    if ":proposal:" in key:
+    if _PROPOSAL_KEY.match(key):
         return Question.PROPOSAL
     if re.search(r":feedback(:|$)", key):
         return Question.FEEDBACK
@@ -126,14 +148,25 @@ def notice_for_call(
     if answered_by:
         row.answered_by = answered_by[:20]
     association = session.get(Association, row.association_id) if row.association_id else None
+    question = question_of(row.idempotency_key)
     return CallNotice(
         outbox_id=row.id,
         text=spoken(row.body),
-        question=question_of(row.idempotency_key),
+        question=question,
         association=association.name if association else "l'association",
         association_phone=_dialable(association.phone if association else None),
         machine=answered_by in calls.MACHINE,
+        proposal=_proposal(session, row, now) if question is Question.PROPOSAL else None,
     )
+
+
+def _proposal(session: Session, row: OutboundMessage, now: datetime) -> Proposal | None:
+    """The options of this notice's request the resident is still choosing between, if any."""
+    request_id = request_of(row.idempotency_key)
+    if row.resident_id is None or request_id is None:
+        return None
+    resident = session.get_one(Resident, row.resident_id)
+    return voice_options.pending(session, resident, now, request_id=request_id)
 
 
 def _dialable(phone: str | None) -> str | None:
@@ -151,12 +184,15 @@ def answer(
     *,
     clock: Clock,
     limits: ReplyLimits | None = None,
+    option: OptionRef | None = None,
 ) -> tuple[str, ...] | None:
     """Apply a yes or a no given during the call, like the same word by SMS; what to say back.
 
     None when the request is not this call's (unknown row, other CallSid). An answer
     to a notice that asks nothing is thanked and changes nothing. A second answer in
-    the same call (a replay, or pressing again) changes nothing either.
+    the same call (a replay, or pressing again) changes nothing either. ``option``: the
+    option read when the key was pressed; yes takes it (the SMS "k"), no declines all; when
+    that proposal is no longer the one waiting, nothing is booked and the caller is told.
     """
     row = _call_row(session, outbox_id, call_sid)
     if row is None or row.resident_id is None:
@@ -165,20 +201,39 @@ def answer(
     if question is None or choice not in (Choice.YES, Choice.NO):
         return ("Merci, c'est noté. Au revoir.",)
     resident = session.get_one(Resident, row.resident_id)
+    message_sid = f"call:{call_sid}"[:64]
+    body = "OUI" if choice is Choice.YES else "NON"
+    if option is not None:
+        if answered_in_call(session, call_sid):
+            return ALREADY_ANSWERED
+        proposal = _proposal(session, row, clock.now())
+        if proposal is None or not voice_options.still_offered(proposal, option):
+            return (voice_options.STALE, "Au revoir.")
+        body = voice_options.sms_word(option, proposal.count, accept=choice is Choice.YES, single_yes="OUI")
     outcome = sms_inbound.handle_inbound(
         session,
-        message_sid=f"call:{call_sid}"[:64],
+        message_sid=message_sid,
         from_phone=resident.phone,
         to_phone="",
-        body="OUI" if choice is Choice.YES else "NON",
+        body=body,
         clock=clock,
         limits=limits,
         by_voice=True,
     )
     if outcome.duplicate:
-        return ("Votre réponse est déjà enregistrée. Merci, au revoir.",)
+        return ALREADY_ANSWERED
     said = tuple(spoken(text) for text in outcome.spoken)
     return (*(said or ("Merci, votre réponse est enregistrée.",)), "Au revoir.")
+
+
+ALREADY_ANSWERED = ("Votre réponse est déjà enregistrée. Merci, au revoir.",)
+
+
+def answered_in_call(session: Session, call_sid: str) -> bool:
+    """Whether this call already answered (its one inbound "message" exists)."""
+    message_sid = f"call:{call_sid}"[:64]
+    found = session.scalar(sa.select(InboundMessage.id).where(InboundMessage.message_sid == message_sid))
+    return found is not None
 
 
 def call_ended(

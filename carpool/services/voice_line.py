@@ -4,7 +4,9 @@ Every step answers TwiML (built in ``carpool.notify.voice_menu``) and changes at
 a few rows; the web boundary commits. A call is one ``VoiceCall`` row (its CallSid
 unique): a webhook Twilio retries greets again and counts nothing twice.
 
-    resident   1 next trips · 2 the pending proposal (1 oui / 2 non) · 3 a person · 4 today's driver
+    resident   1 next trips · 2 the pending proposal, one option at a time
+               (1 this one / 2 the next, after the last none / 9 again / 3 a person)
+               · 3 a person · 4 today's driver
     driver     1 today's passenger · 3 a person
     unknown    3 a person
     everyone   9 repeat; no usable answer twice → goodbye
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,7 +32,6 @@ from carpool.models import (
     Association,
     Commune,
     Conversation,
-    ConversationState,
     Driver,
     InboundMessage,
     Leg,
@@ -44,9 +46,10 @@ from carpool.models import (
 from carpool.notify import voice_menu
 from carpool.notify.budget import Verdict, hour_window, number_key, take
 from carpool.notify.privacy import mask
-from carpool.services import audit, matching, sms_inbound
+from carpool.services import audit, matching, sms_inbound, voice_options
 from carpool.services.association_settings import in_office_hours
 from carpool.services.associations import sender_and_association
+from carpool.services.voice_options import OptionRef, Proposal
 from carpool.text import french_number
 
 log = logging.getLogger(__name__)
@@ -238,7 +241,7 @@ def choose(session: Session, *, call_sid: str, digits: str, speech: str, clock: 
         told = next_trips(session, session.get_one(Resident, call.resident_id), now)
         return _menu(session, call, association, now, urls, before=told)
     if what == "proposal":
-        return _proposal_menu(session, call, now, urls)
+        return _open_proposal(session, call, now, urls)
     if what == "person":
         return to_a_person(session, call, association, now, urls)
     contact = today_contact(session, call, now)
@@ -310,53 +313,60 @@ def _commune(session: Session, insee: str) -> str:
 # --- 2: the pending proposal ---------------------------------------------------------------------
 
 
-def pending_proposal(session: Session, resident: Resident, now: datetime) -> Conversation | None:
-    """The resident's SMS conversation when it waits for a choice (read only: nothing is created).
+def pending_proposal(session: Session, resident: Resident, now: datetime) -> Proposal | None:
+    """The proposal the resident is choosing from, by SMS conversation (read only: nothing is created).
 
     None after STOP: the SMS path the answer goes through does nothing for an opted-out number.
     """
     if resident.sms_opted_out:
         return None
-    conversation = session.scalar(sa.select(Conversation).where(Conversation.phone == resident.phone))
-    if (
-        conversation is None
-        or conversation.state is not ConversationState.CHOOSING
-        or not conversation.options
-        or conversation.request_id is None
-        or now - conversation.updated_at > sms_inbound.CONVERSATION_TTL
-    ):
-        return None
-    return conversation
+    return voice_options.pending(session, resident, now)
 
 
-def _proposal_menu(session: Session, call: VoiceCall, now: datetime, urls: Urls) -> str:
+def _option_url(urls: Urls, ref: OptionRef) -> str:
+    """The proposal step's URL with the option read, so a late key applies to that option only."""
+    return f"{urls.proposal}?{urlencode({'option': ref.number, 'proposition': ref.digest})}"
+
+
+def _proposal_menu(
+    session: Session, proposal: Proposal, urls: Urls, *, number: int = 1, before: list[str] | None = None
+) -> str:
+    """Option ``number`` said whole, then its keys: 1 takes it, 2 the next one (or none), 9, 3."""
+    said = list(before or [])
+    if number == 1 and not before:
+        if proposal.count > 1:
+            said.append(voice_options.introduction(session, proposal))
+        else:
+            said.append("Voici la proposition.")
+    said.append(voice_options.option_text(session, proposal, number))
+    keys = voice_options.keys_said(number, proposal.count, repeat_key="9", person=KEYS["person"])
+    ref = OptionRef(number, proposal.digest)
+    return voice_menu.menu([keys], action=_option_url(urls, ref), before=said)
+
+
+def _open_proposal(session: Session, call: VoiceCall, now: datetime, urls: Urls) -> str:
     resident = session.get_one(Resident, call.resident_id)
-    conversation = pending_proposal(session, resident, now)
-    assert conversation is not None  # offered only when there is one
-    trip = sms_inbound.trip_of(conversation.options[0])
-    request = session.get_one(Request, conversation.request_id)
-    driver = session.get_one(Driver, trip.out.driver_id)
-    said = [
-        f"Voici la proposition. {driver.first_name} vous prend {voice_menu.spoken_when(trip.out.pickup_at)} "
-        f"pour aller à {_commune(session, request.dropoff_commune_insee)}."
-    ]
-    if trip.back is not None:
-        back = session.get_one(Driver, trip.back.driver_id)
-        said.append(
-            f"Pour le retour, {back.first_name} vous ramène à {voice_menu.spoken_time(trip.back.pickup_at)}."
-        )
-    said += [
-        "Pour accepter, tapez 1 ou dites oui.",
-        "Pour refuser, tapez 2 ou dites non.",
-        "Pour revenir au menu, tapez 9.",
-    ]
-    return voice_menu.menu(said, action=urls.proposal)
+    proposal = pending_proposal(session, resident, now)
+    assert proposal is not None  # offered only when there is one
+    return _proposal_menu(session, proposal, urls)
 
 
 def answer_proposal(
-    session: Session, *, call_sid: str, digits: str, speech: str, clock: Clock, urls: Urls
+    session: Session,
+    *,
+    call_sid: str,
+    digits: str,
+    speech: str,
+    clock: Clock,
+    urls: Urls,
+    option: OptionRef | None = None,
 ) -> str:
-    """1 oui / 2 non to the first option, through the very path of an SMS answer (once per call)."""
+    """1 takes the option read, 2 the next one (after the last: none), 9 repeats, 3 a person.
+
+    The answer goes through the very path of an SMS answer ("k", or NON), once per call: a key
+    pressed again, or late, hears what was done and changes nothing. A key for a proposal
+    that changed meanwhile (answered by SMS, replaced) books nothing and is told so.
+    """
     call = _live_call(session, call_sid)
     if call is None or call.resident_id is None:
         return voice_menu.goodbye(GOODBYE)
@@ -364,39 +374,59 @@ def answer_proposal(
     resident = session.get_one(Resident, call.resident_id)
     now = clock.now()
     key = voice_menu.choice_of(digits, speech)
+    if key == "3":
+        call.misses = 0
+        return to_a_person(session, call, association, now, urls)
+    answered = _answer_of_call(session, call)
+    if answered is not None:  # pressed again or late: what was done, nothing more
+        request_id = _answered_request(session, call)
+        if request_id is not None:
+            accepted = (answered.body or "").strip().upper() != "NON"
+            return voice_menu.goodbye(_outcome(session, request_id, accepted=accepted), GOODBYE)
+    proposal = pending_proposal(session, resident, now)
+    if option is None and proposal is not None:
+        return _proposal_menu(session, proposal, urls)  # a URL without its option: read from the start
+    if option is None or not voice_options.still_offered(proposal, option):
+        call.misses = 0
+        return _menu(session, call, association, now, urls, before=[voice_options.STALE])
+    assert proposal is not None
     if key == "9":
         call.misses = 0
-        return _menu(session, call, association, now, urls)
-    conversation = pending_proposal(session, resident, now)
-    request_id = conversation.request_id if conversation else _answered_request(session, call)
-    if key not in ("1", "2") or request_id is None:
-        if request_id is None:
-            return _menu(
-                session, call, association, now, urls, before=["Il n'y a plus de proposition en attente."]
-            )
+        return _proposal_menu(session, proposal, urls, number=option.number, before=["Je répète."])
+    if key == "2" and option.number < proposal.count:
+        call.misses = 0
+        return _proposal_menu(session, proposal, urls, number=option.number + 1, before=[])
+    if key not in ("1", "2"):
         call.misses += 1
         if call.misses >= MISSES_BEFORE_GOODBYE:
             return voice_menu.goodbye(
                 "Je n'ai pas compris votre choix. Vous pouvez rappeler quand vous voulez. Au revoir."
             )
-        return _proposal_menu(session, call, now, urls)
+        return _proposal_menu(session, proposal, urls, number=option.number, before=[NOT_UNDERSTOOD])
     # The keypad answer is an inbound "message" keyed by the call: pressed twice, applied once.
     sms_inbound.handle_inbound(
         session,
-        message_sid=f"{call.call_sid}:proposition"[:64],
+        message_sid=_answer_sid(call),
         from_phone=resident.phone,
         to_phone=call.to_phone,
-        body="1" if key == "1" else "non",
+        body=voice_options.sms_word(option, proposal.count, accept=key == "1"),
         clock=clock,
     )
-    return voice_menu.goodbye(_outcome(session, request_id, accepted=key == "1"), GOODBYE)
+    return voice_menu.goodbye(_outcome(session, proposal.request_id, accepted=key == "1"), GOODBYE)
+
+
+def _answer_sid(call: VoiceCall) -> str:
+    return f"{call.call_sid}:proposition"[:64]
+
+
+def _answer_of_call(session: Session, call: VoiceCall) -> InboundMessage | None:
+    """The answer this call gave already, if any (one per call)."""
+    return session.scalar(sa.select(InboundMessage).where(InboundMessage.message_sid == _answer_sid(call)))
 
 
 def _answered_request(session: Session, call: VoiceCall) -> int | None:
     """The request answered earlier in this call (a repeated key hears the same outcome)."""
-    message = session.scalar(
-        sa.select(InboundMessage).where(InboundMessage.message_sid == f"{call.call_sid}:proposition"[:64])
-    )
+    message = _answer_of_call(session, call)
     if message is None:
         return None
     conversation = session.scalar(sa.select(Conversation).where(Conversation.phone == message.from_phone))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from flask import Response, abort, current_app, request, url_for
 
 from carpool.extensions import db_session
-from carpool.services import voice_line
+from carpool.services import voice_line, voice_options
 from carpool.services.sms_inbound import printable
 from carpool.web.voice import bp
 from carpool.web.webhooks import from_twilio
@@ -79,11 +79,14 @@ def inbound_menu() -> Response:
 
 @bp.post("/inbound/proposition")
 def inbound_proposal() -> Response:
-    """1 oui / 2 non to the pending proposal read to the resident."""
-    return _keyed(voice_line.answer_proposal)
+    """1 / 2 / 9 to the option of the pending proposal read (``?option=<k>&proposition=<digest>``)."""
+    option = voice_options.option_ref(
+        request.args.get("option", "")[:4], request.args.get("proposition", "")[:32]
+    )
+    return _keyed(voice_line.answer_proposal, option=option)
 
 
-def _keyed(step: Callable[..., str]) -> Response:
+def _keyed(step: Callable[..., str], **more: object) -> Response:
     """A <Gather> action: Twilio posts the key pressed (``Digits``) or the words heard (``SpeechResult``)."""
     _checked()
     return _twiml(
@@ -94,6 +97,7 @@ def _keyed(step: Callable[..., str]) -> Response:
             speech=_field("SpeechResult", 200),
             clock=_clock(),
             urls=_urls(),
+            **more,
         )
     )
 
