@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from carpool.db import Database
 from carpool.models.messages import OutboundMessage, OutboundStatus
-from support.fake_twilio import FakeTwilio, HeldAnswer
+from support.fake_twilio import FakeTwilio
 from support.sendkit import CARPOOL, rows
 
 RECONCILED = re.compile(r"outbox (\d+) : déjà accepté")
@@ -57,7 +57,7 @@ class KillRun:
 
     kills: int = 0  # random ones
     aimed: list[int] = field(default_factory=list)  # outbox ids killed inside the window
-    aims_missed: int = 0  # aimed, but the client had given up before the kill (slow machine)
+    aims_missed: list[str] = field(default_factory=list)  # why an aim did not land (slow machine…)
     exit_codes: list[int] = field(default_factory=list)
     seconds: float = 0.0
     logs: list[Path] = field(default_factory=list)
@@ -104,10 +104,18 @@ class Dispatchers:
         return [process.wait(timeout=20) for process in self.processes]
 
 
-def connection_owner(pids: list[int], client_port: int, server_port: int) -> int | None:
-    """Which of ``pids`` holds the TCP connection from ``client_port`` to ``server_port``."""
-    sockets = {f"socket:[{inode}]" for inode in _tcp_inodes(client_port, server_port)}
-    return next((pid for pid in pids if sockets & _open_files(pid)), None)
+def connection_owner(pids: list[int], client_port: int, server_port: int, reads: int = 5) -> int | None:
+    """Which of ``pids`` holds the TCP connection from ``client_port`` to ``server_port``.
+
+    /proc/net/tcp is read page by page while other sockets come and go, so one read can miss
+    an entry: the connection is held open, a few reads find it.
+    """
+    for _ in range(reads):
+        sockets = {f"socket:[{inode}]" for inode in _tcp_inodes(client_port, server_port)}
+        owner = next((pid for pid in pids if sockets & _open_files(pid)), None)
+        if owner is not None:
+            return owner
+    return None
 
 
 def _tcp_inodes(local_port: int, remote_port: int) -> set[str]:
@@ -162,30 +170,30 @@ def outbox_id(callback: str | None) -> int:
     return int((callback or "").rsplit("=", 1)[1])
 
 
-def _kill_inside_window(dispatchers: Dispatchers, fake: FakeTwilio, db: Database) -> int | None:
-    """Kill the process whose create the fake holds; the outbox id it left behind, or None."""
+def _kill_inside_window(dispatchers: Dispatchers, fake: FakeTwilio, db: Database) -> int | str:
+    """Kill the process whose create the fake holds: the outbox id it left behind, or why not."""
     fake.hold_answers(1)
     held = fake.next_held(timeout=HOLD_WAIT_SECONDS)
-    if held is None:  # nothing was sent meanwhile
+    if held is None:
         fake.stop_holding()
-        return None
+        return f"nothing sent within {HOLD_WAIT_SECONDS:g} s"
     try:
         victim = dispatchers.serving(held.client_port, fake.port)
         if victim is not None:
             dispatchers.kill_and_restart(victim)
     finally:
         held.release()
-    return _aimed_outcome(db, held, killed=victim is not None)
-
-
-def _aimed_outcome(db: Database, held: HeldAnswer, *, killed: bool) -> int | None:
     oid = outbox_id(held.status_callback)
-    return oid if killed and _left_at_provider(db, oid) else None
+    if victim is None:
+        return f"outbox {oid}: no dispatcher holds port {held.client_port}"
+    if not _left_at_provider(db, oid):
+        return f"outbox {oid}: no longer sending at the kill (the client had given up)"
+    return oid
 
 
 def _aim_due(run: KillRun, plan: KillPlan) -> bool:
     """Aimed kills go between the random ones, before the 2nd, 5th, 8th… until enough landed."""
-    tries = len(run.aimed) + run.aims_missed
+    tries = len(run.aimed) + len(run.aims_missed)
     return len(run.aimed) < plan.aimed and tries < 2 * plan.aimed and run.kills >= 3 * tries + 1
 
 
@@ -199,11 +207,11 @@ def run_with_kills(
     dispatchers = Dispatchers(env, log_dir)
     while run.kills < plan.kills and unsent(db) and time.monotonic() - started < plan.kill_seconds:
         if _aim_due(run, plan):
-            oid = _kill_inside_window(dispatchers, fake, db)
-            if oid is None:
-                run.aims_missed += 1
+            aim = _kill_inside_window(dispatchers, fake, db)
+            if isinstance(aim, int):
+                run.aimed.append(aim)
             else:
-                run.aimed.append(oid)
+                run.aims_missed.append(aim)
         time.sleep(rng.uniform(0.3, 1.2))
         victim = rng.randrange(2)
         if not dispatchers.up(victim):
@@ -238,7 +246,7 @@ class Counts:
     queued: int
     kills: int
     aimed_kills: int
-    aims_missed: int
+    aims_missed: list[str]
     lost: int  # marked sent, never at the provider
     unsent: int  # still queued: late, not lost (another dispatcher would send it)
     duplicated: int  # at the provider more than once
