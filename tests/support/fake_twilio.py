@@ -124,10 +124,12 @@ class FakeTwilio:
             return None
 
     def stop_holding(self) -> None:
-        """No more holds, and every answer still held goes out."""
+        """No more holds, every answer still held goes out, and none is left for ``next_held``."""
         with self._lock:
             self._holds_wanted = 0
             holding, self._holding = self._holding, []
+            while not self._held.empty():
+                self._held.get_nowait()
         for held in holding:
             held.release()
 
@@ -275,7 +277,7 @@ class FakeTwilio:
             self._holds_wanted -= 1
             held = HeldAnswer(sid, request.form.get("StatusCallback"), int(request.environ["REMOTE_PORT"]))
             self._holding.append(held)
-        self._held.put(held)
+            self._held.put(held)  # under the lock: stop_holding leaves none behind
         held._wait()
         with self._lock:
             if held in self._holding:
