@@ -45,6 +45,22 @@ def test_only_the_asked_number_of_answers_is_held(fake_twilio):
     held.release()
 
 
+def test_answers_still_held_go_out_when_holding_stops(fake_twilio):
+    backend = make_backend(fake_twilio)
+    fake_twilio.hold_answers(2)
+    answers: list[str] = []
+    sender = threading.Thread(target=lambda: answers.append(backend.send("+33639980001", "Bonjour", None)))
+    sender.start()
+    assert fake_twilio.next_held(timeout=10) is not None
+
+    fake_twilio.stop_holding()
+    sender.join(timeout=10)
+    backend.send("+33639980002", "Bonsoir", None)  # the second hold was dropped: answered at once
+
+    assert len(answers) == 1
+    assert fake_twilio.next_held(timeout=0.1) is None
+
+
 def test_the_process_holding_a_connection_is_found_from_its_port():
     with socket.create_server(("127.0.0.1", 0)) as server:
         server_port = server.getsockname()[1]
