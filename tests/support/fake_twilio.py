@@ -10,12 +10,16 @@ for the next requests. Tests point ``TwilioBackend`` at ``fake.base_url``.
         fake.fail_next(2, status=429)
         fake.hang_next(1, seconds=1.0)   # accepts, then answers too late
         fake.go_down()                   # every request answers 503 until come_back()
+        fake.hold_answers(1)             # accepts, then keeps the answer until released:
+        held = fake.next_held(timeout=10)  # the crash window, held open for a SIGKILL
+        held.release()
         ...
         assert len(fake.messages) == 1
 """
 
 from __future__ import annotations
 
+import queue
 import re
 import secrets
 import threading
@@ -30,6 +34,8 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+#: A held answer is sent after this long anyway: a test that forgot one must not hang the server.
+HOLD_LIMIT_SECONDS = 30.0
 
 
 @dataclass
@@ -39,6 +45,26 @@ class Misbehaviour:
     message: str = ""
     hang_seconds: float = 0.0
     accept: bool = False  # for a hang: record the message before answering late
+
+
+@dataclass(eq=False)
+class HeldAnswer:
+    """A create the fake has accepted (recorded) but not yet answered: the client's crash window.
+
+    ``client_port`` is the client's end of the connection, which tells the process being served.
+    """
+
+    sid: str
+    status_callback: str | None
+    client_port: int
+    _released: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def release(self) -> None:
+        """Let the answer go (to a client that may be dead by now)."""
+        self._released.set()
+
+    def _wait(self) -> None:
+        self._released.wait(HOLD_LIMIT_SECONDS)
 
 
 @dataclass
@@ -63,6 +89,9 @@ class FakeTwilio:
         self._script: deque[Misbehaviour] = deque()
         self._lock = threading.Lock()
         self._down = False
+        self._holds_wanted = 0
+        self._held: queue.Queue[HeldAnswer] = queue.Queue()
+        self._holding: list[HeldAnswer] = []
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -80,6 +109,32 @@ class FakeTwilio:
         with self._lock:
             self._script.extend(Misbehaviour(201, hang_seconds=seconds, accept=accept) for _ in range(count))
 
+    def hold_answers(self, count: int = 1) -> None:
+        """The next ``count`` accepted creates keep their answer until released (``next_held``).
+
+        Deterministic where ``answer_delay_seconds`` is a chance: a test can kill the client
+        while the message or call is at the provider and the client does not know it yet.
+        """
+        with self._lock:
+            self._holds_wanted += count
+
+    def next_held(self, timeout: float) -> HeldAnswer | None:
+        """The next held create, as soon as it is accepted; None if none came within ``timeout``."""
+        try:
+            return self._held.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def stop_holding(self) -> None:
+        """No more holds, every answer still held goes out, and none is left for ``next_held``."""
+        with self._lock:
+            self._holds_wanted = 0
+            holding, self._holding = self._holding, []
+            while not self._held.empty():
+                self._held.get_nowait()
+        for held in holding:
+            held.release()
+
     def go_down(self) -> None:
         """An outage: every POST and GET answers 503 and nothing is recorded, until ``come_back``."""
         with self._lock:
@@ -96,8 +151,12 @@ class FakeTwilio:
     # --- serving -----------------------------------------------------------------
 
     @property
+    def port(self) -> int:
+        return int(self._server.server_port)
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeTwilio:
         self._server = make_server("127.0.0.1", 0, self._app(), threaded=True)
@@ -106,6 +165,7 @@ class FakeTwilio:
         return self
 
     def stop(self) -> None:
+        self.stop_holding()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -206,9 +266,24 @@ class FakeTwilio:
         resource = accept()
         if script is not None:
             time.sleep(script.hang_seconds)
+        self._hold_if_asked(resource["sid"])
         if self.answer_delay_seconds:
             time.sleep(self.answer_delay_seconds)
         return jsonify(resource), 201
+
+    def _hold_if_asked(self, sid: str) -> None:
+        """Keep this answer until the test releases it, when ``hold_answers`` asked for it."""
+        with self._lock:
+            if not self._holds_wanted:
+                return
+            self._holds_wanted -= 1
+            held = HeldAnswer(sid, request.form.get("StatusCallback"), int(request.environ["REMOTE_PORT"]))
+            self._holding.append(held)
+            self._held.put(held)  # under the lock: stop_holding leaves none behind
+        held._wait()
+        with self._lock:
+            if held in self._holding:
+                self._holding.remove(held)
 
     def _accept(self, account_sid: str, to: str, body: str, form: Any) -> dict[str, Any]:
         now = datetime.now(UTC)
