@@ -262,6 +262,17 @@ class Counts:
             record_property(name, value)
         print(f"\n{label}: {asdict(self)}")
 
+    def assert_exactly_once(self, run: KillRun) -> None:
+        """Every notice at the provider once, each row holding its SID, the crash window exercised."""
+        assert (self.lost, self.duplicated, self.unsent) == (0, 0, 0), self
+        assert self.wrong_sid == 0, self
+        # Every kill inside the window left a message or call Twilio had and we had not
+        # recorded: each must have been found in Twilio's list instead of sent again.
+        assert self.kills >= 15 and self.aimed_kills >= 1, self
+        assert self.aimed_not_reconciled == 0 and self.reconciled >= self.aimed_kills, self
+        # 0, or -SIGTERM for a process respawned so recently it had not yet installed its handler.
+        assert set(run.exit_codes) <= {0, -signal.SIGTERM}, run.exit_codes
+
 
 def count(db: Database, ids: list[int], fake: FakeTwilio, run: KillRun, *, calls: bool = False) -> Counts:
     """Compare the outbox with what the fake accepted: its messages, or its ``calls``."""
