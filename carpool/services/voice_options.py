@@ -28,6 +28,8 @@ from carpool.services import participation, sms_inbound
 ORDINALS = ("Première", "Deuxième", "Troisième", "Quatrième", "Cinquième", "Sixième")
 COUNTS = {2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six"}
 STALE = "Désolé, cette proposition n'est plus disponible : rien n'a été réservé."
+#: A proposal's call that rings once the proposal was answered (by SMS), replaced or expired.
+NO_LONGER_WAITING = "Nous vous appelions pour une proposition de trajet, mais elle n'attend plus de réponse."
 
 
 @dataclass(frozen=True)

@@ -223,3 +223,19 @@ def test_on_the_line_3_while_an_option_is_read_puts_the_caller_through_to_a_pers
     call.press("2")
     call.press("3")
     assert call.twiml.find("Record") is not None  # no on-duty phone: a voice message
+
+
+def test_a_proposal_answered_by_sms_before_the_call_rings_is_not_read_again(
+    session, landline, phone, options_call, clock
+):
+    """Marcel said NON by SMS meanwhile: the call says so, reads no option and asks nothing."""
+    sms_inbound.handle_inbound(
+        session, message_sid="SM-before-call", from_phone=landline.phone, to_phone="", body="NON", clock=clock
+    )
+    session.commit()
+    (only,) = phone.ring(options_call, press=("1",))
+    words = said(only)
+    assert "elle n'attend plus de réponse" in words
+    assert "Paul" not in words and "Sophie" not in words
+    assert only.find("Gather") is None and only.find("Hangup") is not None
+    assert booked(session) == []

@@ -92,12 +92,19 @@ def outbound_call(outbox_id: int) -> Response:
         return _xml(twiml.hang_up())
     if notice.machine:
         # Never a booking by voicemail: ask them to call back.
-        phone = notice.association_phone
-        back = f" au {display_phone(phone)}" if phone else ""
         return _xml(
             twiml.say_and_hang_up(
                 f"Bonjour, ici {notice.association}. Nous avons un message pour vous. "
-                f"Merci de nous rappeler{back}. Au revoir."
+                f"Merci de nous rappeler{_at_number(notice)}. Au revoir."
+            )
+        )
+    if notice.question is voice_calls.Question.PROPOSAL and notice.proposal is None:
+        # Answered by SMS meanwhile, replaced or expired: no stale options read, no key asked.
+        return _xml(
+            twiml.say_and_hang_up(
+                f"Bonjour, ici {notice.association}.",
+                voice_options.NO_LONGER_WAITING + _call_us(notice),
+                "Au revoir.",
             )
         )
     if notice.several():
@@ -112,6 +119,16 @@ def outbound_call(outbox_id: int) -> Response:
             action_url=_answer_url(outbox_id, option=_first_option(notice)),
         )
     )
+
+
+def _at_number(notice: voice_calls.CallNotice) -> str:
+    """ " au 05 65 12 34 56" when the association has a line, else nothing."""
+    phone = notice.association_phone
+    return f" au {display_phone(phone)}" if phone else ""
+
+
+def _call_us(notice: voice_calls.CallNotice) -> str:
+    return f" Pour toute question, appelez-nous{_at_number(notice)}." if notice.association_phone else ""
 
 
 @bp.post("/outbound/<int:outbox_id>/answer")
