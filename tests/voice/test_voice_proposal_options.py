@@ -13,8 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 from support.factories import add_driver, add_offer, add_request
-from support.voicekit import check_twiml, ring, said
+from support.voicekit import Phone, check_twiml, ring, said
 from test_voice_outbound_calls import place_calls
+from twilio.request_validator import RequestValidator
 
 from carpool.models import Conversation, InboundMessage, Match, Request, Resident
 from carpool.notify.compose import render
@@ -239,3 +240,33 @@ def test_a_proposal_answered_by_sms_before_the_call_rings_is_not_read_again(
     assert "Paul" not in words and "Sophie" not in words
     assert only.find("Gather") is None and only.find("Hangup") is not None
     assert booked(session) == []
+
+
+def test_signed_by_twilio_the_option_in_each_url_is_signed_too(
+    app, client, session, fake_twilio, options_call
+):
+    """The option travels in the Gather's URL: Twilio signs it, so it can't be changed on the way."""
+    token = "0123456789abcdef0123456789abcdef"
+    app.config["TWILIO_AUTH_TOKEN"] = token
+    wanted = offered(session)[1]
+    phone = Phone(client, fake_twilio, auth_token=token)
+    (first, _, _) = phone.ring(options_call, press=("2", "1"))
+    assert booked(session) == [wanted]
+    # The first option's URL signed, then sent with option=2: refused, nothing more booked.
+    action = first.find("Gather").get("action")
+    form = {
+        "CallSid": options_call["sid"],
+        "From": options_call["from"],
+        "To": options_call["to"],
+        "Digits": "1",
+    }
+    signature = RequestValidator(token).compute_signature(action, form)
+    parts = urlsplit(action.replace("option=1", "option=2"))
+    answer = client.post(
+        f"{parts.path}?{parts.query}",
+        data=form,
+        headers={"X-Twilio-Signature": signature},
+        base_url=f"{parts.scheme}://{parts.netloc}",
+    )
+    assert answer.status_code == 403
+    assert booked(session) == [wanted]
