@@ -281,6 +281,8 @@ def _seed_territory(
     residents = [
         _resident(association, territory, n, home(), rng) for n in range(territory.residents * scale)
     ]
+    for person in residents:  # registered before their history, which their data page shows from then
+        person.created_at = now - timedelta(days=30 * (HISTORY_MONTHS + 1))
     session.add_all([*drivers, *residents])
     session.flush()
     offers = _offers(session, territory, drivers, by_insee, places, rng, now)

@@ -125,3 +125,39 @@ def test_seeding_again_adds_no_call(demo, clock):
 
     assert report.already_seeded
     assert calls == 10
+
+
+def test_a_real_recording_without_twilio_credentials_is_a_french_sentence_not_an_error(demo, client):
+    user = coordinator_of(demo, VAL_DOISE.association)
+    log_in(client, user)
+    with demo.session() as session:
+        message = session.scalars(
+            sa.select(VoiceMessage).where(
+                VoiceMessage.association_id == user.association_id, VoiceMessage.handled_at.is_(None)
+            )
+        ).one()
+        message.recording_sid = "RE" + "0123456789abcdef" * 2  # as Twilio names them
+        session.commit()
+        message_id = message.id
+
+    answer = client.get(f"/coordination/messages-vocaux/{message_id}/ecoute")
+
+    assert answer.status_code == 404
+    assert answer.get_data(as_text=True).startswith("Enregistrement indisponible pour le moment")
+
+
+def test_the_caller_s_history_shows_the_calls_both_ways_and_the_voice_message(demo, client):
+    log_in(client, coordinator_of(demo, DEMO_ASSOCIATION))
+    with demo.session() as session:
+        caller = session.scalars(
+            sa.select(VoiceMessage.resident_id)
+            .where(VoiceMessage.handled_at.is_(None))
+            .order_by(VoiceMessage.id)
+            .limit(1)
+        ).one()
+
+    page = text(client.get(f"/coordination/habitants/{caller}/donnees"))
+
+    assert "Appels reçus sur la ligne de l'association (1)" in page
+    assert "Appels de rappel ou d'information (3)" in page
+    assert "non abouti" in page or "pas de réponse" in page
