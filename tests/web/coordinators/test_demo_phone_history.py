@@ -19,7 +19,7 @@ from carpool.models import (
     VoiceCall,
     VoiceMessage,
 )
-from carpool.notify.recordings import DEMO_NO_SOUND
+from carpool.notify.recordings import DEMO_NO_SOUND, delete_recording
 from carpool.services.demo import DEMO_ASSOCIATION, VAL_DOISE, seed_demo
 from carpool.services.voice_messages import RECORDING_RETENTION_DAYS
 
@@ -161,3 +161,13 @@ def test_the_caller_s_history_shows_the_calls_both_ways_and_the_voice_message(de
     assert "Appels reçus sur la ligne de l'association (1)" in page
     assert "Appels de rappel ou d'information (3)" in page
     assert "non abouti" in page or "pas de réponse" in page
+
+
+def test_a_forgotten_demo_recording_counts_as_deleted_at_twilio(demo):
+    with demo.session() as session:
+        sids = session.scalars(sa.select(VoiceMessage.recording_sid)).all()
+
+    assert sids and all(
+        delete_recording(sid, account_sid="AC" + "0" * 32, auth_token="x", api_base_url="http://127.0.0.1:9")
+        for sid in sids
+    )
