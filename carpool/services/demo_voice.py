@@ -51,7 +51,7 @@ CALLS_PER_HOUR = 10
 
 @dataclass(frozen=True)
 class PhoneCast:
-    """Who the phone history is about, and their rides (made by ``demo._phone_rides``)."""
+    """Who the phone history is about, and their rides (made by ``demo._phone_history``)."""
 
     association: Association
     coordinator: UserAccount

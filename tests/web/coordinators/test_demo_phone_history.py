@@ -118,6 +118,17 @@ def test_notice_calls_were_picked_up_by_people_a_machine_and_nobody(demo):
     assert outcomes.count(("", OutboundStatus.FAILED.value)) == 2
 
 
+def test_the_demo_leaves_no_call_for_the_dispatcher_to_place(demo):
+    with demo.session() as session:
+        waiting = session.scalars(
+            sa.select(OutboundMessage.idempotency_key).where(
+                OutboundMessage.status.in_((OutboundStatus.PENDING, OutboundStatus.SENDING))
+            )
+        ).all()
+
+    assert waiting == []
+
+
 def test_seeding_again_adds_no_call(demo, clock):
     with demo.session() as session:
         report = seed_demo(session, TEST_BOX, clock=clock)
