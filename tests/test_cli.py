@@ -23,10 +23,14 @@ from carpool.models import (
     Match,
     MatchStatus,
     Offer,
+    OutboundMessage,
     Request,
     RequestStatus,
     Resident,
+    SmsCounter,
     UserAccount,
+    VoiceCall,
+    VoiceMessage,
 )
 from carpool.services import desk
 from carpool.services.accounts import verify_password
@@ -106,7 +110,8 @@ def test_seed_demo_is_deterministic(db, clock):
                     Resident.id
                 )
             ).all()
-            session.execute(sa.delete(UserAccount))
+            for model in (VoiceMessage, VoiceCall, OutboundMessage, SmsCounter, UserAccount):
+                session.execute(sa.delete(model))  # the demo's phone history first: it names the coordinator
             for model in (
                 InboundMessage,
                 Match,

@@ -14,6 +14,9 @@ from carpool.config import TWILIO_API
 
 RECORDING_SID = re.compile(r"^RE[0-9a-fA-F]{32}$")
 TIMEOUT_S = 10.0
+#: The demo's voice messages have no audio at Twilio: their SIDs start so (never hexadecimal).
+DEMO_PREFIX = "REdemo"
+DEMO_NO_SOUND = "Enregistrement de démonstration : pas de son."
 
 
 class RecordingUnavailable(Exception):
@@ -24,6 +27,15 @@ class RecordingUnavailable(Exception):
 class Audio:
     content: bytes
     mimetype: str
+
+
+def demo_recording_sid(call_sid: str) -> str:
+    """The RecordingSid of a demo voice message left in ``call_sid``: no Twilio SID looks like it."""
+    return f"{DEMO_PREFIX}{call_sid}"[:64]
+
+
+def is_demo_recording(recording_sid: str) -> bool:
+    return recording_sid.startswith(DEMO_PREFIX)
 
 
 def fetch_recording(
@@ -50,6 +62,8 @@ def delete_recording(
     """Delete one recording at Twilio; True when it is gone (deleted now, or already)."""
     import requests
 
+    if is_demo_recording(recording_sid):
+        return True  # nothing was ever held at Twilio
     if not RECORDING_SID.match(recording_sid) or not account_sid or not auth_token:
         return False
     url = f"{api_base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}.json"

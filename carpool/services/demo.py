@@ -43,7 +43,7 @@ from carpool.models import (
     UserAccount,
     VettingStatus,
 )
-from carpool.services import audit
+from carpool.services import audit, demo_voice
 from carpool.services.accounts import hash_password, set_totp_secret
 
 DEMO_ASSOCIATION = "Covoiturage solidaire du Lot (démo)"
@@ -281,6 +281,8 @@ def _seed_territory(
     residents = [
         _resident(association, territory, n, home(), rng) for n in range(territory.residents * scale)
     ]
+    for person in residents:  # registered before their history, which their data page shows from then
+        person.created_at = now - timedelta(days=30 * (HISTORY_MONTHS + 1))
     session.add_all([*drivers, *residents])
     session.flush()
     offers = _offers(session, territory, drivers, by_insee, places, rng, now)
@@ -289,8 +291,11 @@ def _seed_territory(
     history = territory.history_per_month * scale
     _history(session, territory, association, drivers, residents, by_insee, places, rng, now, history)
     _texts_to_handle(session, territory, association, residents, now, scale)
-    _logins(session, box, territory, association, drivers[0])
+    coordinator = _logins(session, box, territory, association, drivers[0])
     _tus(session, association, residents, communes, now)
+    _phone_history(
+        session, territory, association, coordinator, drivers, residents, by_insee, places, rng, now
+    )
     audit.record(session, "cli", "demo.association_seeded", association_id=association.id)
     session.flush()
     return DemoReport(False, len(drivers), len(residents), offers, requests)
@@ -634,21 +639,22 @@ def _demo_password_hash() -> str:
 
 def _logins(
     session: Session, box: SecretBox, territory: Territory, association: Association, driver: Driver
-) -> None:
+) -> UserAccount:
+    """The demo's log-ins; returns the association's coordinator."""
     password_hash = _demo_password_hash()
     if territory is not LOT:
         # A plain coordinator who does not see the trips' purposes: no second factor is asked
         # (the association's setting leaves it optional), so the urban demo opens with a password.
-        session.add(
-            UserAccount(
-                email="coord95@demo.test",
-                password_hash=password_hash,
-                role=Role.COORDINATOR,
-                association_id=association.id,
-                sees_health_data=False,
-            )
+        coordinator = UserAccount(
+            email="coord95@demo.test",
+            password_hash=password_hash,
+            role=Role.COORDINATOR,
+            association_id=association.id,
+            sees_health_data=False,
         )
-        return
+        session.add(coordinator)
+        session.flush()
+        return coordinator
     admin = UserAccount(
         email="coord@demo.test",
         password_hash=password_hash,
@@ -669,3 +675,79 @@ def _logins(
             ),
         ]
     )
+    session.flush()
+    return admin
+
+
+def _phone_history(
+    session: Session,
+    territory: Territory,
+    association: Association,
+    coordinator: UserAccount,
+    drivers: list[Driver],
+    residents: list[Resident],
+    by_insee: dict[str, Commune],
+    places: list[NamedPlace],
+    rng: random.Random,
+    now: datetime,
+) -> None:
+    """The phone features at work: calls on the line, voice messages, notice calls (demo_voice)."""
+    callers = [r for r in residents[: territory.residents] if r.channel == "voice"]
+    landlines = [r for r in callers if not r.phone.startswith("+336")]
+    prefers_calls = next(r for r in callers if r.phone.startswith("+336"))
+    vetted = [d for d in drivers if d.vetting is VettingStatus.VETTED]
+    today = now.astimezone(PARIS)
+
+    # The coming rides were confirmed by their drivers yesterday after lunch: the calls follow.
+    confirmed = demo_voice.at(now, 1, 14, 30)
+
+    def ride(resident: Resident, days: int, status: MatchStatus) -> Match:
+        day = today + timedelta(days=days)
+        driver = rng.choice(vetted)
+        when = confirmed if status is MatchStatus.CONFIRMED else None
+        return _phone_ride(session, territory, resident, driver, by_insee, places, rng, day, status, when)
+
+    done = ride(landlines[0], -3, MatchStatus.COMPLETED)
+    coming = (ride(prefers_calls, 2, MatchStatus.CONFIRMED), ride(landlines[1], 3, MatchStatus.CONFIRMED))
+    cast = demo_voice.PhoneCast(
+        association=association,
+        coordinator=coordinator,
+        landlines=landlines,
+        prefers_calls=prefers_calls,
+        stranger_phone=_demo_phone(9500 + territory.phone_offset // 40),
+        done_ride=done,
+        coming_rides=coming,
+    )
+    demo_voice.seed_phone_history(session, cast, now, territory.departement)
+
+
+def _phone_ride(
+    session: Session,
+    territory: Territory,
+    resident: Resident,
+    driver: Driver,
+    by_insee: dict[str, Commune],
+    places: list[NamedPlace],
+    rng: random.Random,
+    day: datetime,
+    status: MatchStatus,
+    confirmed_at: datetime | None = None,
+) -> Match:
+    """A one-way ride of ``resident`` on ``day``, done or coming (confirmed then), its match flushed."""
+    for _ in range(100):  # a destination in their own commune is drawn again
+        request = _past_request(session, territory, resident, by_insee, places, rng, day)
+        if request is not None:
+            break
+    else:
+        raise RuntimeError("demo: no destination away from home")
+    request.status = RequestStatus.DONE if status is MatchStatus.COMPLETED else RequestStatus.MATCHED
+    if confirmed_at is not None:
+        request.created_at = min(request.created_at, confirmed_at - timedelta(hours=20))
+    session.flush()
+    match = _ride(request, driver, rng, status)
+    match.request_id = request.id
+    if confirmed_at is not None:
+        match.confirmed_at = match.status_changed_at = confirmed_at
+    session.add(match)
+    session.flush()
+    return match

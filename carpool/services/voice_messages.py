@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from carpool.clock import Clock, utcnow
 from carpool.models import VoiceCall, VoiceMessage
+from carpool.notify.recordings import is_demo_recording
 from carpool.services import handling
 
 #: Days a recording can be listened to; then it is forgotten here (docs/privacy.md).
@@ -31,6 +32,7 @@ class VoiceMessageToHandle:
     received_at: datetime
     duration_s: int
     audible: bool  # False once the recording is forgotten (retention)
+    demo: bool  # a demo message: no audio anywhere, the player says so
     resident_id: int | None
     who: str
     phone: str | None  # the resident's number, once someone said they would call back
@@ -59,6 +61,7 @@ def waiting(session: Session, association_id: int, *, limit: int = SHOWN) -> lis
             received_at=row[1],
             duration_s=row[2],
             audible=row[3] is not None and row[4] is None,
+            demo=row[3] is not None and is_demo_recording(row[3]),
             **handling.caller_of(row),
         )
         for row in rows

@@ -14,7 +14,12 @@ from carpool.config import TWILIO_API
 from carpool.errors import InvalidInput
 from carpool.extensions import db_session
 from carpool.models import VoiceMessage
-from carpool.notify.recordings import RecordingUnavailable, fetch_recording
+from carpool.notify.recordings import (
+    DEMO_NO_SOUND,
+    RecordingUnavailable,
+    fetch_recording,
+    is_demo_recording,
+)
 from carpool.services import voice_messages
 from carpool.web.coordinators import bp
 from carpool.web.coordinators.common import (
@@ -35,6 +40,10 @@ def voice_message_audio(voice_message_id: int) -> Response:
     message = scoped(VoiceMessage, voice_message_id)
     if message.recording_sid is None or message.forgotten_at is not None:
         abort(404)  # forgotten: retention period over, or the resident erased
+    if is_demo_recording(message.recording_sid):  # the demo's: no audio anywhere, said in a sentence
+        record("voice.listened", message)
+        db_session().commit()
+        return _sentence(DEMO_NO_SOUND, 200)
     config = current_app.config
     try:
         audio = fetch_recording(
@@ -44,13 +53,27 @@ def voice_message_audio(voice_message_id: int) -> Response:
             api_base_url=str(config.get("TWILIO_API_BASE_URL") or TWILIO_API),
         )
     except RecordingUnavailable:
-        abort(404)
+        # Deleted at Twilio, Twilio not configured or unreachable: a sentence, not an error page.
+        return _sentence(UNAVAILABLE, 404)
     record("voice.listened", message)
     db_session().commit()
     return Response(
         audio.content,
         mimetype=audio.mimetype,
         headers={"Cache-Control": "private, no-store", "Content-Disposition": "inline"},
+    )
+
+
+UNAVAILABLE = "Enregistrement indisponible pour le moment : rappelez la personne, ou réessayez plus tard."
+
+
+def _sentence(text: str, status: int) -> Response:
+    """What the player's link shows instead of audio: one French sentence, never cached."""
+    return Response(
+        text + "\n",
+        status=status,
+        mimetype="text/plain",
+        headers={"Cache-Control": "private, no-store"},
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from support.factories import TEST_BOX
 
-from carpool.models import Driver, NamedPlace, Request, RequestStatus, Resident
+from carpool.models import Driver, NamedPlace, Request, RequestStatus, Resident, VoiceMessage
 from carpool.services.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, seed_demo
 
 pytestmark = pytest.mark.browser
@@ -24,6 +24,7 @@ PAGES = (
     "/coordination/habitants/{resident}",
     "/coordination/habitants/{resident}/modifier",
     "/coordination/habitants/{resident}/donnees",
+    "/coordination/habitants/{caller}/donnees",  # calls received, placed, voice messages
     "/coordination/habitants/{resident}/effacer",
     "/coordination/conducteurs",
     "/coordination/conducteurs/{driver}",
@@ -47,6 +48,12 @@ def demo(db, clock):
                 sa.select(Request.id).where(Request.status == RequestStatus.OPEN).limit(1)
             ),
             "resident": session.scalar(sa.select(Resident.id).limit(1)),
+            "caller": session.scalar(
+                sa.select(VoiceMessage.resident_id)  # the Lot's, seeded first: a call missed, one made
+                .where(VoiceMessage.handled_at.is_(None))
+                .order_by(VoiceMessage.id)
+                .limit(1)
+            ),
             "driver": session.scalar(sa.select(Driver.id).limit(1)),
             "place": session.scalar(sa.select(NamedPlace.id).limit(1)),
         }
