@@ -46,7 +46,7 @@ def refuse_duplicates(conn: sa.Connection) -> None:
         by_phone.setdefault(phone, []).append(str(driver_id))
     found = " ; ".join(f"{phone} : conducteurs {', '.join(ids)}" for phone, ids in by_phone.items())
     raise StartupError(
-        f"plusieurs conducteurs ont le même numéro ({found}) : un coordinateur choisit le compte "
-        "qui garde ce numéro et corrige celui des autres, puis relancez « carpool db upgrade » ; "
+        f"plusieurs conducteurs ont le même numéro ({found}) : choisissez avec un coordinateur le compte "
+        "qui le garde, changez le numéro des autres (table driver) puis relancez « carpool db upgrade » ; "
         "rien n'a été modifié."
     )
