@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from carpool import migrate
 from carpool.db import Database, UTCDateTime
+from carpool.errors import StartupError
 from carpool.models import Base
 
 
@@ -253,4 +255,62 @@ def test_conversations_go_to_their_residents_association_and_a_number_may_then_b
     # A stranger's conversation (no resident) goes to the first association, as their texts did.
     assert owners == {_HERS: lot, "+33639979999": lot}
     assert set(speeds) == {(50, "")}
+    database.dispose()
+
+
+def _second_driver_with_the_same_number(conn: sa.Connection) -> list[int]:
+    """Marc, signed up with Sophie's number before the index existed; both drivers' ids."""
+    columns = (
+        "association_id, first_name, last_name, email, phone, home_commune_insee, home_point, seats, "
+        "wheelchair_accessible, vetting, radius_km, max_trips_per_week, created_at"
+    )
+    copied = columns.replace("first_name, last_name, email", "'Marc', 'Vidal', 'marc@example.org'")
+    conn.execute(sa.text(f"INSERT INTO driver ({columns}) SELECT {copied} FROM driver"))
+    return list(conn.execute(sa.text("SELECT id FROM driver ORDER BY id")).scalars())
+
+
+def _driver_indexes(database: Database) -> set[str | None]:
+    return {index["name"] for index in sa.inspect(database.engine).get_indexes("driver")}
+
+
+def test_drivers_sharing_a_number_stop_the_upgrade_which_names_them_and_changes_nothing(
+    fresh_database_url,
+):
+    """0023: which account keeps the number is a coordinator's call, never the migration's."""
+    database = Database(fresh_database_url)
+    migrate.upgrade(database.engine, "0022")
+    with database.engine.begin() as conn:
+        _people_at_0007(conn)
+        sophie, marc = _second_driver_with_the_same_number(conn)
+
+    with pytest.raises(StartupError) as refused:
+        migrate.upgrade(database.engine)
+
+    assert f"({_DRIVERS} : conducteurs {sophie}, {marc})" in str(refused.value)
+    assert "rien n'a été modifié" in str(refused.value) and "\n" not in str(refused.value)
+    assert migrate.current_revision(database.engine) == "0022"
+    assert "ix_driver_phone" not in _driver_indexes(database)
+    with database.engine.connect() as conn:
+        phones = conn.execute(sa.text("SELECT id, phone FROM driver")).all()
+    assert sorted(phones) == [(sophie, _DRIVERS), (marc, _DRIVERS)]
+    database.dispose()
+
+
+def test_once_the_number_is_corrected_the_upgrade_adds_the_index_that_refuses_a_second_driver(
+    fresh_database_url,
+):
+    database = Database(fresh_database_url)
+    migrate.upgrade(database.engine, "0022")
+    with database.engine.begin() as conn:
+        _people_at_0007(conn)
+        _sophie, marc = _second_driver_with_the_same_number(conn)
+        conn.execute(sa.text("UPDATE driver SET phone = '+33639981002' WHERE id = :id"), {"id": marc})
+
+    migrate.upgrade(database.engine)
+
+    assert "ix_driver_phone" in _driver_indexes(database)
+    with pytest.raises(sa.exc.IntegrityError), database.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE driver SET phone = :phone WHERE id = :id"), {"phone": _DRIVERS, "id": marc}
+        )
     database.dispose()

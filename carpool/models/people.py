@@ -135,7 +135,9 @@ class Driver(Timestamped, Base):
     first_name: Mapped[str] = mapped_column(sa.String(80))
     last_name: Mapped[str] = mapped_column(sa.String(80))
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
-    phone: Mapped[str] = mapped_column(sa.String(16))
+    # One account per number, across associations: the phone line, the SMS path and masking find
+    # a driver by their number (services/phone_check checks first; the index settles races).
+    phone: Mapped[str] = mapped_column(sa.String(16), unique=True, index=True)
     home_commune_insee: Mapped[str] = mapped_column(sa.ForeignKey("commune.insee"), index=True)
     home_point: Mapped[Any] = mapped_column(point_type())
     seats: Mapped[int] = mapped_column(default=3)

@@ -278,6 +278,7 @@ def _seed_territory(
         return rng.choices(villages, weights)[0]
 
     drivers = [_driver(association, territory, n, home(), rng) for n in range(territory.drivers * scale)]
+    _refuse_taken_phones(session, drivers)
     residents = [
         _resident(association, territory, n, home(), rng) for n in range(territory.residents * scale)
     ]
@@ -299,6 +300,20 @@ def _seed_territory(
     audit.record(session, "cli", "demo.association_seeded", association_id=association.id)
     session.flush()
     return DemoReport(False, len(drivers), len(residents), offers, requests)
+
+
+def _refuse_taken_phones(session: Session, drivers: list[Driver]) -> None:
+    """One driver per number (a unique index): say so in one line rather than fail on insert."""
+    phones = [driver.phone for driver in drivers]
+    taken = list(session.scalars(sa.select(Driver.id).where(Driver.phone.in_(phones)).order_by(Driver.id)))
+    if taken:
+        from carpool.errors import StartupError
+
+        ids = ", ".join(map(str, taken))
+        raise StartupError(
+            f"les numéros de démonstration sont déjà ceux de conducteurs existants ({ids}) : "
+            "rien n'a été ajouté."
+        )
 
 
 def _driver(

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from carpool.clock import PARIS, Clock
@@ -38,6 +41,9 @@ from carpool.text import EMAIL_PROBLEM, is_email, normalise_mobile
 FIRST_NAME_MAX = 40
 _NAME_SEPARATORS = " -'"
 MAX_TIME_OFF_DAYS = 366
+EMAIL_EXISTS = (
+    "Un compte existe déjà avec cette adresse : connectez-vous ou choisissez « mot de passe oublié »."
+)
 
 # --- sign-up and vetting -------------------------------------------------------------------
 
@@ -97,12 +103,8 @@ def sign_up(session: Session, form: SignUp, clock: Clock) -> UserAccount:
         errors["last_name"] = "Indiquez votre nom."
     if not is_email(email):
         errors["email"] = EMAIL_PROBLEM
-    elif session.scalar(sa.select(UserAccount.id).where(UserAccount.email == email)) or session.scalar(
-        sa.select(Driver.id).where(Driver.email == email)
-    ):
-        errors["email"] = (
-            "Un compte existe déjà avec cette adresse : connectez-vous ou choisissez « mot de passe oublié »."
-        )
+    elif _email_has_account(session, email):
+        errors["email"] = EMAIL_EXISTS
     phone = ""
     try:
         phone = normalise_mobile(form.phone)
@@ -137,23 +139,50 @@ def sign_up(session: Session, form: SignUp, clock: Clock) -> UserAccount:
         wheelchair_accessible=form.wheelchair_accessible,
         vetting=VettingStatus.PENDING,
     )
-    session.add(driver)
-    session.flush()
-    user = UserAccount(
-        email=email,
-        password_hash=hash_password(form.password),
-        role=Role.DRIVER,
-        association_id=association.id,
-        driver_id=driver.id,
-        session_version=0,
-        last_login_at=clock.now(),
-    )
-    session.add(user)
-    session.flush()
+    with _taken_meanwhile_as_field_message(session, phone, email):
+        session.add(driver)
+        session.flush()
+        user = UserAccount(
+            email=email,
+            password_hash=hash_password(form.password),
+            role=Role.DRIVER,
+            association_id=association.id,
+            driver_id=driver.id,
+            session_version=0,
+            last_login_at=clock.now(),
+        )
+        session.add(user)
+        session.flush()
     audit.record(
         session, f"user:{user.id}", "driver.signed_up", subject=driver, association_id=association.id
     )
     return user
+
+
+@contextmanager
+def _taken_meanwhile_as_field_message(session: Session, phone: str, email: str) -> Iterator[None]:
+    """Run the inserts in a savepoint; a number or address taken meanwhile becomes a field message.
+
+    The checks read before writing: a concurrent sign-up (two tabs, two proofs) can pass them
+    too, and only the unique indexes see it. The savepoint is undone and the caller, which gets
+    InvalidInput, does not commit: nothing of this sign-up stays.
+    """
+    try:
+        with session.begin_nested():
+            yield
+    except IntegrityError as error:
+        if phone_check.phone_has_account(session, phone):
+            raise InvalidInput.on("phone", phone_check.ACCOUNT_EXISTS) from error
+        if _email_has_account(session, email):
+            raise InvalidInput.on("email", EMAIL_EXISTS) from error
+        raise
+
+
+def _email_has_account(session: Session, email: str) -> bool:
+    return bool(
+        session.scalar(sa.select(UserAccount.id).where(UserAccount.email == email).limit(1))
+        or session.scalar(sa.select(Driver.id).where(Driver.email == email).limit(1))
+    )
 
 
 def _association_for_sign_up(
