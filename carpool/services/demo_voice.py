@@ -31,9 +31,7 @@ from carpool.models import (
     VoiceMessage,
 )
 from carpool.notify import calls
-from carpool.notify.compose import render
 from carpool.notify.dispatcher import attach_sid
-from carpool.notify.outbox import enqueue_notice
 from carpool.notify.recordings import demo_recording_sid
 from carpool.services import audit, reminders, voice_calls, voice_line, voice_messages
 from carpool.text import french_number
@@ -214,14 +212,7 @@ def _notice(session: Session, match: Match, kind: str, sids: _Sids, pickups: lis
         n for n in reminders.plan(booking) if n.kind == kind and n.resident_id == booking.resident.id
     )
     moment = calls.next_ring(max(notice.due_at, match.confirmed_at or notice.due_at), match.pickup_at)
-    row = enqueue_notice(
-        session,
-        notice.key,
-        booking.resident,
-        render(notice.template, **notice.context),
-        association_id=booking.request.association_id,
-        trip_at=match.pickup_at,
-    )
+    row = reminders.enqueue_planned(session, booking, notice)
     for answered_by in pickups:
         if row is None:
             return

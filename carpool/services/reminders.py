@@ -351,7 +351,7 @@ def send_due(session: Session, clock: Clock) -> NoticeReport:
 def enqueue_confirmation(session: Session, booking: Booking) -> None:
     """Queue both confirmations now (the SMS conversation calls this when a resident books)."""
     for notice in confirmation_notices(booking):
-        _enqueue(session, booking, notice)
+        enqueue_planned(session, booking, notice)
 
 
 def tell_out_only(session: Session, back: Match, now: datetime) -> None:
@@ -503,7 +503,7 @@ def _existing_keys(session: Session, keys: list[str]) -> set[str]:
     return found
 
 
-def _enqueue(session: Session, booking: Booking, notice: Notice) -> OutboundMessage | None:
+def enqueue_planned(session: Session, booking: Booking, notice: Notice) -> OutboundMessage | None:
     """The notice's outbox row, under its unique key (None: the person said STOP)."""
     if notice.resident_id is not None and notice.resident_id == booking.resident.id:
         return enqueue_notice(
@@ -525,7 +525,7 @@ def _enqueue(session: Session, booking: Booking, notice: Notice) -> OutboundMess
 
 
 def _queue(session: Session, booking: Booking, notice: Notice, now: datetime, report: NoticeReport) -> None:
-    row = _enqueue(session, booking, notice)
+    row = enqueue_planned(session, booking, notice)
     if row is None:
         return  # STOP: nothing leaves; recorded as skipped once the window closes
     if notice.kind == "feedback" and booking.match.feedback_asked_at is None:
