@@ -37,3 +37,11 @@ def second_factor(client, clock=None) -> object:
     clock.advance(seconds=30)
     code = pyotp.TOTP(TOTP_SECRET).at(clock.now())
     return client.post("/coordination/connexion/code", data={"code": code})
+
+
+def demo_association_of(session, email: str = "coord@demo.test") -> int:
+    """The association of the demo coordinator who logs in: the demo seeds two, and a page of
+    the other one is rightly a 404, so rows for these pages are picked in this one (by id)."""
+    from carpool.models import UserAccount
+
+    return session.scalar(sa.select(UserAccount.association_id).where(UserAccount.email == email))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 import sqlalchemy as sa
+from support.coordkit import demo_association_of
 from support.factories import TEST_BOX
 
 from carpool.models import Driver, NamedPlace, Request, RequestStatus, Resident, VoiceMessage
@@ -43,19 +44,27 @@ def demo(db, clock):
     with db.session() as session:
         seed_demo(session, TEST_BOX, clock=clock)
     with db.session() as session:
+        lot = demo_association_of(session)
         return {
             "request": session.scalar(
-                sa.select(Request.id).where(Request.status == RequestStatus.OPEN).limit(1)
+                sa.select(Request.id)
+                .where(Request.status == RequestStatus.OPEN, Request.association_id == lot)
+                .order_by(Request.id)
+                .limit(1)
             ),
-            "resident": session.scalar(sa.select(Resident.id).limit(1)),
+            "resident": session.scalar(
+                sa.select(Resident.id).where(Resident.association_id == lot).order_by(Resident.id).limit(1)
+            ),
             "caller": session.scalar(
                 sa.select(VoiceMessage.resident_id)  # the Lot's, seeded first: a call missed, one made
                 .where(VoiceMessage.handled_at.is_(None))
                 .order_by(VoiceMessage.id)
                 .limit(1)
             ),
-            "driver": session.scalar(sa.select(Driver.id).limit(1)),
-            "place": session.scalar(sa.select(NamedPlace.id).limit(1)),
+            "driver": session.scalar(
+                sa.select(Driver.id).where(Driver.association_id == lot).order_by(Driver.id).limit(1)
+            ),
+            "place": session.scalar(sa.select(NamedPlace.id).order_by(NamedPlace.id).limit(1)),
         }
 
 

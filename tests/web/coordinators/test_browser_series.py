@@ -6,6 +6,7 @@ from __future__ import annotations
 import pyotp
 import pytest
 import sqlalchemy as sa
+from support.coordkit import demo_association_of
 from support.factories import TEST_BOX
 
 from carpool.clock import PARIS
@@ -22,7 +23,11 @@ def resident_id(db, clock):
     with db.session() as session:
         seed_demo(session, TEST_BOX, clock=clock)
     with db.session() as session:
-        first = session.scalars(sa.select(Request).where(Request.status == RequestStatus.OPEN).limit(1)).one()
+        lot = demo_association_of(session)
+        open_in_lot = sa.select(Request).where(
+            Request.status == RequestStatus.OPEN, Request.association_id == lot
+        )
+        first = session.scalars(open_in_lot.order_by(Request.id).limit(1)).one()
         latest = first.latest.astimezone(PARIS)
         plan = series_service.SeriesInput(
             weekdays=(0, 2, 4), arrive_by=latest.time(), first_day=latest.date(), every_weeks=2
